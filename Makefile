@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT
+# mtool: one plain Makefile. `make` builds ./mtool (musl, static, BearSSL), `make check` runs
+# every test, `make size` shows where the bytes are. Dependencies: scripts/deps.sh.
+
+MUSL_CC  ?= musl-gcc
+HOST_CC  ?= gcc
+PYTHON   ?= python3
+BUILD    ?= build
+BEARSSL  := $(BUILD)/bearssl
+BEARSSL_LIB := $(BEARSSL)/libbearssl.a
+
+LIB_SRC  := $(sort $(wildcard core/*.c applets/*/*.c))
+SRC      := main.c $(LIB_SRC)
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+
+WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
+SIZEOPT  := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
+CFLAGS   ?=
+CFLAGS_MUSL := $(WARN) $(SIZEOPT) -I. -I$(BEARSSL)/inc -MMD -MP $(CFLAGS)
+LDFLAGS_MUSL := -static -Wl,--gc-sections -Wl,-Map,$(BUILD)/mtool.map
+# Sanitizer builds use the host's glibc and Debian's libbearssl-dev.
+CFLAGS_ASAN := $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -I. -MMD -MP $(CFLAGS)
+
+MUSL_OBJ := $(SRC:%.c=$(BUILD)/musl/%.o)
+UNIT_MUSL_OBJ := $(LIB_SRC:%.c=$(BUILD)/musl/%.o) $(UNIT_SRC:%.c=$(BUILD)/musl/%.o)
+ASAN_OBJ := $(SRC:%.c=$(BUILD)/asan/%.o)
+UNIT_ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/%.o) $(UNIT_SRC:%.c=$(BUILD)/asan/%.o)
+
+.PHONY: all demo check unit unit-asan integration size clean bearssl
+all: mtool
+
+mtool: $(BUILD)/mtool.unstripped
+	strip -s -R .comment -R '.note*' -o $@ $<
+
+$(BUILD)/mtool.unstripped: $(MUSL_OBJ) $(BEARSSL_LIB)
+	$(MUSL_CC) $(CFLAGS_MUSL) $(LDFLAGS_MUSL) -o $@ $(MUSL_OBJ) $(BEARSSL_LIB)
+
+$(BUILD)/musl/%.o: %.c $(BEARSSL_LIB)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(CFLAGS_MUSL) -c -o $@ $<
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(CFLAGS_ASAN) -c -o $@ $<
+
+# BearSSL built with musl-gcc from Debian's source package (see scripts/bearssl.sh).
+$(BEARSSL_LIB):
+	sh scripts/bearssl.sh $(BEARSSL) $(MUSL_CC)
+bearssl: $(BEARSSL_LIB)
+
+$(BUILD)/unit-musl: $(UNIT_MUSL_OBJ) $(BEARSSL_LIB)
+	$(MUSL_CC) $(CFLAGS_MUSL) -static -o $@ $(UNIT_MUSL_OBJ) $(BEARSSL_LIB)
+
+$(BUILD)/unit-asan: $(UNIT_ASAN_OBJ)
+	$(HOST_CC) $(CFLAGS_ASAN) -o $@ $(UNIT_ASAN_OBJ) -lbearssl
+
+# A sanitizer build of the whole tool, for the integration tests' sanitizer pass.
+$(BUILD)/mtool-asan: $(ASAN_OBJ)
+	$(HOST_CC) $(CFLAGS_ASAN) -o $@ $(ASAN_OBJ) -lbearssl
+
+unit: $(BUILD)/unit-musl
+	$(BUILD)/unit-musl
+
+unit-asan: $(BUILD)/unit-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/unit-asan
+
+integration: mtool $(BUILD)/mtool-asan
+	MTOOL=$(CURDIR)/mtool MTOOL_ASAN=$(CURDIR)/$(BUILD)/mtool-asan sh tests/integration/run
+
+# make check: unit tests (musl), the same under ASan+UBSan (glibc), then the integration suite.
+check:
+	@sh scripts/deps.sh test
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory integration
+
+# The README's run command: build, then run the demo (scripts/demo.sh).
+demo:
+	@sh scripts/deps.sh run
+	@$(MAKE) --no-print-directory mtool
+	@sh scripts/demo.sh
+
+size: mtool
+	@$(PYTHON) scripts/size.py $(BUILD)/mtool.map mtool
+
+clean:
+	rm -rf $(BUILD)/musl $(BUILD)/asan $(BUILD)/unit-* $(BUILD)/mtool* mtool
+
+-include $(MUSL_OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(UNIT_MUSL_OBJ:.o=.d) $(UNIT_ASAN_OBJ:.o=.d)

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/backend.c: the connection to the backend until its login is done:
+ * source address, connect, the proxy_timeout deadline and reconnects, as Dovecot's
+ * login-proxy does (protocols.md §9.1). The dialogue itself is the protocol's. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "applets/proxyd/proxyd.h"
+#include "applets/proxyd/settings.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#define RECONNECT_DELAY_MS	1000
+#define RECONNECT_MIN_LEFT_MS	1100	/* as Dovecot: reconnect only with this much time left */
+
+static void backend_cb(struct conn *, enum conn_event, void *);
+static void backend_try(struct client *);
+
+static const struct ip_addr *
+backend_source(struct client *c)
+{
+	struct proxyd *pd = c->pd;
+	if (c->dest.source_ip.family != 0)
+		return &c->dest.source_ip;
+	if (pd->set->nsource_ips == 0)
+		return NULL;
+	/* round-robin over login_source_ips, in the address family of the backend */
+	for (unsigned int i = 0; i < pd->set->nsource_ips; i++) {
+		const struct ip_addr *ip = &pd->set->source_ips[pd->source_rr++ % pd->set->nsource_ips];
+		if (ip->family == c->dest.ip.family)
+			return ip;
+	}
+	return NULL;
+}
+
+static void
+backend_timeout(struct loop_timer *t, void *arg)
+{
+	struct client *c = arg;
+	char why[256];
+	(void)t;
+	str_fmt(why, sizeof(why), "Login timed out in state=%s after %u secs",
+	    c->backend && conn_out_pending(c->backend) == 0 ? "waiting for the backend" : "connect",
+	    c->dest.timeout_ms / 1000);
+	client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+}
+
+static void
+backend_retry(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	backend_try(arg);
+}
+
+/* A failure that may be retried (connect, remote, protocol): try again after 1 s if
+ * the deadline allows and reconnects are left, else fail the login. */
+static void
+backend_failed(struct client *c, const char *why)
+{
+	struct proxyd *pd = c->pd;
+	uint64_t now = loop_now(pd->loop);
+	if (c->backend) {
+		conn_free(c->backend);
+		c->backend = NULL;
+	}
+	if (c->reconnects < pd->set->login_proxy_max_reconnects &&
+	    c->proxy_deadline > now + RECONNECT_MIN_LEFT_MS + RECONNECT_DELAY_MS) {
+		c->reconnects++;
+		client_log_debug(c, "proxy(%s): %s - reconnecting (attempt #%u)", c->virtual_user, why, c->reconnects);
+		if (loop_timer_set(pd->loop, &c->timer, RECONNECT_DELAY_MS, backend_retry, c) == 0)
+			return;
+	}
+	client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+}
+
+static void
+backend_try(struct client *c)
+{
+	struct proxyd *pd = c->pd;
+	struct sockaddr_storage dst, src;
+	socklen_t dstlen, srclen = 0;
+	const struct ip_addr *sip = backend_source(c);
+	char why[300], ip[IP_ADDR_STRLEN];
+
+	ip_to_sockaddr(&c->dest.ip, c->dest.port, &dst, &dstlen);
+	if (sip)
+		ip_to_sockaddr(sip, 0, &src, &srclen);
+	c->backend = conn_connect(pd->loop, (struct sockaddr *)&dst, dstlen,
+	    sip ? (struct sockaddr *)&src : NULL, srclen, 65536, backend_cb, c);
+	if (c->backend == NULL) {
+		str_fmt(why, sizeof(why), "connect(%s, %u) failed: %s%s%s",
+		    ip_format(&c->dest.ip, ip, sizeof(ip)), c->dest.port, strerror(errno),
+		    sip ? " (source " : "", sip ? "address)" : "");
+		backend_failed(c, why);
+		return;
+	}
+	uint64_t now = loop_now(pd->loop);
+	if (loop_timer_set(pd->loop, &c->timer, c->proxy_deadline > now ? c->proxy_deadline - now : 0,
+	    backend_timeout, c) < 0)
+		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "out of memory");
+}
+
+void
+backend_connect(struct client *c)
+{
+	c->reconnects = 0;
+	c->proxy_deadline = loop_now(c->pd->loop) + c->dest.timeout_ms;
+	backend_try(c);
+}
+
+void
+backend_send(struct client *c, const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = str_vfmt(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n >= sizeof(line) - 2) {
+		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "command to the backend too long");
+		return;
+	}
+	memcpy(line + n, "\r\n", 2);
+	conn_write(c->backend, line, n + 2);
+}
+
+static void
+backend_cb(struct conn *conn, enum conn_event ev, void *arg)
+{
+	struct client *c = arg;
+	char why[300], ip[IP_ADDR_STRLEN];
+
+	switch (ev) {
+	case CONN_EV_CONNECTED:
+		c->proto->backend_start(c);
+		return;
+	case CONN_EV_DATA:
+		c->proto->backend_input(c);
+		return;
+	case CONN_EV_EOF:
+		backend_failed(c, "Disconnected by server");
+		return;
+	case CONN_EV_ERROR:
+		str_fmt(why, sizeof(why), "connect(%s, %u) failed: %s",
+		    ip_format(&c->dest.ip, ip, sizeof(ip)), c->dest.port, strerror(conn_error(conn)));
+		backend_failed(c, why);
+		return;
+	case CONN_EV_TIMEOUT:
+	case CONN_EV_DRAINED:
+		return;
+	}
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/imap.h: the IMAP session state shared by the client-side login dialogue
+ * (imap_login.c) and the backend login (imap_proxy.c). */
+#ifndef PROXYD_IMAP_H
+#define PROXYD_IMAP_H
+
+#include "applets/proxyd/imap_parser.h"
+#include "applets/proxyd/proxyd.h"
+
+enum imap_login_state {
+	IMAP_LOGIN_NOAUTH,	/* greeting sent; waiting for a command */
+	IMAP_LOGIN_SASL,	/* AUTHENTICATE: waiting for a continuation line */
+	IMAP_LOGIN_PASSDB,	/* credentials read; answer or delay pending */
+	IMAP_LOGIN_BACKEND,	/* logging in to the backend */
+	IMAP_LOGIN_CLOSING,	/* BYE sent */
+};
+
+enum imap_backend_state {
+	IMAP_BE_BANNER,		/* waiting for "* OK" */
+	IMAP_BE_ID,		/* waiting for "I OK" (nopipelining only) */
+	IMAP_BE_CAPABILITY,	/* waiting for "C OK" (nopipelining only) */
+	IMAP_BE_LOGIN,		/* LOGIN/AUTHENTICATE sent, waiting for "L OK" */
+};
+
+struct imap_client {
+	struct imap_parser parser;
+	enum imap_login_state state;
+	char *tag;			/* tag of the login command */
+	unsigned int capability_asked : 1;	/* the client sent CAPABILITY before login */
+	unsigned int id_seen : 1;
+	unsigned int saslir : 1;		/* backend advertised SASL-IR */
+	unsigned int logindisabled : 1;		/* backend advertised LOGINDISABLED */
+	unsigned int backend_caps_known : 1;
+	enum imap_backend_state be_state;
+	unsigned int login_mech_step;	/* proxy_mech=LOGIN: challenges answered */
+	char *backend_caps;		/* the backend's capability list */
+	char *sasl_pending;		/* AUTHENTICATE without SASL-IR: response to send on "+" */
+};
+
+static inline struct imap_client *imap_of(struct client *c) { return c->proto_state; }
+
+/* imap_proxy.c */
+void imap_backend_start(struct client *);
+void imap_backend_input(struct client *);
+
+#endif

@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/imap_login.c: what an IMAP client sees before it is logged in: the
+ * greeting, the pre-login commands (RFC 3501 §6.1-6.2, RFC 2971 ID, RFC 4959 SASL-IR),
+ * and the replies for every failure, in Dovecot's words. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "applets/proxyd/imap.h"
+#include "applets/proxyd/settings.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#define IMAP_PRELOGIN_CAPS	"IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+"
+
+static void imap_free(struct client *);
+
+static void
+imap_capabilities(struct client *c, struct strbuf *sb)
+{
+	const struct proxyd_settings *set = c->pd->set;
+	strbuf_puts(sb, set->imap_capability ? set->imap_capability : IMAP_PRELOGIN_CAPS);
+	if (!client_cleartext_allowed(c)) {
+		strbuf_puts(sb, " LOGINDISABLED");
+		return;
+	}
+	const char *m = client_mechanisms(c);
+	while (*m) {
+		size_t n = strcspn(m, " ");
+		strbuf_puts(sb, " AUTH=");
+		strbuf_append(sb, m, n);
+		m += n;
+		m += *m == ' ';
+	}
+}
+
+static void
+imap_greet(struct client *c)
+{
+	struct imap_client *ic = calloc(1, sizeof(*ic));
+	struct strbuf sb;
+	if (ic == NULL) {
+		client_destroy(c, "Disconnected: out of memory");
+		return;
+	}
+	c->proto_state = ic;
+	strbuf_init(&sb, 4096);
+	strbuf_puts(&sb, "* OK [CAPABILITY ");
+	imap_capabilities(c, &sb);
+	strbuf_printf(&sb, "] %s\r\n", c->pd->set->login_greeting);
+	conn_write(c->conn, sb.s, sb.len);
+	strbuf_free(&sb);
+}
+
+static void
+imap_reply(struct client *c, const char *tag, const char *text)
+{
+	conn_printf(c->conn, "%s %s\r\n", tag, text);
+}
+
+static void
+imap_bye(struct client *c, const char *text, const char *log_reason)
+{
+	struct imap_client *ic = imap_of(c);
+	conn_printf(c->conn, "* BYE %s\r\n", text);
+	ic->state = IMAP_LOGIN_CLOSING;
+	client_destroy(c, log_reason);
+}
+
+/* A command the client should not have sent: reply BAD, and give up on a client that
+ * keeps doing it. Returns -1 if the client was closed. */
+static int
+imap_bad(struct client *c, const char *tag, const char *text)
+{
+	if (++c->bad_cmds >= LOGIN_MAX_BAD_CMDS) {
+		imap_bye(c, "Too many invalid IMAP commands.", "Disconnected: Too many invalid commands");
+		return -1;
+	}
+	imap_reply(c, tag ? tag : "*", text);
+	return 0;
+}
+
+static void
+imap_cmd_capability(struct client *c, const char *tag)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 4096);
+	strbuf_puts(&sb, "* CAPABILITY ");
+	imap_capabilities(c, &sb);
+	strbuf_printf(&sb, "\r\n%s OK Pre-login capabilities listed, post-login capabilities have more.\r\n", tag);
+	conn_write(c->conn, sb.s, sb.len);
+	strbuf_free(&sb);
+	imap_of(c)->capability_asked = 1;
+}
+
+/* ID from a trusted proxy in front of us carries the real client (protocols.md §9.2.8). */
+static void
+imap_id_trusted_pair(struct client *c, const char *key, const char *value)
+{
+	long long n;
+	const char *err;
+	if (str_eq_nocase(key, "x-originating-ip"))
+		ip_parse(value, &c->rip);
+	else if (str_eq_nocase(key, "x-originating-port") && str_to_num(value, 1, 65535, &n, &err) == 0)
+		c->rport = (unsigned int)n;
+	else if (str_eq_nocase(key, "x-connected-ip"))
+		ip_parse(value, &c->lip);
+	else if (str_eq_nocase(key, "x-connected-port") && str_to_num(value, 1, 65535, &n, &err) == 0)
+		c->lport = (unsigned int)n;
+	else if ((str_eq_nocase(key, "x-session-id") || str_eq_nocase(key, "x-session-ext-id")) &&
+	    strlen(value) <= 64)
+		str_copy(c->session_id, value, sizeof(c->session_id));
+	else if (str_eq_nocase(key, "x-proxy-ttl") && str_to_num(value, 0, 1000, &n, &err) == 0)
+		c->ttl = (unsigned int)n;
+}
+
+static int
+is_x_proxy_key(const char *key)
+{
+	static const char *const keys[] = {
+		"x-originating-ip", "x-originating-port", "x-connected-ip", "x-connected-port",
+		"x-session-id", "x-session-ext-id", "x-proxy-ttl", NULL,
+	};
+	for (int i = 0; keys[i]; i++)
+		if (str_eq_nocase(key, keys[i]))
+			return 1;
+	return str_has_prefix_nocase(key, "x-forward-");
+}
+
+static void
+imap_cmd_id(struct client *c, const char *tag)
+{
+	struct imap_client *ic = imap_of(c);
+	const struct imap_parser *p = &ic->parser;
+	int first = !ic->id_seen;
+
+	ic->id_seen = 1;
+	if (p->nargs >= 2 && p->args[0].type == IMAP_ARG_LIST_START &&
+	    p->args[p->nargs - 1].type == IMAP_ARG_LIST_END && first) {
+		struct strbuf retained, fwd;
+		strbuf_init(&retained, 2048);
+		strbuf_init(&fwd, 2048);
+		/* pairs sit between the list markers at 0 and nargs - 1 */
+		for (unsigned int i = 1; i + 1 < p->nargs - 1; i += 2) {
+			const struct imap_arg *k = &p->args[i], *v = &p->args[i + 1];
+			if (k->type != IMAP_ARG_STRING || v->type == IMAP_ARG_LIST_START ||
+			    v->type == IMAP_ARG_LIST_END)
+				break;
+			int nil = v->type == IMAP_ARG_ATOM && str_eq_nocase(v->str, "NIL");
+			if (is_x_proxy_key(k->str)) {
+				if (!c->trusted)
+					continue;
+				if (str_has_prefix_nocase(k->str, "x-forward-")) {
+					if (fwd.len)
+						strbuf_putc(&fwd, '\t');
+					strbuf_printf(&fwd, "%s=%s", k->str + 10, nil ? "" : v->str);
+				} else if (!nil) {
+					imap_id_trusted_pair(c, k->str, v->str);
+				}
+				continue;
+			}
+			if (c->pd->set->imap_id_retain) {
+				/* kept as IMAP quoted strings, ready to be sent on in our own ID */
+				strbuf_printf(&retained, "\"%s\" ", k->str);
+				if (nil || strpbrk(v->str, "\"\\\r\n"))
+					strbuf_puts(&retained, "NIL ");
+				else
+					strbuf_printf(&retained, "\"%s\" ", v->str);
+			}
+		}
+		if (retained.len && !retained.error) {
+			strbuf_truncate(&retained, retained.len - 1);
+			free(c->client_id);
+			c->client_id = strdup(retained.s);
+		}
+		if (fwd.len && !fwd.error) {
+			free(c->forward);
+			c->forward = strdup(fwd.s);
+		}
+		strbuf_free(&retained);
+		strbuf_free(&fwd);
+	}
+	conn_printf(c->conn, "* ID NIL\r\n%s OK ID completed.\r\n", tag);
+}
+
+static void
+imap_auth_done(struct client *c, const char *mech)
+{
+	struct imap_client *ic = imap_of(c);
+	struct sasl_server *s = c->sasl;
+	ic->state = IMAP_LOGIN_PASSDB;
+	conn_pause_read(c->conn, 1);
+	client_auth(c, mech, s->authzid, s->authcid, s->pass);
+}
+
+static void
+imap_sasl_step(struct client *c, const char *response)
+{
+	struct imap_client *ic = imap_of(c);
+	char challenge[64];
+	switch (sasl_server_step(c->sasl, response, challenge, sizeof(challenge))) {
+	case SASL_CONTINUE:
+		ic->state = IMAP_LOGIN_SASL;
+		conn_printf(c->conn, "+ %s\r\n", challenge);
+		return;
+	case SASL_DONE:
+		imap_auth_done(c, sasl_mech_name(c->sasl->mech));
+		return;
+	case SASL_FAILED:
+		ic->state = IMAP_LOGIN_NOAUTH;
+		c->auth_attempts++;
+		conn_printf(c->conn, "%s NO [AUTHENTICATIONFAILED] %s\r\n", ic->tag, c->sasl->error);
+		free(c->sasl);
+		c->sasl = NULL;
+		return;
+	}
+}
+
+static int
+imap_set_tag(struct client *c, const char *tag)
+{
+	struct imap_client *ic = imap_of(c);
+	free(ic->tag);
+	ic->tag = strdup(tag);
+	return ic->tag ? 0 : -1;
+}
+
+static void
+imap_cmd_authenticate(struct client *c, const char *tag)
+{
+	struct imap_client *ic = imap_of(c);
+	const struct imap_parser *p = &ic->parser;
+
+	if (p->nargs < 1 || p->nargs > 2 || !imap_args_strings(p, p->nargs)) {
+		imap_bad(c, tag, "BAD Invalid parameters");
+		return;
+	}
+	enum sasl_mech mech = sasl_mech_parse(p->args[0].str);
+	char upper[16];
+	str_copy(upper, sasl_mech_name(mech), sizeof(upper));
+	if (mech == SASL_MECH_NONE || strstr(client_mechanisms(c), upper) == NULL) {
+		conn_printf(c->conn, "%s NO Unsupported authentication mechanism.\r\n", tag);
+		return;
+	}
+	if (!client_cleartext_allowed(c)) {
+		conn_printf(c->conn, "%s NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
+		return;
+	}
+	if (imap_set_tag(c, tag) < 0 || (c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
+		imap_bye(c, "Out of memory.", "Disconnected: out of memory");
+		return;
+	}
+	sasl_server_init(c->sasl, mech);
+	imap_sasl_step(c, p->nargs == 2 ? p->args[1].str : NULL);
+}
+
+static void
+imap_cmd_login(struct client *c, const char *tag)
+{
+	struct imap_client *ic = imap_of(c);
+	const struct imap_parser *p = &ic->parser;
+
+	if (!imap_args_strings(p, 2)) {
+		imap_bad(c, tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (!client_cleartext_allowed(c)) {
+		conn_printf(c->conn, "%s NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
+		return;
+	}
+	if (p->args[0].len > SASL_MAX_USER || p->args[1].len > SASL_MAX_PASS) {
+		imap_bad(c, tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (imap_set_tag(c, tag) < 0 || (c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
+		imap_bye(c, "Out of memory.", "Disconnected: out of memory");
+		return;
+	}
+	sasl_server_init(c->sasl, SASL_MECH_NONE);
+	memcpy(c->sasl->authcid, p->args[0].str, p->args[0].len + 1);
+	memcpy(c->sasl->pass, p->args[1].str, p->args[1].len + 1);
+	imap_auth_done(c, "LOGIN");
+}
+
+/* One parsed command. Returns -1 if the client is gone. */
+static int
+imap_command(struct client *c)
+{
+	struct imap_client *ic = imap_of(c);
+	const char *tag = ic->parser.tag, *name = ic->parser.name;
+
+	if (str_eq_nocase(name, "LOGIN")) {
+		imap_cmd_login(c, tag);
+	} else if (str_eq_nocase(name, "AUTHENTICATE")) {
+		imap_cmd_authenticate(c, tag);
+	} else if (str_eq_nocase(name, "CAPABILITY")) {
+		imap_cmd_capability(c, tag);
+	} else if (str_eq_nocase(name, "NOOP")) {
+		imap_reply(c, tag, "OK NOOP completed.");
+	} else if (str_eq_nocase(name, "ID")) {
+		imap_cmd_id(c, tag);
+	} else if (str_eq_nocase(name, "LOGOUT")) {
+		conn_printf(c->conn, "* BYE Logging out\r\n%s OK Logout completed.\r\n", tag);
+		ic->state = IMAP_LOGIN_CLOSING;
+		conn_close_after_flush(c->conn);
+		c->conn = NULL;
+		client_destroy(c, "Disconnected: Logged out");
+		return -1;
+	} else if (str_eq_nocase(name, "STARTTLS")) {
+		imap_reply(c, tag, "BAD TLS support isn't enabled.");
+	} else {
+		return imap_bad(c, tag, "BAD Error in IMAP command received by server.");
+	}
+	return c->destroyed ? -1 : 0;
+}
+
+/* A continuation line of AUTHENTICATE: base64, or "*" to abort. */
+static int
+imap_sasl_line(struct client *c)
+{
+	struct imap_client *ic = imap_of(c);
+	char *line;
+	size_t len;
+	int r = conn_getline(c->conn, &line, &len);
+	if (r == 0)
+		return 1;
+	if (r < 0) {
+		imap_bye(c, "Input buffer full, aborting", "Disconnected: Too long line");
+		return -1;
+	}
+	if (strcmp(line, "*") == 0) {
+		ic->state = IMAP_LOGIN_NOAUTH;
+		c->auth_attempts++;
+		conn_printf(c->conn, "%s BAD Authentication aborted by client.\r\n", ic->tag);
+		sasl_server_clear(c->sasl);
+		free(c->sasl);
+		c->sasl = NULL;
+		return 0;
+	}
+	imap_sasl_step(c, line);
+	return 0;
+}
+
+static void
+imap_input(struct client *c)
+{
+	struct imap_client *ic = imap_of(c);
+
+	while (!c->destroyed && c->conn != NULL) {
+		if (ic->state == IMAP_LOGIN_SASL) {
+			int r = imap_sasl_line(c);
+			if (r != 0)
+				return;
+			continue;
+		}
+		if (ic->state != IMAP_LOGIN_NOAUTH)
+			return;	/* input waits in the buffer (pipelined after LOGIN) */
+		size_t len, used;
+		const char *data = conn_peek(c->conn, &len);
+		if (data == NULL)
+			return;
+		enum imap_parse_status st;
+		if (imap_parser_feed(&ic->parser, data, len, &used, &st) < 0) {
+			imap_bye(c, "Out of memory.", "Disconnected: out of memory");
+			return;
+		}
+		conn_consume(c->conn, used);
+		switch (st) {
+		case IMAP_PARSE_MORE:
+			return;
+		case IMAP_PARSE_LITERAL:
+			conn_puts(c->conn, "+ OK\r\n");
+			continue;
+		case IMAP_PARSE_TOO_LONG:
+			imap_bye(c, "Input buffer full, aborting", "Disconnected: Too long command");
+			return;
+		case IMAP_PARSE_BAD:
+			if (imap_bad(c, ic->parser.tag, "BAD Error in IMAP command received by server.") < 0)
+				return;
+			continue;
+		case IMAP_PARSE_DONE:
+			if (imap_command(c) < 0)
+				return;
+			/* the pre-login commands are small; give the storage back between them */
+			if (ic->state != IMAP_LOGIN_NOAUTH || conn_peek(c->conn, &len) == NULL)
+				imap_parser_reset(&ic->parser);
+			continue;
+		}
+	}
+}
+
+static void
+imap_fail(struct client *c, enum client_fail why, const char *text)
+{
+	struct imap_client *ic = imap_of(c);
+	const char *tag = ic->tag ? ic->tag : "*";
+	char when[64];
+	time_t now;
+	struct tm tm;
+
+	ic->state = IMAP_LOGIN_NOAUTH;
+	switch (why) {
+	case FAIL_AUTH:
+		conn_printf(c->conn, "%s NO [AUTHENTICATIONFAILED] Authentication failed.\r\n", tag);
+		break;
+	case FAIL_AUTH_REASON:
+		conn_printf(c->conn, "%s NO [AUTHENTICATIONFAILED] %s\r\n", tag, text);
+		break;
+	case FAIL_AUTH_TEMP:
+		now = time(NULL);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+		conn_printf(c->conn, "%s NO [UNAVAILABLE] Temporary authentication failure. [%s:%s]\r\n",
+		    tag, c->pd->set->hostname, when);
+		break;
+	case FAIL_PROXY_TEMP:
+		conn_printf(c->conn, "%s NO [UNAVAILABLE] Account is temporarily unavailable.\r\n", tag);
+		break;
+	case FAIL_PROXY_CONFIG:
+		conn_printf(c->conn, "%s NO [SERVERBUG] Account is temporarily unavailable.\r\n", tag);
+		break;
+	case FAIL_BACKEND:
+		conn_printf(c->conn, "%s %s\r\n", tag, text);
+		break;
+	case FAIL_BACKEND_TEMP:
+		conn_printf(c->conn, "%s NO [UNAVAILABLE] %s\r\n", tag, text);
+		break;
+	}
+	if (c->auth_attempts >= LOGIN_MAX_AUTH_ATTEMPTS)
+		imap_bye(c, "Too many invalid IMAP commands.", "Disconnected");
+}
+
+static void
+imap_free(struct client *c)
+{
+	struct imap_client *ic = imap_of(c);
+	if (ic == NULL)
+		return;
+	imap_parser_reset(&ic->parser);
+	free(ic->tag);
+	free(ic->backend_caps);
+	free(ic->sasl_pending);
+	free(ic);
+	c->proto_state = NULL;
+}
+
+const struct login_proto imap_proto = {
+	.name = "imap",
+	.log_prefix = "imap-login",
+	.port = 143,
+	.ssl_port = 993,
+	.greet = imap_greet,
+	.input = imap_input,
+	.fail = imap_fail,
+	.backend_start = imap_backend_start,
+	.backend_input = imap_backend_input,
+	.free = imap_free,
+};

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/pop3.h: the POP3 session state shared by the client-side login dialogue
+ * (pop3_login.c) and the backend login (pop3_proxy.c). */
+#ifndef PROXYD_POP3_H
+#define PROXYD_POP3_H
+
+#include "applets/proxyd/proxyd.h"
+
+enum pop3_login_state {
+	POP3_LOGIN_AUTH,	/* waiting for a command */
+	POP3_LOGIN_SASL,	/* AUTH: waiting for a continuation line */
+	POP3_LOGIN_BUSY,	/* passdb or backend login under way */
+};
+
+enum pop3_backend_state {
+	POP3_BE_BANNER,
+	POP3_BE_XCLIENT,	/* XCLIENT sent; its reply comes first */
+	POP3_BE_USER,
+	POP3_BE_PASS,
+	POP3_BE_AUTH,
+};
+
+struct pop3_client {
+	enum pop3_login_state state;
+	char *user;			/* from USER, until PASS */
+	enum pop3_backend_state be_state;
+	unsigned int login_mech_step;
+};
+
+static inline struct pop3_client *pop3_of(struct client *c) { return c->proto_state; }
+
+void pop3_backend_start(struct client *);
+void pop3_backend_input(struct client *);
+
+#endif

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/pop3_login.c: what a POP3 client sees before it is logged in (RFC 1939
+ * USER/PASS, RFC 2449 CAPA, RFC 5034 AUTH) and the failure replies, in Dovecot's words. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "applets/proxyd/pop3.h"
+#include "applets/proxyd/settings.h"
+#include "config.h"
+#include "core/base64.h"
+#include "core/log.h"
+#include "core/str.h"
+
+static void
+pop3_greet(struct client *c)
+{
+	struct pop3_client *pc = calloc(1, sizeof(*pc));
+	if (pc == NULL) {
+		client_destroy(c, "Disconnected: out of memory");
+		return;
+	}
+	c->proto_state = pc;
+	/* [XCLIENT] tells a trusted proxy in front of us that it may send XCLIENT */
+	conn_printf(c->conn, "+OK %s%s\r\n", c->trusted ? "[XCLIENT] " : "", c->pd->set->login_greeting);
+}
+
+static void
+pop3_bye(struct client *c, const char *text, const char *reason)
+{
+	conn_printf(c->conn, "-ERR %s\r\n", text);
+	client_destroy(c, reason);
+}
+
+/* Returns -1 if the client was closed. */
+static int
+pop3_bad(struct client *c, const char *text)
+{
+	if (++c->bad_cmds >= LOGIN_MAX_BAD_CMDS) {
+		pop3_bye(c, "Too many invalid bad commands.", "Disconnected: Too many invalid commands");
+		return -1;
+	}
+	conn_printf(c->conn, "-ERR %s\r\n", text);
+	return 0;
+}
+
+static void
+pop3_cmd_capa(struct client *c)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 1024);
+	strbuf_puts(&sb, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n");
+	if (client_cleartext_allowed(c))
+		strbuf_printf(&sb, "USER\r\nSASL %s\r\n", client_mechanisms(c));
+	strbuf_puts(&sb, ".\r\n");
+	conn_write(c->conn, sb.s, sb.len);
+	strbuf_free(&sb);
+}
+
+static void
+pop3_auth_done(struct client *c, const char *mech, const char *authzid, const char *user, const char *pass)
+{
+	pop3_of(c)->state = POP3_LOGIN_BUSY;
+	conn_pause_read(c->conn, 1);
+	client_auth(c, mech, authzid, user, pass);
+}
+
+static void
+pop3_sasl_step(struct client *c, const char *response)
+{
+	char challenge[64];
+	switch (sasl_server_step(c->sasl, response, challenge, sizeof(challenge))) {
+	case SASL_CONTINUE:
+		pop3_of(c)->state = POP3_LOGIN_SASL;
+		conn_printf(c->conn, "+ %s\r\n", challenge);
+		return;
+	case SASL_DONE:
+		pop3_auth_done(c, sasl_mech_name(c->sasl->mech), c->sasl->authzid, c->sasl->authcid, c->sasl->pass);
+		return;
+	case SASL_FAILED:
+		pop3_of(c)->state = POP3_LOGIN_AUTH;
+		c->auth_attempts++;
+		conn_printf(c->conn, "-ERR [AUTH] %s\r\n", c->sasl->error);
+		free(c->sasl);
+		c->sasl = NULL;
+		return;
+	}
+}
+
+static void
+pop3_cmd_auth(struct client *c, char *args)
+{
+	if (*args == '\0') {
+		struct strbuf sb;
+		strbuf_init(&sb, 1024);
+		strbuf_puts(&sb, "+OK\r\n");
+		for (const char *m = client_mechanisms(c); *m;) {
+			size_t n = strcspn(m, " ");
+			strbuf_append(&sb, m, n);
+			strbuf_puts(&sb, "\r\n");
+			m += n;
+			m += *m == ' ';
+		}
+		strbuf_puts(&sb, ".\r\n");
+		conn_write(c->conn, sb.s, sb.len);
+		strbuf_free(&sb);
+		return;
+	}
+	char *ir = strchr(args, ' ');
+	if (ir)
+		*ir++ = '\0';
+	enum sasl_mech mech = sasl_mech_parse(args);
+	if (mech == SASL_MECH_NONE || strstr(client_mechanisms(c), sasl_mech_name(mech)) == NULL) {
+		conn_puts(c->conn, "-ERR Unsupported authentication mechanism.\r\n");
+		return;
+	}
+	if (!client_cleartext_allowed(c)) {
+		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
+		return;
+	}
+	if ((c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
+		pop3_bye(c, "Out of memory.", "Disconnected: out of memory");
+		return;
+	}
+	sasl_server_init(c->sasl, mech);
+	pop3_sasl_step(c, ir);
+}
+
+static void
+pop3_cmd_user(struct client *c, const char *args)
+{
+	struct pop3_client *pc = pop3_of(c);
+	if (!client_cleartext_allowed(c)) {
+		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
+		return;
+	}
+	if (*args == '\0' || strlen(args) > SASL_MAX_USER) {
+		pop3_bad(c, "Invalid username.");
+		return;
+	}
+	free(pc->user);
+	pc->user = strdup(args);
+	conn_puts(c->conn, "+OK\r\n");
+}
+
+static void
+pop3_cmd_pass(struct client *c, const char *args)
+{
+	struct pop3_client *pc = pop3_of(c);
+	if (pc->user == NULL) {
+		pop3_bad(c, "No username given.");
+		return;
+	}
+	if (strlen(args) > SASL_MAX_PASS) {
+		pop3_bad(c, "Invalid password.");
+		return;
+	}
+	char *user = pc->user;
+	pc->user = NULL;
+	pop3_auth_done(c, "PLAIN", NULL, user, args);
+	free(user);
+}
+
+/* XCLIENT from a trusted proxy in front of us carries the real client (§9.3.7). */
+static void
+pop3_cmd_xclient(struct client *c, char *args)
+{
+	if (!c->trusted) {
+		conn_puts(c->conn, "-ERR You are not from trusted IP\r\n");
+		return;
+	}
+	char *save = NULL;
+	for (char *kv = strtok_r(args, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+		long long n;
+		const char *err;
+		if (str_has_prefix_nocase(kv, "ADDR=")) {
+			if (ip_parse(kv + 5, &c->rip) < 0)
+				goto invalid;
+		} else if (str_has_prefix_nocase(kv, "PORT=")) {
+			if (str_to_num(kv + 5, 1, 65535, &n, &err) < 0)
+				goto invalid;
+			c->rport = (unsigned int)n;
+		} else if (str_has_prefix_nocase(kv, "SESSION=")) {
+			if (strlen(kv + 8) > 64)
+				goto invalid;
+			str_copy(c->session_id, kv + 8, sizeof(c->session_id));
+		} else if (str_has_prefix_nocase(kv, "TTL=")) {
+			if (str_to_num(kv + 4, 0, 1000, &n, &err) < 0)
+				goto invalid;
+			c->ttl = (unsigned int)n;
+		} else if (str_has_prefix_nocase(kv, "FORWARD=")) {
+			char raw[2048];
+			size_t rn;
+			if (base64_decode(kv + 8, strlen(kv + 8), raw, sizeof(raw) - 1, &rn) < 0)
+				goto invalid;
+			raw[rn] = '\0';
+			free(c->forward);
+			c->forward = strdup(raw);
+		}
+	}
+	conn_puts(c->conn, "+OK Updated\r\n");
+	return;
+invalid:
+	conn_puts(c->conn, "-ERR Invalid parameters\r\n");
+}
+
+/* Returns -1 if the client is gone. */
+static int
+pop3_command(struct client *c, char *line)
+{
+	char *args = strchr(line, ' ');
+	if (args)
+		*args++ = '\0';
+	else
+		args = line + strlen(line);
+
+	if (str_eq_nocase(line, "CAPA"))
+		pop3_cmd_capa(c);
+	else if (str_eq_nocase(line, "USER"))
+		pop3_cmd_user(c, args);
+	else if (str_eq_nocase(line, "PASS"))
+		pop3_cmd_pass(c, args);
+	else if (str_eq_nocase(line, "AUTH"))
+		pop3_cmd_auth(c, args);
+	else if (str_eq_nocase(line, "XCLIENT"))
+		pop3_cmd_xclient(c, args);
+	else if (str_eq_nocase(line, "STLS"))
+		conn_puts(c->conn, "-ERR TLS support isn't enabled.\r\n");
+	else if (str_eq_nocase(line, "NOOP"))
+		conn_puts(c->conn, "+OK\r\n");
+	else if (str_eq_nocase(line, "QUIT")) {
+		conn_puts(c->conn, "+OK Logging out\r\n");
+		conn_close_after_flush(c->conn);
+		c->conn = NULL;
+		client_destroy(c, "Disconnected: Logged out");
+		return -1;
+	} else
+		return pop3_bad(c, "Unknown command.");
+	return c->destroyed ? -1 : 0;
+}
+
+static void
+pop3_input(struct client *c)
+{
+	struct pop3_client *pc = pop3_of(c);
+	char *line;
+	size_t len;
+
+	while (!c->destroyed && c->conn && pc->state != POP3_LOGIN_BUSY) {
+		int r = conn_getline(c->conn, &line, &len);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			pop3_bye(c, "Input line too long.", "Disconnected: Too long line");
+			return;
+		}
+		if (pc->state == POP3_LOGIN_SASL) {
+			if (strcmp(line, "*") == 0) {
+				pc->state = POP3_LOGIN_AUTH;
+				c->auth_attempts++;
+				conn_puts(c->conn, "-ERR Authentication aborted by client.\r\n");
+				sasl_server_clear(c->sasl);
+				free(c->sasl);
+				c->sasl = NULL;
+				continue;
+			}
+			pop3_sasl_step(c, line);
+			continue;
+		}
+		if (pop3_command(c, line) < 0)
+			return;
+	}
+}
+
+static void
+pop3_fail(struct client *c, enum client_fail why, const char *text)
+{
+	char when[64];
+	time_t now;
+	struct tm tm;
+
+	pop3_of(c)->state = POP3_LOGIN_AUTH;
+	switch (why) {
+	case FAIL_AUTH:
+		conn_puts(c->conn, "-ERR [AUTH] Authentication failed.\r\n");
+		break;
+	case FAIL_AUTH_REASON:
+		conn_printf(c->conn, "-ERR [AUTH] %s\r\n", text);
+		break;
+	case FAIL_AUTH_TEMP:
+		now = time(NULL);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+		conn_printf(c->conn, "-ERR [SYS/TEMP] Temporary authentication failure. [%s:%s]\r\n",
+		    c->pd->set->hostname, when);
+		break;
+	case FAIL_PROXY_TEMP:
+		conn_puts(c->conn, "-ERR [SYS/TEMP] Account is temporarily unavailable.\r\n");
+		break;
+	case FAIL_PROXY_CONFIG:
+		conn_puts(c->conn, "-ERR Account is temporarily unavailable.\r\n");
+		break;
+	case FAIL_BACKEND:
+	case FAIL_BACKEND_TEMP:
+		conn_printf(c->conn, "%s\r\n", text);
+		break;
+	}
+	if (c->auth_attempts >= LOGIN_MAX_AUTH_ATTEMPTS)
+		pop3_bye(c, "Too many invalid commands.", "Disconnected");
+}
+
+static void
+pop3_free(struct client *c)
+{
+	struct pop3_client *pc = pop3_of(c);
+	if (pc == NULL)
+		return;
+	free(pc->user);
+	free(pc);
+	c->proto_state = NULL;
+}
+
+const struct login_proto pop3_proto = {
+	.name = "pop3",
+	.log_prefix = "pop3-login",
+	.port = 110,
+	.ssl_port = 995,
+	.greet = pop3_greet,
+	.input = pop3_input,
+	.fail = pop3_fail,
+	.backend_start = pop3_backend_start,
+	.backend_input = pop3_backend_input,
+	.free = pop3_free,
+};

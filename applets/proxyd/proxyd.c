@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/proxyd.c: start-up of the login proxy: settings, passdb, listeners,
+ * privilege drop, signals, then the event loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "applets/applets.h"
+#include "applets/proxyd/proxyd.h"
+#include "applets/proxyd/relay.h"
+#include "applets/proxyd/settings.h"
+#include "config.h"
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "core/log.h"
+#include "core/passdb.h"
+#include "core/privdrop.h"
+#include "core/str.h"
+
+#define ACCEPT_BATCH		32
+#define EMFILE_PAUSE_MS		1000
+
+static const struct opt_cmd proxyd_cmd = {
+	"proxyd", "[-dD] [-c FILE] [-o KEY=VALUE]...",
+	"IMAP/POP3/Submission/LMTP/ManageSieve login proxy", daemon_opts,
+};
+
+struct listener {
+	struct proxyd *pd;
+	const struct listener_set *set;
+	struct loop_io io;
+	struct loop_timer pause;
+	int fd;
+};
+
+static void listener_accept(struct loop_io *, uint32_t, void *);
+
+static void
+listener_resume(struct loop_timer *t, void *arg)
+{
+	struct listener *l = arg;
+	(void)t;
+	loop_io_set(l->pd->loop, &l->io, EPOLLIN);
+}
+
+static void
+listener_accept(struct loop_io *io, uint32_t events, void *arg)
+{
+	struct listener *l = arg;
+	struct proxyd *pd = l->pd;
+	(void)events;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer, local;
+		socklen_t plen = sizeof(peer), llen = sizeof(local);
+		int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors: stop accepting for a while instead of spinning */
+				log_set_prefix("proxyd");
+				log_warn("accept() on %s:%u", l->set->name, l->set->port);
+				loop_io_set(pd->loop, io, 0);
+				loop_timer_set(pd->loop, &l->pause, EMFILE_PAUSE_MS, listener_resume, l);
+			}
+			return;
+		}
+		if (pd->shutting_down || (pd->set->max_clients && pd->nclients >= pd->set->max_clients)) {
+			close(fd);
+			continue;
+		}
+		if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
+			close(fd);
+			continue;
+		}
+		client_create(pd, l->set->proto, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
+	}
+}
+
+static int
+listener_bind(const struct listener_set *ls, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char ip[IP_ADDR_STRLEN];
+	int one = 1;
+
+	ip_to_sockaddr(&ls->ip, ls->port, &ss, &len);
+	int fd = socket(ls->ip.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* "listen = *, ::" binds both families on the same port */
+	if (ls->ip.family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0)
+		goto fail;
+	return fd;
+fail:
+	str_fmt(err, errlen, "listen(%s, %u) for %s failed: %s",
+	    ip_format(&ls->ip, ip, sizeof(ip)), ls->port, ls->name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static struct passdb_chain *
+passdb_from_conf(const struct conf *conf, FILE *errf)
+{
+	struct passdb_chain *chain = passdb_chain_new();
+	const struct conf_node *sec = NULL;
+	int n = 0, errors = 0;
+
+	if (chain == NULL)
+		return NULL;
+	while ((sec = conf_next_section(conf_root(conf), sec, "passdb")) != NULL) {
+		const char *error = NULL;
+		n++;
+		if (passdb_chain_add(chain, conf_get(sec, "driver", ""), conf_get(sec, "args", ""),
+		    conf_get(sec, "result_success", NULL), conf_get(sec, "result_failure", NULL),
+		    conf_get(sec, "result_internalfail", NULL), &error) < 0) {
+			fprintf(errf, "%s:%u: passdb: %s\n", sec->file, sec->line, error);
+			errors++;
+		}
+	}
+	if (n == 0) {
+		fprintf(errf, "%s: no passdb { } section: proxyd needs one to know where users live\n",
+		    conf_root(conf)->file);
+		errors++;
+	}
+	if (errors) {
+		passdb_chain_free(chain);
+		return NULL;
+	}
+	return chain;
+}
+
+static void
+on_term(int signo, void *arg)
+{
+	struct proxyd *pd = arg;
+	log_set_prefix("proxyd");
+	log_info("received signal %d, shutting down", signo);
+	pd->shutting_down = 1;
+	client_destroy_all(pd);
+	relay_shutdown_all(pd);
+	loop_stop(pd->loop);
+}
+
+static void
+on_hup(int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	log_set_prefix("proxyd");
+	log_info("SIGHUP: passwd-file passdbs reload by themselves when their file changes; other settings need a restart in this version");
+}
+
+static int
+open_log(const struct proxyd_settings *set, int debug)
+{
+	const char *path = conf_get(conf_root(set->conf), "log_path", "");
+	if (strcmp(path, "syslog") == 0) {
+		log_init("proxyd", debug, 1);
+		return 0;
+	}
+	log_init("proxyd", debug, 0);
+	if (*path == '\0' || strcmp(path, "/dev/stderr") == 0)
+		return 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int
+proxyd_main(int argc, char **argv)
+{
+	struct daemon_args args;
+	struct proxyd_settings set;
+	struct proxyd pd = { 0 };
+	char err[512];
+
+	daemon_parse_args(argc, argv, &proxyd_cmd, &args);
+	log_init("proxyd", args.debug, 0);
+	if (settings_load(&set, args.conf_path, args.overrides, args.noverrides, stderr) < 0) {
+		fprintf(stderr, "proxyd: not started: fix the configuration above\n");
+		return 1;
+	}
+	pd.set = &set;
+	pd.passdb = passdb_from_conf(set.conf, stderr);
+	if (pd.passdb == NULL) {
+		fprintf(stderr, "proxyd: not started: fix the configuration above\n");
+		return 1;
+	}
+	if (open_log(&set, args.debug) < 0) {
+		fprintf(stderr, "proxyd: cannot open log_path: %s\n", strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	pd.loop = loop_new();
+
+	struct listener *ls = calloc(set.nlisteners, sizeof(*ls));
+	if (ls == NULL)
+		fatalx("out of memory");
+	for (unsigned int i = 0; i < set.nlisteners; i++) {
+		ls[i].pd = &pd;
+		ls[i].set = &set.listeners[i];
+		ls[i].fd = listener_bind(&set.listeners[i], err, sizeof(err));
+		if (ls[i].fd < 0)
+			fatalx("%s", err);
+	}
+	if (privdrop(set.default_login_user, err, sizeof(err)) < 0)
+		fatalx("default_login_user: %s", err);
+	if (args.background && daemon_background() < 0)
+		fatal("fork");
+	for (unsigned int i = 0; i < set.nlisteners; i++)
+		if (loop_io_add(pd.loop, &ls[i].io, ls[i].fd, EPOLLIN, listener_accept, &ls[i]) < 0)
+			fatal("epoll_ctl");
+	loop_signal(pd.loop, SIGTERM, on_term, &pd);
+	loop_signal(pd.loop, SIGINT, on_term, &pd);
+	loop_signal(pd.loop, SIGHUP, on_hup, &pd);
+
+	for (unsigned int i = 0; i < set.nlisteners; i++) {
+		char ip[IP_ADDR_STRLEN];
+		log_info("%s: listening on %s port %u", set.listeners[i].proto->name,
+		    ip_format(&set.listeners[i].ip, ip, sizeof(ip)), set.listeners[i].port);
+	}
+	log_info("mtool %s proxyd started (pid %d)", MTOOL_VERSION, (int)getpid());
+	int r = loop_run(pd.loop);
+
+	for (unsigned int i = 0; i < set.nlisteners; i++) {
+		loop_io_del(pd.loop, &ls[i].io);
+		close(ls[i].fd);
+	}
+	free(ls);
+	loop_free(pd.loop);
+	passdb_chain_free(pd.passdb);
+	settings_free(&set);
+	free(args.overrides);
+	buf_pool_drain();
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/proxyd.h: what the files of proxyd share: the process state, the client
+ * session, the protocol operations. Not for other applets. */
+#ifndef PROXYD_H
+#define PROXYD_H
+
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/buf.h"
+#include "core/conn.h"
+#include "core/loop.h"
+#include "core/sasl.h"
+
+struct passdb_chain;
+struct passdb_result;
+struct proxyd_settings;
+struct client;
+
+/* Why a login failed, which decides the reply text per protocol (protocols.md §9). */
+enum client_fail {
+	FAIL_AUTH,		/* wrong password or unknown user */
+	FAIL_AUTH_TEMP,		/* passdb could not answer */
+	FAIL_AUTH_REASON,	/* passdb said nologin/fail with reason=: text is the reason */
+	FAIL_PROXY_TEMP,	/* connect, remote, protocol or internal proxy failure */
+	FAIL_PROXY_CONFIG,	/* TTL loop, STARTTLS unsupported, LOGINDISABLED, self loop */
+	FAIL_BACKEND,		/* the backend refused the login: text is its own reply */
+	FAIL_BACKEND_TEMP,	/* the backend said "try later": text is its own reply */
+};
+
+struct login_proto {
+	const char *name;		/* "imap": logs, passdb service, proxy list */
+	const char *log_prefix;		/* "imap-login" */
+	unsigned int port;		/* backend default port */
+	unsigned int ssl_port;		/* with ssl=yes and no port */
+	void (*greet)(struct client *);
+	void (*input)(struct client *);		/* client bytes are buffered */
+	void (*fail)(struct client *, enum client_fail, const char *text);
+	void (*backend_start)(struct client *);	/* backend connected */
+	void (*backend_input)(struct client *);	/* backend bytes are buffered */
+	void (*free)(struct client *);		/* frees the protocol's part */
+};
+
+extern const struct login_proto imap_proto;
+extern const struct login_proto pop3_proto;
+
+/* Where and how the user is proxied, from the passdb's fields. */
+struct proxy_dest {
+	char *host;		/* as given (logs) */
+	struct ip_addr ip;
+	unsigned int port;
+	struct ip_addr source_ip;	/* family 0: none */
+	char *destuser;
+	char *pass;		/* password for the backend */
+	char *master;		/* master user for the backend login, or NULL */
+	char *mech;		/* proxy_mech, or NULL (LOGIN/USER+PASS) */
+	unsigned int timeout_ms;
+	unsigned int nopipelining : 1;
+	unsigned int not_trusted : 1;
+	unsigned int ssl : 1;
+	unsigned int starttls : 1;
+	unsigned int any_cert : 1;
+};
+
+/* One client connection from accept until its relay starts. */
+struct client {
+	struct proxyd *pd;
+	struct client *prev, *next;	/* pd->clients */
+	const struct login_proto *proto;
+	struct conn *conn;
+	struct conn *backend;
+	struct loop_timer timer;	/* one deadline at a time: auth delay, login timeout, ... */
+
+	struct ip_addr rip, lip;
+	unsigned int rport, lport;
+	char session_id[72];
+	unsigned int ttl;
+	int64_t created;		/* wall clock */
+	uint64_t created_ms;		/* loop_now() */
+
+	unsigned int trusted : 1;	/* login_trusted_networks */
+	unsigned int secured : 1;	/* TLS, or trusted/loopback as Dovecot counts it */
+	unsigned int authenticating : 1;
+	unsigned int proxying : 1;	/* backend connection under way */
+	unsigned int destroyed : 1;
+	unsigned int logged_in : 1;	/* relay started; only freeing is left */
+	unsigned int auth_attempts;
+	unsigned int bad_cmds;
+	unsigned int reconnects;
+
+	/* the login being processed */
+	char *user;			/* the name the client gave */
+	char *virtual_user;		/* after passdb renames (user=) */
+	char *password;			/* what the client typed, for forwarding */
+	const char *mech_name;		/* for logs: PLAIN, LOGIN */
+	struct sasl_server *sasl;
+	struct passdb_result *passdb;
+	struct proxy_dest dest;
+	uint64_t proxy_deadline;	/* loop_now() ms when the backend login must be done */
+	char *client_id;		/* retained IMAP ID pairs (as sent), or NULL */
+	char *forward;			/* forwarded fields from a trusted upstream, TAB-joined */
+
+	void *proto_state;		/* owned by the protocol file */
+};
+
+/* Process-wide state of one proxyd process. */
+struct proxyd {
+	struct loop *loop;
+	const struct proxyd_settings *set;
+	struct passdb_chain *passdb;
+	struct client *clients;		/* every client not yet relaying */
+	unsigned int nclients;
+	struct relay *relays;		/* every established session, for list and kick */
+	unsigned int nrelays;
+	unsigned int source_rr;		/* round-robin index into login_source_ips */
+	int shutting_down;
+};
+
+/* client.c */
+struct client *client_create(struct proxyd *, const struct login_proto *, int fd,
+    const struct sockaddr *peer, const struct sockaddr *local);
+/* Logs the disconnect with reason (Dovecot's wording) and frees the client. */
+void client_destroy(struct client *, const char *reason);
+/* Starts authentication with the passdb for user/password (mech for logs). */
+void client_auth(struct client *, const char *mech, const char *authzid, const char *user, const char *pass);
+/* Closes every client that is still logging in (shutdown). */
+void client_destroy_all(struct proxyd *);
+/* Called by the protocol when the backend login succeeded and the client got its reply:
+ * hands both connections to the relay and frees the client. */
+void client_proxy_established(struct client *);
+/* Called by the protocol when the backend login failed. */
+void client_proxy_failed(struct client *, enum client_fail, const char *text, const char *log_reason);
+/* Whether cleartext authentication is allowed on this connection now. */
+int client_cleartext_allowed(const struct client *);
+/* The mechanisms offered (space-separated, upper case). */
+const char *client_mechanisms(const struct client *);
+/* Log with the client's prefix ("imap-login: ...") and context. */
+void client_log_info(struct client *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void client_log_debug(struct client *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The "user=<...>, method=..., rip=..., lip=..., session=<...>" tail of login log lines. */
+const char *client_log_tail(struct client *, char *buf, size_t len);
+
+/* Appends the passdb's forward_* fields: as IMAP ID pairs (" "x-forward-K" V") with
+ * astring() quoting values, or as an XCLIENT " FORWARD=<base64>" attribute. */
+struct strbuf;
+void client_forward_imap(struct client *, struct strbuf *,
+    int (*astring)(struct client *, struct strbuf *, const char *));
+void client_forward_xclient(struct client *, struct strbuf *);
+
+/* backend.c */
+void backend_connect(struct client *);
+/* Writes a line (CRLF added) to the backend. */
+void backend_send(struct client *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* relay.c */
+struct relay;
+int relay_start(struct client *);
+void relay_kick(struct relay *, const char *reason);
+void relay_shutdown_all(struct proxyd *);
+
+#endif

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/relay.c: the established session: bytes both ways between client and
+ * backend, nothing else. splice() through a pipe borrowed from a pool while bytes are in
+ * flight (zero copies in user space), or read/write through a pooled buffer in copy
+ * mode. An idle session holds neither: only this struct and two registered fds.
+ * One direction is read only when everything read before has been written (back-
+ * pressure without a high-water mark), so memory per session is bounded by one pipe
+ * or one buffer per direction. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "applets/proxyd/proxyd.h"
+#include "applets/proxyd/relay.h"
+#include "applets/proxyd/settings.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#define RELAY_SPLICE_MAX	65536
+#define RELAY_HALFCLOSE_MS	30000	/* after one side closed, the other gets this long */
+#define PIPE_POOL_MAX		64
+
+struct pipe_pool {
+	int fds[PIPE_POOL_MAX][2];
+	unsigned int n;
+};
+
+static struct pipe_pool pipe_pool;	/* per process; proxyd workers are single-threaded */
+
+static int
+pipe_get(int p[2])
+{
+	if (pipe_pool.n > 0) {
+		pipe_pool.n--;
+		p[0] = pipe_pool.fds[pipe_pool.n][0];
+		p[1] = pipe_pool.fds[pipe_pool.n][1];
+		return 0;
+	}
+	return pipe2(p, O_NONBLOCK | O_CLOEXEC);
+}
+
+static void
+pipe_put(int p[2], int clean)
+{
+	/* a pipe that may still hold bytes is never reused */
+	if (clean && pipe_pool.n < PIPE_POOL_MAX) {
+		pipe_pool.fds[pipe_pool.n][0] = p[0];
+		pipe_pool.fds[pipe_pool.n][1] = p[1];
+		pipe_pool.n++;
+	} else {
+		close(p[0]);
+		close(p[1]);
+	}
+	p[0] = p[1] = -1;
+}
+
+static size_t
+dir_pending(const struct relay_dir *d)
+{
+	return d->in_pipe + buf_len(&d->buf);
+}
+
+static void relay_io(struct loop_io *, uint32_t, void *);
+static void relay_update(struct relay *);
+
+static void
+relay_free_cb(void *p)
+{
+	struct relay *r = p;
+	buf_release(&r->up.buf);
+	buf_release(&r->down.buf);
+	free(r->info);
+	free(r);
+}
+
+static void
+relay_close(struct relay *r, const char *side, const char *err)
+{
+	struct proxyd *pd = r->pd;
+	if (r->closed)
+		return;
+	r->closed = 1;
+	unsigned int idle = (unsigned int)((loop_now(pd->loop) - r->last_io) / 1000);
+	log_set_prefix(r->proto->log_prefix);
+	log_info("proxy(%s): disconnecting %s (Disconnected by %s%s%s(%us idle, in=%llu, out=%llu%s)): user=<%s>, rip=%s, session=<%s>",
+	    r->info->user, r->info->rip, side, err ? ": " : "", err ? err : "", idle,
+	    (unsigned long long)r->up.bytes, (unsigned long long)r->down.bytes,
+	    dir_pending(&r->down) ? "+buffered" : "",
+	    r->info->user, r->info->rip, r->info->session);
+	loop_timer_cancel(pd->loop, &r->timer);
+	for (int i = 0; i < 2; i++) {
+		struct loop_io *io = i ? &r->bio : &r->cio;
+		if (io->fd >= 0) {
+			int fd = io->fd;
+			loop_io_del(pd->loop, io);
+			close(fd);
+		}
+		struct relay_dir *d = i ? &r->down : &r->up;
+		if (d->pipe[0] >= 0)
+			pipe_put(d->pipe, 0);
+	}
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		pd->relays = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	pd->nrelays--;
+	loop_defer_free(pd->loop, relay_free_cb, r);
+}
+
+/* Writes what is pending in d to fd. Returns 0, or -1 with errno on a hard error. */
+static int
+dir_flush(struct relay_dir *d, int fd)
+{
+	while (buf_len(&d->buf) > 0) {
+		ssize_t n = send(fd, buf_data(&d->buf), buf_len(&d->buf), MSG_NOSIGNAL);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		buf_consume(&d->buf, (size_t)n);
+	}
+	while (d->in_pipe > 0) {
+		ssize_t n = splice(d->pipe[0], NULL, fd, NULL, d->in_pipe, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		d->in_pipe -= (size_t)n;
+	}
+	if (d->pipe[0] >= 0)
+		pipe_put(d->pipe, 1);
+	return 0;
+}
+
+/* Reads once from src into d. Returns 1 if bytes came, 0 on EAGAIN, -2 on EOF, -1 on
+ * error (errno). */
+static int
+dir_fill(struct relay *r, struct relay_dir *d, int src)
+{
+	ssize_t n;
+	if (r->pd->set->relay_splice) {
+		if (d->pipe[0] < 0 && pipe_get(d->pipe) < 0)
+			return -1;
+		n = splice(src, NULL, d->pipe[1], NULL, RELAY_SPLICE_MAX, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n > 0)
+			d->in_pipe = (size_t)n;
+		else
+			pipe_put(d->pipe, 1);
+	} else {
+		size_t avail;
+		char *p = buf_space(&d->buf, BUF_BLOCK, &avail);
+		if (p == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		n = read(src, p, avail);
+		if (n > 0)
+			buf_commit(&d->buf, (size_t)n);
+		else
+			buf_shrink(&d->buf);
+	}
+	if (n > 0) {
+		d->bytes += (uint64_t)n;
+		return 1;
+	}
+	if (n == 0)
+		return -2;
+	return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
+static void
+relay_halfclose_timeout(struct loop_timer *t, void *arg)
+{
+	struct relay *r = arg;
+	(void)t;
+	relay_close(r, r->up.eof ? "client" : "server", NULL);
+}
+
+/* One direction: d carries bytes from src (io_src) to dst. side names src in logs. */
+static void
+relay_pump(struct relay *r, struct relay_dir *d, struct loop_io *src, struct loop_io *dst,
+    const char *side, const char *other)
+{
+	if (dir_pending(d) == 0 && !d->eof) {
+		int got = dir_fill(r, d, src->fd);
+		if (got == -1) {
+			relay_close(r, side, strerror(errno));
+			return;
+		}
+		if (got == -2) {
+			d->eof = 1;
+			if (r->first_eof == NULL)
+				r->first_eof = side;
+		}
+		if (got == 1)
+			r->last_io = loop_now(r->pd->loop);
+	}
+	if (dir_flush(d, dst->fd) < 0) {
+		relay_close(r, other, strerror(errno));
+		return;
+	}
+	if (d->eof && dir_pending(d) == 0 && !d->shut) {
+		d->shut = 1;
+		shutdown(dst->fd, SHUT_WR);
+		struct relay_dir *o = d == &r->up ? &r->down : &r->up;
+		if (o->shut) {
+			relay_close(r, r->first_eof, NULL);
+			return;
+		}
+		loop_timer_set(r->pd->loop, &r->timer, RELAY_HALFCLOSE_MS, relay_halfclose_timeout, r);
+	}
+}
+
+static void
+relay_update(struct relay *r)
+{
+	uint32_t cev = 0, bev = 0;
+	if (r->closed)
+		return;
+	if (!r->up.eof && dir_pending(&r->up) == 0)
+		cev |= EPOLLIN;
+	if (dir_pending(&r->down) > 0)
+		cev |= EPOLLOUT;
+	if (!r->down.eof && dir_pending(&r->down) == 0)
+		bev |= EPOLLIN;
+	if (dir_pending(&r->up) > 0)
+		bev |= EPOLLOUT;
+	if (loop_io_set(r->pd->loop, &r->cio, cev) < 0 || loop_io_set(r->pd->loop, &r->bio, bev) < 0)
+		relay_close(r, "client", strerror(errno));
+}
+
+static void
+relay_io(struct loop_io *io, uint32_t events, void *arg)
+{
+	struct relay *r = arg;
+	(void)events;
+	if (io == &r->cio)
+		relay_pump(r, &r->up, &r->cio, &r->bio, "client", "server");
+	else
+		relay_pump(r, &r->down, &r->bio, &r->cio, "server", "client");
+	/* the other direction may have been waiting for this fd to become writable */
+	if (!r->closed) {
+		if (io == &r->cio)
+			relay_pump(r, &r->down, &r->bio, &r->cio, "server", "client");
+		else
+			relay_pump(r, &r->up, &r->cio, &r->bio, "client", "server");
+	}
+	relay_update(r);
+}
+
+int
+relay_start(struct client *c)
+{
+	struct proxyd *pd = c->pd;
+	struct relay *r = calloc(1, sizeof(*r));
+	char rip[IP_ADDR_STRLEN], dip[IP_ADDR_STRLEN];
+	if (r == NULL)
+		return -1;
+	r->info = relay_info_new(c->virtual_user, ip_format(&c->rip, rip, sizeof(rip)),
+	    ip_format(&c->dest.ip, dip, sizeof(dip)), c->dest.port, c->session_id, c->passdb);
+	if (r->info == NULL) {
+		free(r);
+		return -1;
+	}
+	r->pd = pd;
+	r->proto = c->proto;
+	r->up.pipe[0] = r->up.pipe[1] = r->down.pipe[0] = r->down.pipe[1] = -1;
+	r->started = loop_wall(pd->loop);
+	r->last_io = loop_now(pd->loop);
+
+	/* bytes still queued or buffered by the login dialogue go first, in order */
+	struct buf cin = { 0 }, cout = { 0 }, bin = { 0 }, bout = { 0 };
+	int cfd = conn_detach(c->conn, &cin, &cout);
+	int bfd = conn_detach(c->backend, &bin, &bout);
+	r->down.buf = cout;
+	r->up.buf = bout;
+	if (buf_append(&r->down.buf, buf_data(&bin), buf_len(&bin)) < 0 ||
+	    buf_append(&r->up.buf, buf_data(&cin), buf_len(&cin)) < 0)
+		r->oom = 1;
+	buf_release(&cin);
+	buf_release(&bin);
+
+	r->next = pd->relays;
+	if (r->next)
+		r->next->prev = r;
+	pd->relays = r;
+	pd->nrelays++;
+	if (loop_io_add(pd->loop, &r->cio, cfd, 0, relay_io, r) < 0) {
+		close(cfd);
+		r->cio.fd = -1;
+		r->oom = 1;
+	}
+	if (loop_io_add(pd->loop, &r->bio, bfd, 0, relay_io, r) < 0) {
+		close(bfd);
+		r->bio.fd = -1;
+		r->oom = 1;
+	}
+	char msg[512];
+	str_fmt(msg, sizeof(msg), "proxy(%s): started proxying to %s:%u", c->virtual_user, dip, c->dest.port);
+	if (strcmp(c->dest.host, dip) != 0)
+		str_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg), " (%s)", c->dest.host);
+	if (strcmp(c->dest.destuser, c->virtual_user) != 0)
+		str_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg), " as user %s", c->dest.destuser);
+	if (c->dest.master)
+		str_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg), " (master %s)", c->dest.master);
+	client_log_info(c, "%s", msg);
+	if (r->oom) {
+		relay_close(r, "server", "out of memory");
+		return 0;
+	}
+	relay_update(r);
+	return 0;
+}
+
+void
+relay_kick(struct relay *r, const char *reason)
+{
+	relay_close(r, "admin", reason);
+}
+
+void
+relay_shutdown_all(struct proxyd *pd)
+{
+	while (pd->relays)
+		relay_close(pd->relays, "server", "shutting down");
+	while (pipe_pool.n > 0) {
+		pipe_pool.n--;
+		close(pipe_pool.fds[pipe_pool.n][0]);
+		close(pipe_pool.fds[pipe_pool.n][1]);
+	}
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/relay.h: an established proxied session, as the admin side (proxy
+ * list, kick) sees it. */
+#ifndef PROXYD_RELAY_H
+#define PROXYD_RELAY_H
+
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/loop.h"
+
+struct passdb_result;
+
+struct relay_dir {
+	struct buf buf;		/* copy mode, and bytes left over from the login dialogue */
+	int pipe[2];		/* splice mode: a pooled pipe while bytes are in it, else -1 */
+	size_t in_pipe;
+	uint64_t bytes;		/* read from the source */
+	unsigned int eof : 1;	/* the source closed */
+	unsigned int shut : 1;	/* the destination's write side is shut */
+};
+
+/* What is shown and matched by proxy list/kick: one allocation, strings inside. */
+struct relay_info {
+	const char *user;
+	const char *rip;
+	const char *dest_ip;
+	unsigned int dest_port;
+	const char *session;
+	unsigned int nalt;		/* user_* fields from the passdb */
+	const char **alt_keys, **alt_values;
+};
+
+struct relay {
+	struct proxyd *pd;
+	struct relay *prev, *next;
+	const struct login_proto *proto;
+	struct relay_info *info;
+	struct loop_io cio, bio;
+	struct relay_dir up;		/* client to backend */
+	struct relay_dir down;		/* backend to client */
+	struct loop_timer timer;
+	uint64_t last_io;
+	int64_t started;
+	const char *first_eof;		/* "client" or "server" */
+	unsigned int closed : 1;
+	unsigned int oom : 1;
+};
+
+/* Copies the strings (and the passdb's user_* fields) into one block; free() frees it. */
+struct relay_info *relay_info_new(const char *user, const char *rip, const char *dest_ip,
+    unsigned int dest_port, const char *session, const struct passdb_result *);
+
+#endif

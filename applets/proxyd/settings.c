@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/settings.c: every setting proxyd reads, its default (Dovecot's where
+ * Dovecot has the setting) and its check, in one table-driven place. */
+#include <ctype.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "applets/proxyd/proxyd.h"
+#include "applets/proxyd/settings.h"
+#include "config.h"
+#include "core/conf.h"
+#include "core/str.h"
+
+/* Every setting and section proxyd knows; anything else is an error with file:line. */
+static const struct conf_key proxyd_schema[] = {
+	{ "", "base_dir" }, { "", "protocols" }, { "", "listen" }, { "", "hostname" },
+	{ "", "login_trusted_networks" }, { "", "disable_plaintext_auth" },
+	{ "", "auth_allow_cleartext" }, { "", "auth_failure_delay" }, { "", "auth_mechanisms" },
+	{ "", "login_greeting" }, { "", "login_timeout" },
+	{ "", "login_proxy_timeout" }, { "", "login_proxy_max_reconnects" },
+	{ "", "login_proxy_max_disconnect_delay" }, { "", "login_source_ips" },
+	{ "", "auth_proxy_self" }, { "", "auth_master_user_separator" },
+	{ "", "imap_id_retain" }, { "", "imap_capability" },
+	{ "", "default_login_user" }, { "", "proxy_relay_splice" },
+	{ "", "proxy_local_host" }, { "", "proxy_local_port" },
+	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
+	{ "protocol", NULL },
+	{ "service", "client_limit" },
+	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
+	{ "service/inet_listener", "ssl" },
+	{ "passdb", "driver" }, { "passdb", "args" }, { "passdb", "result_success" },
+	{ "passdb", "result_failure" }, { "passdb", "result_internalfail" },
+	{ NULL, NULL },
+};
+
+static const struct login_proto *const protos[] = { &imap_proto, &pop3_proto };
+#define NPROTOS (sizeof(protos) / sizeof(protos[0]))
+
+struct errctx {
+	FILE *f;
+	int n;
+};
+
+static void
+err_at(struct errctx *e, const struct conf_node *node, const char *fmt, const char *arg)
+{
+	if (node)
+		fprintf(e->f, "%s:%u: ", node->file, node->line);
+	fprintf(e->f, fmt, arg);
+	fputc('\n', e->f);
+	e->n++;
+}
+
+static const char *
+get_str(const struct conf *conf, const char *key, const char *def)
+{
+	return conf_get(conf_root(conf), key, def);
+}
+
+static void
+get_bool(const struct conf *conf, const char *key, int def, int *out, struct errctx *e)
+{
+	const struct conf_node *n = conf_find(conf_root(conf), key);
+	*out = def;
+	if (n && conf_parse_bool(n, out, e->f) < 0)
+		e->n++;
+}
+
+static void
+get_ms(const struct conf *conf, const char *key, unsigned int def_ms, unsigned int *out, struct errctx *e)
+{
+	const struct conf_node *n = conf_find(conf_root(conf), key);
+	unsigned long long v;
+	*out = def_ms;
+	if (n == NULL)
+		return;
+	if (conf_parse_time_ms(n, &v, e->f) < 0) {
+		e->n++;
+		return;
+	}
+	if (v > 86400000ULL * 7) {
+		err_at(e, n, "%s: too large (at most 7 days)", key);
+		return;
+	}
+	*out = (unsigned int)v;
+}
+
+static void
+get_uint(const struct conf *conf, const char *key, unsigned int def, unsigned int max,
+    unsigned int *out, struct errctx *e)
+{
+	const struct conf_node *n = conf_find(conf_root(conf), key);
+	unsigned long long v;
+	*out = def;
+	if (n == NULL)
+		return;
+	if (conf_parse_uint(n, max, &v, e->f) < 0) {
+		e->n++;
+		return;
+	}
+	*out = (unsigned int)v;
+}
+
+static const struct login_proto *
+proto_by_name(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NPROTOS; i++)
+		if (strlen(protos[i]->name) == len && strncmp(protos[i]->name, name, len) == 0)
+			return protos[i];
+	return NULL;
+}
+
+static int
+proto_enabled(const char *protocols, const struct login_proto *p)
+{
+	for (const char *s = protocols; *s;) {
+		size_t n = strcspn(s, " ,");
+		if (n == strlen(p->name) && strncmp(s, p->name, n) == 0)
+			return 1;
+		s += n;
+		s += strspn(s, " ,");
+	}
+	return 0;
+}
+
+static int
+add_listener(struct proxyd_settings *set, const struct login_proto *p, const char *name,
+    const struct ip_addr *ip, unsigned int port, int ssl)
+{
+	struct listener_set *l = realloc(set->listeners, (set->nlisteners + 1) * sizeof(*l));
+	if (l == NULL)
+		return -1;
+	set->listeners = l;
+	l += set->nlisteners++;
+	l->proto = p;
+	l->name = name;
+	l->ip = *ip;
+	l->port = port;
+	l->ssl = ssl;
+	return 0;
+}
+
+/* "*" is every IPv4 address, "::" every IPv6 one (Dovecot's listen syntax). */
+static int
+parse_listen_addr(const char *tok, struct ip_addr *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (strcmp(tok, "*") == 0) {
+		ip->family = AF_INET;
+		return 0;
+	}
+	if (strcmp(tok, "::") == 0 || strcmp(tok, "[::]") == 0) {
+		ip->family = AF_INET6;
+		return 0;
+	}
+	return ip_parse(tok, ip);
+}
+
+/* Calls fn for each address in a "listen"-style list. */
+static void
+listen_each(const char *list, const struct conf_node *node, struct errctx *e,
+    void (*fn)(const struct ip_addr *, void *), void *arg)
+{
+	char tok[128];
+	for (const char *s = list; *s;) {
+		s += strspn(s, " ,");
+		size_t n = strcspn(s, " ,");
+		if (n == 0)
+			break;
+		if (n >= sizeof(tok)) {
+			err_at(e, node, "listen: address too long: %s", s);
+			return;
+		}
+		memcpy(tok, s, n);
+		tok[n] = '\0';
+		struct ip_addr ip;
+		if (parse_listen_addr(tok, &ip) < 0)
+			err_at(e, node, "invalid listen address '%s' (IP addresses, * or ::)", tok);
+		else
+			fn(&ip, arg);
+		s += n;
+	}
+}
+
+struct listen_ctx {
+	struct proxyd_settings *set;
+	const struct login_proto *proto;
+	const char *name;
+	unsigned int port;
+	int ssl;
+	struct errctx *e;
+};
+
+static void
+listen_add_cb(const struct ip_addr *ip, void *arg)
+{
+	struct listen_ctx *lc = arg;
+	if (add_listener(lc->set, lc->proto, lc->name, ip, lc->port, lc->ssl) < 0)
+		err_at(lc->e, NULL, "%s", "out of memory");
+}
+
+static void
+load_listeners(struct proxyd_settings *set, struct errctx *e)
+{
+	const struct conf *conf = set->conf;
+	const struct conf_node *root = conf_root(conf);
+	const char *protocols = get_str(conf, "protocols", "imap pop3");
+	const struct conf_node *listen_node = conf_find(root, "listen");
+	const char *listen = listen_node ? listen_node->value : "*, ::";
+
+	for (const char *s = protocols; *s;) {
+		size_t n = strcspn(s, " ,");
+		if (n > 0 && proto_by_name(s, n) == NULL) {
+			char name[64];
+			str_fmt(name, sizeof(name), "%.*s", (int)n, s);
+			err_at(e, conf_find(root, "protocols"), "protocols: '%s' is not proxied by this version of proxyd (imap, pop3)", name);
+		}
+		s += n;
+		s += strspn(s, " ,");
+	}
+	for (size_t i = 0; i < NPROTOS; i++) {
+		const struct login_proto *p = protos[i];
+		if (!proto_enabled(protocols, p))
+			continue;
+		char svc[32];
+		str_fmt(svc, sizeof(svc), "%s-login", p->name);
+		const struct conf_node *service = NULL, *sec = NULL;
+		while ((sec = conf_next_section(root, sec, "service")) != NULL)
+			if (sec->name && strcmp(sec->name, svc) == 0)
+				service = sec;
+		const struct conf_node *il = NULL;
+		int any = 0;
+		while (service && (il = conf_next_section(service, il, "inet_listener")) != NULL) {
+			struct listen_ctx lc = { set, p, il->name ? il->name : p->name, 0, 0, e };
+			const struct conf_node *pn = conf_find(il, "port");
+			const struct conf_node *sn = conf_find(il, "ssl");
+			unsigned long long port = 0;
+			any = 1;
+			if (pn == NULL) {
+				err_at(e, il, "inet_listener %s: port is not set", lc.name);
+				continue;
+			}
+			if (conf_parse_uint(pn, 65535, &port, e->f) < 0) {
+				e->n++;
+				continue;
+			}
+			if (sn && conf_parse_bool(sn, &lc.ssl, e->f) < 0) {
+				e->n++;
+				continue;
+			}
+			if (lc.ssl) {
+				err_at(e, sn, "inet_listener %s: ssl = yes needs TLS, which this version of proxyd does not have yet", lc.name);
+				continue;
+			}
+			if (port == 0)
+				continue;	/* Dovecot: port 0 disables the listener */
+			lc.port = (unsigned int)port;
+			const struct conf_node *an = conf_find(il, "address");
+			listen_each(an ? an->value : listen, an ? an : listen_node, e, listen_add_cb, &lc);
+		}
+		if (!any) {
+			struct listen_ctx lc = { set, p, p->name, p->port, 0, e };
+			listen_each(listen, listen_node, e, listen_add_cb, &lc);
+		}
+	}
+}
+
+static void
+source_ip_add(const struct ip_addr *ip, void *arg)
+{
+	struct proxyd_settings *set = arg;
+	struct ip_addr *n = realloc(set->source_ips, (set->nsource_ips + 1) * sizeof(*n));
+	if (n == NULL)
+		return;
+	set->source_ips = n;
+	n[set->nsource_ips++] = *ip;
+}
+
+/* Can this address be bound (is it one of ours)? For login_source_ips = ?... */
+static int
+ip_bindable(const struct ip_addr *ip)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = socket(ip->family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 0;
+	ip_to_sockaddr(ip, 0, &ss, &len);
+	int ok = bind(fd, (struct sockaddr *)&ss, len) == 0;
+	close(fd);
+	return ok;
+}
+
+/* login_source_ips: addresses or host names (all their addresses), resolved now;
+ * a leading '?' keeps only the addresses this host can bind. */
+static void
+load_source_ips(struct proxyd_settings *set, struct errctx *e)
+{
+	const struct conf_node *node = conf_find(conf_root(set->conf), "login_source_ips");
+	if (node == NULL)
+		return;
+	const char *s = node->value;
+	int only_ours = *s == '?';
+	s += only_ours;
+	char tok[256];
+	while (*s) {
+		s += strspn(s, " ,");
+		size_t n = strcspn(s, " ,");
+		if (n == 0)
+			break;
+		if (n >= sizeof(tok)) {
+			err_at(e, node, "login_source_ips: name too long: %s", s);
+			return;
+		}
+		memcpy(tok, s, n);
+		tok[n] = '\0';
+		s += n;
+		struct ip_addr ip;
+		if (ip_parse(tok, &ip) == 0) {
+			if (!only_ours || ip_bindable(&ip))
+				source_ip_add(&ip, set);
+			continue;
+		}
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+		if (getaddrinfo(tok, NULL, &hints, &res) != 0) {
+			err_at(e, node, "login_source_ips: cannot resolve '%s'", tok);
+			continue;
+		}
+		for (ai = res; ai; ai = ai->ai_next)
+			if (ip_from_sockaddr(ai->ai_addr, &ip, NULL) == 0 && (!only_ours || ip_bindable(&ip)))
+				source_ip_add(&ip, set);
+		freeaddrinfo(res);
+	}
+}
+
+static void
+load_mechanisms(struct proxyd_settings *set, struct errctx *e)
+{
+	const struct conf_node *node = conf_find(conf_root(set->conf), "auth_mechanisms");
+	const char *s = node ? node->value : "plain";
+	size_t out = 0;
+	set->auth_mechanisms[0] = '\0';
+	while (*s) {
+		s += strspn(s, " ,");
+		size_t n = strcspn(s, " ,");
+		if (n == 0)
+			break;
+		char mech[32];
+		str_fmt(mech, sizeof(mech), "%.*s", (int)n, s);
+		s += n;
+		if (sasl_mech_parse(mech) == SASL_MECH_NONE) {
+			err_at(e, node, "auth_mechanisms: '%s' is not supported (plain, login)", mech);
+			continue;
+		}
+		for (char *p = mech; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+		out += str_fmt(set->auth_mechanisms + out, sizeof(set->auth_mechanisms) - out,
+		    "%s%s", out ? " " : "", mech);
+	}
+	if (set->auth_mechanisms[0] == '\0')
+		err_at(e, node, "%s", "auth_mechanisms: no mechanism left");
+}
+
+static void
+load_proto(struct proxyd_settings *set, const char *proto, struct proto_set *ps, struct errctx *e)
+{
+	const struct conf_node *n;
+	ps->local_host = conf_get_proto(set->conf, proto, "proxy_local_host", NULL);
+	if ((n = conf_find_proto(set->conf, proto, "proxy_local_port")) != NULL) {
+		unsigned long long v;
+		if (conf_parse_uint(n, 65535, &v, e->f) < 0)
+			e->n++;
+		else
+			ps->local_port = (unsigned int)v;
+	}
+	if (ps->local_host && *ps->local_host == '\0')
+		ps->local_host = NULL;
+}
+
+int
+settings_load(struct proxyd_settings *set, const char *path, char *const *overrides,
+    size_t noverrides, FILE *errf)
+{
+	struct errctx e = { errf, 0 };
+	char host[256];
+
+	memset(set, 0, sizeof(*set));
+	set->conf = conf_load(path, overrides, noverrides, errf);
+	if (set->conf == NULL)
+		return -1;
+	if (conf_check(set->conf, proxyd_schema, errf) > 0)
+		return -1;
+	const struct conf *conf = set->conf;
+
+	set->base_dir = get_str(conf, "base_dir", MTOOL_BASE_DIR);
+	set->login_trusted_networks = get_str(conf, "login_trusted_networks", "");
+	const char *bad;
+	struct ip_addr probe = { .family = AF_INET };
+	if (ip_net_list_match(set->login_trusted_networks, &probe, &bad) < 0)
+		err_at(&e, conf_find(conf_root(conf), "login_trusted_networks"),
+		    "login_trusted_networks: invalid network '%s'", bad);
+	set->auth_proxy_self = get_str(conf, "auth_proxy_self", "");
+	if (ip_net_list_match(set->auth_proxy_self, &probe, &bad) < 0)
+		err_at(&e, conf_find(conf_root(conf), "auth_proxy_self"), "auth_proxy_self: invalid address '%s'", bad);
+
+	int disable_plaintext;
+	get_bool(conf, "disable_plaintext_auth", 1, &disable_plaintext, &e);
+	set->allow_cleartext = !disable_plaintext;
+	if (conf_find(conf_root(conf), "auth_allow_cleartext"))
+		get_bool(conf, "auth_allow_cleartext", 0, &set->allow_cleartext, &e);
+	get_ms(conf, "auth_failure_delay", 2000, &set->auth_failure_delay_ms, &e);
+	get_ms(conf, "login_timeout", 180000, &set->login_timeout_ms, &e);
+	get_ms(conf, "login_proxy_timeout", 30000, &set->login_proxy_timeout_ms, &e);
+	get_uint(conf, "login_proxy_max_reconnects", 3, 100, &set->login_proxy_max_reconnects, &e);
+	get_ms(conf, "login_proxy_max_disconnect_delay", 0, &set->login_proxy_max_disconnect_delay_ms, &e);
+	get_bool(conf, "imap_id_retain", 0, &set->imap_id_retain, &e);
+	get_bool(conf, "proxy_relay_splice", 1, &set->relay_splice, &e);
+	get_bool(conf, "auth_verbose", 0, &set->verbose_auth, &e);
+	set->imap_capability = get_str(conf, "imap_capability", NULL);
+	if (set->imap_capability && *set->imap_capability == '\0')
+		set->imap_capability = NULL;
+	set->login_greeting = get_str(conf, "login_greeting", "Dovecot ready.");
+	set->auth_master_user_separator = get_str(conf, "auth_master_user_separator", "");
+	set->default_login_user = get_str(conf, "default_login_user", "dovenull");
+	set->hostname = get_str(conf, "hostname", NULL);
+	if (set->hostname == NULL) {
+		if (gethostname(host, sizeof(host)) < 0)
+			str_copy(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		set->hostname = strdup(host);
+		set->hostname_owned = 1;
+	}
+	load_mechanisms(set, &e);
+	load_listeners(set, &e);
+	if (set->nlisteners == 0 && e.n == 0)
+		err_at(&e, NULL, "%s", "no listeners: enable a protocol (protocols = imap pop3) with a port");
+	load_source_ips(set, &e);
+	load_proto(set, "imap", &set->imap, &e);
+	load_proto(set, "pop3", &set->pop3, &e);
+	return e.n ? -1 : 0;
+}
+
+const struct proto_set *
+settings_proto(const struct proxyd_settings *set, const char *proto)
+{
+	return strcmp(proto, "pop3") == 0 ? &set->pop3 : &set->imap;
+}
+
+void
+settings_free(struct proxyd_settings *set)
+{
+	if (set->hostname_owned)
+		free((char *)set->hostname);
+	free(set->listeners);
+	free(set->source_ips);
+	conf_free(set->conf);
+	memset(set, 0, sizeof(*set));
+}

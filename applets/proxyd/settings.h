@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/settings.h: proxyd's settings, read from the config once at start-up
+ * (and on SIGHUP) into plain values. Not the config parser: core/conf.h is. */
+#ifndef PROXYD_SETTINGS_H
+#define PROXYD_SETTINGS_H
+
+#include <stdio.h>
+
+#include "core/addr.h"
+
+struct conf;
+struct login_proto;
+
+struct listener_set {
+	const struct login_proto *proto;
+	const char *name;		/* inet_listener name, for logs */
+	struct ip_addr ip;
+	unsigned int port;
+	int ssl;
+};
+
+struct proto_set {			/* per protocol, from "protocol NAME { }" or the top level */
+	const char *local_host;		/* proxy_local_host: where "log in locally" goes */
+	unsigned int local_port;
+};
+
+struct proxyd_settings {
+	struct conf *conf;
+	const char *base_dir;
+	struct listener_set *listeners;
+	unsigned int nlisteners;
+	const char *login_trusted_networks;
+	int allow_cleartext;		/* !disable_plaintext_auth */
+	unsigned int auth_failure_delay_ms;
+	char auth_mechanisms[64];	/* upper case, space separated: "PLAIN LOGIN" */
+	const char *login_greeting;
+	unsigned int login_timeout_ms;	/* pre-login inactivity */
+	unsigned int login_proxy_timeout_ms;
+	unsigned int login_proxy_max_reconnects;
+	unsigned int login_proxy_max_disconnect_delay_ms;
+	struct ip_addr *source_ips;	/* login_source_ips, resolved */
+	unsigned int nsource_ips;
+	const char *auth_proxy_self;
+	const char *auth_master_user_separator;
+	int imap_id_retain;
+	const char *imap_capability;	/* pre-login CAPABILITY without AUTH= parts, or NULL */
+	const char *hostname;
+	int hostname_owned;
+	const char *default_login_user;
+	int relay_splice;
+	int verbose_auth;
+	struct proto_set imap, pop3;
+	unsigned int max_clients;
+};
+
+/* Reads and checks everything; prints every error as "file:line: message" to errf.
+ * Returns 0, or -1 after errors. The settings own the config. */
+int settings_load(struct proxyd_settings *, const char *path, char *const *overrides,
+    size_t noverrides, FILE *errf);
+void settings_free(struct proxyd_settings *);
+const struct proto_set *settings_proto(const struct proxyd_settings *, const char *proto);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: compile-time defaults. Every value here can be overridden in the config file
+ * or with -o unless it says otherwise; each line states what it costs. */
+#ifndef MTOOL_CONFIG_H
+#define MTOOL_CONFIG_H
+
+#define MTOOL_VERSION		"0.1.0"
+
+/* Default configuration file for every applet (-c overrides). */
+#define MTOOL_CONF_PATH		"/etc/mtool/mtool.conf"
+
+/* Dovecot's base_dir as Debian installs it, so that doveadm and mtool find each other's
+ * sockets without options. */
+#define MTOOL_BASE_DIR		"/run/dovecot"
+
+/* Hard limits checked where bytes enter. */
+#define CONF_LINE_MAX		8192	/* one config line, after joining continuations */
+#define CONF_INCLUDE_DEPTH	16	/* nested !include */
+#define CONF_VALUE_FILE_MAX	(1024 * 1024)	/* key = <file */
+#define DLINE_MAX		16384	/* Dovecot's auth protocol line limit; used for all admin sockets */
+#define LOG_LINE_MAX		4096	/* one log line; longer messages are truncated with "..." */
+
+/* proxyd pre-login limits (Dovecot's login processes use a few KiB too). */
+#define LOGIN_MAX_CMD		8192	/* one IMAP command incl. literals, one POP3/SASL line */
+#define LOGIN_MAX_ARGS		64	/* arguments of one pre-login IMAP command */
+#define LOGIN_MAX_BAD_CMDS	10	/* bad commands before the connection is closed */
+#define LOGIN_MAX_AUTH_ATTEMPTS	3	/* failed logins before the connection is closed */
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* core/dline.h: Dovecot's line protocols on admin sockets: LF-terminated lines of
+ * TAB-separated, TAB-escaped fields, the optional VERSION handshake, a server side on the
+ * event loop and a blocking client for command-line tools. Not a protocol: what the
+ * lines mean is the caller's. */
+#ifndef CORE_DLINE_H
+#define CORE_DLINE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/loop.h"
+#include "core/str.h"
+
+#define DLINE_MAX_FIELDS	64
+
+/* How a server connection greets and what it expects first. */
+struct dline_set {
+	const char *version_send;	/* "VERSION\tservice\t1\t0" to send on accept, or NULL */
+	const char *expect_service;	/* the client's first line must be VERSION for this
+					 * service (any minor, major below), or NULL for none */
+	unsigned int expect_major;
+	size_t line_max;		/* longest input line; longer ones end the connection */
+};
+
+struct dline_conn;
+
+/* fields are unescaped, NUL-terminated and valid only during the call. */
+typedef void dline_line_cb(struct dline_conn *, char **fields, size_t nfields, void *arg);
+/* The connection is gone (reason for the log); it is freed after this returns. */
+typedef void dline_close_cb(struct dline_conn *, const char *reason, void *arg);
+
+/* Takes ownership of fd. Returns NULL (fd closed) if out of memory. */
+struct dline_conn *dline_conn_new(struct loop *, int fd, const struct dline_set *,
+    dline_line_cb *, dline_close_cb *, void *arg);
+/* Sends one line of fields, each TAB-escaped, joined by TAB, LF-terminated. */
+int dline_send(struct dline_conn *, const char *const *fields, size_t n);
+/* Sends line as it is plus LF (for replies whose format is not fields, e.g. anvil's). */
+int dline_send_raw(struct dline_conn *, const char *line);
+/* Stops (1) or resumes (0) reading: a server that answers one command at a time. */
+void dline_pause(struct dline_conn *, int paused);
+/* Frees now; no close callback follows. Safe inside the line callback. */
+void dline_conn_free(struct dline_conn *);
+
+/* A listening UNIX socket at path with the given mode (and owner when uid/gid are not
+ * -1), replacing a stale socket file. Returns the fd or -1 with errno set. */
+int dline_listen_unix(const char *path, mode_t mode, uid_t uid, gid_t gid);
+
+/* Blocking client, for doveadm-like tools. */
+struct dline_client {
+	int fd;
+	char *buf;
+	size_t len, cap, max;
+	size_t consumed;	/* length of the line returned last, with its LF */
+	int timeout_ms;
+};
+
+/* target with a '/' is a UNIX socket path, anything else "host:port" over TCP (as
+ * doveadm). Returns 0, or -1 with a message in err. */
+int dline_client_connect(struct dline_client *, const char *target, int timeout_ms,
+    char *err, size_t errlen);
+/* Writes line plus LF entirely. Returns 0 or -1 (errno). */
+int dline_client_send(struct dline_client *, const char *line);
+/* Reads the next line (LF removed, NUL-terminated, valid until the next call).
+ * Returns 1, 0 at EOF, -1 on error or timeout (errno ETIMEDOUT) or a too long line. */
+int dline_client_read(struct dline_client *, char **line);
+void dline_client_close(struct dline_client *);
+
+#endif

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core/str.h"
+
+static struct {
+	char prefix[64];
+	int debug;
+	int syslog;
+} log_state = { "mtool", 0, 0 };
+
+static const char *const level_names[] = {
+	[LOG_LEVEL_DEBUG] = "Debug: ",
+	[LOG_LEVEL_INFO] = "Info: ",
+	[LOG_LEVEL_WARNING] = "Warning: ",
+	[LOG_LEVEL_ERROR] = "Error: ",
+	[LOG_LEVEL_FATAL] = "Fatal: ",
+};
+
+static const int syslog_prio[] = {
+	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
+	[LOG_LEVEL_INFO] = LOG_INFO,
+	[LOG_LEVEL_WARNING] = LOG_WARNING,
+	[LOG_LEVEL_ERROR] = LOG_ERR,
+	[LOG_LEVEL_FATAL] = LOG_CRIT,
+};
+
+void
+log_init(const char *prefix, int debug, int use_syslog)
+{
+	log_set_prefix(prefix);
+	log_state.debug = debug;
+	log_state.syslog = use_syslog;
+	if (use_syslog)
+		openlog(log_state.prefix, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_set_prefix(const char *prefix)
+{
+	str_copy(log_state.prefix, prefix, sizeof(log_state.prefix));
+}
+
+void
+log_set_debug(int debug)
+{
+	log_state.debug = debug;
+}
+
+int
+log_debug_enabled(void)
+{
+	return log_state.debug;
+}
+
+void
+log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	size_t len = 0, n;
+	int saved_errno = errno;
+
+	if (level == LOG_LEVEL_DEBUG && !log_state.debug)
+		return;
+	if (!log_state.syslog) {
+		time_t now = time(NULL);
+		struct tm tm;
+		len = strftime(line, sizeof(line), "%b %d %H:%M:%S ", localtime_r(&now, &tm));
+		len += str_fmt(line + len, sizeof(line) - len, "%s: ", log_state.prefix);
+	}
+	len += str_copy(line + len, level_names[level], sizeof(line) - len);
+	n = str_vfmt(line + len, sizeof(line) - len, fmt, ap);
+	len = len + n < sizeof(line) ? len + n : sizeof(line) - 1;
+	if (with_errno && len < sizeof(line) - 1)
+		len += str_fmt(line + len, sizeof(line) - len, ": %s", strerror(saved_errno));
+	if (len >= sizeof(line) - 1)
+		memcpy(line + sizeof(line) - 4, "...", 4), len = sizeof(line) - 1;
+
+	if (log_state.syslog) {
+		syslog(syslog_prio[level], "%s", line);
+	} else {
+		line[len++] = '\n';
+		/* one write per line so that lines of several processes do not interleave */
+		ssize_t w = write(STDERR_FILENO, line, len);
+		(void)w;
+	}
+	errno = saved_errno;
+}
+
+#define LOG_FN(fn, level, with_errno) \
+	void fn(const char *fmt, ...) \
+	{ \
+		va_list ap; \
+		va_start(ap, fmt); \
+		log_vmsg(level, with_errno, fmt, ap); \
+		va_end(ap); \
+	}
+
+LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
+LOG_FN(log_info, LOG_LEVEL_INFO, 0)
+LOG_FN(log_warn, LOG_LEVEL_WARNING, 1)
+LOG_FN(log_warnx, LOG_LEVEL_WARNING, 0)
+LOG_FN(log_error, LOG_LEVEL_ERROR, 1)
+LOG_FN(log_errorx, LOG_LEVEL_ERROR, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(LOG_LEVEL_FATAL, 1, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(LOG_LEVEL_FATAL, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

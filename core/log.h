@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* core/log.h: Dovecot-style log lines ("<time> <prefix>: Info: <message>") to stderr or
+ * syslog. Not a session logger: callers add "proxy(user): " themselves.
+ * Suffix rule (OpenBSD): log_warn/log_error/fatal append ": strerror(errno)";
+ * the x forms (log_warnx, log_errorx, fatalx) do not. */
+#ifndef CORE_LOG_H
+#define CORE_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARNING, LOG_LEVEL_ERROR, LOG_LEVEL_FATAL };
+
+/* prefix: the process's name as Dovecot prints it ("imap-login", "director"); copied. */
+void log_init(const char *prefix, int debug, int use_syslog);
+void log_set_prefix(const char *prefix);
+void log_set_debug(int debug);
+int log_debug_enabled(void);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Start-up only: log and exit(1). */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+void log_vmsg(enum log_level, int with_errno, const char *fmt, va_list ap);
+
+#endif

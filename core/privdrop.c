@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/privdrop.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/str.h"
+
+static int
+parse_ids(const char *user, uid_t *uid, gid_t *gid)
+{
+	char buf[64];
+	long long u, g;
+	const char *e;
+	str_copy(buf, user, sizeof(buf));
+	char *colon = strchr(buf, ':');
+	if (colon)
+		*colon++ = '\0';
+	if (str_to_num(buf, 1, 0x7fffffff, &u, &e) < 0)
+		return -1;
+	g = u;
+	if (colon && str_to_num(colon, 1, 0x7fffffff, &g, &e) < 0)
+		return -1;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
+int
+privdrop(const char *user, char *err, size_t errlen)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0)
+		return 0;
+	if (parse_ids(user, &uid, &gid) < 0) {
+		struct passwd *pw = getpwnam(user);
+		if (pw == NULL) {
+			str_fmt(err, errlen, "user '%s' not found (give UID[:GID] where there is no passwd file)", user);
+			return -1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (uid == 0) {
+		str_fmt(err, errlen, "refusing to run as root (user '%s')", user);
+		return -1;
+	}
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+		str_fmt(err, errlen, "dropping privileges to '%s' failed: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 || seteuid(0) == 0) {
+		str_fmt(err, errlen, "could regain root after dropping privileges to '%s'", user);
+		return -1;
+	}
+	return 0;
+}

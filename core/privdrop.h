@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* core/privdrop.h: giving up root after the sockets are bound. Not a sandbox. */
+#ifndef CORE_PRIVDROP_H
+#define CORE_PRIVDROP_H
+
+#include <stddef.h>
+
+/* user is a name from the passwd database or "UID[:GID]" (for a FROM-scratch container
+ * that has no /etc/passwd). Does nothing unless running as root. Returns 0, or -1 with
+ * a message in err (start-up: the caller dies). setgroups, setresgid and setresuid are
+ * each checked, and regaining root is checked to fail. */
+int privdrop(const char *user, char *err, size_t errlen);
+
+#endif

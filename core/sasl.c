@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/sasl.h"
+
+#include <string.h>
+
+#include "core/base64.h"
+#include "core/str.h"
+
+enum sasl_mech
+sasl_mech_parse(const char *name)
+{
+	if (str_eq_nocase(name, "PLAIN"))
+		return SASL_MECH_PLAIN;
+	if (str_eq_nocase(name, "LOGIN"))
+		return SASL_MECH_LOGIN;
+	return SASL_MECH_NONE;
+}
+
+const char *
+sasl_mech_name(enum sasl_mech m)
+{
+	return m == SASL_MECH_PLAIN ? "PLAIN" : m == SASL_MECH_LOGIN ? "LOGIN" : "";
+}
+
+void
+sasl_server_init(struct sasl_server *s, enum sasl_mech mech)
+{
+	memset(s, 0, sizeof(*s));
+	s->mech = mech;
+}
+
+void
+sasl_server_clear(struct sasl_server *s)
+{
+	volatile char *p = (volatile char *)s->pass;
+	for (size_t i = 0; i < sizeof(s->pass); i++)
+		p[i] = 0;
+	s->step = 0;
+}
+
+static enum sasl_status
+fail(struct sasl_server *s, const char *why)
+{
+	s->error = why;
+	return SASL_FAILED;
+}
+
+/* Decodes base64 into out (NUL-terminated); "" and "=" decode to empty. */
+static int
+decode(const char *b64, char *out, size_t outlen, size_t *n)
+{
+	size_t len = strlen(b64);
+	if (len == 1 && b64[0] == '=')
+		len = 0;
+	if (base64_decode(b64, len, out, outlen - 1, n) < 0)
+		return -1;
+	out[*n] = '\0';
+	return 0;
+}
+
+static enum sasl_status
+plain_step(struct sasl_server *s, const char *response, char *challenge)
+{
+	char buf[SASL_MAX_USER * 2 + SASL_MAX_PASS + 3];
+	size_t n;
+
+	if (response == NULL) {
+		challenge[0] = '\0';
+		return SASL_CONTINUE;
+	}
+	if (decode(response, buf, sizeof(buf), &n) < 0)
+		return fail(s, "Invalid base64 data in continued response");
+	/* authzid NUL authcid NUL passwd */
+	const char *authzid = buf, *authcid, *pass;
+	size_t l1 = strnlen(buf, n);
+	if (l1 == n)
+		return fail(s, "Invalid input");
+	authcid = buf + l1 + 1;
+	size_t l2 = strnlen(authcid, n - l1 - 1);
+	if (l1 + 1 + l2 == n)
+		return fail(s, "Invalid input");
+	pass = authcid + l2 + 1;
+	size_t l3 = n - l1 - l2 - 2;
+	if (memchr(pass, '\0', l3) != NULL)
+		return fail(s, "Invalid input");
+	if (l1 > SASL_MAX_USER || l2 > SASL_MAX_USER || l3 > SASL_MAX_PASS || l2 == 0)
+		return fail(s, "Invalid input");
+	memcpy(s->authzid, authzid, l1 + 1);
+	memcpy(s->authcid, authcid, l2 + 1);
+	memcpy(s->pass, pass, l3 + 1);
+	memset(buf, 0, sizeof(buf));
+	return SASL_DONE;
+}
+
+static enum sasl_status
+login_step(struct sasl_server *s, const char *response, char *challenge, size_t clen)
+{
+	size_t n;
+	switch (s->step++) {
+	case 0:
+		/* an initial response is allowed and is the user name */
+		if (response == NULL) {
+			str_copy(challenge, "VXNlcm5hbWU6", clen);	/* "Username:" */
+			return SASL_CONTINUE;
+		}
+		s->step++;
+		/* fall through */
+	case 1:
+		if (decode(response, s->authcid, sizeof(s->authcid), &n) < 0)
+			return fail(s, "Invalid base64 data in continued response");
+		if (n == 0 || strlen(s->authcid) != n)
+			return fail(s, "Invalid username");
+		str_copy(challenge, "UGFzc3dvcmQ6", clen);	/* "Password:" */
+		return SASL_CONTINUE;
+	case 2:
+		if (decode(response, s->pass, sizeof(s->pass), &n) < 0)
+			return fail(s, "Invalid base64 data in continued response");
+		if (strlen(s->pass) != n)
+			return fail(s, "Invalid password");
+		return SASL_DONE;
+	}
+	return fail(s, "Unexpected response");
+}
+
+enum sasl_status
+sasl_server_step(struct sasl_server *s, const char *response, char *challenge, size_t clen)
+{
+	if (clen < 16)
+		return fail(s, "internal: challenge buffer too small");
+	switch (s->mech) {
+	case SASL_MECH_PLAIN:
+		return plain_step(s, response, challenge);
+	case SASL_MECH_LOGIN:
+		return login_step(s, response, challenge, clen);
+	case SASL_MECH_NONE:
+		break;
+	}
+	return fail(s, "Unsupported authentication mechanism");
+}
+
+size_t
+sasl_plain_encode(const char *authzid, const char *authcid, const char *pass, char *out, size_t outlen)
+{
+	char raw[SASL_MAX_USER * 2 + SASL_MAX_PASS + 3];
+	size_t l1 = strlen(authzid), l2 = strlen(authcid), l3 = strlen(pass);
+	if (l1 > SASL_MAX_USER || l2 > SASL_MAX_USER || l3 > SASL_MAX_PASS)
+		return 0;
+	memcpy(raw, authzid, l1);
+	raw[l1] = '\0';
+	memcpy(raw + l1 + 1, authcid, l2);
+	raw[l1 + 1 + l2] = '\0';
+	memcpy(raw + l1 + l2 + 2, pass, l3);
+	size_t n = base64_encode(raw, l1 + l2 + l3 + 2, out, outlen);
+	memset(raw, 0, sizeof(raw));
+	return n;
+}

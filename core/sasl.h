@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* core/sasl.h: the server side of the SASL mechanisms a login proxy answers itself,
+ * PLAIN (RFC 4616) and LOGIN. Not a SASL library: other mechanisms are passed to the
+ * backend untouched (proxy_mech), and nothing here does I/O. */
+#ifndef CORE_SASL_H
+#define CORE_SASL_H
+
+#include <stddef.h>
+
+#define SASL_MAX_USER	255
+#define SASL_MAX_PASS	1024
+
+enum sasl_mech { SASL_MECH_NONE, SASL_MECH_PLAIN, SASL_MECH_LOGIN };
+
+enum sasl_status {
+	SASL_CONTINUE,	/* send the challenge (base64, possibly empty) and wait for a line */
+	SASL_DONE,	/* authzid, authcid and password are set */
+	SASL_FAILED,	/* error says why, in Dovecot's words */
+};
+
+struct sasl_server {
+	enum sasl_mech mech;
+	int step;
+	char authzid[SASL_MAX_USER + 1];
+	char authcid[SASL_MAX_USER + 1];
+	char pass[SASL_MAX_PASS + 1];
+	const char *error;
+};
+
+/* "PLAIN" or "LOGIN", case-insensitively; SASL_MECH_NONE otherwise. */
+enum sasl_mech sasl_mech_parse(const char *name);
+const char *sasl_mech_name(enum sasl_mech);
+
+void sasl_server_init(struct sasl_server *, enum sasl_mech);
+/* Feeds one client response: the initial response (NULL if the client sent none) or a
+ * continuation line, both base64 ("=" stands for an empty initial response). On
+ * SASL_CONTINUE, challenge holds the base64 challenge to send (NUL-terminated). */
+enum sasl_status sasl_server_step(struct sasl_server *, const char *response,
+    char *challenge, size_t challenge_len);
+/* Wipes the credentials from memory. */
+void sasl_server_clear(struct sasl_server *);
+
+/* Client side, for the backend login: base64 of "authzid\0authcid\0pass" into out.
+ * Returns the length, or 0 if out is too small. */
+size_t sasl_plain_encode(const char *authzid, const char *authcid, const char *pass,
+    char *out, size_t outlen);
+
+#endif

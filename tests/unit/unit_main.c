@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* The unit-test runner: runs every registered test, or those whose "file:name" contains
+ * one of the arguments; "-l" lists them. Exit 1 if any failed. */
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "tests/unit/unit.h"
+
+static struct unit_test *tests;
+static int current_failed;
+
+void
+unit_register(struct unit_test *t)
+{
+	/* keep the list sorted by file, then name, so the order is stable */
+	struct unit_test **p = &tests;
+	while (*p && (strcmp((*p)->file, t->file) < 0 ||
+	    (strcmp((*p)->file, t->file) == 0 && strcmp((*p)->name, t->name) < 0)))
+		p = &(*p)->next;
+	t->next = *p;
+	*p = t;
+}
+
+void
+unit_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	printf("  %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	current_failed = 1;
+}
+
+static const char *
+short_file(const char *f)
+{
+	const char *s = strrchr(f, '/');
+	return s ? s + 1 : f;
+}
+
+static int
+selected(const struct unit_test *t, int argc, char **argv)
+{
+	char id[256];
+	if (argc < 2)
+		return 1;
+	snprintf(id, sizeof(id), "%s:%s", short_file(t->file), t->name);
+	for (int i = 1; i < argc; i++)
+		if (strstr(id, argv[i]))
+			return 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+
+	if (argc == 2 && strcmp(argv[1], "-l") == 0) {
+		for (struct unit_test *t = tests; t; t = t->next)
+			printf("%s:%s\n", short_file(t->file), t->name);
+		return 0;
+	}
+	for (struct unit_test *t = tests; t; t = t->next) {
+		if (!selected(t, argc, argv))
+			continue;
+		current_failed = 0;
+		fflush(stdout);
+		t->fn();
+		printf("%s %s:%s\n", current_failed ? "FAIL" : "ok  ", short_file(t->file), t->name);
+		if (current_failed)
+			failed++;
+		else
+			passed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
