@@ -283,14 +283,19 @@ static FILE *
 open_file(const char *path, struct stat *st)
 {
 	FILE *fp = fopen(path, "re");
+	int e;
 
-	if (fp != NULL && (fstat(fileno(fp), st) != 0 || S_ISDIR(st->st_mode))) {
-		int e = S_ISDIR(st->st_mode) ? EISDIR : errno;
-		fclose(fp);
-		errno = e;
+	if (fp == NULL)
 		return NULL;
-	}
-	return fp;
+	if (fstat(fileno(fp), st) != 0)
+		e = errno;
+	else if (S_ISDIR(st->st_mode))
+		e = EISDIR;
+	else
+		return fp;
+	fclose(fp);
+	errno = e;
+	return NULL;
 }
 
 static void parse_input(struct parse *, struct input *);
@@ -530,15 +535,14 @@ open_section(struct parse *p, struct input *in, unsigned int line, const char *s
 		in->skip = 1;
 		return;
 	}
-	if (name != NULL)
-		n = find_section(in->cur, s, klen, name, nlen);
+	if (name != NULL) {
+		if ((name = quoted ? unquote(p, name, nlen) : pstrndup(p, name, nlen)) == NULL)
+			return;
+		n = find_section(in->cur, s, klen, name, strlen(name));
+	}
 	if (n == NULL) {
-		if ((key = pstrndup(p, s, klen)) == NULL)
-			return;
-		if (name != NULL && (name = quoted ? unquote(p, name, nlen) :
-		    pstrndup(p, name, nlen)) == NULL)
-			return;
-		if ((n = node_add(p, in->cur, key, name, NULL, in->path, line)) == NULL)
+		if ((key = pstrndup(p, s, klen)) == NULL ||
+		    (n = node_add(p, in->cur, key, name, NULL, in->path, line)) == NULL)
 			return;
 	}
 	in->open[in->nopen++] = line;

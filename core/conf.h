@@ -2,7 +2,8 @@
 /* core/conf.h: Dovecot 2.3's configuration file format read into a tree of settings and
  * sections, -o overrides, typed getters and a schema check. Not a settings registry: what
  * a key means, its default and its type belong to the applet that reads it.
- * The syntax is described in docs/mtool.conf.5.md. */
+ * The syntax is described in docs/mtool.conf.5.md. core/conf.c reads files into the
+ * tree; core/conf_get.c holds everything that only reads the tree. */
 #ifndef CORE_CONF_H
 #define CORE_CONF_H
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* core/crypt.h: the crypt(3) password hashes Dovecot's CRYPT schemes store: MD5-crypt
- * ($1$), SHA256-crypt ($5$), SHA512-crypt ($6$), bcrypt ($2a$ $2b$ $2y$) and traditional
- * DES. Not libc's crypt(): Debian's musl has none, so mtool carries its own, built on
- * BearSSL's hashes; no $2x$, no BSDi "_" DES, no yescrypt ($y$) or scrypt ($7$). */
+ * ($1$), SHA256-crypt ($5$), SHA512-crypt ($6$), bcrypt ($2a$ $2b$ $2y$, core/bcrypt.h)
+ * and traditional DES. Not libc's crypt(): Debian's musl has none, so mtool carries its
+ * own, on BearSSL's hashes; no $2x$, BSDi "_" DES, yescrypt ($y$) or scrypt ($7$). */
 #ifndef CORE_CRYPT_H
 #define CORE_CRYPT_H
 
@@ -17,20 +17,12 @@
  * password). Keys are NUL-terminated: bcrypt uses at most 72 bytes of them and DES 8.
  * Writes the NUL-terminated result to out (outlen >= CRYPT_OUT_MAX always suffices) and
  * returns its length, or returns -1 (out then "") if setting is not one of the forms
- * above: unknown prefix, salt characters outside "./0-9A-Za-z", a bcrypt cost outside
- * 04..31, SHA rounds that are not decimal. As glibc does, SHA rounds are clamped to
- * 1000..999999999 and the salt is cut at 16 characters, MD5's at 8. The cost of a call
+ * above: an unknown prefix, DES or bcrypt salt characters outside "./0-9A-Za-z", a
+ * bcrypt cost outside 04..31, SHA "rounds=" that are not decimal, a ':' or LF in a
+ * salt, or outlen too small. As glibc does, SHA rounds are clamped to 1000..999999999;
+ * the salt ends at '$' and is cut at 16 characters (MD5: 8). The cost of a call
  * is the setting's: up to 2^31 bcrypt rounds, so only trusted settings should carry
  * large costs (a passwd-file is trusted). */
 int crypt_hash(const char *key, const char *setting, char *out, size_t outlen);
-
-/* bcrypt alone, for crypt_hash(): the same contract for "$2a$", "$2b$" and "$2y$"
- * settings (the three are computed alike, as for keys shorter than 256 bytes they are). */
-int crypt_hash_bcrypt(const char *key, const char *setting, char *out, size_t outlen);
-
-/* Writes the crypt(3) base64 form ("./0-9A-Za-z", least significant 6 bits first) of
- * the 24-bit groups b2:b1:b0, n characters of it (1..4), to out; returns out + n. */
-char *crypt_b64_from_24(unsigned char b2, unsigned char b1, unsigned char b0, int n,
-    char *out);
 
 #endif

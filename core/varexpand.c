@@ -196,9 +196,10 @@ var_expand_escape(struct strbuf *out, const char *tmpl, const struct var_tab *ta
 			p = *end != '\0' ? end + 1 : end;
 			t = tab_find_long(tab, name, namelen);
 			if (t == NULL) {
-				namelen = strcspn(name, ":}");
-				if (namelen > (size_t)(end - name))
-					namelen = (size_t)(end - name);
+				/* Dovecot names "%{func:args}" by its function */
+				size_t colon = strcspn(name, ":");
+				if (colon < namelen)
+					namelen = colon;
 				return fail(out, start, out_was_ok, "Unknown variable '%", name,
 				    namelen, error);
 			}

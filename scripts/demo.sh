@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The README's run command (until proxyd lands): show the applets of the fresh build.
+# The README's run command: mtool proxyd in front of a real Dovecot backend (scripts/demo.py).
 set -eu
 cd "$(dirname "$0")/.."
 file mtool
-./mtool --list
+exec python3 scripts/demo.py

@@ -279,7 +279,8 @@ imap_cmd_login(struct client *c, const char *tag)
 	sasl_server_init(c->sasl, SASL_MECH_NONE);
 	memcpy(c->sasl->authcid, p->args[0].str, p->args[0].len + 1);
 	memcpy(c->sasl->pass, p->args[1].str, p->args[1].len + 1);
-	imap_auth_done(c, "LOGIN");
+	/* Dovecot logs the LOGIN command as method=PLAIN */
+	imap_auth_done(c, "PLAIN");
 }
 
 /* One parsed command. Returns -1 if the client is gone. */

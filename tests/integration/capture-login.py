@@ -80,10 +80,10 @@ def session(title, ip, port, steps, settle=0.35, source_ip=None, greet=True, not
             except OSError as e:
                 out.append('   (send failed: %s)' % e)
                 break
-        t1 = time.monotonic()
-        r = c.read(wait)
+        r, first = read_timed(c, wait)
         if r:
-            out.append('   (+%.2f s)' % (time.monotonic() - t1) if wait > 1 else '')
+            if first >= 0.1:
+                out.append('   (reply after %.2f s)' % first)
             out += lines_of('S:', r)
         if c.eof:
             break
@@ -98,8 +98,16 @@ def emit(out):
         print('\n'.join(x for x in out if x != '') + '\n', flush=True)
 
 
-def read_quiet(c, quiet=0.35):
-    return c.read(quiet)
+def read_timed(c, wait):
+    """Everything that arrives within wait seconds, and when its first byte came."""
+    t0 = time.monotonic()
+    deadline = t0 + wait
+    first = None
+    while not c.eof and deadline > time.monotonic():
+        if c._fill(deadline - time.monotonic()) and first is None:
+            first = time.monotonic() - t0
+    out, c.buf = c.buf, b''
+    return out, (first or 0.0)
 
 
 # ---- a TCP relay that records proxy <-> backend bytes ------------------------------------
@@ -157,11 +165,15 @@ class Tap:
         with self.lock:
             lg, self.log = self.log, []
         out = []
+        n = {'P:': 0, 'B:': 0}
         for tag, d, eof in lg:
             if eof:
                 out.append('%s [EOF]' % tag)
             else:
+                n[tag] += len(d)
                 out += lines_of(tag, d, 1200)
+        if lg:
+            out.append('(bytes proxy->backend %d, backend->proxy %d)' % (n['P:'], n['B:']))
         return out
 
 
@@ -169,6 +181,7 @@ def main():
     timeouts = '--timeouts' in sys.argv
     users = {'user%d@example.org' % i: 'pass' for i in range(1, 6)}
     users['quote@example.org'] = 'p"a\\ss'
+    users['utf8@example.org'] = 'p\u00e4ss'
     be = DovecotBackend('backend', users=users).start()
     I, P = be.imap_port, be.pop3_port
     ip = be.ip
@@ -177,10 +190,18 @@ def main():
 
     to_threads = []
     if timeouts:
-        for what, port in (('IMAP', I), ('POP3', P)):
-            t = threading.Thread(target=session, args=(
-                '%s pre-login timeout (idle after the greeting)' % what, ip, port,
-                [(b'', 200)]), daemon=True)
+        for title, port, steps in (
+                ('IMAP timeout: idle after the greeting', I, [(b'', 200)]),
+                ('IMAP timeout: idle after one failed LOGIN', I,
+                 [(b'a LOGIN user1@example.org wrong\r\n', 200)]),
+                ('IMAP timeout: idle inside AUTHENTICATE PLAIN', I,
+                 [(b'a AUTHENTICATE PLAIN\r\n', 200)]),
+                ('IMAP timeout: NOOP every 50 s (activity does not extend it)', I,
+                 [(b'a NOOP\r\n', 50), (b'b NOOP\r\n', 50), (b'c NOOP\r\n', 50),
+                  (b'd NOOP\r\n', 50)]),
+                ('POP3 timeout: idle after the greeting', P, [(b'', 200)]),
+                ('POP3 timeout: idle after USER', P, [(b'USER user1@example.org\r\n', 200)])):
+            t = threading.Thread(target=session, args=(title, ip, port, steps), daemon=True)
             t.start()
             to_threads.append(t)
 
@@ -218,6 +239,12 @@ def main():
       [b'a LOGIN "quote@example.org" "p\\"a\\\\ss"\r\n', b'b LOGOUT\r\n'])
     S('LOGIN quoted with unknown escape \\x', ip, I,
       [(b'a LOGIN "user1@example.org" "pa\\ss"\r\n', 0.8)])
+    S('LOGIN with an 8-bit (UTF-8) password in a literal', ip, I,
+      [b'a LOGIN utf8@example.org {5+}\r\np\xc3\xa4ss\r\n', b'b LOGOUT\r\n'])
+    S('LOGIN with an 8-bit (UTF-8) password as an atom', ip, I,
+      [b'a LOGIN utf8@example.org p\xc3\xa4ss\r\n', b'b LOGOUT\r\n'])
+    S('LOGIN with a CR inside a literal password', ip, I,
+      [(b'a LOGIN user1@example.org {5+}\r\npass\r\r\n', 0.8)])
     S('LOGIN with a synchronizing literal', ip, I,
       [b'a LOGIN {17}\r\n', b'user1@example.org {4}\r\n', b'pass\r\n', b'b LOGOUT\r\n'])
     S('LOGIN with non-synchronizing literals', ip, I,
@@ -271,6 +298,8 @@ def main():
     S('AUTHENTICATE LOGIN with initial response', ip, I,
       [b'a AUTHENTICATE LOGIN ' + b64('user1@example.org') + b'\r\n', b64('pass') + b'\r\n',
        b'b LOGOUT\r\n'])
+    S('15 wrong passwords', ip, I,
+      [(b'x%d LOGIN user1@example.org wrong\r\n' % i, 0.8) for i in range(15)])
     S('wrong AUTHENTICATE until disconnect', ip, I,
       [(b'%c AUTHENTICATE PLAIN ' % (97 + i) + bad + b'\r\n', 0.8) for i in range(5)])
     S('STARTTLS with ssl=no', ip, I, [b'a STARTTLS\r\n'])
@@ -309,7 +338,7 @@ def main():
                          '    mode = 0600\n  }\n}\n')
     be5.start()
     S('default auth_failure_delay (2 s) and anvil penalty: wrong passwords', ip, be5.imap_port,
-      [(b'%c LOGIN user1@example.org wrong\r\n' % (97 + i), 12) for i in range(4)])
+      [(b'%c LOGIN user1@example.org wrong\r\n' % (97 + i), 20) for i in range(4)])
     be5.stop()
 
     print('## POP3, backend pop3-login, client 127.0.0.1\n')
@@ -358,13 +387,17 @@ def main():
     users_px['user4@example.org'] = {'password': 'pass', 'fields': 'master=proxy pass=masterpass'}
     users_px['down@example.org'] = 'port=%d' % free_port()
     users_px['user5@example.org'] = {'password': 'pass', 'fields': 'master=proxy pass=wrongmaster'}
+    hole = socket.socket()
+    hole.bind(('127.0.0.1', 0))
+    hole.listen(8)   # accepts (kernel backlog) but never says anything
+    users_px['hang@example.org'] = 'port=%d' % hole.getsockname()[1]
     px = DovecotProxy('proxy', backend_imap_port=tapI.port, backend_pop3_port=tapP.port,
                       host='127.0.0.1', users=users_px).start()
     print('# proxy config\n```\n' + open(px.conf).read() + '```\n')
     print('# proxy passdb\n```\n' + open(px.passwd_file).read() + '```\n')
 
     def SP(title, port, steps, settle=0.35, tap=None):
-        S(title, ip, port, steps, settle=settle)
+        S(title, ip, port, steps, settle=settle, source_ip='127.0.0.5')
         time.sleep(0.2)
         if tap:
             emit(['proxy <-> backend (P: = proxy to backend, B: = backend to proxy):']
@@ -394,6 +427,14 @@ def main():
        [(b'a LOGIN user5@example.org pass\r\n', 1.5)], tap=tapI)
     SP('proxy IMAP backend down (connection refused)', px.imap_port,
        [(b'a LOGIN down@example.org pass\r\n', 12)], tap=tapI)
+    SP('proxy IMAP backend accepts but never greets (login_proxy_timeout = 10 secs)',
+       px.imap_port, [(b'a LOGIN hang@example.org pass\r\n', 15)], tap=tapI)
+    SP('proxy IMAP LOGIN quoted password p"a\\ss', px.imap_port,
+       [b'a LOGIN "quote@example.org" "p\\"a\\\\ss"\r\n', b'b LOGOUT\r\n'], tap=tapI)
+    SP('proxy IMAP LOGIN 8-bit password via literal', px.imap_port,
+       [b'a LOGIN utf8@example.org {5+}\r\np\xc3\xa4ss\r\n', b'b LOGOUT\r\n'], tap=tapI)
+    SP('proxy IMAP pipelined LOGIN + command in one packet', px.imap_port,
+       [b'a LOGIN user1@example.org pass\r\nb NOOP\r\n', b'c LOGOUT\r\n'], tap=tapI)
     SP('proxy POP3 USER/PASS success', px.pop3_port,
        [b'USER user1@example.org\r\n', b'PASS pass\r\n', b'STAT\r\n', b'QUIT\r\n'], tap=tapP)
     SP('proxy POP3 AUTH PLAIN success', px.pop3_port,
@@ -416,6 +457,19 @@ def main():
     tapI.take()
     print('# proxy log\n```\n' + px.log() + '```\n')
     print('# backend log\n```\n' + be.log() + '```\n')
+
+    pxR = DovecotProxy('proxyR', backend_imap_port=tapI.port, backend_pop3_port=tapP.port,
+                       host='127.0.0.1', users=list(users),
+                       settings={'imap_id_retain': 'yes', 'imap_id_log': '*'}).start()
+    SP('proxy with imap_id_retain = yes: client ID, then LOGIN', pxR.imap_port,
+       [b'a ID ("name" "x" "version" "1.0")\r\n', b'b LOGIN user1@example.org pass\r\n',
+        b'c LOGOUT\r\n'], tap=tapI)
+    SP('proxy with imap_id_retain = yes: ID after LOGIN goes to the backend', pxR.imap_port,
+       [b'b LOGIN user1@example.org pass\r\n', b'a ID ("name" "y")\r\n',
+        b'c LOGOUT\r\n'], tap=tapI)
+    time.sleep(0.3)
+    print('# proxyR log\n```\n' + pxR.log() + '```\n')
+    pxR.stop()
 
     # untrusted proxy: the backend ignores the forwarded ID
     beU = DovecotBackend('untrusted', users=users, trusted_networks='10.0.0.0/8').start()

@@ -26,12 +26,17 @@ load(const char *text, char **ov, size_t nov, char **errs)
 	do { char *e_; struct conf *c_ = load((text), NULL, 0, &e_); \
 	     CHECK(c_ == NULL); CHECK_STR(e_, (want)); conf_free(c_); free(e_); } while (0)
 
+/* Makes a fresh directory under /tmp in dir (at least 32 bytes); rm_tree() removes it. */
 static char *
-tmpdir(void)
+tmpdir(char *dir, size_t len)
 {
-	static char dir[64];
-	str_copy(dir, "/tmp/mtool-conf-XXXXXX", sizeof(dir));
-	return mkdtemp(dir);
+	str_copy(dir, "/tmp/mtool-conf-XXXXXX", len);
+	if (mkdtemp(dir) == NULL) {
+		/* nothing below can run without it */
+		perror("mkdtemp");
+		exit(1);
+	}
+	return dir;
 }
 
 static void
@@ -201,6 +206,7 @@ TEST(named_sections_merge)
 	struct conf *c = load("service \"imap-login\" {\n a = 1\n}\n"
 	    "service imap-login{\n b = 2\n}\n"
 	    "service 'pop3 login' {\n}\n"
+	    "service \"imap-\\login\" {\n c = 3\n}\n"
 	    "passdb {\n}\npassdb {\n}\n", NULL, 0, &e);
 	CHECK_STR(e, "");
 	const struct conf_node *r = conf_root(c), *s;
@@ -208,6 +214,7 @@ TEST(named_sections_merge)
 	CHECK_STR(s->name, "imap-login");
 	CHECK_STR(conf_get(s, "a", NULL), "1");
 	CHECK_STR(conf_get(s, "b", NULL), "2");
+	CHECK_STR(conf_get(s, "c", NULL), "3");	/* "imap-\login" is imap-login */
 	s = conf_next_section(r, s, "service");
 	CHECK_STR(s->name, "pop3 login");
 	s = conf_next_section(r, NULL, "passdb");
@@ -268,8 +275,7 @@ TEST(crlf_lines)
 
 TEST(include_glob_relative)
 {
-	char *dir = tmpdir(), *e, sub[512];
-	CHECK(dir != NULL);
+	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, sub[512];
 	str_fmt(sub, sizeof(sub), "%s/conf.d", dir);
 	CHECK_INT(mkdir(sub, 0700), 0);
 	put(dir, "main.conf", "a = main\n"
@@ -311,7 +317,7 @@ TEST(include_glob_relative)
 
 TEST(include_try_and_missing)
 {
-	char *dir = tmpdir(), *e, want[1024];
+	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, want[1024];
 	put(dir, "ok.conf", "!include_try nope.conf\n!include_try nope.d/*.conf\na = 1\n");
 	struct conf *c = load_file(dir, "ok.conf", &e);
 	CHECK_STR(e, "");
@@ -345,7 +351,7 @@ TEST(include_try_and_missing)
 
 TEST(include_errors_carry_file_and_line)
 {
-	char *dir = tmpdir(), *e, want[1024];
+	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, want[1024];
 	put(dir, "main.conf", "a = 1\n!include inc.conf\nb c\n");
 	put(dir, "inc.conf", "ok = 1\n\nbroken line\n}\n");
 	struct conf *c = load_file(dir, "main.conf", &e);
@@ -361,7 +367,7 @@ TEST(include_errors_carry_file_and_line)
 
 TEST(include_loop)
 {
-	char *dir = tmpdir(), *e, want[1024];
+	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, want[1024];
 	put(dir, "a.conf", "x = 1\n!include b.conf\n");
 	put(dir, "b.conf", "y = 2\n!include_try ./a.conf\n");
 	put(dir, "self.conf", "!include self.conf\n");
@@ -382,7 +388,7 @@ TEST(include_loop)
 
 TEST(include_depth_limit)
 {
-	char *dir = tmpdir(), *e, want[1024], name[32], text[64];
+	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, want[1024], name[32], text[64];
 	for (int i = 0; i <= CONF_INCLUDE_DEPTH + 3; i++) {
 		str_fmt(name, sizeof(name), "f%d.conf", i);
 		str_fmt(text, sizeof(text), "k%d = %d\n!include f%d.conf\n", i, i, i + 1);
@@ -400,7 +406,7 @@ TEST(include_depth_limit)
 
 TEST(value_from_file)
 {
-	char *dir = tmpdir(), *e, want[1024];
+	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, want[1024];
 	put(dir, "cert.pem", "-----BEGIN CERTIFICATE-----\n  abc \n-----END CERTIFICATE-----\n");
 	put(dir, "main.conf", "ssl_cert = <cert.pem\nssl_key =< cert.pem\n");
 	struct conf *c = load_file(dir, "main.conf", &e);

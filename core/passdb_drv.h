@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* core/passdb_drv.h: the passdb drivers behind core/passdb's chain: passwd-file and static.
+ * Not for applets, which use core/passdb.h; the chain's rules live in core/passdb.c. */
+#ifndef CORE_PASSDB_DRV_H
+#define CORE_PASSDB_DRV_H
+
+#include <stddef.h>
+
+#include "core/passdb_req.h"
+
+struct passdb_drv;
+
+/* A driver ("passwd-file" or "static") set up from args as passdb_chain_add() describes
+ * them; a passwd-file without variables in its path is read now (problems are logged,
+ * not fatal). Returns NULL with the reason in errbuf. */
+struct passdb_drv *passdb_drv_new(const char *driver, const char *args, char *errbuf,
+    size_t errlen);
+
+/* "passwd-file" or "static", for log prefixes. */
+const char *passdb_drv_name(const struct passdb_drv *);
+
+/* Looks L->req up for L's current user: sets the passdb's fields and stored password
+ * through passdb_set_field() and checks the password with passdb_verify_password().
+ * Returns OK, PASSWORD_MISMATCH, USER_UNKNOWN or INTERNAL_FAILURE (L->failed is the
+ * caller's to apply). */
+enum passdb_status passdb_drv_lookup(struct passdb_drv *, struct passdb_lookup *L);
+
+/* NULL is fine. */
+void passdb_drv_free(struct passdb_drv *);
+
+#endif

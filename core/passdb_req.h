@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* core/passdb_req.h: one passdb lookup's state inside core/passdb: Dovecot's log prefix,
+ * %-variables, the extra fields that mean something (auth_request_set_field) and the
+ * password check. Not for applets, which use core/passdb.h; shared by core/passdb*.c. */
+#ifndef CORE_PASSDB_REQ_H
+#define CORE_PASSDB_REQ_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "core/log.h"
+#include "core/passdb.h"
+#include "core/varexpand.h"
+
+/* Longest expanded value: a path, a user name, one extra field. */
+#define PASSDB_VALUE_MAX	DLINE_MAX
+
+/* Reset by the chain before each passdb, except res and skip_password_check. */
+struct passdb_lookup {
+	const struct passdb_request *req;
+	const char *db_name;		/* the log prefix's name; NULL: "passdb" */
+	struct passdb_result *res;	/* user and fields so far */
+	int failed;			/* allow_nets, fail or an empty rename: OK becomes
+					 * USER_UNKNOWN, as in Dovecot */
+	int nopassword, noauthenticate;
+	int skip_password_check;	/* an earlier passdb's rule accepted the login */
+	char *stored;			/* this passdb's stored password; NULL: none */
+	const char *scheme;		/* its default scheme (static string or the db's) */
+	int stored_noscheme;		/* password_noscheme: a '{' is not a scheme prefix */
+};
+
+/* Logs "<db_name>(<user>,<rip>,<session>): <message>" as Dovecot's auth does; the user is
+ * the current one, with control characters as '?' and cut at 64 bytes. */
+void passdb_log(const struct passdb_lookup *, enum log_level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* tmpl expanded with the standard variables for user (NULL: the current user; escape
+ * may be NULL), as a string the caller frees; or NULL with *error set (pointing into
+ * errbuf or at a static string). */
+char *passdb_expand(const struct passdb_lookup *, const char *user, const char *tmpl,
+    var_escape_fn *escape, char *errbuf, size_t errlen, const char **error);
+
+/* Expands tmpl once with made-up values so that a bad variable shows at start-up.
+ * Returns 0, or -1 with the reason in errbuf. */
+int passdb_check_template(const char *tmpl, char *errbuf, size_t errlen);
+
+/* Dovecot's auth_request_set_field(): "password", renames, allow_nets, fail, nopassword,
+ * noauthenticate, passdb_import, ":protected"/":remove" suffixes, userdb_* (dropped);
+ * any other key becomes a visible field. value NULL is a key without '='.
+ * Returns 0, or -1 when out of memory. */
+int passdb_set_field(struct passdb_lookup *, const char *key, const char *value);
+
+/* Checks req->password against stored (unless there is no password, the check is to
+ * be skipped, or nopassword is set) and logs as Dovecot does. A stored value that cannot
+ * be checked is logged as an error and counts as a mismatch, as in Dovecot. */
+enum passdb_status passdb_verify_password(struct passdb_lookup *);
+
+/* A deep copy of r's user and fields into copy (to be freed with passdb_result_free).
+ * Returns 0, or -1 when out of memory (copy then needs no free). */
+int passdb_result_copy(const struct passdb_result *r, struct passdb_result *copy);
+
+#endif
