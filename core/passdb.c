@@ -117,7 +117,6 @@ passdb_chain_lookup(struct passdb_chain *chain, const struct passdb_request *req
 	}
 	free(L.stored);
 
-	L.db_name = NULL;
 	if (next) {
 		passdb_log(&L, LOG_LEVEL_ERROR,
 		    "Last passdb had noauthenticate field, cannot authenticate user");

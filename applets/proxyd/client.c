@@ -441,14 +441,12 @@ client_proxy_begin(struct client *c)
 			proxy = 1;
 		}
 	}
-	if (!proxy && !maybe) {
-		client_log_info(c, "proxy(%s): passdb gave no proxy field: mtool stores no mail, so it only proxies", c->virtual_user);
-		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
-		return;
-	}
 	if (!proxy) {
+		/* Dovecot would log the user in locally; mtool stores no mail, so "locally"
+		 * is the mail server named by proxy_local_host */
 		if (ps->local_host == NULL) {
-			client_log_info(c, "proxy(%s): Proxying loops - proxy_maybe points to this proxy and proxy_local_host is not set", c->virtual_user);
+			client_log_info(c, "proxy(%s): Proxying loops - %s and proxy_local_host is not set",
+			    c->virtual_user, maybe ? "proxy_maybe points to this proxy" : "the passdb gave no proxy field");
 			client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 			return;
 		}
