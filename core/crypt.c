@@ -131,9 +131,6 @@ static const unsigned char sha512_order[][3] = {
 #define SHA_ROUNDS_DEFAULT	5000
 #define SHA_ROUNDS_MIN		1000
 #define SHA_ROUNDS_MAX		999999999UL
-/* SHA-crypt hashes the key klen times over (quadratic): musl refuses keys over 256
- * bytes for that reason; 1024 costs at most 1 MB of hashing per attempt. */
-#define SHA_KEY_MAX		1024
 
 /* Adds a block of len bytes made of digest (dlen bytes) repeated */
 static void
@@ -171,7 +168,7 @@ sha_crypt(const char *key, const char *setting, char *out, size_t outlen)
 		salt = end + 1;
 		custom = 1;
 	}
-	if (klen > SHA_KEY_MAX || salt_len(salt, 16, &slen) < 0 ||
+	if (klen > CRYPT_SHA_KEY_MAX || salt_len(salt, 16, &slen) < 0 ||
 	    outlen < 3 + (custom ? 18 : 0) + slen + 1 + (is512 ? 86 : 43) + 1)
 		return -1;
 	pbytes = malloc(klen + 1);

@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+/* SHA-crypt hashes the key key-length times over (quadratic): longer keys are refused
+ * there (musl refuses over 256 bytes); 1024 costs at most 1 MB of hashing per call. */
+#define CRYPT_SHA_KEY_MAX	1024
+
 /* Room for any string crypt_hash() writes, NUL included ($6$rounds=999999999$ + 16 + 86). */
 #define CRYPT_OUT_MAX	128
 
@@ -19,10 +23,10 @@
  * returns its length, or returns -1 (out then "") if setting is not one of the forms
  * above: an unknown prefix, DES or bcrypt salt characters outside "./0-9A-Za-z", a
  * bcrypt cost outside 04..31, SHA "rounds=" that are not decimal, a ':' or LF in a
- * salt, or outlen too small. As glibc does, SHA rounds are clamped to 1000..999999999;
- * the salt ends at '$' and is cut at 16 characters (MD5: 8). The cost of a call
- * is the setting's: up to 2^31 bcrypt rounds, so only trusted settings should carry
- * large costs (a passwd-file is trusted). */
+ * salt, a key over CRYPT_SHA_KEY_MAX for SHA-crypt, or outlen too small. As glibc
+ * does, SHA rounds are clamped to 1000..999999999; the salt ends at '$' and is cut at
+ * 16 characters (MD5: 8). The cost of a call is the setting's: up to 2^31 bcrypt
+ * rounds, so only trusted settings should carry large costs (a passwd-file is). */
 int crypt_hash(const char *key, const char *setting, char *out, size_t outlen);
 
 #endif

@@ -24,9 +24,9 @@ struct passdb_request {
 
 enum passdb_status {
 	PASSDB_OK,
-	PASSDB_PASSWORD_MISMATCH,	/* also: a "return-fail" rule, or "return" without success */
-	PASSDB_USER_UNKNOWN,		/* also: allow_nets mismatch or fail=yes, as in Dovecot */
-	PASSDB_USER_DISABLED,		/* not produced by these drivers; for callers' mapping */
+	PASSDB_PASSWORD_MISMATCH,	/* also "return-fail", or "return" before a success */
+	PASSDB_USER_UNKNOWN,		/* also allow_nets mismatch or fail=yes, as Dovecot */
+	PASSDB_USER_DISABLED,		/* not produced by these drivers; for callers */
 	PASSDB_INTERNAL_FAILURE,	/* unreadable file, bad %-variable, out of memory */
 };
 
@@ -72,9 +72,11 @@ struct passdb_chain *passdb_chain_new(void);
  *   passwd-file args: [scheme=S] [username_format=F] PATH (Dovecot's order: options
  *     first; the first word starting with '/' is the path and the rest of args with it).
  *     S defaults to CRYPT, F to %u. PATH may hold %-variables (per-domain files: the
- *     values are cut at '/', and a ".." that only the variables brought in fails the
- *     lookup). A path without variables is read now; a missing or unreadable file is
- *     logged (once) and its users are unknown until it appears.
+ *     values are cut at '/' as Dovecot does; a ".." component that only the variables
+ *     brought in, or a control character, makes the user unknown). A path without
+ *     variables is read now; a missing or unreadable file is logged (once) and its
+ *     users are unknown until it appears. Per-user files that are missing are logged
+ *     at info level on each lookup, as Dovecot does.
  *   static args: space-separated key[=value] extra fields, values %-expanded at lookup;
  *     password=X is the password to check ({SCHEME} prefix allowed, default PLAIN);
  *     nopassword (any value) accepts any password.

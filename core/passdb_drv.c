@@ -59,6 +59,15 @@ has_dotdot(const char *path)
 	return 0;
 }
 
+static int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* The file for this lookup: the fixed one, or the one the expanded path names. */
 static struct passwd_file *
 passwd_file_for(struct passdb_lookup *L, struct passdb_drv *db, enum passdb_status *st)
@@ -79,10 +88,10 @@ passwd_file_for(struct passdb_lookup *L, struct passdb_drv *db, enum passdb_stat
 		    db->path, error);
 		return NULL;
 	}
-	/* path_fix keeps values out of other directories; ".." would climb out */
-	if (!db->path_dotdot && has_dotdot(path)) {
-		passdb_log(L, LOG_LEVEL_INFO, "passwd-file path %s: refusing '..' from variables",
-		    path);
+	/* path_fix keeps values out of other directories; ".." would climb out, and
+	 * control characters make no file name anyone meant */
+	if ((!db->path_dotdot && has_dotdot(path)) || has_control(path)) {
+		passdb_log(L, LOG_LEVEL_INFO, "passwd-file path %s: refused", path);
 		*st = PASSDB_USER_UNKNOWN;
 		free(path);
 		return NULL;
@@ -340,7 +349,8 @@ add_static(struct passdb_drv *db, const char *args, char *eb, size_t el)
 			return drv_fail(eb, el,
 			    "Invalid passdb template %s - key must not be empty", args);
 		key = strndup(p, klen);
-		if (key == NULL || (eq != NULL && (value = strndup(eq + 1, n - klen - 1)) == NULL)) {
+		if (key == NULL ||
+		    (eq != NULL && (value = strndup(eq + 1, n - klen - 1)) == NULL)) {
 			free(key);
 			return drv_fail(eb, el, "out of memory");
 		}

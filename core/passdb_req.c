@@ -132,6 +132,10 @@ passdb_log(const struct passdb_lookup *L, enum log_level level, const char *fmt,
 	va_start(ap, fmt);
 	str_vfmt(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* messages quote user names and file lines: no forged log lines */
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	strbuf_init(&id, 512);
 	strbuf_printf(&id, "%s(", L->db_name != NULL ? L->db_name : "passdb");
 	append_sanitized(&id, L->res->user != NULL ? L->res->user : "?", PASSDB_LOG_USER_MAX);
@@ -248,8 +252,8 @@ check_nets(struct passdb_lookup *L, const char *name, const char *nets)
 		passdb_log(L, LOG_LEVEL_INFO,
 		    "%s check failed: Remote IP not known and 'local' missing", name);
 	else
-		passdb_log(L, LOG_LEVEL_INFO, "%s check failed: IP %s not in allowed networks", name,
-		    L->req->rip);
+		passdb_log(L, LOG_LEVEL_INFO, "%s check failed: IP %s not in allowed networks",
+		    name, L->req->rip);
 	L->failed = 1;
 }
 
@@ -337,8 +341,9 @@ passdb_set_field(struct passdb_lookup *L, const char *key, const char *value)
 	} else if (strcmp(key, "nopassword") == 0) {
 		if (L->stored != NULL && !L->noauthenticate) {
 			char scheme[PASSWORD_SCHEME_MAX + 1];
-			if (*password_split(L->stored, L->scheme, scheme, sizeof(scheme)) != '\0') {
-				passdb_log(L, LOG_LEVEL_ERROR, "nopassword set but password is non-empty");
+			if (*password_split(L->stored, L->scheme, scheme, sizeof(scheme))) {
+				passdb_log(L, LOG_LEVEL_ERROR,
+				    "nopassword set but password is non-empty");
 				return 0;
 			}
 		}

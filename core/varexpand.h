@@ -32,12 +32,13 @@ typedef void var_escape_fn(struct strbuf *out, const char *value, size_t len);
  * out keeps what it held before the call followed by the message ("Unknown variable
  * '%x'", "Unknown variable '%name'" as Dovecot words it, or "Expanded value too long"),
  * and *error points at that message: valid until out changes. If even the message does
- * not fit, *error is a static string. */
+ * not fit, or out had its sticky error set already, *error is a static string. */
 int var_expand(struct strbuf *out, const char *tmpl, const struct var_tab *tab,
     const char **error);
 
-/* var_expand() with every table value passed through escape (after the case and
- * width modifiers) instead of appended as it is. escape may be NULL. */
+/* var_expand() with every table value passed through escape before the case and width
+ * modifiers act on it, as Dovecot orders them ("%%" is not escaped). escape may be
+ * NULL. */
 int var_expand_escape(struct strbuf *out, const char *tmpl, const struct var_tab *tab,
     var_escape_fn *escape, const char **error);
 

@@ -269,8 +269,9 @@ static void
 client_fail_now(struct client *c, enum client_fail why, const char *text)
 {
 	c->authenticating = 0;
-	client_free_login(c);
+	/* text may point into the passdb result: reply first, then free */
 	c->proto->fail(c, why, text);
+	client_free_login(c);
 	/* commands pipelined behind the failed login are answered next */
 	if (!c->destroyed)
 		conn_resume(c->conn);

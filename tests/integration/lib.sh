@@ -7,7 +7,8 @@
 testing() {
 	_name=$1 _cmd=$2 _want=$3
 	_got=$(sh -c "$_cmd" 2>&1; echo "rc=$?")
-	_want=$(printf '%b' "$_want"; echo "rc=${4:-0}")
+	# the command's output ends with a newline; the expected text is given without it
+	_want=$([ -n "$_want" ] && printf '%b\n' "$_want"; echo "rc=${4:-0}")
 	if [ "$_got" = "$_want" ]; then
 		echo "ok - $_name"
 	else

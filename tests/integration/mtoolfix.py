@@ -75,6 +75,8 @@ class Proxyd:
         ]
         if os.geteuid() != 0:
             lines = [l for l in lines if not l.startswith('default_login_user')]
+        if os.environ.get('MTOOL_TEST_RELAY') == 'copy':
+            self.settings.setdefault('proxy_relay_splice', 'no')
         lines += ['%s = %s' % kv for kv in self.settings.items()]
         with open(self.conf, 'w') as f:
             f.write('\n'.join(lines) + '\n' + self.extra_conf)

@@ -331,6 +331,8 @@ TEST(passwd_file_per_domain)
 	passdb_result_free(&r);
 	CHECK_INT(lookup(c, "alice@..", "top", NULL, &r), PASSDB_USER_UNKNOWN);
 	passdb_result_free(&r);
+	CHECK_INT(lookup(c, "alice@example.com\n", "com", NULL, &r), PASSDB_USER_UNKNOWN);
+	passdb_result_free(&r);
 	/* as in Dovecot, an empty domain makes "dir//passwd", the top-level file */
 	CHECK_INT(lookup(c, "alice@", "top", NULL, &r), PASSDB_OK);
 	passdb_result_free(&r);
@@ -577,9 +579,11 @@ TEST(chain_add_errors)
 	static const struct {
 		const char *driver, *args, *rule, *err;
 	} t[] = {
-		{ "ldap", "", NULL, "Unknown passdb driver 'ldap' (mtool has passwd-file and static)" },
+		{ "ldap", "", NULL,
+		    "Unknown passdb driver 'ldap' (mtool has passwd-file and static)" },
 		{ "passwd-file", "", NULL, "passwd-file: Missing args (the file's path)" },
-		{ "passwd-file", "scheme=SHA1", NULL, "passwd-file: Missing args (the file's path)" },
+		{ "passwd-file", "scheme=SHA1", NULL,
+		    "passwd-file: Missing args (the file's path)" },
 		{ "passwd-file", "users.txt", NULL, "passwd-file: Unknown setting: users.txt" },
 		{ "passwd-file", "foo=bar /etc/x", NULL, "passwd-file: Unknown setting: foo" },
 		{ "passwd-file", "scheme=ARGON2ID /etc/x", NULL,

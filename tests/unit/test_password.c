@@ -344,3 +344,19 @@ TEST(generate_errors)
 	CHECK_STR(sb.s, "");
 	strbuf_free(&sb);
 }
+
+TEST(verify_overlong_password)
+{
+	/* SHA-crypt refuses keys over CRYPT_SHA_KEY_MAX: for a client that is a mismatch,
+	 * not a broken passdb */
+	char plain[1100];
+	const char *err;
+
+	memset(plain, 'p', sizeof(plain) - 1);
+	plain[sizeof(plain) - 1] = '\0';
+	CHECK_INT(password_verify(plain, "{SHA512-CRYPT}$6$FV.SD1wpV4YMLl4i$rSEZUTKDZyzF6KLsHJ"
+	    "DfgLfy58v/iafRF4zQDaVMpwgaR5zsgie.7Tay5i4B/ugj/OVGWkPIq5Br8pCPdNWpG1", NULL, NULL,
+	    &err), 0);
+	CHECK_INT(password_verify(plain, "{SSHA256}giCd2pYP8Ry2urrl+3GP7FihojFS1ND5F1zJ+3A0VOp7"
+	    "L9pe", NULL, NULL, &err), 0);
+}

@@ -30,8 +30,8 @@ TEST(expand_known_answers)
 		{ "100%%", "100%", NULL },
 		{ "%{user}", "John.Doe@Example.COM", NULL },
 		{ "%{username}@%{domain}", "John.Doe@Example.COM", NULL },
-		{ "%{service} %{rip} %{lip} %{rport} %{lport}", "imap 192.0.2.10 10.0.0.1 51234 143",
-		    NULL },
+		{ "%{service} %{rip} %{lip} %{rport} %{lport}",
+		    "imap 192.0.2.10 10.0.0.1 51234 143", NULL },
 		{ "%{remote_ip}:%{remote_port} %{local_ip}:%{local_port}",
 		    "192.0.2.10:51234 10.0.0.1:143", NULL },
 		{ "<%{session}>", "<Abc123>", NULL },
@@ -84,7 +84,8 @@ TEST(expand_known_answers)
 				    t[i].tmpl, r, r == 0 ? sb.s : err, t[i].out);
 		} else {
 			if (r != -1 || strcmp(err, t[i].err) != 0)
-				unit_fail(__FILE__, __LINE__, "\"%s\" -> %d \"%s\", expected error \"%s\"",
+				unit_fail(__FILE__, __LINE__,
+				    "\"%s\" -> %d \"%s\", expected error \"%s\"",
 				    t[i].tmpl, r, r == 0 ? sb.s : err, t[i].err);
 		}
 		strbuf_free(&sb);

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: MIT
+"""Bad input before login: malformed commands, 64 KiB lines, huge and negative literals,
+unknown SASL data, too many failures, cleartext on an insecure connection. Each gets a
+clear reply on that connection only; a client logged in meanwhile keeps working."""
+
+import imaplib
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixtures import DovecotBackend, RawClient, report, main_guard
+from mtoolfix import Proxyd
+
+
+def fresh(px, port=None, source_ip=None):
+    raw = RawClient('127.0.0.1', port or px.imap_port, source_ip=source_ip)
+    raw.line()
+    return raw
+
+
+def main():
+    with DovecotBackend('be') as be:
+        hp = 'proxy host=127.0.0.1 port=%d'
+        px = Proxyd(users={'user1@example.org': hp % be.imap_port,
+                           'pop@example.org': (('pass', hp % be.pop3_port + ' destuser=user1@example.org'))},
+                    settings={'auth_mechanisms': 'plain login'})
+        with px:
+            # a logged-in session that must survive everything below
+            keep = imaplib.IMAP4('127.0.0.1', px.imap_port)
+            keep.login('user1@example.org', 'pass')
+            keep.select('INBOX')
+
+            cases = [
+                (b'a FROB\r\n', b'a BAD Error in IMAP command received by server.\r\n', 'unknown command'),
+                (b'\r\n', b'* BAD Error in IMAP command received by server.\r\n', 'empty line'),
+                (b'a LOGIN onlyuser\r\n', b'a BAD Invalid arguments.\r\n', 'LOGIN with one argument'),
+                (b'a LOGIN {-1}\r\n', b'a BAD Error in IMAP command received by server.\r\n', 'negative literal'),
+                (b'a LOGIN {100000}\r\n', b'a BAD Error in IMAP command received by server.\r\n', 'huge synchronizing literal refused'),
+                (b'a LOGIN "unterminated\r\n', b'a BAD Error in IMAP command received by server.\r\n', 'unterminated quoted string'),
+                (b'a AUTHENTICATE X-UNKNOWN\r\n', b'a NO Unsupported authentication mechanism.\r\n', 'unknown SASL mechanism'),
+            ]
+            raw = fresh(px)
+            for send, want, what in cases:
+                raw.send(send)
+                got = raw.line()
+                report(got == want, what, got)
+            raw.send(b'z NOOP\r\n')
+            got = raw.line()
+            report(got == b'z OK NOOP completed.\r\n', 'the connection still works after bad commands', got)
+            raw.close()
+
+            raw = fresh(px)
+            raw.send(b'a AUTHENTICATE PLAIN\r\n')
+            got = raw.line()
+            raw.send(b'!!!notbase64!!!\r\n')
+            got2 = raw.line()
+            report(got == b'+ \r\n' and got2.startswith(b'a NO'), 'invalid base64 in AUTHENTICATE', [got, got2])
+            raw.send(b'b AUTHENTICATE PLAIN\r\n*\r\n')
+            got = raw.until(b'b ')
+            report(got[-1] == b'b BAD Authentication aborted by client.\r\n', 'AUTHENTICATE aborted with *', got)
+            raw.close()
+
+            raw = fresh(px)
+            raw.send(b'a LOGIN ' + b'x' * 65536 + b'\r\n')
+            got = raw.line()
+            report(got == b'* BYE Input buffer full, aborting\r\n' and raw.closed(2),
+                   '64 KiB line: BYE and the connection is closed', got[:80])
+            raw.close()
+
+            raw = fresh(px)
+            raw.send(b'a LOGIN {100000+}\r\n' + b'y' * 1000)
+            got = raw.line()
+            report(got == b'* BYE Input buffer full, aborting\r\n', 'huge non-synchronizing literal: BYE', got)
+            raw.close()
+
+            raw = fresh(px)
+            for i in range(3):
+                raw.send(b'a%d LOGIN user1@example.org wrong\r\n' % i)
+            got = raw.until(b'* BYE')
+            report(got[-1].startswith(b'* BYE') and raw.closed(2),
+                   'three failed logins end the connection', got)
+            raw.close()
+
+            raw = fresh(px)
+            for i in range(12):
+                raw.send(b'x%d BOGUS\r\n' % i)
+            got = raw.until(b'* BYE')
+            report(got[-1] == b'* BYE Too many invalid IMAP commands.\r\n' and raw.closed(2),
+                   'ten bad commands end the connection', got[-2:])
+            raw.close()
+
+            # POP3
+            raw = fresh(px, px.pop3_port)
+            for send, want, what in [
+                (b'FROB\r\n', b'-ERR Unknown command.\r\n', 'POP3 unknown command'),
+                (b'PASS x\r\n', b'-ERR No username given.\r\n', 'POP3 PASS before USER'),
+                (b'AUTH X-UNKNOWN\r\n', b'-ERR Unsupported authentication mechanism.\r\n', 'POP3 unknown SASL mechanism'),
+                (b'USER pop@example.org\r\n', b'+OK\r\n', 'POP3 USER'),
+                (b'PASS wrong\r\n', b'-ERR [AUTH] Authentication failed.\r\n', 'POP3 wrong password'),
+            ]:
+                raw.send(send)
+                got = raw.line()
+                report(got == want, what, got)
+            raw.send(b'AUTH PLAIN\r\n')
+            got = raw.line()
+            raw.send(b'AHBvcEBleGFtcGxlLm9yZwBwYXNz\r\n')
+            got2 = raw.line()
+            report(got == b'+ \r\n' and got2.startswith(b'+OK'), 'POP3 AUTH PLAIN with a continuation', [got, got2])
+            raw.close()
+            raw = fresh(px, px.pop3_port)
+            raw.send(b'USER ' + b'u' * 70000 + b'\r\n')
+            got = raw.line()
+            report(got.startswith(b'-ERR') and raw.closed(2), 'POP3 64 KiB line: error and close', got[:60])
+            raw.close()
+
+            typ, data = keep.noop()
+            report(typ == 'OK', 'the logged-in session was not disturbed', data)
+            typ, data = keep.select('INBOX')
+            report(typ == 'OK', 'the logged-in session still talks to its backend', data)
+            keep.logout()
+
+        report(not px.check_log(), 'no crash or sanitizer report', '\n'.join(px.check_log()))
+
+        # cleartext on an insecure connection (not loopback-to-itself, not trusted)
+        with Proxyd('strict', users={'user1@example.org': hp % be.imap_port},
+                    settings={'disable_plaintext_auth': 'yes'}) as strict:
+            raw = RawClient('127.0.0.1', strict.imap_port, source_ip='127.0.0.9')
+            greeting = raw.line()
+            report(b'LOGINDISABLED' in greeting and b'AUTH=PLAIN' not in greeting,
+                   'LOGINDISABLED for an insecure client', greeting)
+            raw.send(b'a LOGIN user1@example.org pass\r\n')
+            got = raw.line()
+            report(got == b'a NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n',
+                   'LOGIN refused without TLS', got)
+            raw.close()
+            raw = RawClient('127.0.0.1', strict.imap_port)
+            greeting = raw.line()
+            report(b'LOGINDISABLED' not in greeting, 'a client on the proxy\'s own address counts as secure', greeting)
+            raw.close()
+
+
+main_guard(main)
