@@ -112,6 +112,7 @@ struct proxyd {
 	unsigned int nclients;
 	struct relay *relays;		/* every established session, for list and kick */
 	unsigned int nrelays;
+	struct backend_rec *backends;	/* see relay.h */
 	unsigned int source_rr;		/* round-robin index into login_source_ips */
 	int shutting_down;
 };

@@ -58,6 +58,23 @@ pipe_put(int p[2], int clean)
 	p[0] = p[1] = -1;
 }
 
+/* The record of one backend address; kept for the process's life (backends are few). */
+static struct backend_rec *
+backend_rec_get(struct proxyd *pd, const struct ip_addr *ip, unsigned int port)
+{
+	for (struct backend_rec *b = pd->backends; b; b = b->next)
+		if (b->port == port && ip_equal(&b->ip, ip))
+			return b;
+	struct backend_rec *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	b->ip = *ip;
+	b->port = port;
+	b->next = pd->backends;
+	pd->backends = b;
+	return b;
+}
+
 static size_t
 dir_pending(const struct relay_dir *d)
 {
@@ -103,6 +120,8 @@ relay_close(struct relay *r, const char *side, const char *err)
 		if (d->pipe[0] >= 0)
 			pipe_put(d->pipe, 0);
 	}
+	if (r->backend)
+		r->backend->proxying--;
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -178,6 +197,59 @@ relay_halfclose_timeout(struct loop_timer *t, void *arg)
 	relay_close(r, r->up.eof ? "client" : "server", NULL);
 }
 
+/* login_proxy_max_disconnect_delay: when a backend drops many sessions at once, their
+ * clients would all reconnect at once. Each backend keeps the count of sessions and of
+ * server-side disconnects in the current second; past ceil((sessions + disconnects) /
+ * max_delay_secs) disconnects in one second, further client closes are put into 100 ms
+ * slots (from a random 0-99 ms offset), filling each slot with that many per second / 10,
+ * up to max_delay. The backend side is closed at once; the client waits, its input
+ * unread. As Dovecot's login-proxy, in spirit; see docs/proxyd.8.md. */
+static void
+relay_delayed_close(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	relay_close(arg, "server", NULL);
+}
+
+static int
+relay_delay_disconnect(struct relay *r)
+{
+	struct proxyd *pd = r->pd;
+	struct backend_rec *b = r->backend;
+	unsigned int max_ms = pd->set->login_proxy_max_disconnect_delay_ms;
+	int64_t now = loop_wall(pd->loop);
+
+	if (b == NULL || r->delayed)
+		return 0;
+	/* the backend side is gone: this session no longer counts as proxying */
+	r->backend = NULL;
+	b->proxying--;
+	if (max_ms == 0)
+		return 0;
+	if (b->disconnect_second != now) {
+		b->disconnect_second = now;
+		b->disconnects = 0;
+		b->delayed = 0;
+	}
+	b->disconnects++;
+	unsigned int secs = (max_ms + 999) / 1000;
+	unsigned int per_sec = (b->proxying + b->disconnects + secs - 1) / secs;
+	if (b->disconnects <= per_sec)
+		return 0;
+	unsigned int per_slot = per_sec / 10 ? per_sec / 10 : 1;
+	uint64_t delay = (uint64_t)(random() % 100) + 100ULL * (b->delayed++ / per_slot);
+	if (delay > max_ms)
+		delay = max_ms;
+	int fd = r->bio.fd;
+	loop_io_del(pd->loop, &r->bio);
+	close(fd);
+	loop_io_set(pd->loop, &r->cio, 0);
+	r->delayed = 1;
+	if (loop_timer_set(pd->loop, &r->timer, delay, relay_delayed_close, r) < 0)
+		return 0;
+	return 1;
+}
+
 /* One direction: d carries bytes from src (io_src) to dst. side names src in logs. */
 static void
 relay_pump(struct relay *r, struct relay_dir *d, struct loop_io *src, struct loop_io *dst,
@@ -202,6 +274,8 @@ relay_pump(struct relay *r, struct relay_dir *d, struct loop_io *src, struct loo
 		return;
 	}
 	if (d->eof && dir_pending(d) == 0 && !d->shut) {
+		if (d == &r->down && relay_delay_disconnect(r))
+			return;
 		d->shut = 1;
 		shutdown(dst->fd, SHUT_WR);
 		struct relay_dir *o = d == &r->up ? &r->down : &r->up;
@@ -217,7 +291,7 @@ static void
 relay_update(struct relay *r)
 {
 	uint32_t cev = 0, bev = 0;
-	if (r->closed)
+	if (r->closed || r->delayed)
 		return;
 	if (!r->up.eof && dir_pending(&r->up) == 0)
 		cev |= EPOLLIN;
@@ -282,6 +356,9 @@ relay_start(struct client *c)
 	buf_release(&cin);
 	buf_release(&bin);
 
+	r->backend = backend_rec_get(pd, &c->dest.ip, c->dest.port);
+	if (r->backend)
+		r->backend->proxying++;
 	r->next = pd->relays;
 	if (r->next)
 		r->next->prev = r;
@@ -325,6 +402,11 @@ relay_shutdown_all(struct proxyd *pd)
 {
 	while (pd->relays)
 		relay_close(pd->relays, "server", "shutting down");
+	while (pd->backends) {
+		struct backend_rec *b = pd->backends;
+		pd->backends = b->next;
+		free(b);
+	}
 	while (pipe_pool.n > 0) {
 		pipe_pool.n--;
 		close(pipe_pool.fds[pipe_pool.n][0]);

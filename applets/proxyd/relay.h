@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "core/addr.h"
 #include "core/buf.h"
 #include "core/loop.h"
 
@@ -31,6 +32,17 @@ struct relay_info {
 	const char **alt_keys, **alt_values;
 };
 
+/* Per backend address: for login_proxy_max_disconnect_delay. */
+struct backend_rec {
+	struct backend_rec *next;
+	struct ip_addr ip;
+	unsigned int port;
+	unsigned int proxying;		/* sessions now */
+	unsigned int disconnects;	/* server-side disconnects in disconnect_second */
+	unsigned int delayed;		/* of which delayed */
+	int64_t disconnect_second;
+};
+
 struct relay {
 	struct proxyd *pd;
 	struct relay *prev, *next;
@@ -43,8 +55,10 @@ struct relay {
 	uint64_t last_io;
 	int64_t started;
 	const char *first_eof;		/* "client" or "server" */
+	struct backend_rec *backend;
 	unsigned int closed : 1;
 	unsigned int oom : 1;
+	unsigned int delayed : 1;	/* backend gone, client close delayed */
 };
 
 /* Copies the strings (and the passdb's user_* fields) into one block; free() frees it. */
