@@ -188,14 +188,16 @@ proxyd_main(int argc, char **argv)
 
 	daemon_parse_args(argc, argv, &proxyd_cmd, &args);
 	log_init("proxyd", args.debug, 0);
-	if (settings_load(&set, args.conf_path, args.overrides, args.noverrides, stderr) < 0) {
-		fprintf(stderr, "proxyd: not started: fix the configuration above\n");
-		return 1;
-	}
+	/* every configuration error is reported before giving up, the passdb's too */
+	int bad = settings_load(&set, args.conf_path, args.overrides, args.noverrides, stderr) < 0;
 	pd.set = &set;
-	pd.passdb = passdb_from_conf(set.conf, stderr);
-	if (pd.passdb == NULL) {
+	if (set.conf != NULL)
+		pd.passdb = passdb_from_conf(set.conf, stderr);
+	if (bad || pd.passdb == NULL) {
 		fprintf(stderr, "proxyd: not started: fix the configuration above\n");
+		passdb_chain_free(pd.passdb);
+		settings_free(&set);
+		free(args.overrides);
 		return 1;
 	}
 	if (open_log(&set, args.debug) < 0) {

@@ -391,8 +391,13 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	set->conf = conf_load(path, overrides, noverrides, errf);
 	if (set->conf == NULL)
 		return -1;
-	if (conf_check(set->conf, proxyd_schema, errf) > 0)
+	/* unknown settings make the rest meaningless: stop here (the config stays loaded
+	 * only when it is worth checking further) */
+	if (conf_check(set->conf, proxyd_schema, errf) > 0) {
+		conf_free(set->conf);
+		set->conf = NULL;
 		return -1;
+	}
 	const struct conf *conf = set->conf;
 
 	set->base_dir = get_str(conf, "base_dir", MTOOL_BASE_DIR);
@@ -435,8 +440,10 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	}
 	load_mechanisms(set, &e);
 	load_listeners(set, &e);
-	if (set->nlisteners == 0 && e.n == 0)
+	if (set->nlisteners == 0 && e.n == 0) {
+		fprintf(errf, "%s: ", conf_root(conf)->file);
 		err_at(&e, NULL, "%s", "no listeners: enable a protocol (protocols = imap pop3) with a port");
+	}
 	load_source_ips(set, &e);
 	load_proto(set, "imap", &set->imap, &e);
 	load_proto(set, "pop3", &set->pop3, &e);
