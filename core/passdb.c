@@ -41,7 +41,8 @@ passdb_chain_lookup(struct passdb_chain *chain, const struct passdb_request *req
 {
 	struct passdb_lookup L;
 	enum passdb_status st = PASSDB_USER_UNKNOWN;
-	int success = 0, seen_internal = 0, next = 0;
+	int success = 0, seen_internal = 0, next = 0, fail_nodelay = 0;
+	char *fail_reason = NULL;
 
 	memset(out, 0, sizeof(*out));
 	memset(&L, 0, sizeof(L));
@@ -106,7 +107,14 @@ passdb_chain_lookup(struct passdb_chain *chain, const struct passdb_request *req
 		if (st == PASSDB_OK || next)
 			passdb_result_free(&snap);
 		else {
-			/* this passdb failed: undo what it set */
+			/* this passdb failed: undo what it set, but remember what speaks
+			 * about the failure itself (Dovecot keeps these as request flags) */
+			const char *reason = passdb_field(out, "reason");
+			fail_nodelay |= passdb_field(out, "nodelay") != NULL;
+			if (reason && *reason) {
+				free(fail_reason);
+				fail_reason = strdup(reason);
+			}
 			passdb_result_free(out);
 			*out = snap;
 		}
@@ -127,6 +135,13 @@ passdb_chain_lookup(struct passdb_chain *chain, const struct passdb_request *req
 		st = PASSDB_INTERNAL_FAILURE;
 	else if (st == PASSDB_OK)
 		st = PASSDB_PASSWORD_MISMATCH;	/* found, but a rule said it fails */
+	if (st != PASSDB_OK) {
+		if (fail_nodelay)
+			passdb_result_set(out, "nodelay", NULL);
+		if (fail_reason && passdb_field(out, "reason") == NULL)
+			passdb_result_set(out, "reason", fail_reason);
+	}
+	free(fail_reason);
 	out->status = st;
 	return st == PASSDB_OK;
 }

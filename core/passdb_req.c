@@ -65,6 +65,12 @@ field_set(struct passdb_result *r, const char *key, const char *value)
 	return 0;
 }
 
+int
+passdb_result_set(struct passdb_result *r, const char *key, const char *value)
+{
+	return field_set(r, key, value);
+}
+
 static void
 field_remove(struct passdb_result *r, const char *key)
 {

@@ -57,6 +57,8 @@ enum passdb_status passdb_verify_password(struct passdb_lookup *);
 
 /* A deep copy of r's user and fields into copy (to be freed with passdb_result_free).
  * Returns 0, or -1 when out of memory (copy then needs no free). */
+/* Sets key (value NULL or "" for none) in r, replacing an earlier value. 0 or -1 (OOM). */
+int passdb_result_set(struct passdb_result *r, const char *key, const char *value);
 int passdb_result_copy(const struct passdb_result *r, struct passdb_result *copy);
 
 #endif

@@ -475,6 +475,9 @@ TEST(chain_rules)
 	CHECK(passdb_field(&r, "nodelay") == NULL);
 	passdb_result_free(&r);
 	CHECK_INT(lookup(c, "alice", "neither", NULL, &r), PASSDB_PASSWORD_MISMATCH);
+	/* the failed passdb's fields are gone, but its nodelay still speaks for the failure */
+	CHECK(passdb_field(&r, "host") == NULL);
+	CHECK_STR(passdb_field(&r, "nodelay"), "");
 	passdb_result_free(&r);
 	passdb_chain_free(c);
 
