@@ -23,7 +23,7 @@
 /* proxyd pre-login limits (Dovecot's login processes use a few KiB too). */
 #define LOGIN_MAX_CMD		8192	/* one IMAP command incl. literals, one POP3/SASL line */
 #define LOGIN_MAX_ARGS		64	/* arguments of one pre-login IMAP command */
-#define LOGIN_MAX_BAD_CMDS	10	/* bad commands before the connection is closed */
+#define LOGIN_MAX_BAD_CMDS	3	/* bad commands before the connection is closed (Dovecot's) */
 #define LOGIN_MAX_AUTH_ATTEMPTS	3	/* failed logins before the connection is closed */
 
 #endif

@@ -20,6 +20,7 @@ struct conn {
 	void *arg;
 	struct buf in, out;
 	size_t line_max;
+	uint64_t bytes_out;
 	unsigned int timeout_ms;
 	int error;
 	unsigned int connecting : 1;
@@ -125,6 +126,12 @@ int
 conn_fd(const struct conn *c)
 {
 	return c->io.fd;
+}
+
+uint64_t
+conn_bytes_out(const struct conn *c)
+{
+	return c->bytes_out;
 }
 
 int
@@ -237,6 +244,7 @@ conn_flush(struct conn *c)
 		ssize_t n = send(c->io.fd, buf_data(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
+			c->bytes_out += (uint64_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -252,7 +260,8 @@ conn_flush(struct conn *c)
 int
 conn_write(struct conn *c, const void *data, size_t len)
 {
-	if (c->freed || c->error_pending)
+	/* c->error is set only by a failure, and stays: a failed connection takes no more */
+	if (c->freed || c->error_pending || c->error != 0)
 		return -1;
 	int was_empty = buf_len(&c->out) == 0;
 	if (buf_append(&c->out, data, len) < 0) {
@@ -332,6 +341,11 @@ conn_close_after_flush(struct conn *c)
 		return;
 	}
 	c->closing = 1;
+	if (c->kick_pending) {
+		/* no more input is reported: the timer goes back to the idle timeout */
+		c->kick_pending = 0;
+		conn_arm_timeout(c);
+	}
 	shutdown(c->io.fd, SHUT_RD);
 	conn_update_events(c);
 }
@@ -353,6 +367,12 @@ conn_timer(struct loop_timer *t, void *arg)
 			conn_free(c);
 		else
 			conn_emit(c, CONN_EV_ERROR);
+		return;
+	}
+	if (c->closing) {
+		/* idle timeout while the peer does not take the final output: the owner
+		 * is gone (no callback after conn_close_after_flush), so give up */
+		conn_free(c);
 		return;
 	}
 	if (c->kick_pending) {
@@ -401,6 +421,10 @@ conn_io(struct loop_io *io, uint32_t events, void *arg)
 	if (c->connecting) {
 		int err = 0;
 		socklen_t len = sizeof(err);
+		/* connect() failed at once: the timer reports it; the socket's EPOLLOUT or
+		 * EPOLLHUP here says nothing (SO_ERROR is already clear) */
+		if (c->error_pending)
+			return;
 		if (getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err == 0 && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
@@ -408,11 +432,16 @@ conn_io(struct loop_io *io, uint32_t events, void *arg)
 		c->connecting = 0;
 		if (err != 0) {
 			c->error = err;
-			conn_emit(c, CONN_EV_ERROR);
+			if (c->closing)
+				conn_free(c);
+			else
+				conn_emit(c, CONN_EV_ERROR);
 			return;
 		}
 		conn_update_events(c);
-		conn_emit(c, CONN_EV_CONNECTED);
+		/* after conn_close_after_flush the queued output just goes out */
+		if (!c->closing)
+			conn_emit(c, CONN_EV_CONNECTED);
 		return;
 	}
 	if (events & EPOLLOUT) {

@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "core/loop.h"
@@ -68,6 +69,8 @@ void conn_resume(struct conn *);
 void conn_close_after_flush(struct conn *);
 
 int conn_fd(const struct conn *);
+/* Bytes written to the socket so far. */
+uint64_t conn_bytes_out(const struct conn *);
 /* errno of the failure reported by CONN_EV_ERROR. */
 int conn_error(const struct conn *);
 

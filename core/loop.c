@@ -108,10 +108,19 @@ loop_stop(struct loop *l)
 	l->running = 0;
 }
 
+/* epoll reports a hang-up or error even when no events are wanted, and level-triggered
+ * that means on every turn: an owner that waits (paused, or done reading) would make the
+ * loop spin. With no events the fd is registered edge-triggered, so it is reported once. */
+static uint32_t
+epoll_events(uint32_t events)
+{
+	return events ? events : EPOLLET;
+}
+
 int
 loop_io_add(struct loop *l, struct loop_io *io, int fd, uint32_t events, loop_io_cb *cb, void *arg)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
+	struct epoll_event ev = { .events = epoll_events(events), .data.ptr = io };
 	io->cb = cb;
 	io->arg = arg;
 	io->events = events;
@@ -126,7 +135,7 @@ loop_io_add(struct loop *l, struct loop_io *io, int fd, uint32_t events, loop_io
 int
 loop_io_set(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
+	struct epoll_event ev = { .events = epoll_events(events), .data.ptr = io };
 	if (io->fd < 0 || io->events == events)
 		return 0;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)

@@ -48,7 +48,9 @@ uint64_t loop_now(struct loop *);
 /* Wall-clock seconds, for logs and protocol fields. */
 int64_t loop_wall(struct loop *);
 
-/* Registers fd; events are EPOLLIN and/or EPOLLOUT. Returns 0 or -1 (errno set). */
+/* Registers fd; events are EPOLLIN and/or EPOLLOUT. Returns 0 or -1 (errno set).
+ * With no events (0) the callback may still see EPOLLHUP/EPOLLERR, but once, not on every
+ * turn, so a paused fd whose peer hung up does not keep the loop busy. */
 int loop_io_add(struct loop *, struct loop_io *, int fd, uint32_t events, loop_io_cb *, void *arg);
 int loop_io_set(struct loop *, struct loop_io *, uint32_t events);
 /* Unregisters (does not close the fd). Events already fetched for it are dropped.

@@ -45,6 +45,14 @@ fail(struct sasl_server *s, const char *why)
 	return SASL_FAILED;
 }
 
+static enum sasl_status
+fail_base64(struct sasl_server *s, int initial)
+{
+	s->bad_base64 = 1;
+	return fail(s, initial ? "Invalid base64 data in initial response" :
+	    "Invalid base64 data in continued response");
+}
+
 /* Decodes base64 into out (NUL-terminated); "" and "=" decode to empty. */
 static int
 decode(const char *b64, char *out, size_t outlen, size_t *n)
@@ -59,7 +67,7 @@ decode(const char *b64, char *out, size_t outlen, size_t *n)
 }
 
 static enum sasl_status
-plain_step(struct sasl_server *s, const char *response, char *challenge)
+plain_step(struct sasl_server *s, const char *response, int initial, char *challenge)
 {
 	char buf[SASL_MAX_USER * 2 + SASL_MAX_PASS + 3];
 	size_t n;
@@ -69,7 +77,7 @@ plain_step(struct sasl_server *s, const char *response, char *challenge)
 		return SASL_CONTINUE;
 	}
 	if (decode(response, buf, sizeof(buf), &n) < 0)
-		return fail(s, "Invalid base64 data in continued response");
+		return fail_base64(s, initial);
 	/* authzid NUL authcid NUL passwd */
 	const char *authzid = buf, *authcid, *pass;
 	size_t l1 = strnlen(buf, n);
@@ -93,7 +101,7 @@ plain_step(struct sasl_server *s, const char *response, char *challenge)
 }
 
 static enum sasl_status
-login_step(struct sasl_server *s, const char *response, char *challenge, size_t clen)
+login_step(struct sasl_server *s, const char *response, int initial, char *challenge, size_t clen)
 {
 	size_t n;
 	switch (s->step++) {
@@ -107,14 +115,14 @@ login_step(struct sasl_server *s, const char *response, char *challenge, size_t 
 		/* fall through */
 	case 1:
 		if (decode(response, s->authcid, sizeof(s->authcid), &n) < 0)
-			return fail(s, "Invalid base64 data in continued response");
+			return fail_base64(s, initial);
 		if (n == 0 || strlen(s->authcid) != n)
 			return fail(s, "Invalid username");
 		str_copy(challenge, "UGFzc3dvcmQ6", clen);	/* "Password:" */
 		return SASL_CONTINUE;
 	case 2:
 		if (decode(response, s->pass, sizeof(s->pass), &n) < 0)
-			return fail(s, "Invalid base64 data in continued response");
+			return fail_base64(s, 0);
 		if (strlen(s->pass) != n)
 			return fail(s, "Invalid password");
 		return SASL_DONE;
@@ -123,15 +131,15 @@ login_step(struct sasl_server *s, const char *response, char *challenge, size_t 
 }
 
 enum sasl_status
-sasl_server_step(struct sasl_server *s, const char *response, char *challenge, size_t clen)
+sasl_server_step(struct sasl_server *s, const char *response, int initial, char *challenge, size_t clen)
 {
 	if (clen < 16)
 		return fail(s, "internal: challenge buffer too small");
 	switch (s->mech) {
 	case SASL_MECH_PLAIN:
-		return plain_step(s, response, challenge);
+		return plain_step(s, response, initial, challenge);
 	case SASL_MECH_LOGIN:
-		return login_step(s, response, challenge, clen);
+		return login_step(s, response, initial, challenge, clen);
 	case SASL_MECH_NONE:
 		break;
 	}

@@ -25,6 +25,7 @@ struct sasl_server {
 	char authcid[SASL_MAX_USER + 1];
 	char pass[SASL_MAX_PASS + 1];
 	const char *error;
+	int bad_base64;		/* SASL_FAILED because a response was not base64 */
 };
 
 /* "PLAIN" or "LOGIN", case-insensitively; SASL_MECH_NONE otherwise. */
@@ -32,10 +33,12 @@ enum sasl_mech sasl_mech_parse(const char *name);
 const char *sasl_mech_name(enum sasl_mech);
 
 void sasl_server_init(struct sasl_server *, enum sasl_mech);
-/* Feeds one client response: the initial response (NULL if the client sent none) or a
- * continuation line, both base64 ("=" stands for an empty initial response). On
- * SASL_CONTINUE, challenge holds the base64 challenge to send (NUL-terminated). */
-enum sasl_status sasl_server_step(struct sasl_server *, const char *response,
+/* Feeds one client response: the initial response (initial = 1; NULL if the client sent
+ * none) or a continuation line (initial = 0), both base64 ("=" stands for an empty
+ * initial response). On SASL_CONTINUE, challenge holds the base64 challenge to send
+ * (NUL-terminated). On SASL_FAILED, error says why in Dovecot's words and bad_base64
+ * tells a decoding error from bad credentials. */
+enum sasl_status sasl_server_step(struct sasl_server *, const char *response, int initial,
     char *challenge, size_t challenge_len);
 /* Wipes the credentials from memory. */
 void sasl_server_clear(struct sasl_server *);

@@ -35,15 +35,38 @@ backend_source(struct client *c)
 	return NULL;
 }
 
+/* " (after N secs, N reconnects, local=IP:PORT)", as Dovecot ends its failure lines. */
+static void
+backend_failure_suffix(struct client *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct ip_addr ip = { 0 };
+	unsigned int port = 0;
+	char ipbuf[IP_ADDR_STRLEN];
+	unsigned int secs = (unsigned int)((loop_now(c->pd->loop) + c->dest.timeout_ms -
+	    c->proxy_deadline) / 1000);
+
+	if (c->backend && getsockname(conn_fd(c->backend), (struct sockaddr *)&ss, &sl) == 0)
+		ip_from_sockaddr((struct sockaddr *)&ss, &ip, &port);
+	size_t n = str_fmt(buf, len, " (after %u secs", secs);
+	if (c->reconnects && n < len)
+		n += str_fmt(buf + n, len - n, ", %u reconnects", c->reconnects);
+	if (ip.family && n < len)
+		n += str_fmt(buf + n, len - n, ", local=%s:%u", ip_format(&ip, ipbuf, sizeof(ipbuf)), port);
+	if (n < len)
+		str_fmt(buf + n, len - n, ")");
+}
+
 static void
 backend_timeout(struct loop_timer *t, void *arg)
 {
 	struct client *c = arg;
-	char why[256];
+	char why[256], suffix[128];
 	(void)t;
-	str_fmt(why, sizeof(why), "Login timed out in state=%s after %u secs",
-	    c->backend && conn_out_pending(c->backend) == 0 ? "waiting for the backend" : "connect",
-	    c->dest.timeout_ms / 1000);
+	backend_failure_suffix(c, suffix, sizeof(suffix));
+	str_fmt(why, sizeof(why), "Login timed out in state=%s%s",
+	    c->backend == NULL ? "connect" : c->backend_state ? c->backend_state : "banner", suffix);
 	client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
 }
 
@@ -54,25 +77,34 @@ backend_retry(struct loop_timer *t, void *arg)
 	backend_try(arg);
 }
 
-/* A failure that may be retried (connect, remote, protocol): try again after 1 s if
- * the deadline allows and reconnects are left, else fail the login. */
-static void
-backend_failed(struct client *c, const char *why)
+void
+backend_retry_or_fail(struct client *c, enum client_fail why, const char *text, const char *log_reason)
 {
 	struct proxyd *pd = c->pd;
 	uint64_t now = loop_now(pd->loop);
-	if (c->backend) {
-		conn_free(c->backend);
-		c->backend = NULL;
-	}
+	char msg[512], suffix[128];
+
+	/* as Dovecot: retry after 1 s while more than 1.1 s of the timeout is left */
 	if (c->reconnects < pd->set->login_proxy_max_reconnects &&
-	    c->proxy_deadline > now + RECONNECT_MIN_LEFT_MS + RECONNECT_DELAY_MS) {
+	    c->proxy_deadline > now + RECONNECT_MIN_LEFT_MS) {
+		if (c->backend) {
+			conn_free(c->backend);
+			c->backend = NULL;
+		}
 		c->reconnects++;
-		client_log_debug(c, "proxy(%s): %s - reconnecting (attempt #%u)", c->virtual_user, why, c->reconnects);
+		client_log_debug(c, "proxy(%s): %s - reconnecting (attempt #%u)", c->virtual_user, log_reason, c->reconnects);
 		if (loop_timer_set(pd->loop, &c->timer, RECONNECT_DELAY_MS, backend_retry, c) == 0)
 			return;
 	}
-	client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+	backend_failure_suffix(c, suffix, sizeof(suffix));
+	str_fmt(msg, sizeof(msg), "%s%s", log_reason, suffix);
+	client_proxy_failed(c, why, text, msg);
+}
+
+static void
+backend_failed(struct client *c, const char *why)
+{
+	backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, why);
 }
 
 static void
@@ -84,15 +116,16 @@ backend_try(struct client *c)
 	const struct ip_addr *sip = backend_source(c);
 	char why[300], ip[IP_ADDR_STRLEN];
 
+	c->backend_state = NULL;
 	ip_to_sockaddr(&c->dest.ip, c->dest.port, &dst, &dstlen);
 	if (sip)
 		ip_to_sockaddr(sip, 0, &src, &srclen);
 	c->backend = conn_connect(pd->loop, (struct sockaddr *)&dst, dstlen,
 	    sip ? (struct sockaddr *)&src : NULL, srclen, 65536, backend_cb, c);
 	if (c->backend == NULL) {
-		str_fmt(why, sizeof(why), "connect(%s, %u) failed: %s%s%s",
+		str_fmt(why, sizeof(why), "connect(%s, %u) failed: %s%s",
 		    ip_format(&c->dest.ip, ip, sizeof(ip)), c->dest.port, strerror(errno),
-		    sip ? " (source " : "", sip ? "address)" : "");
+		    sip ? " (binding the source address)" : "");
 		backend_failed(c, why);
 		return;
 	}
@@ -134,17 +167,24 @@ backend_cb(struct conn *conn, enum conn_event ev, void *arg)
 
 	switch (ev) {
 	case CONN_EV_CONNECTED:
+		c->backend_state = "banner";
 		c->proto->backend_start(c);
 		return;
 	case CONN_EV_DATA:
 		c->proto->backend_input(c);
 		return;
 	case CONN_EV_EOF:
-		backend_failed(c, "Disconnected by server");
+		str_fmt(why, sizeof(why), "Disconnected by server: Connection closed (state=%s)",
+		    c->backend_state ? c->backend_state : "banner");
+		backend_failed(c, why);
 		return;
 	case CONN_EV_ERROR:
-		str_fmt(why, sizeof(why), "connect(%s, %u) failed: %s",
-		    ip_format(&c->dest.ip, ip, sizeof(ip)), c->dest.port, strerror(conn_error(conn)));
+		if (c->backend_state == NULL)
+			str_fmt(why, sizeof(why), "connect(%s, %u) failed: %s",
+			    ip_format(&c->dest.ip, ip, sizeof(ip)), c->dest.port, strerror(conn_error(conn)));
+		else
+			str_fmt(why, sizeof(why), "Disconnected by server: %s (state=%s)",
+			    strerror(conn_error(conn)), c->backend_state);
 		backend_failed(c, why);
 		return;
 	case CONN_EV_TIMEOUT:

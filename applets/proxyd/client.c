@@ -26,6 +26,7 @@
 #define DELAY_UNTIL_MAX_SECS	300	/* as Dovecot: delay_until further away fails */
 
 static void client_conn_cb(struct conn *, enum conn_event, void *);
+static void client_login_timeout(struct loop_timer *, void *);
 
 /* Dovecot's session id: 48 bits of the microsecond clock, the client port and the raw
  * client address, base64: 16 characters for IPv4, 32 for IPv6. */
@@ -78,7 +79,13 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 		free(c);
 		return NULL;
 	}
-	conn_set_timeout(c->conn, pd->set->login_timeout_ms);
+	/* as Dovecot: the whole login must be done this long after accept, however
+	 * busy the client keeps the connection */
+	if (loop_timer_set(pd->loop, &c->login_timer, pd->set->login_timeout_ms, client_login_timeout, c) < 0) {
+		conn_free(c->conn);
+		free(c);
+		return NULL;
+	}
 	c->next = pd->clients;
 	if (c->next)
 		c->next->prev = c;
@@ -146,8 +153,7 @@ client_log_tail(struct client *c, char *buf, size_t len)
 	if (n < len)
 		str_fmt(buf + n, len - n, ", rip=%s, lip=%s%s, session=<%s>",
 		    ip_format(&c->rip, rip, sizeof(rip)), ip_format(&c->lip, lip, sizeof(lip)),
-		    c->secured && !c->trusted && !ip_equal(&c->rip, &c->lip) ? ", secured" : "",
-		    c->session_id);
+		    c->secured ? ", secured" : "", c->session_id);
 	return buf;
 }
 
@@ -175,6 +181,36 @@ client_log_info(struct client *c, const char *fmt, ...)
 }
 
 void
+client_log_proxy(struct client *c, int error, const char *fmt, ...)
+{
+	char msg[1024], tail[512], ip[IP_ADDR_STRLEN];
+	va_list ap;
+	va_start(ap, fmt);
+	str_vfmt(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_set_prefix(c->proto->log_prefix);
+	(error ? log_errorx : log_info)("proxy(%s,%s:%u): %s: %s",
+	    c->virtual_user ? c->virtual_user : c->user ? c->user : "",
+	    ip_format(&c->dest.ip, ip, sizeof(ip)), c->dest.port, msg,
+	    client_log_tail(c, tail, sizeof(tail)));
+}
+
+/* "proxy(USER): MESSAGE: TAIL" at error level: a login that fails before a backend is
+ * chosen, for a reason the operator must see. */
+static void
+client_log_user_error(struct client *c, const char *fmt, ...)
+{
+	char msg[1024], tail[512];
+	va_list ap;
+	va_start(ap, fmt);
+	str_vfmt(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_set_prefix(c->proto->log_prefix);
+	log_errorx("proxy(%s): %s: %s", c->virtual_user ? c->virtual_user : c->user ? c->user : "",
+	    msg, client_log_tail(c, tail, sizeof(tail)));
+}
+
+void
 client_log_debug(struct client *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -185,25 +221,37 @@ client_log_debug(struct client *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Dovecot's detail in parentheses: what the client got done before it left. */
+static void
+client_disconnect_detail(struct client *c, char *buf, size_t len)
+{
+	unsigned int secs = (unsigned int)((loop_now(c->pd->loop) - c->created_ms) / 1000);
+	if (c->sasl != NULL && c->sasl->step >= 0 && c->authenticating == 0 && c->sasl_waiting)
+		str_fmt(buf, len, "client didn't finish SASL auth, waited %u secs", secs);
+	else if (c->last_fail == FAIL_BACKEND || c->last_fail_backend_auth)
+		str_fmt(buf, len, "proxy dest auth failed");
+	else if (c->last_fail == FAIL_PROXY_TEMP || c->last_fail == FAIL_PROXY_CONFIG)
+		str_fmt(buf, len, "internal failure, %u successful auths", c->auth_successes);
+	else if (c->auth_attempts == 0)
+		str_fmt(buf, len, "no auth attempts in %u secs", secs);
+	else
+		str_fmt(buf, len, "auth failed, %u attempts in %u secs", c->auth_attempts, secs);
+}
+
 void
 client_destroy(struct client *c, const char *reason)
 {
-	char tail[512];
+	char tail[512], detail[128];
 	if (c->destroyed)
 		return;
 	c->destroyed = 1;
 	if (reason != NULL) {
-		unsigned int secs = (unsigned int)((loop_now(c->pd->loop) - c->created_ms) / 1000);
-		if (c->auth_attempts == 0 && strcmp(reason, "Disconnected") == 0)
-			client_log_info(c, "Disconnected (no auth attempts in %u secs): %s", secs,
-			    client_log_tail(c, tail, sizeof(tail)));
-		else if (strncmp(reason, "Disconnected", 12) == 0 && c->auth_attempts > 0)
-			client_log_info(c, "%s (auth failed, %u attempts in %u secs): %s", reason,
-			    c->auth_attempts, secs, client_log_tail(c, tail, sizeof(tail)));
-		else
-			client_log_info(c, "%s: %s", reason, client_log_tail(c, tail, sizeof(tail)));
+		client_disconnect_detail(c, detail, sizeof(detail));
+		client_log_info(c, "Disconnected: %s (%s): %s", reason, detail,
+		    client_log_tail(c, tail, sizeof(tail)));
 	}
 	loop_timer_cancel(c->pd->loop, &c->timer);
+	loop_timer_cancel(c->pd->loop, &c->login_timer);
 	if (c->conn)
 		conn_free(c->conn);
 	if (c->backend)
@@ -219,11 +267,25 @@ client_destroy(struct client *c, const char *reason)
 	loop_defer_free(c->pd->loop, client_free, c);
 }
 
+static void
+client_login_timeout(struct loop_timer *t, void *arg)
+{
+	struct client *c = arg;
+	(void)t;
+	if (c->sasl_waiting) {
+		c->proto->bye(c, "Disconnected for inactivity during authentication.");
+		client_destroy(c, "Inactivity during authentication");
+	} else {
+		c->proto->bye(c, "Disconnected for inactivity.");
+		client_destroy(c, "Inactivity");
+	}
+}
+
 void
 client_destroy_all(struct proxyd *pd)
 {
 	while (pd->clients)
-		client_destroy(pd->clients, "Disconnected: Shutting down");
+		client_destroy(pd->clients, "Shutting down");
 }
 
 static void
@@ -236,15 +298,16 @@ client_conn_cb(struct conn *conn, enum conn_event ev, void *arg)
 		c->proto->input(c);
 		return;
 	case CONN_EV_EOF:
-		client_destroy(c, "Disconnected");
+		client_destroy(c, "Connection closed");
 		return;
 	case CONN_EV_TIMEOUT:
-		client_destroy(c, "Disconnected: Inactivity");
 		return;
-	case CONN_EV_ERROR:
-		client_destroy(c, conn_error(conn) == EPIPE || conn_error(conn) == ECONNRESET ?
-		    "Disconnected" : "Disconnected: Connection error");
+	case CONN_EV_ERROR: {
+		char why[128];
+		str_fmt(why, sizeof(why), "Connection closed: %s", strerror(conn_error(conn)));
+		client_destroy(c, why);
 		return;
+	}
 	case CONN_EV_CONNECTED:
 	case CONN_EV_DRAINED:
 		return;
@@ -263,12 +326,28 @@ client_mechanisms(const struct client *c)
 	return c->pd->set->auth_mechanisms;
 }
 
+int
+client_mechanism_offered(const struct client *c, enum sasl_mech mech)
+{
+	const char *name = sasl_mech_name(mech), *m = c->pd->set->auth_mechanisms;
+	size_t n = strlen(name);
+	while (*m) {
+		size_t len = strcspn(m, " ");
+		if (len == n && strncmp(m, name, n) == 0)
+			return 1;
+		m += len;
+		m += *m == ' ';
+	}
+	return 0;
+}
+
 /* ---- after the passdb ---- */
 
 static void
 client_fail_now(struct client *c, enum client_fail why, const char *text)
 {
 	c->authenticating = 0;
+	c->last_fail = why;
 	/* text may point into the passdb result: reply first, then free */
 	c->proto->fail(c, why, text);
 	client_free_login(c);
@@ -369,7 +448,7 @@ client_dest_from_fields(struct client *c, const struct passdb_result *r, const c
 
 	d->host = strdup(host);
 	if (resolve_host(host, &d->ip) < 0) {
-		client_log_info(c, "proxy(%s): Couldn't resolve host %s", c->virtual_user, host);
+		client_log_user_error(c, "Couldn't resolve host %s", host);
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
 	}
@@ -385,18 +464,18 @@ client_dest_from_fields(struct client *c, const struct passdb_result *r, const c
 	}
 	d->port = d->ssl && !d->starttls ? c->proto->ssl_port : c->proto->port;
 	if ((v = passdb_field(r, "port")) != NULL && port_field(v, &d->port) < 0) {
-		client_log_info(c, "proxy(%s): Invalid port number %s", c->virtual_user, v);
+		client_log_user_error(c, "Invalid port number %s", v);
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
 	}
 	if ((v = passdb_field(r, "source_ip")) != NULL && ip_parse(v, &d->source_ip) < 0) {
-		client_log_info(c, "proxy(%s): Invalid source_ip %s", c->virtual_user, v);
+		client_log_user_error(c, "Invalid source_ip %s", v);
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
 	}
 	d->timeout_ms = c->pd->set->login_proxy_timeout_ms;
 	if ((v = passdb_field(r, "proxy_timeout")) != NULL && timeout_field(v, &d->timeout_ms) < 0) {
-		client_log_info(c, "proxy(%s): Invalid proxy_timeout value %s", c->virtual_user, v);
+		client_log_user_error(c, "Invalid proxy_timeout value %s", v);
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
 	}
@@ -409,7 +488,7 @@ client_dest_from_fields(struct client *c, const struct passdb_result *r, const c
 	d->nopipelining = passdb_field(r, "proxy_nopipelining") != NULL;
 	d->not_trusted = passdb_field(r, "proxy_not_trusted") != NULL;
 	if (d->host == NULL || d->destuser == NULL || (d->pass == NULL && d->master == NULL && d->mech == NULL)) {
-		client_log_info(c, "proxy(%s): no password to log in to the backend with (passdb gave none and the client sent none)", c->virtual_user);
+		client_log_user_error(c, "no password to log in to the backend with (passdb gave none and the client sent none)");
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
 	}
@@ -446,15 +525,15 @@ client_proxy_begin(struct client *c)
 		/* Dovecot would log the user in locally; mtool stores no mail, so "locally"
 		 * is the mail server named by proxy_local_host */
 		if (ps->local_host == NULL) {
-			client_log_info(c, "proxy(%s): Proxying loops - %s and proxy_local_host is not set",
-			    c->virtual_user, maybe ? "proxy_maybe points to this proxy" : "the passdb gave no proxy field");
+			client_log_user_error(c, "Proxying loops - %s and proxy_local_host is not set",
+			    maybe ? "proxy_maybe points to this proxy" : "the passdb gave no proxy field");
 			client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 			return;
 		}
 		host = ps->local_host;
 	}
 	if (host == NULL || *host == '\0') {
-		client_log_info(c, "proxy(%s): host not given (a director lookup is not available yet)", c->virtual_user);
+		client_log_user_error(c, "host not given (a director lookup is not available yet)");
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return;
 	}
@@ -463,13 +542,13 @@ client_proxy_begin(struct client *c)
 	if (!proxy && ps->local_port)
 		c->dest.port = ps->local_port;
 	if (c->ttl <= 1) {
-		client_log_info(c, "proxy(%s): TTL reached zero - proxies appear to be looping?", c->virtual_user);
+		client_log_user_error(c, "TTL reached zero - proxies appear to be looping?");
 		client_fail_now(c, FAIL_PROXY_CONFIG, NULL);
 		return;
 	}
 	if (ip_equal(&c->dest.ip, &c->lip) && c->dest.port == c->lport &&
 	    strcmp(c->dest.destuser, c->virtual_user) == 0) {
-		client_log_info(c, "proxy(%s): Proxying loops to itself", c->virtual_user);
+		client_log_user_error(c, "Proxying loops to itself");
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return;
 	}
@@ -507,7 +586,7 @@ client_delay_until(struct client *c, const char *v)
 	if (until <= now)
 		return 0;
 	if (until - now > DELAY_UNTIL_MAX_SECS) {
-		client_log_info(c, "proxy(%s): delay_until timestamp %s is too much in the future, failing", c->virtual_user, v);
+		client_log_user_error(c, "delay_until timestamp %s is too much in the future, failing", v);
 		client_fail_now(c, FAIL_AUTH_TEMP, NULL);
 		return -1;
 	}
@@ -517,7 +596,7 @@ client_delay_until(struct client *c, const char *v)
 		return 0;
 	return 1;
 invalid:
-	client_log_info(c, "proxy(%s): Invalid delay_until value: %s", c->virtual_user, v);
+	client_log_user_error(c, "Invalid delay_until value: %s", v);
 	client_fail_now(c, FAIL_AUTH_TEMP, NULL);
 	return -1;
 }
@@ -579,6 +658,7 @@ client_auth(struct client *c, const char *mech, const char *authzid, const char 
 		return;
 	}
 	}
+	c->auth_successes++;
 	c->virtual_user = strdup(r->user ? r->user : user);
 	if (c->virtual_user == NULL) {
 		client_fail_now(c, FAIL_AUTH_TEMP, NULL);
@@ -603,7 +683,8 @@ void
 client_proxy_failed(struct client *c, enum client_fail why, const char *text, const char *log_reason)
 {
 	if (log_reason)
-		client_log_info(c, "proxy(%s): %s", c->virtual_user ? c->virtual_user : c->user, log_reason);
+		client_log_proxy(c, why != FAIL_AUTH && why != FAIL_BACKEND, "%s", log_reason);
+	c->last_fail_backend_auth = why == FAIL_AUTH || why == FAIL_BACKEND;
 	if (c->backend) {
 		conn_free(c->backend);
 		c->backend = NULL;
@@ -616,9 +697,25 @@ client_proxy_failed(struct client *c, enum client_fail why, const char *text, co
 void
 client_proxy_established(struct client *c)
 {
+	char ip[IP_ADDR_STRLEN], extra[256];
+	uint64_t ms = loop_now(c->pd->loop) + c->dest.timeout_ms - c->proxy_deadline;
+	size_t n = 0;
+
+	/* Dovecot's wording: "Started proxying to <IP> (master M) (0.059 secs, 1 reconnects)" */
+	extra[0] = '\0';
+	if (c->dest.master)
+		n += str_fmt(extra + n, sizeof(extra) - n, " (master %s)", c->dest.master);
+	if (n < sizeof(extra))
+		n += str_fmt(extra + n, sizeof(extra) - n, " (%u.%03u secs", (unsigned int)(ms / 1000), (unsigned int)(ms % 1000));
+	if (c->reconnects && n < sizeof(extra))
+		n += str_fmt(extra + n, sizeof(extra) - n, ", %u reconnects", c->reconnects);
+	if (n < sizeof(extra))
+		str_fmt(extra + n, sizeof(extra) - n, ")");
+	client_log_proxy(c, 0, "Started proxying to <%s>%s", ip_format(&c->dest.ip, ip, sizeof(ip)), extra);
 	loop_timer_cancel(c->pd->loop, &c->timer);
+	loop_timer_cancel(c->pd->loop, &c->login_timer);
 	if (relay_start(c) < 0) {
-		client_destroy(c, "Disconnected: out of memory starting the relay");
+		client_destroy(c, "Out of memory");
 		return;
 	}
 	c->logged_in = 1;
@@ -674,10 +771,17 @@ client_forward_xclient(struct client *c, struct strbuf *sb)
 }
 
 struct relay_info *
-relay_info_new(const char *user, const char *rip, const char *dest_ip, unsigned int dest_port,
-    const char *session, const struct passdb_result *r)
+relay_info_new(struct client *c)
 {
-	size_t nalt = 0, strings = strlen(user) + strlen(rip) + strlen(dest_ip) + strlen(session) + 4;
+	const struct passdb_result *r = c->passdb;
+	char rip[IP_ADDR_STRLEN], dest_ip[IP_ADDR_STRLEN], log_name[512], tail[512];
+	const char *user = c->virtual_user, *session = c->session_id;
+	ip_format(&c->rip, rip, sizeof(rip));
+	ip_format(&c->dest.ip, dest_ip, sizeof(dest_ip));
+	str_fmt(log_name, sizeof(log_name), "%s,%s:%u", user, dest_ip, c->dest.port);
+	client_log_tail(c, tail, sizeof(tail));
+	size_t nalt = 0, strings = strlen(user) + strlen(rip) + strlen(dest_ip) + strlen(session) +
+	    strlen(log_name) + strlen(tail) + 6;
 	for (size_t i = 0; r && i < r->nfields; i++) {
 		if (strncmp(r->fields[i].key, "user_", 5) != 0)
 			continue;
@@ -696,7 +800,9 @@ relay_info_new(const char *user, const char *rip, const char *dest_ip, unsigned 
 	COPY(info->rip, rip);
 	COPY(info->dest_ip, dest_ip);
 	COPY(info->session, session);
-	info->dest_port = dest_port;
+	COPY(info->log_name, log_name);
+	COPY(info->tail, tail);
+	info->dest_port = c->dest.port;
 	info->nalt = nalt;
 	info->alt_keys = (const char **)ptrs;
 	info->alt_values = (const char **)(ptrs + nalt);

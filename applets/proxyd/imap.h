@@ -33,6 +33,7 @@ struct imap_client {
 	unsigned int backend_caps_known : 1;
 	enum imap_backend_state be_state;
 	unsigned int login_mech_step;	/* proxy_mech=LOGIN: challenges answered */
+	unsigned int swallow_continuations;	/* "+" replies owed to literals we sent */
 	char *backend_caps;		/* the backend's capability list */
 	char *sasl_pending;		/* AUTHENTICATE without SASL-IR: response to send on "+" */
 };

@@ -40,7 +40,7 @@ imap_greet(struct client *c)
 	struct imap_client *ic = calloc(1, sizeof(*ic));
 	struct strbuf sb;
 	if (ic == NULL) {
-		client_destroy(c, "Disconnected: out of memory");
+		client_destroy(c, "Out of memory");
 		return;
 	}
 	c->proto_state = ic;
@@ -59,25 +59,44 @@ imap_reply(struct client *c, const char *tag, const char *text)
 }
 
 static void
+imap_send_bye(struct client *c, const char *text)
+{
+	conn_printf(c->conn, "* BYE %s\r\n", text);
+}
+
+/* BYE, then the connection ends; the queued reply still goes out. */
+static void
 imap_bye(struct client *c, const char *text, const char *log_reason)
 {
-	struct imap_client *ic = imap_of(c);
-	conn_printf(c->conn, "* BYE %s\r\n", text);
-	ic->state = IMAP_LOGIN_CLOSING;
+	imap_send_bye(c, text);
+	imap_of(c)->state = IMAP_LOGIN_CLOSING;
+	conn_close_after_flush(c->conn);
+	c->conn = NULL;
 	client_destroy(c, log_reason);
 }
 
-/* A command the client should not have sent: reply BAD, and give up on a client that
- * keeps doing it. Returns -1 if the client was closed. */
+/* A malformed command: as Dovecot, the third one of a connection (good commands in
+ * between do not reset the count) gets BYE instead of its BAD. Returns -1 if closed. */
 static int
-imap_bad(struct client *c, const char *tag, const char *text)
+imap_bad(struct client *c, const char *tag)
 {
 	if (++c->bad_cmds >= LOGIN_MAX_BAD_CMDS) {
-		imap_bye(c, "Too many invalid IMAP commands.", "Disconnected: Too many invalid commands");
+		imap_bye(c, "Too many invalid IMAP commands.", "Too many invalid commands");
 		return -1;
 	}
-	imap_reply(c, tag ? tag : "*", text);
+	imap_reply(c, tag ? tag : "*", "BAD Error in IMAP command received by server.");
 	return 0;
+}
+
+static void
+imap_privacy_required(struct client *c, const char *tag, int login_cmd)
+{
+	if (login_cmd)
+		conn_printf(c->conn, "* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, "
+		    "but your client did it anyway. If anyone was listening, the password was exposed.\r\n"
+		    "%s NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
+	else
+		conn_printf(c->conn, "%s NO [PRIVACYREQUIRED] Plaintext authentication disabled.\r\n", tag);
 }
 
 static void
@@ -180,7 +199,7 @@ imap_cmd_id(struct client *c, const char *tag)
 		strbuf_free(&retained);
 		strbuf_free(&fwd);
 	}
-	conn_printf(c->conn, "* ID NIL\r\n%s OK ID completed.\r\n", tag);
+	conn_printf(c->conn, "* ID (\"name\" \"mtool\")\r\n%s OK ID completed.\r\n", tag);
 }
 
 static void
@@ -189,18 +208,20 @@ imap_auth_done(struct client *c, const char *mech)
 	struct imap_client *ic = imap_of(c);
 	struct sasl_server *s = c->sasl;
 	ic->state = IMAP_LOGIN_PASSDB;
+	c->sasl_waiting = 0;
 	conn_pause_read(c->conn, 1);
 	client_auth(c, mech, s->authzid, s->authcid, s->pass);
 }
 
 static void
-imap_sasl_step(struct client *c, const char *response)
+imap_sasl_step(struct client *c, const char *response, int initial)
 {
 	struct imap_client *ic = imap_of(c);
 	char challenge[64];
-	switch (sasl_server_step(c->sasl, response, challenge, sizeof(challenge))) {
+	switch (sasl_server_step(c->sasl, response, initial, challenge, sizeof(challenge))) {
 	case SASL_CONTINUE:
 		ic->state = IMAP_LOGIN_SASL;
+		c->sasl_waiting = 1;
 		conn_printf(c->conn, "+ %s\r\n", challenge);
 		return;
 	case SASL_DONE:
@@ -208,8 +229,15 @@ imap_sasl_step(struct client *c, const char *response)
 		return;
 	case SASL_FAILED:
 		ic->state = IMAP_LOGIN_NOAUTH;
-		c->auth_attempts++;
-		conn_printf(c->conn, "%s NO [AUTHENTICATIONFAILED] %s\r\n", ic->tag, c->sasl->error);
+		c->sasl_waiting = 0;
+		if (c->sasl->bad_base64) {
+			conn_printf(c->conn, "%s BAD %s\r\n", ic->tag, c->sasl->error);
+		} else {
+			/* undecodable credentials count as a failed login, answered as one */
+			c->auth_attempts++;
+			conn_printf(c->conn, "%s NO [AUTHENTICATIONFAILED] Authentication failed.\r\n", ic->tag);
+		}
+		sasl_server_clear(c->sasl);
 		free(c->sasl);
 		c->sasl = NULL;
 		return;
@@ -232,26 +260,24 @@ imap_cmd_authenticate(struct client *c, const char *tag)
 	const struct imap_parser *p = &ic->parser;
 
 	if (p->nargs < 1 || p->nargs > 2 || !imap_args_strings(p, p->nargs)) {
-		imap_bad(c, tag, "BAD Invalid parameters");
+		imap_bad(c, tag);
 		return;
 	}
 	enum sasl_mech mech = sasl_mech_parse(p->args[0].str);
-	char upper[16];
-	str_copy(upper, sasl_mech_name(mech), sizeof(upper));
-	if (mech == SASL_MECH_NONE || strstr(client_mechanisms(c), upper) == NULL) {
-		conn_printf(c->conn, "%s NO Unsupported authentication mechanism.\r\n", tag);
+	if (mech == SASL_MECH_NONE || !client_mechanism_offered(c, mech)) {
+		conn_printf(c->conn, "%s NO [ALERT] Unsupported authentication mechanism.\r\n", tag);
 		return;
 	}
 	if (!client_cleartext_allowed(c)) {
-		conn_printf(c->conn, "%s NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
+		imap_privacy_required(c, tag, 0);
 		return;
 	}
 	if (imap_set_tag(c, tag) < 0 || (c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
-		imap_bye(c, "Out of memory.", "Disconnected: out of memory");
+		imap_bye(c, "Out of memory.", "Out of memory");
 		return;
 	}
 	sasl_server_init(c->sasl, mech);
-	imap_sasl_step(c, p->nargs == 2 ? p->args[1].str : NULL);
+	imap_sasl_step(c, p->nargs == 2 ? p->args[1].str : NULL, 1);
 }
 
 static void
@@ -260,20 +286,16 @@ imap_cmd_login(struct client *c, const char *tag)
 	struct imap_client *ic = imap_of(c);
 	const struct imap_parser *p = &ic->parser;
 
-	if (!imap_args_strings(p, 2)) {
-		imap_bad(c, tag, "BAD Invalid arguments.");
+	if (!imap_args_strings(p, 2) || p->args[0].len > SASL_MAX_USER || p->args[1].len > SASL_MAX_PASS) {
+		imap_bad(c, tag);
 		return;
 	}
 	if (!client_cleartext_allowed(c)) {
-		conn_printf(c->conn, "%s NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
-		return;
-	}
-	if (p->args[0].len > SASL_MAX_USER || p->args[1].len > SASL_MAX_PASS) {
-		imap_bad(c, tag, "BAD Invalid arguments.");
+		imap_privacy_required(c, tag, 1);
 		return;
 	}
 	if (imap_set_tag(c, tag) < 0 || (c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
-		imap_bye(c, "Out of memory.", "Disconnected: out of memory");
+		imap_bye(c, "Out of memory.", "Out of memory");
 		return;
 	}
 	sasl_server_init(c->sasl, SASL_MECH_NONE);
@@ -305,12 +327,14 @@ imap_command(struct client *c)
 		ic->state = IMAP_LOGIN_CLOSING;
 		conn_close_after_flush(c->conn);
 		c->conn = NULL;
-		client_destroy(c, "Disconnected: Logged out");
+		client_destroy(c, "Aborted login by logging out");
 		return -1;
 	} else if (str_eq_nocase(name, "STARTTLS")) {
 		imap_reply(c, tag, "BAD TLS support isn't enabled.");
+	} else if (str_eq_nocase(name, "ENABLE")) {
+		conn_printf(c->conn, "* ENABLED\r\n%s OK ENABLE ignored in non-authenticated state.\r\n", tag);
 	} else {
-		return imap_bad(c, tag, "BAD Error in IMAP command received by server.");
+		return imap_bad(c, tag);
 	}
 	return c->destroyed ? -1 : 0;
 }
@@ -326,19 +350,20 @@ imap_sasl_line(struct client *c)
 	if (r == 0)
 		return 1;
 	if (r < 0) {
-		imap_bye(c, "Input buffer full, aborting", "Disconnected: Too long line");
+		/* as Dovecot: an over-long SASL response just ends the connection */
+		client_destroy(c, "Authentication response too large");
 		return -1;
 	}
 	if (strcmp(line, "*") == 0) {
 		ic->state = IMAP_LOGIN_NOAUTH;
-		c->auth_attempts++;
+		c->sasl_waiting = 0;
 		conn_printf(c->conn, "%s BAD Authentication aborted by client.\r\n", ic->tag);
 		sasl_server_clear(c->sasl);
 		free(c->sasl);
 		c->sasl = NULL;
 		return 0;
 	}
-	imap_sasl_step(c, line);
+	imap_sasl_step(c, line, 0);
 	return 0;
 }
 
@@ -362,7 +387,7 @@ imap_input(struct client *c)
 			return;
 		enum imap_parse_status st;
 		if (imap_parser_feed(&ic->parser, data, len, &used, &st) < 0) {
-			imap_bye(c, "Out of memory.", "Disconnected: out of memory");
+			imap_bye(c, "Out of memory.", "Out of memory");
 			return;
 		}
 		conn_consume(c->conn, used);
@@ -373,10 +398,18 @@ imap_input(struct client *c)
 			conn_puts(c->conn, "+ OK\r\n");
 			continue;
 		case IMAP_PARSE_TOO_LONG:
-			imap_bye(c, "Input buffer full, aborting", "Disconnected: Too long command");
+			if (ic->parser.error && strcmp(ic->parser.error, "Literal too large") == 0)
+				imap_bye(c, "Literal size too large", "Literal size too large");
+			else
+				imap_bye(c, "Input buffer full, aborting", "Input buffer full");
 			return;
 		case IMAP_PARSE_BAD:
-			if (imap_bad(c, ic->parser.tag, "BAD Error in IMAP command received by server.") < 0)
+			/* literal errors get their own answer and do not count as bad commands */
+			if (ic->parser.error && strcmp(ic->parser.error, "Invalid literal size") == 0) {
+				imap_reply(c, ic->parser.tag ? ic->parser.tag : "*", "BAD Invalid literal size");
+				continue;
+			}
+			if (imap_bad(c, ic->parser.tag) < 0)
 				return;
 			continue;
 		case IMAP_PARSE_DONE:
@@ -425,9 +458,11 @@ imap_fail(struct client *c, enum client_fail why, const char *text)
 	case FAIL_BACKEND_TEMP:
 		conn_printf(c->conn, "%s NO [UNAVAILABLE] %s\r\n", tag, text);
 		break;
+	case FAIL_NONE:
+		break;
 	}
 	if (c->auth_attempts >= LOGIN_MAX_AUTH_ATTEMPTS)
-		imap_bye(c, "Too many invalid IMAP commands.", "Disconnected");
+		imap_bye(c, "Too many failed logins.", "Too many failed logins");
 }
 
 static void
@@ -452,6 +487,7 @@ const struct login_proto imap_proto = {
 	.greet = imap_greet,
 	.input = imap_input,
 	.fail = imap_fail,
+	.bye = imap_send_bye,
 	.backend_start = imap_backend_start,
 	.backend_input = imap_backend_input,
 	.free = imap_free,

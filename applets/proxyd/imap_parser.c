@@ -218,11 +218,11 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len, size_t *us
 			if (c != '\n')
 				BAD("Literal must end the line");
 			/* +1: the literal's NUL terminator */
+			/* as Dovecot: a literal that cannot fit ends the connection,
+			 * synchronizing or not */
 			if (p->literal_left + 1 > LOGIN_MAX_CMD - p->used) {
-				if (p->literal_nonsync)
-					goto too_long;
 				p->error = "Literal too large";
-				goto bad_now;
+				goto too_long;
 			}
 			p->state = S_LIT_DATA;
 			p->tok = p->used;
@@ -281,7 +281,8 @@ bad_now:
 	p->state = S_START;
 	return 0;
 too_long:
-	p->error = "Too long command";
+	if (p->error == NULL)
+		p->error = "Too long command";
 	*used = i;
 	*status = IMAP_PARSE_TOO_LONG;
 	p->state = S_START;

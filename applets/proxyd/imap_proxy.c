@@ -42,15 +42,27 @@ caps_set(struct client *c, const char *caps, size_t len)
 	ic->logindisabled = caps_has(s, "LOGINDISABLED");
 }
 
-/* IMAP string for a value we send: quoted, or a non-synchronizing literal when quoting
- * cannot carry it (CR, LF). Returns -1 if neither works. */
+static int
+needs_literal(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p >= 0x80 || *p == '\r' || *p == '\n')
+			return 1;
+	return 0;
+}
+
+/* IMAP string for a value we send: quoted, or a literal for 8-bit bytes and CR/LF (as
+ * Dovecot): "{N+}" with LITERAL+, else "{N}" sent at once and the backend's "+" for it
+ * swallowed, as Dovecot's proxy does. */
 static int
 append_astring(struct client *c, struct strbuf *sb, const char *s)
 {
-	if (strpbrk(s, "\r\n") != NULL) {
-		if (!caps_has(imap_of(c)->backend_caps, "LITERAL+"))
-			return -1;
-		strbuf_printf(sb, "{%zu+}\r\n%s", strlen(s), s);
+	struct imap_client *ic = imap_of(c);
+	if (needs_literal(s)) {
+		int plus = caps_has(ic->backend_caps, "LITERAL+");
+		strbuf_printf(sb, "{%zu%s}\r\n%s", strlen(s), plus ? "+" : "", s);
+		if (!plus)
+			ic->swallow_continuations++;
 		return 0;
 	}
 	strbuf_putc(sb, '"');
@@ -107,14 +119,11 @@ send_login(struct client *c)
 			return;
 		}
 		strbuf_puts(&sb, "L LOGIN ");
-		if (append_astring(c, &sb, d->destuser) < 0 || (strbuf_putc(&sb, ' '), 0) ||
-		    append_astring(c, &sb, d->pass) < 0) {
-			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL,
-			    "user name or password needs a literal but the backend has no LITERAL+");
-			strbuf_free(&sb);
-			return;
-		}
+		append_astring(c, &sb, d->destuser);
+		strbuf_putc(&sb, ' ');
+		append_astring(c, &sb, d->pass);
 		ic->be_state = IMAP_BE_LOGIN;
+		c->backend_state = "login";
 		send_sb(c, &sb);
 		return;
 	}
@@ -133,6 +142,7 @@ send_login(struct client *c)
 		strbuf_free(&sb);
 		return;
 	}
+	c->backend_state = "login";
 	strbuf_printf(&sb, "L AUTHENTICATE %s", mech);
 	if (n > 0 && ic->saslir) {
 		strbuf_printf(&sb, " %s", b64);
@@ -164,10 +174,11 @@ banner(struct client *c, const char *line)
 	struct imap_client *ic = imap_of(c);
 	if (strncmp(line, "* OK ", 5) != 0) {
 		char why[300];
-		str_fmt(why, sizeof(why), "Invalid banner: %.200s", line);
-		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+		str_fmt(why, sizeof(why), "Remote server sent invalid input: Invalid banner: %.200s", line);
+		backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, why);
 		return;
 	}
+	c->backend_state = "login/id";
 	if (strncasecmp(line + 5, "[CAPABILITY ", 12) == 0) {
 		const char *caps = line + 17, *end = strchr(caps, ']');
 		if (end)
@@ -209,27 +220,29 @@ login_ok(struct client *c, const char *rest)
 	client_proxy_established(c);
 }
 
-/* "L NO ..." or "L BAD ..." (line is after the tag) */
+/* "L NO ..." or "L BAD ..." (line is after the tag). As Dovecot's proxy: [UNAVAILABLE]
+ * may be cured by another try; [ALERT] reaches the user; anything else is "Authentication
+ * failed." to the client, with the backend's own words in the log. */
 static void
 login_failed(struct client *c, const char *line)
 {
 	const char *text = strchr(line, ' ');
-	char why[512];
+	char why[512], reply[1024];
 	text = text ? text + 1 : "";
-	str_fmt(why, sizeof(why), "Login failed to %s:%u: %.300s", c->dest.host, c->dest.port, text);
-	if (text[0] != '[' || strncasecmp(text, "[AUTHENTICATIONFAILED]", 22) == 0) {
-		client_proxy_failed(c, FAIL_AUTH, NULL, why);
-		return;
-	}
+	str_fmt(why, sizeof(why), "Login failed%s%s%s: %.300s", c->dest.master ? " (master " : "",
+	    c->dest.master ? c->dest.master : "", c->dest.master ? ")" : "", text);
 	if (strncasecmp(text, "[UNAVAILABLE]", 13) == 0) {
-		text += 13;
-		text += *text == ' ';
-		client_proxy_failed(c, FAIL_BACKEND_TEMP, text, why);
+		const char *t = text + 13;
+		t += *t == ' ';
+		backend_retry_or_fail(c, FAIL_BACKEND_TEMP, t, why);
 		return;
 	}
-	char reply[1024];
-	str_fmt(reply, sizeof(reply), "NO %s", text);
-	client_proxy_failed(c, FAIL_BACKEND, reply, why);
+	if (strncasecmp(text, "[ALERT]", 7) == 0) {
+		str_fmt(reply, sizeof(reply), "NO %s", text);
+		client_proxy_failed(c, FAIL_BACKEND, reply, why);
+		return;
+	}
+	client_proxy_failed(c, FAIL_AUTH, NULL, why);
 }
 
 static void
@@ -263,7 +276,13 @@ line_has_tag(const char *line, char tag)
 void
 imap_backend_start(struct client *c)
 {
-	imap_of(c)->be_state = IMAP_BE_BANNER;
+	struct imap_client *ic = imap_of(c);
+	/* a reconnect starts the dialogue over */
+	ic->be_state = IMAP_BE_BANNER;
+	ic->swallow_continuations = 0;
+	ic->login_mech_step = 0;
+	free(ic->sasl_pending);
+	ic->sasl_pending = NULL;
 	conn_set_line_max(c->backend, BACKEND_LINE_MAX);
 }
 
@@ -277,7 +296,7 @@ imap_backend_input(struct client *c)
 
 	while (c->backend != NULL && c->proxying && (r = conn_getline(c->backend, &line, &len)) != 0) {
 		if (r < 0) {
-			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "Too long line from the backend");
+			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "Remote server sent invalid input: Too long line");
 			return;
 		}
 		switch (ic->be_state) {
@@ -305,6 +324,8 @@ imap_backend_input(struct client *c)
 			continue;
 		} else if (line[0] == '*') {
 			conn_printf(c->conn, "%s\r\n", line);
+		} else if (line[0] == '+' && ic->swallow_continuations > 0) {
+			ic->swallow_continuations--;
 		} else if (line[0] == '+') {
 			sasl_continue(c);
 		} else if (line_has_tag(line, 'L')) {

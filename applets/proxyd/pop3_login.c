@@ -17,7 +17,7 @@ pop3_greet(struct client *c)
 {
 	struct pop3_client *pc = calloc(1, sizeof(*pc));
 	if (pc == NULL) {
-		client_destroy(c, "Disconnected: out of memory");
+		client_destroy(c, "Out of memory");
 		return;
 	}
 	c->proto_state = pc;
@@ -26,21 +26,31 @@ pop3_greet(struct client *c)
 }
 
 static void
-pop3_bye(struct client *c, const char *text, const char *reason)
+pop3_send_bye(struct client *c, const char *text)
 {
 	conn_printf(c->conn, "-ERR %s\r\n", text);
+}
+
+/* -ERR, then the connection ends; the queued reply still goes out. */
+static void
+pop3_bye(struct client *c, const char *text, const char *reason)
+{
+	pop3_send_bye(c, text);
+	conn_close_after_flush(c->conn);
+	c->conn = NULL;
 	client_destroy(c, reason);
 }
 
-/* Returns -1 if the client was closed. */
+/* An unknown command: as Dovecot, the third in a row (a good command resets the count)
+ * is answered, then followed by a final -ERR. Returns -1 if the client was closed. */
 static int
-pop3_bad(struct client *c, const char *text)
+pop3_unknown(struct client *c)
 {
+	conn_puts(c->conn, "-ERR Unknown command.\r\n");
 	if (++c->bad_cmds >= LOGIN_MAX_BAD_CMDS) {
-		pop3_bye(c, "Too many invalid bad commands.", "Disconnected: Too many invalid commands");
+		pop3_bye(c, "Too many invalid bad commands.", "Too many invalid commands");
 		return -1;
 	}
-	conn_printf(c->conn, "-ERR %s\r\n", text);
 	return 0;
 }
 
@@ -52,6 +62,8 @@ pop3_cmd_capa(struct client *c)
 	strbuf_puts(&sb, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n");
 	if (client_cleartext_allowed(c))
 		strbuf_printf(&sb, "USER\r\nSASL %s\r\n", client_mechanisms(c));
+	else
+		strbuf_puts(&sb, "SASL\r\n");
 	strbuf_puts(&sb, ".\r\n");
 	conn_write(c->conn, sb.s, sb.len);
 	strbuf_free(&sb);
@@ -61,17 +73,19 @@ static void
 pop3_auth_done(struct client *c, const char *mech, const char *authzid, const char *user, const char *pass)
 {
 	pop3_of(c)->state = POP3_LOGIN_BUSY;
+	c->sasl_waiting = 0;
 	conn_pause_read(c->conn, 1);
 	client_auth(c, mech, authzid, user, pass);
 }
 
 static void
-pop3_sasl_step(struct client *c, const char *response)
+pop3_sasl_step(struct client *c, const char *response, int initial)
 {
 	char challenge[64];
-	switch (sasl_server_step(c->sasl, response, challenge, sizeof(challenge))) {
+	switch (sasl_server_step(c->sasl, response, initial, challenge, sizeof(challenge))) {
 	case SASL_CONTINUE:
 		pop3_of(c)->state = POP3_LOGIN_SASL;
+		c->sasl_waiting = 1;
 		conn_printf(c->conn, "+ %s\r\n", challenge);
 		return;
 	case SASL_DONE:
@@ -79,8 +93,14 @@ pop3_sasl_step(struct client *c, const char *response)
 		return;
 	case SASL_FAILED:
 		pop3_of(c)->state = POP3_LOGIN_AUTH;
-		c->auth_attempts++;
-		conn_printf(c->conn, "-ERR [AUTH] %s\r\n", c->sasl->error);
+		c->sasl_waiting = 0;
+		if (c->sasl->bad_base64) {
+			conn_printf(c->conn, "-ERR [AUTH] %s\r\n", c->sasl->error);
+		} else {
+			c->auth_attempts++;
+			conn_puts(c->conn, "-ERR [AUTH] Authentication failed.\r\n");
+		}
+		sasl_server_clear(c->sasl);
 		free(c->sasl);
 		c->sasl = NULL;
 		return;
@@ -94,7 +114,8 @@ pop3_cmd_auth(struct client *c, char *args)
 		struct strbuf sb;
 		strbuf_init(&sb, 1024);
 		strbuf_puts(&sb, "+OK\r\n");
-		for (const char *m = client_mechanisms(c); *m;) {
+		/* only plaintext mechanisms exist here: none is offered on an insecure link */
+		for (const char *m = client_cleartext_allowed(c) ? client_mechanisms(c) : ""; *m;) {
 			size_t n = strcspn(m, " ");
 			strbuf_append(&sb, m, n);
 			strbuf_puts(&sb, "\r\n");
@@ -110,20 +131,20 @@ pop3_cmd_auth(struct client *c, char *args)
 	if (ir)
 		*ir++ = '\0';
 	enum sasl_mech mech = sasl_mech_parse(args);
-	if (mech == SASL_MECH_NONE || strstr(client_mechanisms(c), sasl_mech_name(mech)) == NULL) {
-		conn_puts(c->conn, "-ERR Unsupported authentication mechanism.\r\n");
+	if (mech == SASL_MECH_NONE || !client_mechanism_offered(c, mech)) {
+		conn_puts(c->conn, "-ERR [AUTH] Unsupported authentication mechanism.\r\n");
 		return;
 	}
 	if (!client_cleartext_allowed(c)) {
-		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
+		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disabled.\r\n");
 		return;
 	}
 	if ((c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
-		pop3_bye(c, "Out of memory.", "Disconnected: out of memory");
+		pop3_bye(c, "Out of memory.", "Out of memory");
 		return;
 	}
 	sasl_server_init(c->sasl, mech);
-	pop3_sasl_step(c, ir);
+	pop3_sasl_step(c, ir, 1);
 }
 
 static void
@@ -134,10 +155,11 @@ pop3_cmd_user(struct client *c, const char *args)
 		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
 		return;
 	}
-	if (*args == '\0' || strlen(args) > SASL_MAX_USER) {
-		pop3_bad(c, "Invalid username.");
+	if (strlen(args) > SASL_MAX_USER) {
+		conn_puts(c->conn, "-ERR [AUTH] Username too long.\r\n");
 		return;
 	}
+	/* as Dovecot: USER always succeeds; PASS says whether the pair is good */
 	free(pc->user);
 	pc->user = strdup(args);
 	conn_puts(c->conn, "+OK\r\n");
@@ -147,12 +169,16 @@ static void
 pop3_cmd_pass(struct client *c, const char *args)
 {
 	struct pop3_client *pc = pop3_of(c);
+	if (!client_cleartext_allowed(c)) {
+		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
+		return;
+	}
 	if (pc->user == NULL) {
-		pop3_bad(c, "No username given.");
+		conn_puts(c->conn, "-ERR No username given.\r\n");
 		return;
 	}
 	if (strlen(args) > SASL_MAX_PASS) {
-		pop3_bad(c, "Invalid password.");
+		conn_puts(c->conn, "-ERR [AUTH] Authentication failed.\r\n");
 		return;
 	}
 	char *user = pc->user;
@@ -166,7 +192,7 @@ static void
 pop3_cmd_xclient(struct client *c, char *args)
 {
 	if (!c->trusted) {
-		conn_puts(c->conn, "-ERR You are not from trusted IP\r\n");
+		conn_puts(c->conn, "+OK You are not from trusted IP - ignoring\r\n");
 		return;
 	}
 	char *save = NULL;
@@ -214,6 +240,12 @@ pop3_command(struct client *c, char *line)
 	else
 		args = line + strlen(line);
 
+	/* a known command ends a run of unknown ones */
+	if (!str_eq_nocase(line, "CAPA") && !str_eq_nocase(line, "USER") && !str_eq_nocase(line, "PASS") &&
+	    !str_eq_nocase(line, "AUTH") && !str_eq_nocase(line, "XCLIENT") && !str_eq_nocase(line, "STLS") &&
+	    !str_eq_nocase(line, "QUIT") && !str_eq_nocase(line, "APOP") && !str_eq_nocase(line, "XOIP"))
+		return pop3_unknown(c);
+	c->bad_cmds = 0;
 	if (str_eq_nocase(line, "CAPA"))
 		pop3_cmd_capa(c);
 	else if (str_eq_nocase(line, "USER"))
@@ -226,16 +258,20 @@ pop3_command(struct client *c, char *line)
 		pop3_cmd_xclient(c, args);
 	else if (str_eq_nocase(line, "STLS"))
 		conn_puts(c->conn, "-ERR TLS support isn't enabled.\r\n");
-	else if (str_eq_nocase(line, "NOOP"))
-		conn_puts(c->conn, "+OK\r\n");
-	else if (str_eq_nocase(line, "QUIT")) {
+	else if (str_eq_nocase(line, "APOP"))
+		conn_puts(c->conn, "-ERR APOP not enabled.\r\n");
+	else if (str_eq_nocase(line, "XOIP")) {
+		/* Dovecot's alias for XCLIENT ADDR= */
+		char addr[128];
+		str_fmt(addr, sizeof(addr), "ADDR=%s", args);
+		pop3_cmd_xclient(c, addr);
+	} else if (str_eq_nocase(line, "QUIT")) {
 		conn_puts(c->conn, "+OK Logging out\r\n");
 		conn_close_after_flush(c->conn);
 		c->conn = NULL;
-		client_destroy(c, "Disconnected: Logged out");
+		client_destroy(c, "Aborted login by logging out");
 		return -1;
-	} else
-		return pop3_bad(c, "Unknown command.");
+	}
 	return c->destroyed ? -1 : 0;
 }
 
@@ -251,20 +287,23 @@ pop3_input(struct client *c)
 		if (r == 0)
 			return;
 		if (r < 0) {
-			pop3_bye(c, "Input line too long.", "Disconnected: Too long line");
+			if (pc->state == POP3_LOGIN_SASL)
+				client_destroy(c, "Authentication response too large");
+			else
+				pop3_bye(c, "Input buffer full, aborting", "Input buffer full");
 			return;
 		}
 		if (pc->state == POP3_LOGIN_SASL) {
 			if (strcmp(line, "*") == 0) {
 				pc->state = POP3_LOGIN_AUTH;
-				c->auth_attempts++;
+				c->sasl_waiting = 0;
 				conn_puts(c->conn, "-ERR Authentication aborted by client.\r\n");
 				sasl_server_clear(c->sasl);
 				free(c->sasl);
 				c->sasl = NULL;
 				continue;
 			}
-			pop3_sasl_step(c, line);
+			pop3_sasl_step(c, line, 0);
 			continue;
 		}
 		if (pop3_command(c, line) < 0)
@@ -303,9 +342,11 @@ pop3_fail(struct client *c, enum client_fail why, const char *text)
 	case FAIL_BACKEND_TEMP:
 		conn_printf(c->conn, "%s\r\n", text);
 		break;
+	case FAIL_NONE:
+		break;
 	}
 	if (c->auth_attempts >= LOGIN_MAX_AUTH_ATTEMPTS)
-		pop3_bye(c, "Too many invalid commands.", "Disconnected");
+		pop3_bye(c, "Too many failed logins.", "Too many failed logins");
 }
 
 static void
@@ -327,6 +368,7 @@ const struct login_proto pop3_proto = {
 	.greet = pop3_greet,
 	.input = pop3_input,
 	.fail = pop3_fail,
+	.bye = pop3_send_bye,
 	.backend_start = pop3_backend_start,
 	.backend_input = pop3_backend_input,
 	.free = pop3_free,

@@ -62,10 +62,11 @@ banner(struct client *c, const char *line)
 	struct pop3_client *pc = pop3_of(c);
 	if (strncmp(line, "+OK", 3) != 0) {
 		char why[300];
-		str_fmt(why, sizeof(why), "Invalid banner: %.200s", line);
-		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+		str_fmt(why, sizeof(why), "Remote server sent invalid input: Invalid banner: %.200s", line);
+		backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, why);
 		return;
 	}
+	c->backend_state = "login1";
 	pc->be_state = POP3_BE_USER;
 	if (strncmp(line, "+OK [XCLIENT]", 13) == 0 && !c->dest.not_trusted) {
 		send_xclient(c);
@@ -82,17 +83,21 @@ login_ok(struct client *c, const char *line)
 	client_proxy_established(c);
 }
 
+/* As Dovecot's proxy: -ERR texts reach the client as they are; [SYS/TEMP] may be cured
+ * by another try; anything that is not -ERR is "Authentication failed." */
 static void
 login_failed(struct client *c, const char *line)
 {
 	char why[512];
-	str_fmt(why, sizeof(why), "Login failed to %s:%u: %.300s", c->dest.host, c->dest.port, line);
-	if (strncmp(line, "-ERR", 4) != 0) {
+	const char *text = strncmp(line, "-ERR ", 5) == 0 ? line + 5 : line;
+	str_fmt(why, sizeof(why), "Login failed%s%s%s: %.300s", c->dest.master ? " (master " : "",
+	    c->dest.master ? c->dest.master : "", c->dest.master ? ")" : "", text);
+	if (strncmp(line, "-ERR", 4) != 0)
 		client_proxy_failed(c, FAIL_AUTH, NULL, why);
-		return;
-	}
-	client_proxy_failed(c, strncmp(line, "-ERR [SYS/TEMP]", 15) == 0 ? FAIL_BACKEND_TEMP : FAIL_BACKEND,
-	    line, why);
+	else if (strncmp(line, "-ERR [SYS/TEMP]", 15) == 0)
+		backend_retry_or_fail(c, FAIL_BACKEND_TEMP, line, why);
+	else
+		client_proxy_failed(c, FAIL_BACKEND, line, why);
 }
 
 static void
@@ -114,6 +119,7 @@ void
 pop3_backend_start(struct client *c)
 {
 	pop3_of(c)->be_state = POP3_BE_BANNER;
+	pop3_of(c)->login_mech_step = 0;
 }
 
 void
@@ -149,6 +155,7 @@ pop3_backend_input(struct client *c)
 			}
 			backend_send(c, "PASS %s", c->dest.pass);
 			pc->be_state = POP3_BE_PASS;
+			c->backend_state = "login2";
 			break;
 		case POP3_BE_PASS:
 		case POP3_BE_AUTH:

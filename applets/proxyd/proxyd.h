@@ -19,6 +19,7 @@ struct client;
 
 /* Why a login failed, which decides the reply text per protocol (protocols.md §9). */
 enum client_fail {
+	FAIL_NONE,
 	FAIL_AUTH,		/* wrong password or unknown user */
 	FAIL_AUTH_TEMP,		/* passdb could not answer */
 	FAIL_AUTH_REASON,	/* passdb said nologin/fail with reason=: text is the reason */
@@ -36,6 +37,8 @@ struct login_proto {
 	void (*greet)(struct client *);
 	void (*input)(struct client *);		/* client bytes are buffered */
 	void (*fail)(struct client *, enum client_fail, const char *text);
+	/* last words before a disconnect: "* BYE text" / "-ERR text" */
+	void (*bye)(struct client *, const char *text);
 	void (*backend_start)(struct client *);	/* backend connected */
 	void (*backend_input)(struct client *);	/* backend bytes are buffered */
 	void (*free)(struct client *);		/* frees the protocol's part */
@@ -69,7 +72,8 @@ struct client {
 	const struct login_proto *proto;
 	struct conn *conn;
 	struct conn *backend;
-	struct loop_timer timer;	/* one deadline at a time: auth delay, login timeout, ... */
+	struct loop_timer timer;	/* one deadline at a time: auth delay, delay_until, backend */
+	struct loop_timer login_timer;	/* login_timeout, from accept */
 
 	struct ip_addr rip, lip;
 	unsigned int rport, lport;
@@ -84,6 +88,10 @@ struct client {
 	unsigned int proxying : 1;	/* backend connection under way */
 	unsigned int destroyed : 1;
 	unsigned int logged_in : 1;	/* relay started; only freeing is left */
+	unsigned int sasl_waiting : 1;	/* a SASL challenge is out, the client must answer */
+	unsigned int last_fail_backend_auth : 1;
+	enum client_fail last_fail;	/* of the last failed login, for the disconnect log */
+	unsigned int auth_successes;
 	unsigned int auth_attempts;
 	unsigned int bad_cmds;
 	unsigned int reconnects;
@@ -97,6 +105,7 @@ struct client {
 	struct passdb_result *passdb;
 	struct proxy_dest dest;
 	uint64_t proxy_deadline;	/* loop_now() ms when the backend login must be done */
+	const char *backend_state;	/* where the backend dialogue is, for logs; NULL: connecting */
 	char *client_id;		/* retained IMAP ID pairs (as sent), or NULL */
 	char *forward;			/* forwarded fields from a trusted upstream, TAB-joined */
 
@@ -129,17 +138,25 @@ void client_destroy_all(struct proxyd *);
 /* Called by the protocol when the backend login succeeded and the client got its reply:
  * hands both connections to the relay and frees the client. */
 void client_proxy_established(struct client *);
-/* Called by the protocol when the backend login failed. */
+/* Called by the protocol when the backend login failed. log_reason (may be NULL) is
+ * logged through client_log_proxy, at error level when log_error is set. */
 void client_proxy_failed(struct client *, enum client_fail, const char *text, const char *log_reason);
+/* The backend login failed in a way that a new connection may cure (closed, [UNAVAILABLE],
+ * [SYS/TEMP], bad banner): reconnect within the timeout, or finally fail with why/text. */
+void backend_retry_or_fail(struct client *, enum client_fail why, const char *text, const char *log_reason);
 /* Whether cleartext authentication is allowed on this connection now. */
 int client_cleartext_allowed(const struct client *);
 /* The mechanisms offered (space-separated, upper case). */
 const char *client_mechanisms(const struct client *);
+int client_mechanism_offered(const struct client *, enum sasl_mech);
 /* Log with the client's prefix ("imap-login: ...") and context. */
 void client_log_info(struct client *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void client_log_debug(struct client *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The "user=<...>, method=..., rip=..., lip=..., session=<...>" tail of login log lines. */
+/* The "user=<...>, method=..., rip=..., lip=..., secured, session=<...>" tail of login log
+ * lines, as Dovecot writes it. */
 const char *client_log_tail(struct client *, char *buf, size_t len);
+/* "proxy(USER,BACKEND_IP:PORT): MESSAGE: TAIL" at info (error = 0) or error level. */
+void client_log_proxy(struct client *, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Appends the passdb's forward_* fields: as IMAP ID pairs (" "x-forward-K" V") with
  * astring() quoting values, or as an XCLIENT " FORWARD=<base64>" attribute. */

@@ -103,11 +103,11 @@ relay_close(struct relay *r, const char *side, const char *err)
 	r->closed = 1;
 	unsigned int idle = (unsigned int)((loop_now(pd->loop) - r->last_io) / 1000);
 	log_set_prefix(r->proto->log_prefix);
-	log_info("proxy(%s): disconnecting %s (Disconnected by %s%s%s(%us idle, in=%llu, out=%llu%s)): user=<%s>, rip=%s, session=<%s>",
-	    r->info->user, r->info->rip, side, err ? ": " : "", err ? err : "", idle,
+	/* Dovecot's line; in/out count the login dialogue too, as Dovecot's do */
+	log_info("proxy(%s): Disconnected by %s%s%s (%us idle, in=%llu, out=%llu%s): %s",
+	    r->info->log_name, side, err ? ": " : "", err ? err : "", idle,
 	    (unsigned long long)r->up.bytes, (unsigned long long)r->down.bytes,
-	    dir_pending(&r->down) ? "+buffered" : "",
-	    r->info->user, r->info->rip, r->info->session);
+	    dir_pending(&r->down) ? "+buffered" : "", r->info->tail);
 	loop_timer_cancel(pd->loop, &r->timer);
 	for (int i = 0; i < 2; i++) {
 		struct loop_io *io = i ? &r->bio : &r->cio;
@@ -329,11 +329,9 @@ relay_start(struct client *c)
 {
 	struct proxyd *pd = c->pd;
 	struct relay *r = calloc(1, sizeof(*r));
-	char rip[IP_ADDR_STRLEN], dip[IP_ADDR_STRLEN];
 	if (r == NULL)
 		return -1;
-	r->info = relay_info_new(c->virtual_user, ip_format(&c->rip, rip, sizeof(rip)),
-	    ip_format(&c->dest.ip, dip, sizeof(dip)), c->dest.port, c->session_id, c->passdb);
+	r->info = relay_info_new(c);
 	if (r->info == NULL) {
 		free(r);
 		return -1;
@@ -346,6 +344,8 @@ relay_start(struct client *c)
 
 	/* bytes still queued or buffered by the login dialogue go first, in order */
 	struct buf cin = { 0 }, cout = { 0 }, bin = { 0 }, bout = { 0 };
+	r->up.bytes = conn_bytes_out(c->backend);
+	r->down.bytes = conn_bytes_out(c->conn);
 	int cfd = conn_detach(c->conn, &cin, &cout);
 	int bfd = conn_detach(c->backend, &bin, &bout);
 	r->down.buf = cout;
@@ -374,15 +374,6 @@ relay_start(struct client *c)
 		r->bio.fd = -1;
 		r->oom = 1;
 	}
-	char msg[512];
-	str_fmt(msg, sizeof(msg), "proxy(%s): started proxying to %s:%u", c->virtual_user, dip, c->dest.port);
-	if (strcmp(c->dest.host, dip) != 0)
-		str_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg), " (%s)", c->dest.host);
-	if (strcmp(c->dest.destuser, c->virtual_user) != 0)
-		str_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg), " as user %s", c->dest.destuser);
-	if (c->dest.master)
-		str_fmt(msg + strlen(msg), sizeof(msg) - strlen(msg), " (master %s)", c->dest.master);
-	client_log_info(c, "%s", msg);
 	if (r->oom) {
 		relay_close(r, "server", "out of memory");
 		return 0;

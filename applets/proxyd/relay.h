@@ -23,6 +23,8 @@ struct relay_dir {
 
 /* What is shown and matched by proxy list/kick: one allocation, strings inside. */
 struct relay_info {
+	const char *log_name;		/* "user,backend-ip:port" for "proxy(...)" */
+	const char *tail;		/* "user=<...>, method=..., rip=..., ..." */
 	const char *user;
 	const char *rip;
 	const char *dest_ip;
@@ -61,8 +63,9 @@ struct relay {
 	unsigned int delayed : 1;	/* backend gone, client close delayed */
 };
 
-/* Copies the strings (and the passdb's user_* fields) into one block; free() frees it. */
-struct relay_info *relay_info_new(const char *user, const char *rip, const char *dest_ip,
-    unsigned int dest_port, const char *session, const struct passdb_result *);
+/* Copies what the session shows (and the passdb's user_* fields) into one block; free()
+ * frees it. */
+struct client;
+struct relay_info *relay_info_new(struct client *);
 
 #endif

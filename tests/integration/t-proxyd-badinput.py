@@ -30,71 +30,52 @@ def main():
             keep.login('user1@example.org', 'pass')
             keep.select('INBOX')
 
-            cases = [
-                (b'a FROB\r\n', b'a BAD Error in IMAP command received by server.\r\n', 'unknown command'),
-                (b'\r\n', b'* BAD Error in IMAP command received by server.\r\n', 'empty line'),
-                (b'a LOGIN onlyuser\r\n', b'a BAD Invalid arguments.\r\n', 'LOGIN with one argument'),
-                (b'a LOGIN {-1}\r\n', b'a BAD Error in IMAP command received by server.\r\n', 'negative literal'),
-                (b'a LOGIN {100000}\r\n', b'a BAD Error in IMAP command received by server.\r\n', 'huge synchronizing literal refused'),
-                (b'a LOGIN "unterminated\r\n', b'a BAD Error in IMAP command received by server.\r\n', 'unterminated quoted string'),
-                (b'a AUTHENTICATE X-UNKNOWN\r\n', b'a NO Unsupported authentication mechanism.\r\n', 'unknown SASL mechanism'),
+            # each case on its own connection: what the client sees, and whether it stays
+            open_cases = [
+                (b'a FROB\r\n', [b'a BAD Error in IMAP command received by server.\r\n'], 'unknown command'),
+                (b'\r\n', [b'* BAD Error in IMAP command received by server.\r\n'], 'empty line'),
+                (b'a LOGIN onlyuser\r\n', [b'a BAD Error in IMAP command received by server.\r\n'], 'LOGIN with one argument'),
+                (b'a LOGIN {-1}\r\n', [b'a BAD Invalid literal size\r\n'], 'negative literal'),
+                (b'a LOGIN "unterminated\r\n', [b'a BAD Error in IMAP command received by server.\r\n'], 'unterminated quoted string'),
+                (b'a AUTHENTICATE X-UNKNOWN\r\n', [b'a NO [ALERT] Unsupported authentication mechanism.\r\n'], 'unknown SASL mechanism'),
+                (b'a AUTHENTICATE PLAIN !!!notbase64\r\n', [b'a BAD Invalid base64 data in initial response\r\n'], 'invalid base64 initial response'),
+                (b'a AUTHENTICATE PLAIN\r\n!!!notbase64\r\n', [b'+ \r\n', b'a BAD Invalid base64 data in continued response\r\n'], 'invalid base64 continuation'),
+                (b'a AUTHENTICATE PLAIN\r\n*\r\n', [b'+ \r\n', b'a BAD Authentication aborted by client.\r\n'], 'AUTHENTICATE aborted with *'),
+                (b'a AUTHENTICATE PLAIN dXNlcg==\r\n', [b'a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n'], 'PLAIN without NULs'),
+                (b'a ENABLE CONDSTORE\r\n', [b'* ENABLED\r\n', b'a OK ENABLE ignored in non-authenticated state.\r\n'], 'ENABLE before login'),
             ]
-            raw = fresh(px)
-            for send, want, what in cases:
+            for send, want, what in open_cases:
+                raw = fresh(px)
                 raw.send(send)
-                got = raw.line()
-                report(got == want, what, got)
-            raw.send(b'z NOOP\r\n')
-            got = raw.line()
-            report(got == b'z OK NOOP completed.\r\n', 'the connection still works after bad commands', got)
-            raw.close()
+                got = [raw.line() for _ in want]
+                raw.send(b'z NOOP\r\n')
+                after = raw.line()
+                report(got == want and after == b'z OK NOOP completed.\r\n', what + ' (connection stays)',
+                       '%r then %r' % (got, after))
+                raw.close()
 
-            raw = fresh(px)
-            raw.send(b'a AUTHENTICATE PLAIN\r\n')
-            got = raw.line()
-            raw.send(b'!!!notbase64!!!\r\n')
-            got2 = raw.line()
-            report(got == b'+ \r\n' and got2.startswith(b'a NO'), 'invalid base64 in AUTHENTICATE', [got, got2])
-            raw.send(b'b AUTHENTICATE PLAIN\r\n*\r\n')
-            got = raw.until(b'b ')
-            report(got[-1] == b'b BAD Authentication aborted by client.\r\n', 'AUTHENTICATE aborted with *', got)
-            raw.close()
-
-            raw = fresh(px)
-            raw.send(b'a LOGIN ' + b'x' * 65536 + b'\r\n')
-            got = raw.line()
-            report(got == b'* BYE Input buffer full, aborting\r\n' and raw.closed(2),
-                   '64 KiB line: BYE and the connection is closed', got[:80])
-            raw.close()
-
-            raw = fresh(px)
-            raw.send(b'a LOGIN {100000+}\r\n' + b'y' * 1000)
-            got = raw.line()
-            report(got == b'* BYE Input buffer full, aborting\r\n', 'huge non-synchronizing literal: BYE', got)
-            raw.close()
-
-            raw = fresh(px)
-            for i in range(3):
-                raw.send(b'a%d LOGIN user1@example.org wrong\r\n' % i)
-            got = raw.until(b'* BYE')
-            report(got[-1].startswith(b'* BYE') and raw.closed(2),
-                   'three failed logins end the connection', got)
-            raw.close()
-
-            raw = fresh(px)
-            for i in range(12):
-                raw.send(b'x%d BOGUS\r\n' % i)
-            got = raw.until(b'* BYE')
-            report(got[-1] == b'* BYE Too many invalid IMAP commands.\r\n' and raw.closed(2),
-                   'ten bad commands end the connection', got[-2:])
-            raw.close()
+            closing_cases = [
+                (b'a LOGIN {100000}\r\n', b'* BYE Literal size too large\r\n', 'huge synchronizing literal'),
+                (b'a LOGIN {100000+}\r\n' + b'y' * 1000, b'* BYE Literal size too large\r\n', 'huge non-synchronizing literal'),
+                (b'a LOGIN ' + b'x' * 65536 + b'\r\n', b'* BYE Input buffer full, aborting\r\n', '64 KiB line'),
+                (b'a FROB\r\nb FROB\r\nc FROB\r\n', b'* BYE Too many invalid IMAP commands.\r\n', 'third bad command'),
+                (b''.join(b'a%d LOGIN user1@example.org wrong\r\n' % i for i in range(3)),
+                 b'* BYE Too many failed logins.\r\n', 'third failed login'),
+            ]
+            for send, want, what in closing_cases:
+                raw = fresh(px)
+                raw.send(send)
+                got = raw.until(b'* BYE')
+                report(got[-1] == want and raw.closed(2), what + ': BYE and the connection is closed', got[-3:])
+                raw.close()
 
             # POP3
             raw = fresh(px, px.pop3_port)
             for send, want, what in [
                 (b'FROB\r\n', b'-ERR Unknown command.\r\n', 'POP3 unknown command'),
                 (b'PASS x\r\n', b'-ERR No username given.\r\n', 'POP3 PASS before USER'),
-                (b'AUTH X-UNKNOWN\r\n', b'-ERR Unsupported authentication mechanism.\r\n', 'POP3 unknown SASL mechanism'),
+                (b'AUTH X-UNKNOWN\r\n', b'-ERR [AUTH] Unsupported authentication mechanism.\r\n', 'POP3 unknown SASL mechanism'),
+                (b'APOP user 0123456789abcdef\r\n', b'-ERR APOP not enabled.\r\n', 'POP3 APOP'),
                 (b'USER pop@example.org\r\n', b'+OK\r\n', 'POP3 USER'),
                 (b'PASS wrong\r\n', b'-ERR [AUTH] Authentication failed.\r\n', 'POP3 wrong password'),
             ]:
@@ -110,7 +91,15 @@ def main():
             raw = fresh(px, px.pop3_port)
             raw.send(b'USER ' + b'u' * 70000 + b'\r\n')
             got = raw.line()
-            report(got.startswith(b'-ERR') and raw.closed(2), 'POP3 64 KiB line: error and close', got[:60])
+            report(got == b'-ERR Input buffer full, aborting\r\n' and raw.closed(2),
+                   'POP3 64 KiB line: error and close', got[:60])
+            raw.close()
+            raw = fresh(px, px.pop3_port)
+            raw.send(b'FOO\r\nFOO\r\nCAPA\r\nFOO\r\nFOO\r\nFOO\r\n')
+            got = raw.until(b'-ERR Too many')
+            report(got[-1] == b'-ERR Too many invalid bad commands.\r\n' and raw.closed(2) and
+                   got.count(b'-ERR Unknown command.\r\n') == 5,
+                   'POP3: a good command resets the bad-command count; the third in a row closes', got)
             raw.close()
 
             typ, data = keep.noop()
@@ -129,9 +118,25 @@ def main():
             report(b'LOGINDISABLED' in greeting and b'AUTH=PLAIN' not in greeting,
                    'LOGINDISABLED for an insecure client', greeting)
             raw.send(b'a LOGIN user1@example.org pass\r\n')
+            got = [raw.line(), raw.line()]
+            report(got == [b'* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, but your client '
+                           b'did it anyway. If anyone was listening, the password was exposed.\r\n',
+                           b'a NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n'],
+                   'LOGIN refused without TLS, with Dovecot\'s warning', got)
+            raw.send(b'b AUTHENTICATE PLAIN\r\n')
             got = raw.line()
-            report(got == b'a NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n',
-                   'LOGIN refused without TLS', got)
+            report(got == b'b NO [PRIVACYREQUIRED] Plaintext authentication disabled.\r\n',
+                   'AUTHENTICATE PLAIN refused without TLS', got)
+            raw.close()
+            raw = RawClient('127.0.0.1', strict.pop3_port, source_ip='127.0.0.9')
+            raw.line()
+            raw.send(b'CAPA\r\n')
+            capa = raw.until(b'.')
+            raw.send(b'USER user1@example.org\r\n')
+            got = raw.line()
+            report(b'USER\r\n' not in capa and b'SASL\r\n' in capa and
+                   got == b'-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n',
+                   'POP3 without TLS: no USER in CAPA, USER refused', [capa, got])
             raw.close()
             raw = RawClient('127.0.0.1', strict.imap_port)
             greeting = raw.line()

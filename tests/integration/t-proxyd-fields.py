@@ -82,7 +82,7 @@ def main():
                 report(l.startswith(b'a OK') and b'mailbox of user2' in subject_of_first(raw),
                        'user: the passdb renames the user (destuser defaults to the new name)', l)
                 raw.close()
-                report(px.wait_log(r'proxy\(user2@example.org\): started proxying') is not None,
+                report(px.wait_log(r'proxy\(user2@example.org,[^)]*\): Started proxying') is not None,
                        'user: the proxy logs the renamed user')
 
                 l, raw = login(px, 'viamaster@example.org')
@@ -119,6 +119,8 @@ def main():
                 report(px.wait_log(r'loop@example.org\): Proxying loops to itself') is not None,
                        'proxy to itself: "Proxying loops to itself" logged')
 
+                px.users['delayed@example.org'] = hp + ' destuser=user1@example.org delay_until=%d' % (time.time() + 2)
+                px.write_users()     # the passwd-file passdb rereads a changed file
                 t0 = time.monotonic()
                 l, raw = login(px, 'delayed@example.org')
                 took = time.monotonic() - t0
@@ -138,19 +140,19 @@ def main():
                        'proxy_timeout: a backend that never answers fails the login in time',
                        '%r after %.2fs' % (l, took))
                 raw.close()
-                report(px.wait_log(r'slow@example.org\): Login timed out') is not None,
+                report(px.wait_log(r'Error: proxy\(slow@example.org,[^)]*\): Login timed out in state=banner \(after 2 secs') is not None,
                        'proxy_timeout: "Login timed out" logged')
 
                 l, raw = login(px, 'dead@example.org')
                 report(l == b'a ' + UNAVAILABLE, 'dead backend: temporary failure', l)
                 raw.close()
-                report(px.wait_log(r'dead@example.org\): .*Connection refused') is not None,
+                report(px.wait_log(r'Error: proxy\(dead@example.org,127\.0\.0\.1:%d\): connect\(127\.0\.0\.1, %d\) failed: Connection refused \(after \d secs, 2 reconnects' % (dead_port, dead_port)) is not None,
                        'dead backend: the connect error is logged')
 
                 l, raw = login(px, 'junk@example.org')
                 report(l == b'a ' + UNAVAILABLE, 'garbage banner: temporary failure', l)
                 raw.close()
-                report(px.wait_log(r'junk@example.org\): Invalid banner: HTTP/1.0 400') is not None,
+                report(px.wait_log(r'proxy\(junk@example.org,[^)]*\): Remote server sent invalid input: Invalid banner: HTTP/1.0 400') is not None,
                        'garbage banner: "Invalid banner" logged')
 
                 # a client from 127.0.0.9: the backend sees it through ID unless proxy_not_trusted

@@ -561,3 +561,49 @@ TEST(stop_returns_and_run_resumes)
 	loop_free(s.l);
 	loop_free(NULL);
 }
+
+/* An fd registered with no events whose peer hangs up: the hang-up may be reported, but
+ * not on every turn (that would be a busy loop while its owner waits). */
+struct hup {
+	struct loop_io io;
+	int calls;
+	uint32_t events;
+};
+
+static void
+hup_cb(struct loop_io *io, uint32_t events, void *arg)
+{
+	struct hup *h = arg;
+	(void)io;
+	h->calls++;
+	h->events |= events;
+}
+
+TEST(io_without_events_reports_hangup_once)
+{
+	struct hup h = { .io.fd = -1 };
+	struct stopper guard;
+	int sv[2];
+	struct loop *l = loop_new();
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CHECK_INT(loop_io_add(l, &h.io, sv[0], EPOLLIN, hup_cb, &h), 0);
+	CHECK_INT(loop_io_set(l, &h.io, 0), 0);
+	CHECK_INT(h.io.events, 0);
+	CHECK_INT(write(sv[1], "x", 1), 1);
+	close(sv[1]);
+	stopper_arm(l, &guard, 50);
+	CHECK_INT(loop_run(l), 0);
+	CHECK(guard.fired);
+	CHECK(h.calls <= 1);
+	CHECK(!(h.events & EPOLLIN));
+	/* asking for input again reports it (and the hang-up) */
+	h.calls = 0;
+	CHECK_INT(loop_io_set(l, &h.io, EPOLLIN), 0);
+	stopper_arm(l, &guard, 20);
+	CHECK_INT(loop_run(l), 0);
+	CHECK(h.calls >= 1);
+	CHECK(h.events & EPOLLIN);
+	loop_io_del(l, &h.io);
+	close(sv[0]);
+	loop_free(l);
+}

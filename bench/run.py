@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""mtool proxyd vs. Dovecot 2.3's proxy, side by side, in front of one real Dovecot backend.
+
+    python3 bench/run.py                 # everything, median of 3 runs, prints the table
+    python3 bench/run.py --only login    # login | fetch | memory (comma-separated)
+    python3 bench/run.py --help
+
+Not a test: nothing here passes or fails. See bench/README.md for what is measured and how.
+Uses the integration fixtures (tests/integration/fixtures.py, mtoolfix.py) for the servers:
+every server runs on 127.0.0.1 as a child of this script and is stopped by PID at the end.
+"""
+
+import argparse
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOADGEN = os.path.join(TOP, 'build', 'bench', 'loadgen')
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+PASSWORD = 'pass'
+FETCH_USER = 'user1@example.org'
+MIB = 1024 * 1024
+
+
+def log(msg):
+    print('# ' + msg, file=sys.stderr, flush=True)
+
+
+# ---- process accounting ------------------------------------------------------------------
+
+def cpu_seconds(pids):
+    """utime+stime of every pid, plus cutime+cstime (children they reaped), in seconds."""
+    ticks = 0
+    for p in pids:
+        try:
+            with open('/proc/%d/stat' % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(')') + 2:].split()
+        ticks += sum(int(x) for x in fields[11:15])   # utime stime cutime cstime
+    return ticks / CLK_TCK
+
+
+def pss_kib(pids):
+    """Sum of Pss (KiB) from /proc/<pid>/smaps_rollup."""
+    total = 0
+    for p in pids:
+        try:
+            with open('/proc/%d/smaps_rollup' % p) as f:
+                for line in f:
+                    if line.startswith('Pss:'):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total
+
+
+def count_procs(pids, name):
+    n = 0
+    for p in pids:
+        try:
+            with open('/proc/%d/comm' % p) as f:
+                if f.read().strip() == name:
+                    n += 1
+        except OSError:
+            pass
+    return n
+
+
+def kv(line):
+    return {k: v for k, v in re.findall(r'(\w+)=(\S+)', line)}
+
+
+# ---- the servers -------------------------------------------------------------------------
+
+class Target:
+    """Something the load generator connects to: a proxy (with the PIDs whose CPU and
+    memory are its cost) or the backend itself ("direct")."""
+
+    def __init__(self, label, port, pids_fn, inst=None):
+        self.label = label
+        self.port = port
+        self.pids = pids_fn
+        self.inst = inst
+
+
+def backend_users(n):
+    return {'user%d@example.org' % i: PASSWORD for i in range(1, n + 1)}
+
+
+def start_backend(args):
+    from fixtures import DovecotBackend
+    # Tuned as Dovecot's PerformanceTuning page says: login processes in high-performance
+    # mode (service_count = 0, process_min_avail = cores), imap processes reused
+    # (service_count = 100) with enough of them kept ready for 50 concurrent clients; limits
+    # high enough for the memory benchmark's sessions (one imap process each).
+    cores = os.cpu_count() or 2
+    extra = '''default_client_limit = %(cl)d
+default_process_limit = %(pl)d
+default_vsz_limit = 512M
+service imap {
+  service_count = 100
+  process_min_avail = %(avail)d
+  process_limit = %(pl)d
+}
+''' % {'cl': 2 * args.sessions + 1000, 'pl': args.sessions + 500, 'avail': args.clients + 10}
+    be = DovecotBackend('backend', users=backend_users(args.users),
+                        login_settings={'service_count': 0, 'process_min_avail': cores,
+                                        'client_limit': args.sessions + 500},
+                        settings={'mail_max_userip_connections': args.sessions + 100},
+                        extra_conf=extra)
+    be.start()
+    return be
+
+
+def start_dovecot_proxy(be, args, name):
+    from fixtures import DovecotProxy
+    cores = os.cpu_count() or 2
+    users = {u: {'password': PASSWORD} for u in backend_users(args.users)}
+    dp = DovecotProxy(name, backend=be, users=users,
+                      login_settings={'service_count': 0, 'process_min_avail': cores,
+                                      'client_limit': args.sessions + 500},
+                      settings={'default_client_limit': 2 * args.sessions + 1000})
+    dp.start()
+    return Target('Dovecot 2.3 proxy', dp.imap_port, dp.pids, dp)
+
+
+def start_mtool(be, args, name, splice=True):
+    from mtoolfix import Proxyd
+    fields = 'proxy host=%s port=%d' % (be.ip, be.imap_port)
+    users = {u: (PASSWORD, fields) for u in backend_users(args.users)}
+    settings = {} if splice else {'proxy_relay_splice': 'no'}
+    px = Proxyd(name, users=users, settings=settings, trusted_networks='127.0.0.0/8')
+    px.start()
+    label = 'mtool proxyd (splice)' if splice else 'mtool proxyd (copy)'
+    return Target(label, px.imap_port, lambda: [px.pid] if px.proc else [], px)
+
+
+def stop_target(t):
+    from fixtures import stop
+    if t.inst is not None:
+        stop(t.inst)
+
+
+# ---- the load generator ------------------------------------------------------------------
+
+def loadgen(*argv, timeout=600):
+    r = subprocess.run([LOADGEN] + [str(a) for a in argv], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError('loadgen %s failed (%d):\n%s%s' % (
+            ' '.join(map(str, argv)), r.returncode, r.stdout, r.stderr))
+    return kv(r.stdout)
+
+
+# ---- 1. logins -----------------------------------------------------------------------------
+
+def bench_login(be, targets, args):
+    """{label: [per-run dict]} for every target, runs interleaved."""
+    res = {t.label: [] for t in targets}
+    for run in range(args.runs):
+        for t in targets:
+            loadgen('login', '-p', t.port, '-c', args.clients, '-n', args.warmup_logins,
+                    '-u', args.users)
+            c0, b0 = cpu_seconds(t.pids()), cpu_seconds(be.pids())
+            r = loadgen('login', '-p', t.port, '-c', args.clients, '-n', args.logins,
+                        '-u', args.users)
+            c1, b1 = cpu_seconds(t.pids()), cpu_seconds(be.pids())
+            n = int(r['logins'])
+            row = {
+                'rate': float(r['rate']),
+                'cpu_ms': (c1 - c0) * 1000 / n,
+                'backend_ms': (b1 - b0) * 1000 / n,
+                'loadgen_ms': float(r['loadgen_cpu_s']) * 1000 / n,
+                'p50': float(r['lat_p50_ms']), 'p99': float(r['lat_p99_ms']),
+            }
+            res[t.label].append(row)
+            log('login run %d %-22s %7.1f logins/s  proxy %.3f ms/login  backend %.3f  '
+                'loadgen %.3f  latency p50 %.1f p99 %.1f ms' % (
+                    run + 1, t.label, row['rate'], row['cpu_ms'], row['backend_ms'],
+                    row['loadgen_ms'], row['p50'], row['p99']))
+    return res
+
+
+# ---- 2. FETCH of a 10 MB message -----------------------------------------------------------
+
+def make_message(size):
+    """A size-byte RFC 5322 message (CRLF lines of 76 characters)."""
+    head = ('From: bench@example.org\r\nTo: %s\r\nSubject: 10 MB benchmark message\r\n'
+            'Message-ID: <bench-10mb@example.org>\r\nMIME-Version: 1.0\r\n'
+            'Content-Type: text/plain\r\n\r\n' % FETCH_USER).encode()
+    line = (b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/' * 2)[:76] + b'\r\n'
+    body = bytearray()
+    while len(head) + len(body) + len(line) <= size - 2:
+        body += line
+    body += b'x' * (size - 2 - len(head) - len(body)) + b'\r\n'
+    return head + bytes(body)
+
+
+def bench_fetch(be, targets, args):
+    msg = make_message(args.fetch_mib * MIB)
+    be.deliver(FETCH_USER, msg)
+    res = {t.label: [] for t in targets}
+    for run in range(args.runs):
+        for t in targets:
+            r = loadgen('fetch', '-p', t.port, '-U', FETCH_USER, '-r', args.fetch_repeat,
+                        '-w', 2)
+            res[t.label].append({'mbps': float(r['mbps']), 'ms': float(r['median_ms']),
+                                 'size': int(r['size'])})
+            log('fetch run %d %-22s %8.1f MB/s  (median of %d: %.2f ms for %s bytes)' % (
+                run + 1, t.label, float(r['mbps']), args.fetch_repeat,
+                float(r['median_ms']), r['size']))
+    return res
+
+
+# ---- 3. memory per idle session --------------------------------------------------------------
+
+def hold_sessions(port, args):
+    """Starts `loadgen hold`; returns the process once every session is logged in."""
+    p = subprocess.Popen([LOADGEN, 'hold', '-p', str(port), '-n', str(args.sessions),
+                          '-c', str(args.clients), '-u', str(args.users)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    line = p.stdout.readline()
+    if not line.startswith('ready'):
+        p.kill()
+        out, err = p.communicate()
+        raise RuntimeError('loadgen hold: %s%s%s' % (line, out, err))
+    r = kv(line)
+    if int(r['sessions']) != args.sessions:
+        p.kill()
+        raise RuntimeError('loadgen hold: only %s sessions' % r['sessions'])
+    return p, r
+
+
+def release_sessions(p):
+    out, err = p.communicate('\n', timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError('loadgen hold ended badly (%d): %s%s' % (p.returncode, out, err))
+
+
+def wait_backend_idle(be, want, timeout=60):
+    """Waits until the backend's imap processes are no more than want (the previous
+    run's sessions have gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        # reused imap processes stay; what matters is that no session is left: count the
+        # backend's established connections on its port instead
+        if established(be.imap_port) <= want:
+            return
+
+
+def established(port):
+    n = 0
+    hexport = ':%04X' % port
+    with open('/proc/net/tcp') as f:
+        for line in f.readlines()[1:]:
+            fl = line.split()
+            if fl[1].endswith(hexport) and fl[3] == '01':
+                n += 1
+    return n
+
+
+def bench_memory(be, makers, args):
+    """makers: [(label, fn(run) -> Target)]. A fresh proxy per run."""
+    res = {label: [] for label, _ in makers}
+    for run in range(args.runs):
+        for label, make in makers:
+            t = make(run)
+            try:
+                # warm up: code paged in, allocator arenas in place, every login process used
+                loadgen('login', '-p', t.port, '-c', 10, '-n', 200, '-u', args.users)
+                time.sleep(1)
+                before = pss_kib(t.pids())
+                nproc0 = len(t.pids())
+                t0 = time.monotonic()
+                p, r = hold_sessions(t.port, args)
+                opened = time.monotonic() - t0
+                time.sleep(1)
+                after = pss_kib(t.pids())
+                nproc1 = len(t.pids())
+                be_imap = count_procs(be.pids(), 'imap')
+                be_pss = pss_kib(be.pids())
+                release_sessions(p)
+            finally:
+                stop_target(t)
+            per = (after - before) / args.sessions
+            res[label].append({'kib': per, 'before': before, 'after': after,
+                               'nproc': (nproc0, nproc1), 'open_s': opened,
+                               'be_imap': be_imap, 'be_pss': be_pss})
+            log('memory run %d %-22s %6.2f KiB/session  (PSS %d -> %d KiB, %d -> %d '
+                'processes, %d sessions opened in %.1f s; backend: %d imap processes, '
+                'PSS %.0f MiB)' % (run + 1, label, per, before, after, nproc0, nproc1,
+                                   args.sessions, opened, be_imap, be_pss / 1024))
+            wait_backend_idle(be, 0)
+    return res
+
+
+# ---- main -------------------------------------------------------------------------------------
+
+def med(rows, key):
+    return statistics.median(r[key] for r in rows)
+
+
+def machine():
+    model = ''
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    model = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30
+    dv = subprocess.run(['dovecot', '--version'], stdout=subprocess.PIPE, text=True).stdout.strip()
+    return '%d cores (%s), %.0f GiB RAM, Linux %s, Dovecot %s' % (
+        os.cpu_count() or 0, model, mem, platform.release(), dv)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--only', default='login,fetch,memory',
+                    help='comma-separated: login, fetch, memory (default: all)')
+    ap.add_argument('--runs', type=int, default=3, help='runs per figure (median; default 3)')
+    ap.add_argument('--clients', type=int, default=50, help='concurrent clients (default 50)')
+    ap.add_argument('--logins', type=int, default=10000, help='logins per run (default 10000)')
+    ap.add_argument('--warmup-logins', type=int, default=500)
+    ap.add_argument('--users', type=int, default=200, help='distinct users (default 200)')
+    ap.add_argument('--fetch-mib', type=int, default=10, help='message size (default 10 MiB)')
+    ap.add_argument('--fetch-repeat', type=int, default=9, help='timed FETCHes per run')
+    ap.add_argument('--sessions', type=int, default=2000, help='idle sessions (default 2000)')
+    ap.add_argument('--no-deps', action='store_true', help='skip scripts/deps.sh')
+    ap.add_argument('--keep', action='store_true', help='keep the scratch directory')
+    args = ap.parse_args()
+    only = set(args.only.split(','))
+
+    t_start = time.monotonic()
+    if not args.no_deps:
+        subprocess.run(['sh', os.path.join(TOP, 'scripts', 'deps.sh'), 'test'], check=True)
+    mtool = os.environ.get('MTOOL')
+    if not mtool:
+        # MTOOL=/path/to/mtool benchmarks that binary instead of building ./mtool
+        if subprocess.run(['make', '-s', '-C', TOP, 'mtool']).returncode != 0:
+            sys.exit('bench: `make mtool` failed (or set MTOOL=/path/to/mtool)')
+        mtool = os.path.join(TOP, 'mtool')
+    subprocess.run(['make', '-s', '-C', os.path.join(TOP, 'bench')], check=True)
+
+    # every server inherits this: 2 fds per proxied session and more for Dovecot's processes
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 2 * args.sessions + 2000
+    if hard != resource.RLIM_INFINITY and hard < need:
+        args.sessions = max(100, (hard - 2000) // 2)
+        log('RLIMIT_NOFILE hard limit %d: sessions reduced to %d' % (hard, args.sessions))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    scratch = tempfile.mkdtemp(prefix='mtool-bench.')
+    os.environ['TESTDIR'] = scratch
+    os.environ['MTOOL'] = os.path.abspath(mtool)
+    os.environ.pop('MTOOL_TEST_RELAY', None)
+    sys.path.insert(0, os.path.join(TOP, 'tests', 'integration'))
+    import fixtures
+    log('scratch directory %s' % scratch)
+
+    results = {}
+    ok = False
+    try:
+        be = start_backend(args)
+        direct = Target('direct to backend', be.imap_port, lambda: [])
+        if only & {'login', 'fetch'}:
+            targets = [start_dovecot_proxy(be, args, 'dovecot-proxy'),
+                       start_mtool(be, args, 'mtool-splice', splice=True),
+                       start_mtool(be, args, 'mtool-copy', splice=False)]
+            if 'login' in only:
+                results['login'] = bench_login(be, [direct] + targets[:2], args)
+            if 'fetch' in only:
+                results['fetch'] = bench_fetch(be, [direct] + targets, args)
+            fixtures.stop(*[t.inst for t in targets])
+        if 'memory' in only:
+            wait_backend_idle(be, 0)
+            makers = [
+                ('Dovecot 2.3 proxy', lambda run: start_dovecot_proxy(be, args, 'dp-mem%d' % run)),
+                ('mtool proxyd (splice)', lambda run: start_mtool(be, args, 'mx-mem%d' % run)),
+                ('mtool proxyd (copy)',
+                 lambda run: start_mtool(be, args, 'mc-mem%d' % run, splice=False)),
+            ]
+            results['memory'] = bench_memory(be, makers, args)
+        ok = True
+    finally:
+        fixtures.stop_all()
+        if ok and not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            log('logs and configs kept in %s' % scratch)
+
+    elapsed = time.monotonic() - t_start
+    print_table(results, args, elapsed)
+
+
+def print_table(results, args, elapsed):
+    print()
+    print('%s, %s' % (time.strftime('%Y-%m-%d'), machine()))
+    print('median of %d runs; %d concurrent clients, %d users; full run took %.0f s'
+          % (args.runs, args.clients, args.users, elapsed))
+    print()
+    labels = ['Dovecot 2.3 proxy', 'mtool proxyd (splice)', 'mtool proxyd (copy)',
+              'direct to backend']
+    lr, fr, mr = results.get('login', {}), results.get('fetch', {}), results.get('memory', {})
+    direct_fetch = med(fr['direct to backend'], 'mbps') if 'direct to backend' in fr else None
+    print('| | logins/s | proxy CPU ms/login | FETCH %d MiB MB/s | FETCH %% of direct '
+          '| PSS KiB/idle session (N=%d) |' % (args.fetch_mib, args.sessions))
+    print('|---|---:|---:|---:|---:|---:|')
+    for label in labels:
+        if not any(label in r for r in (lr, fr, mr)):
+            continue
+        cells = [label]
+        if label in lr:
+            cells += ['%.0f' % med(lr[label], 'rate'),
+                      '—' if label.startswith('direct') else '%.3f' % med(lr[label], 'cpu_ms')]
+        else:
+            cells += ['', '']
+        if label in fr:
+            m = med(fr[label], 'mbps')
+            cells += ['%.0f' % m, '%.0f%%' % (100 * m / direct_fetch) if direct_fetch else '']
+        else:
+            cells += ['', '']
+        cells.append('%.2f' % med(mr[label], 'kib') if label in mr else '')
+        print('| ' + ' | '.join(cells) + ' |')
+    if lr:
+        print()
+        print('login benchmark, other costs per login (median): ' + '; '.join(
+            '%s: backend %.3f ms, load generator %.3f ms, latency p50 %.1f / p99 %.1f ms' % (
+                label, med(rows, 'backend_ms'), med(rows, 'loadgen_ms'), med(rows, 'p50'),
+                med(rows, 'p99')) for label, rows in lr.items()))
+    if mr:
+        print('memory benchmark: backend with %s imap processes (one per session), PSS %.0f MiB'
+              % (max(r['be_imap'] for rows in mr.values() for r in rows),
+                 max(r['be_pss'] for rows in mr.values() for r in rows) / 1024))
+
+
+if __name__ == '__main__':
+    main()
