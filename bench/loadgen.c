@@ -11,10 +11,11 @@
  *       opens N logged-in sessions (CLIENTS logins in flight at a time), prints
  *       "ready ...", keeps them idle until stdin reaches EOF or gets a line, closes them and
  *       prints "closed dropped=D" (D = sessions the server closed while idle).
- *   loadgen fetch -p PORT [-h IP] [-r REPEAT] [-w WARMUP] [-U USER]
- *       one session: LOGIN, SELECT INBOX, then WARMUP + REPEAT times "FETCH 1 BODY.PEEK[]",
- *       each timed from sending the command to the tagged OK. Prints size, every time and
- *       the median.
+ *   loadgen fetch -p PORT [-p PORT2 ...] [-h IP] [-r REPEAT] [-w WARMUP] [-U USER]
+ *       one session per port: LOGIN, SELECT INBOX; then WARMUP + REPEAT rounds of
+ *       "FETCH 1 BODY.PEEK[]" on each session in turn (interleaved, so every port sees the
+ *       same state of the machine), each timed from sending the command to the tagged OK.
+ *       Prints one line per port: size, every time and the median.
  *
  * The password is "pass" (-P to change). Exit status 0, or 1 when anything failed. */
 #include <errno.h>
@@ -61,6 +62,8 @@ static struct {
 } opt = { MODE_LOGIN, "127.0.0.1", 0, 50, 1000, 0, 200, "user1@example.org", "pass", 9, 2 };
 
 static struct sockaddr_in dest;
+#define MAX_PORTS	8
+static unsigned int ports[MAX_PORTS], nports;	/* fetch: -p may be repeated */
 static int epfd = -1;
 static unsigned long started, done, errors, errshown, next_user;
 static unsigned long logged_in, dropped;
@@ -503,65 +506,79 @@ command(struct reader *r, const char *tag, const char *cmd)
 	}
 }
 
+/* One session per port, opened up front; the timed FETCHes go round robin over them, so
+ * every target sees the same moments of the machine. */
+static unsigned long long
+fetch_once(struct reader *r, unsigned int i, double *secs)
+{
+	char tag[16], cmd[64];
+	snprintf(tag, sizeof(tag), "f%u", i);
+	snprintf(cmd, sizeof(cmd), "%s FETCH 1 BODY.PEEK[]\r\n", tag);
+	size_t tl = strlen(tag);
+	unsigned long long got = 0;
+	double t0 = now();
+	if (send_all(r->fd, cmd, strlen(cmd)) < 0)
+		die("send: %s", strerror(errno));
+	for (;;) {
+		char *line = reader_line(r);
+		if (strncmp(line, tag, tl) == 0 && line[tl] == ' ') {
+			if (strncmp(line + tl + 1, "OK", 2) != 0)
+				die("FETCH: %.300s", line);
+			break;
+		}
+		size_t ll = strlen(line);
+		if (ll > 2 && line[ll - 1] == '}') {
+			char *open = strrchr(line, '{');
+			if (open == NULL)
+				die("bad literal: %.200s", line);
+			got = strtoull(open + 1, NULL, 10);
+			reader_skip(r, got);
+		}
+	}
+	*secs = now() - t0;
+	if (got == 0)
+		die("FETCH returned no literal");
+	return got;
+}
+
 static int
 run_fetch(void)
 {
-	static struct reader r;
-	r.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (r.fd < 0 || connect(r.fd, (struct sockaddr *)&dest, sizeof(dest)) < 0)
-		die("connect: %s", strerror(errno));
-	char *line = reader_line(&r);
-	if (strncmp(line, "* OK", 4) != 0)
-		die("greeting: %.200s", line);
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "a LOGIN %s %s\r\n", opt.user, opt.pass);
-	command(&r, "a", cmd);
-	command(&r, "s", "s SELECT INBOX\r\n");
-
-	unsigned int total = opt.warmup + opt.repeat;
-	double *t = calloc(total, sizeof(*t));
-	unsigned long long size = 0;
-	if (t == NULL)
+	unsigned int n = nports, total = opt.warmup + opt.repeat;
+	struct reader *rs = calloc(n, sizeof(*rs));
+	double *t = calloc((size_t)n * total, sizeof(*t));
+	unsigned long long *size = calloc(n, sizeof(*size));
+	if (rs == NULL || t == NULL || size == NULL)
 		die("out of memory");
-	for (unsigned int i = 0; i < total; i++) {
-		char tag[16];
-		snprintf(tag, sizeof(tag), "f%u", i);
-		snprintf(cmd, sizeof(cmd), "%s FETCH 1 BODY.PEEK[]\r\n", tag);
-		double t0 = now();
-		if (send_all(r.fd, cmd, strlen(cmd)) < 0)
-			die("send: %s", strerror(errno));
-		unsigned long long got = 0;
-		for (;;) {
-			line = reader_line(&r);
-			if (strncmp(line, tag, strlen(tag)) == 0 && line[strlen(tag)] == ' ') {
-				if (strncmp(line + strlen(tag) + 1, "OK", 2) != 0)
-					die("FETCH: %.300s", line);
-				break;
-			}
-			size_t ll = strlen(line);
-			if (ll > 2 && line[ll - 1] == '}') {
-				char *open = strrchr(line, '{');
-				if (open == NULL)
-					die("bad literal: %.200s", line);
-				got = strtoull(open + 1, NULL, 10);
-				reader_skip(&r, got);
-			}
-		}
-		t[i] = now() - t0;
-		if (got == 0)
-			die("FETCH returned no literal");
-		size = got;
+	for (unsigned int k = 0; k < n; k++) {
+		struct reader *r = &rs[k];
+		struct sockaddr_in sa = dest;
+		sa.sin_port = htons((uint16_t)ports[k]);
+		r->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (r->fd < 0 || connect(r->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			die("connect to port %u: %s", ports[k], strerror(errno));
+		char *line = reader_line(r);
+		if (strncmp(line, "* OK", 4) != 0)
+			die("greeting: %.200s", line);
+		char cmd[600];
+		snprintf(cmd, sizeof(cmd), "a LOGIN %s %s\r\n", opt.user, opt.pass);
+		command(r, "a", cmd);
+		command(r, "s", "s SELECT INBOX\r\n");
 	}
-	command(&r, "z", "z LOGOUT\r\n");
-	close(r.fd);
-
-	double *m = t + opt.warmup;
-	printf("mode=fetch size=%llu times_ms=", size);
-	for (unsigned int i = 0; i < opt.repeat; i++)
-		printf("%s%.2f", i ? "," : "", m[i] * 1000);
-	qsort(m, opt.repeat, sizeof(*m), cmp_double);
-	double med = percentile(m, opt.repeat, 0.5);
-	printf(" median_ms=%.2f mbps=%.1f\n", med * 1000, (double)size / med / 1e6);
+	for (unsigned int i = 0; i < total; i++)
+		for (unsigned int k = 0; k < n; k++)
+			size[k] = fetch_once(&rs[k], i, &t[(size_t)k * total + i]);
+	for (unsigned int k = 0; k < n; k++) {
+		command(&rs[k], "z", "z LOGOUT\r\n");
+		close(rs[k].fd);
+		double *m = t + (size_t)k * total + opt.warmup;
+		printf("mode=fetch port=%u size=%llu times_ms=", ports[k], size[k]);
+		for (unsigned int i = 0; i < opt.repeat; i++)
+			printf("%s%.2f", i ? "," : "", m[i] * 1000);
+		qsort(m, opt.repeat, sizeof(*m), cmp_double);
+		double med = percentile(m, opt.repeat, 0.5);
+		printf(" median_ms=%.2f mbps=%.1f\n", med * 1000, (double)size[k] / med / 1e6);
+	}
 	return 0;
 }
 
@@ -591,7 +608,12 @@ main(int argc, char **argv)
 	while ((ch = getopt(argc, argv, "h:p:c:n:t:u:U:P:r:w:")) != -1) {
 		switch (ch) {
 		case 'h': opt.ip = optarg; break;
-		case 'p': opt.port = (unsigned int)strtoul(optarg, NULL, 10); break;
+		case 'p':
+			opt.port = (unsigned int)strtoul(optarg, NULL, 10);
+			if (nports == MAX_PORTS || opt.port == 0 || opt.port > 65535)
+				usage();
+			ports[nports++] = opt.port;
+			break;
 		case 'c': opt.clients = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'n': opt.count = strtoul(optarg, NULL, 10); break;
 		case 't': opt.secs = strtod(optarg, NULL); break;

@@ -78,6 +78,33 @@ def count_procs(pids, name):
     return n
 
 
+def machine_busy():
+    """CPU seconds the whole machine spent busy (user, nice, system, irq, softirq)."""
+    with open('/proc/stat') as f:
+        fields = f.readline().split()[1:]
+    return sum(int(fields[i]) for i in (0, 1, 2, 5, 6)) / CLK_TCK
+
+
+def children_cpu():
+    """CPU seconds of this script's children that have been waited for (load generators)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def own_pids(be, targets):
+    pids = be.pids()
+    for t in targets:
+        pids += t.pids()
+    return pids
+
+
+def foreign_cpu(busy0, own0, own_pids_now, secs, loadgen_cpu=0.0):
+    """% of one core that processes other than ours (backend, proxies, load generator)
+    used since busy0/own0 were taken: should be near 0 on a quiet machine."""
+    other = (machine_busy() - busy0) - (cpu_seconds(own_pids_now) - own0) - loadgen_cpu
+    return max(0.0, 100 * other / secs) if secs > 0 else 0.0
+
+
 def kv(line):
     return {k: v for k, v in re.findall(r'(\w+)=(\S+)', line)}
 
@@ -155,6 +182,15 @@ def stop_target(t):
 
 # ---- the load generator ------------------------------------------------------------------
 
+def loadgen_lines(*argv, timeout=600):
+    r = subprocess.run([LOADGEN] + [str(a) for a in argv], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError('loadgen %s failed (%d):\n%s%s' % (
+            ' '.join(map(str, argv)), r.returncode, r.stdout, r.stderr))
+    return r.stdout.splitlines()
+
+
 def loadgen(*argv, timeout=600):
     r = subprocess.run([LOADGEN] + [str(a) for a in argv], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=timeout)
@@ -174,22 +210,26 @@ def bench_login(be, targets, args):
             loadgen('login', '-p', t.port, '-c', args.clients, '-n', args.warmup_logins,
                     '-u', args.users)
             c0, b0 = cpu_seconds(t.pids()), cpu_seconds(be.pids())
+            busy0 = machine_busy()
             r = loadgen('login', '-p', t.port, '-c', args.clients, '-n', args.logins,
                         '-u', args.users)
             c1, b1 = cpu_seconds(t.pids()), cpu_seconds(be.pids())
             n = int(r['logins'])
+            other = max(0.0, 100 * ((machine_busy() - busy0) - (c1 - c0) - (b1 - b0)
+                                    - float(r['loadgen_cpu_s'])) / float(r['secs']))
             row = {
                 'rate': float(r['rate']),
                 'cpu_ms': (c1 - c0) * 1000 / n,
                 'backend_ms': (b1 - b0) * 1000 / n,
                 'loadgen_ms': float(r['loadgen_cpu_s']) * 1000 / n,
                 'p50': float(r['lat_p50_ms']), 'p99': float(r['lat_p99_ms']),
+                'other': other,
             }
             res[t.label].append(row)
             log('login run %d %-22s %7.1f logins/s  proxy %.3f ms/login  backend %.3f  '
-                'loadgen %.3f  latency p50 %.1f p99 %.1f ms' % (
-                    run + 1, t.label, row['rate'], row['cpu_ms'], row['backend_ms'],
-                    row['loadgen_ms'], row['p50'], row['p99']))
+                'loadgen %.3f  latency p50 %.1f p99 %.1f ms  other processes %.0f%% of a core'
+                % (run + 1, t.label, row['rate'], row['cpu_ms'], row['backend_ms'],
+                   row['loadgen_ms'], row['p50'], row['p99'], row['other']))
     return res
 
 
@@ -209,18 +249,30 @@ def make_message(size):
 
 
 def bench_fetch(be, targets, args):
+    """One loadgen per run, one session per target, the timed FETCHes round robin."""
     msg = make_message(args.fetch_mib * MIB)
     be.deliver(FETCH_USER, msg)
     res = {t.label: [] for t in targets}
+    argv = ['fetch', '-U', FETCH_USER, '-r', args.fetch_repeat, '-w', 2]
+    for t in targets:
+        argv += ['-p', t.port]
     for run in range(args.runs):
-        for t in targets:
-            r = loadgen('fetch', '-p', t.port, '-U', FETCH_USER, '-r', args.fetch_repeat,
-                        '-w', 2)
+        busy0, pcpu0 = machine_busy(), cpu_seconds(own_pids(be, targets))
+        t0, lg0 = time.monotonic(), children_cpu()
+        out = loadgen_lines(*argv)
+        other = foreign_cpu(busy0, pcpu0, own_pids(be, targets), time.monotonic() - t0,
+                            children_cpu() - lg0)
+        for t, line in zip(targets, out):
+            r = kv(line)
+            assert int(r['port']) == t.port, (t.port, line)
             res[t.label].append({'mbps': float(r['mbps']), 'ms': float(r['median_ms']),
-                                 'size': int(r['size'])})
-            log('fetch run %d %-22s %8.1f MB/s  (median of %d: %.2f ms for %s bytes)' % (
-                run + 1, t.label, float(r['mbps']), args.fetch_repeat,
-                float(r['median_ms']), r['size']))
+                                 'size': int(r['size']), 'other': other,
+                                 'times': r['times_ms']})
+            log('fetch run %d %-22s %8.1f MB/s  (median of %d: %.2f ms for %s bytes; all: %s)'
+                % (run + 1, t.label, float(r['mbps']), args.fetch_repeat,
+                   float(r['median_ms']), r['size'], r['times_ms']))
+        log('fetch run %d: CPU used by other processes on this machine: %.0f%% of a core'
+            % (run + 1, other))
     return res
 
 

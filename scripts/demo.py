@@ -11,6 +11,7 @@ import time
 top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault('MTOOL', os.path.join(top, 'mtool'))
 os.environ.setdefault('TESTDIR', tempfile.mkdtemp(prefix='mtool-demo.'))
+os.makedirs(os.environ['TESTDIR'], exist_ok=True)
 sys.path.insert(0, os.path.join(top, 'tests', 'integration'))
 
 from fixtures import DovecotBackend, stop_all  # noqa: E402

@@ -15,6 +15,9 @@ struct unit_test {
 };
 
 void unit_register(struct unit_test *);
+/* Set it in a forked child that leaves through exit() (code under test that exits): it
+ * turns off the sanitizer's leak check there; the parent's memory is checked at its exit. */
+extern int unit_in_child;
 void unit_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define TEST(name) \
