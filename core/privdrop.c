@@ -20,7 +20,8 @@ parse_ids(const char *user, uid_t *uid, gid_t *gid)
 	char *colon = strchr(buf, ':');
 	if (colon)
 		*colon++ = '\0';
-	if (str_to_num(buf, 1, 0x7fffffff, &u, &e) < 0)
+	/* UID 0 parses, so that "0" is refused as root rather than looked up as a name */
+	if (str_to_num(buf, 0, 0x7fffffff, &u, &e) < 0)
 		return -1;
 	g = u;
 	if (colon && str_to_num(colon, 1, 0x7fffffff, &g, &e) < 0)

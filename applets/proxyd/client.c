@@ -781,7 +781,7 @@ relay_info_new(struct client *c)
 	str_fmt(log_name, sizeof(log_name), "%s,%s:%u", user, dest_ip, c->dest.port);
 	client_log_tail(c, tail, sizeof(tail));
 	size_t nalt = 0, strings = strlen(user) + strlen(rip) + strlen(dest_ip) + strlen(session) +
-	    strlen(log_name) + strlen(tail) + 6;
+	    strlen(log_name) + strlen(tail) + strlen(c->dest.host) + 7;
 	for (size_t i = 0; r && i < r->nfields; i++) {
 		if (strncmp(r->fields[i].key, "user_", 5) != 0)
 			continue;
@@ -797,6 +797,7 @@ relay_info_new(struct client *c)
 	char *p = (char *)(ptrs + 2 * nalt);
 #define COPY(dst, s) do { size_t l_ = strlen(s) + 1; memcpy(p, (s), l_); (dst) = p; p += l_; } while (0)
 	COPY(info->user, user);
+	COPY(info->host, c->dest.host);
 	COPY(info->rip, rip);
 	COPY(info->dest_ip, dest_ip);
 	COPY(info->session, session);

@@ -488,6 +488,7 @@ const struct login_proto imap_proto = {
 	.input = imap_input,
 	.fail = imap_fail,
 	.bye = imap_send_bye,
+	.bye_fmt = "* BYE %s\r\n",
 	.backend_start = imap_backend_start,
 	.backend_input = imap_backend_input,
 	.free = imap_free,

@@ -369,6 +369,7 @@ const struct login_proto pop3_proto = {
 	.input = pop3_input,
 	.fail = pop3_fail,
 	.bye = pop3_send_bye,
+	.bye_fmt = "-ERR %s\r\n",
 	.backend_start = pop3_backend_start,
 	.backend_input = pop3_backend_input,
 	.free = pop3_free,

@@ -9,9 +9,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "applets/applets.h"
+#include "applets/proxyd/admin.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
@@ -217,6 +219,12 @@ proxyd_main(int argc, char **argv)
 		if (ls[i].fd < 0)
 			fatalx("%s", err);
 	}
+	/* admin sockets, before privileges go: base_dir may belong to root */
+	mkdir(set.base_dir, 0755);
+	struct admin_socket_set ipc = { set.ipc.path, set.ipc.mode, set.ipc.uid, set.ipc.gid };
+	struct admin_socket_set anvil = { set.anvil.path, set.anvil.mode, set.anvil.uid, set.anvil.gid };
+	if (admin_open(&pd, &ipc, &anvil, stderr) < 0)
+		fatalx("cannot create the admin sockets in base_dir %s", set.base_dir);
 	if (privdrop(set.default_login_user, err, sizeof(err)) < 0)
 		fatalx("default_login_user: %s", err);
 	if (args.background && daemon_background() < 0)
@@ -224,6 +232,8 @@ proxyd_main(int argc, char **argv)
 	for (unsigned int i = 0; i < set.nlisteners; i++)
 		if (loop_io_add(pd.loop, &ls[i].io, ls[i].fd, EPOLLIN, listener_accept, &ls[i]) < 0)
 			fatal("epoll_ctl");
+	if (admin_start(&pd) < 0)
+		fatal("epoll_ctl");
 	loop_signal(pd.loop, SIGTERM, on_term, &pd);
 	loop_signal(pd.loop, SIGINT, on_term, &pd);
 	loop_signal(pd.loop, SIGHUP, on_hup, &pd);
@@ -241,6 +251,7 @@ proxyd_main(int argc, char **argv)
 		close(ls[i].fd);
 	}
 	free(ls);
+	admin_close(&pd);
 	loop_free(pd.loop);
 	passdb_chain_free(pd.passdb);
 	settings_free(&set);

@@ -39,6 +39,7 @@ struct login_proto {
 	void (*fail)(struct client *, enum client_fail, const char *text);
 	/* last words before a disconnect: "* BYE text" / "-ERR text" */
 	void (*bye)(struct client *, const char *text);
+	const char *bye_fmt;		/* the same as a format for a relayed session */
 	void (*backend_start)(struct client *);	/* backend connected */
 	void (*backend_input)(struct client *);	/* backend bytes are buffered */
 	void (*free)(struct client *);		/* frees the protocol's part */
@@ -122,6 +123,7 @@ struct proxyd {
 	struct relay *relays;		/* every established session, for list and kick */
 	unsigned int nrelays;
 	struct backend_rec *backends;	/* see relay.h */
+	struct admin *admin;		/* admin sockets: admin.c */
 	unsigned int source_rr;		/* round-robin index into login_source_ips */
 	int shutting_down;
 };

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "applets/proxyd/admin.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
@@ -356,6 +357,7 @@ relay_start(struct client *c)
 	buf_release(&cin);
 	buf_release(&bin);
 
+	admin_alt_keys_note(pd, r->info->alt_keys, r->info->nalt);
 	r->backend = backend_rec_get(pd, &c->dest.ip, c->dest.port);
 	if (r->backend)
 		r->backend->proxying++;
@@ -385,7 +387,14 @@ relay_start(struct client *c)
 void
 relay_kick(struct relay *r, const char *reason)
 {
-	relay_close(r, "admin", reason);
+	char line[256];
+	/* the client's last words, best effort: only when no reply is half-way through */
+	if (dir_pending(&r->down) == 0 && r->cio.fd >= 0 && r->proto->bye_fmt) {
+		size_t n = str_fmt(line, sizeof(line), r->proto->bye_fmt, reason);
+		if (n < sizeof(line))
+			(void)send(r->cio.fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	relay_close(r, "proxy", reason);
 }
 
 void

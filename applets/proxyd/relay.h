@@ -26,6 +26,7 @@ struct relay_info {
 	const char *log_name;		/* "user,backend-ip:port" for "proxy(...)" */
 	const char *tail;		/* "user=<...>, method=..., rip=..., ..." */
 	const char *user;
+	const char *host;		/* the backend as the passdb named it (KICK-HOST) */
 	const char *rip;
 	const char *dest_ip;
 	unsigned int dest_port;

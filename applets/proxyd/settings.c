@@ -2,7 +2,9 @@
 /* applets/proxyd/settings.c: every setting proxyd reads, its default (Dovecot's where
  * Dovecot has the setting) and its check, in one table-driven place. */
 #include <ctype.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +31,8 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
 	{ "protocol", NULL },
 	{ "service", "client_limit" },
+	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
+	{ "service/unix_listener", "group" },
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
 	{ "service/inet_listener", "ssl" },
 	{ "passdb", "driver" }, { "passdb", "args" }, { "passdb", "result_success" },
@@ -336,6 +340,69 @@ load_source_ips(struct proxyd_settings *set, struct errctx *e)
 	}
 }
 
+/* user and group of a unix_listener: names, or numbers where there is no passwd file */
+static int
+parse_owner(const struct conf_node *n, int group, unsigned int *out, struct errctx *e)
+{
+	long long v;
+	const char *err;
+	if (str_to_num(n->value, 0, 0x7fffffff, &v, &err) == 0) {
+		*out = (unsigned int)v;
+		return 0;
+	}
+	if (group) {
+		struct group *gr = getgrnam(n->value);
+		if (gr) {
+			*out = gr->gr_gid;
+			return 0;
+		}
+	} else {
+		struct passwd *pw = getpwnam(n->value);
+		if (pw) {
+			*out = pw->pw_uid;
+			return 0;
+		}
+	}
+	err_at(e, n, group ? "group: no such group '%s'" : "user: no such user '%s'", n->value);
+	return -1;
+}
+
+/* service NAME { unix_listener NAME { mode user group } } for the admin sockets */
+static void
+load_unix_listener(struct proxyd_settings *set, const char *name, struct unix_listener_set *ul,
+    struct errctx *e)
+{
+	const struct conf_node *root = conf_root(set->conf), *sec = NULL, *l = NULL;
+	str_fmt(ul->path, sizeof(ul->path), "%s/%s", set->base_dir, name);
+	ul->mode = 0600;
+	ul->uid = (uid_t)-1;
+	ul->gid = (gid_t)-1;
+	while ((sec = conf_next_section(root, sec, "service")) != NULL) {
+		if (sec->name == NULL || strcmp(sec->name, name) != 0)
+			continue;
+		const struct conf_node *it = NULL;
+		while ((it = conf_next_section(sec, it, "unix_listener")) != NULL)
+			if (it->name && strcmp(it->name, name) == 0)
+				l = it;
+	}
+	if (l == NULL)
+		return;
+	const struct conf_node *n;
+	unsigned int v;
+	if ((n = conf_find(l, "mode")) != NULL) {
+		char *end;
+		unsigned long m = strtoul(n->value, &end, 8);
+		if (*n->value == '\0' || *end != '\0' || m > 0777)
+			err_at(e, n, "mode: '%s' is not an octal mode (e.g. 0600)", n->value);
+		else
+			ul->mode = (mode_t)m;
+	}
+	if ((n = conf_find(l, "user")) != NULL && *n->value && parse_owner(n, 0, &v, e) == 0)
+		ul->uid = (uid_t)v;
+	if ((n = conf_find(l, "group")) != NULL && *n->value && parse_owner(n, 1, &v, e) == 0)
+		ul->gid = (gid_t)v;
+}
+
 static void
 load_mechanisms(struct proxyd_settings *set, struct errctx *e)
 {
@@ -445,6 +512,8 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 		err_at(&e, NULL, "%s", "no listeners: enable a protocol (protocols = imap pop3) with a port");
 	}
 	load_source_ips(set, &e);
+	load_unix_listener(set, "ipc", &set->ipc, &e);
+	load_unix_listener(set, "anvil", &set->anvil, &e);
 	load_proto(set, "imap", &set->imap, &e);
 	load_proto(set, "pop3", &set->pop3, &e);
 	return e.n ? -1 : 0;

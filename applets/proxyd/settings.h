@@ -5,6 +5,7 @@
 #define PROXYD_SETTINGS_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "core/addr.h"
 
@@ -24,9 +25,18 @@ struct proto_set {			/* per protocol, from "protocol NAME { }" or the top level 
 	unsigned int local_port;
 };
 
+/* service ipc { unix_listener ipc { mode user group } }, and the same for anvil */
+struct unix_listener_set {
+	char path[512];
+	mode_t mode;
+	uid_t uid;		/* (uid_t)-1: the process's */
+	gid_t gid;
+};
+
 struct proxyd_settings {
 	struct conf *conf;
 	const char *base_dir;
+	struct unix_listener_set ipc, anvil;
 	struct listener_set *listeners;
 	unsigned int nlisteners;
 	const char *login_trusted_networks;

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/admin.c: the admin sockets' listeners and Dovecot's ipc protocol
+ * (protocols.md §1): "proxy\t*\tLIST-FULL", KICK, KICK-ALT, KICK-HOST. Dovecot runs a
+ * separate ipc process that fans a request out to every login process and stitches the
+ * answers; proxyd answers for itself, so there is one header row and the kick count is
+ * the whole count (Dovecot's per-process header rows and last-process counts are bugs we
+ * do not copy: docs/proxyd.8.md, ADMIN SOCKETS). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "applets/proxyd/admin.h"
+#include "applets/proxyd/admin_int.h"
+#include "applets/proxyd/proxyd.h"
+#include "applets/proxyd/relay.h"
+#include "config.h"
+#include "core/dline.h"
+#include "core/log.h"
+#include "core/passdb.h"
+#include "core/str.h"
+#include "core/tabescape.h"
+
+#define ALT_KEYS_MAX	32
+
+static const struct dline_set ipc_set = { NULL, NULL, 0, DLINE_MAX };
+
+void
+admin_alt_keys_note(struct proxyd *pd, const char *const *keys, unsigned int n)
+{
+	struct admin *a = pd->admin;
+	if (a == NULL)
+		return;
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int j;
+		for (j = 0; j < a->nalt_keys; j++)
+			if (strcmp(a->alt_keys[j], keys[i]) == 0)
+				break;
+		if (j < a->nalt_keys || a->nalt_keys >= ALT_KEYS_MAX)
+			continue;
+		char *k = strdup(keys[i]);
+		char **nk = k ? realloc(a->alt_keys, (a->nalt_keys + 1) * sizeof(*nk)) : NULL;
+		if (nk == NULL) {
+			free(k);
+			return;
+		}
+		a->alt_keys = nk;
+		a->alt_keys[a->nalt_keys++] = k;
+	}
+}
+
+/* ---- one session as the admin commands see it, established or still logging in ---- */
+
+void
+admin_session_of_relay(const struct relay *r, struct admin_session *s)
+{
+	s->user = r->info->user;
+	s->host = r->info->host;
+	s->proto = r->proto->name;
+	s->rip = r->info->rip;
+	s->dest_ip = r->info->dest_ip;
+	s->dest_port = r->info->dest_port;
+	s->nalt = r->info->nalt;
+	s->alt_keys = r->info->alt_keys;
+	s->alt_values = r->info->alt_values;
+	s->passdb = NULL;
+}
+
+void
+admin_session_of_client(const struct client *c, struct admin_session *s, char *rip, char *dip)
+{
+	s->user = c->virtual_user;
+	s->host = c->dest.host;
+	s->proto = c->proto->name;
+	s->rip = ip_format(&c->rip, rip, IP_ADDR_STRLEN);
+	s->dest_ip = ip_format(&c->dest.ip, dip, IP_ADDR_STRLEN);
+	s->dest_port = c->dest.port;
+	s->nalt = 0;
+	s->passdb = c->passdb;
+}
+
+/* A client still logging in to its backend is a "pending" session to Dovecot. */
+int
+admin_client_pending(const struct client *c)
+{
+	return c->proxying && c->virtual_user != NULL && c->dest.host != NULL && !c->destroyed;
+}
+
+const char *
+admin_session_alt(const struct admin_session *s, const char *key)
+{
+	for (unsigned int i = 0; i < s->nalt; i++)
+		if (strcmp(s->alt_keys[i], key) == 0)
+			return s->alt_values[i];
+	return s->passdb ? passdb_field(s->passdb, key) : NULL;
+}
+
+/* ---- ipc ---- */
+
+static void
+ipc_list_row(struct dline_conn *d, struct admin *a, const struct admin_session *s)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, DLINE_MAX * 4);
+	strbuf_putc(&sb, ':');
+	tab_escape(&sb, s->user);
+	for (unsigned int i = 0; i < a->nalt_keys; i++) {
+		const char *v = admin_session_alt(s, a->alt_keys[i]);
+		strbuf_putc(&sb, '\t');
+		tab_escape(&sb, v ? v : "");
+	}
+	strbuf_printf(&sb, "\t%s\t%s\t%s\t%u", s->proto, s->rip, s->dest_ip, s->dest_port);
+	if (!sb.error)
+		dline_send_raw(d, sb.s);
+	strbuf_free(&sb);
+}
+
+static void
+ipc_list(struct dline_conn *d, struct proxyd *pd)
+{
+	struct admin *a = pd->admin;
+	struct admin_session s;
+	struct strbuf sb;
+	char rip[IP_ADDR_STRLEN], dip[IP_ADDR_STRLEN];
+
+	strbuf_init(&sb, DLINE_MAX);
+	strbuf_puts(&sb, ":username");
+	for (unsigned int i = 0; i < a->nalt_keys; i++) {
+		strbuf_putc(&sb, '\t');
+		tab_escape(&sb, a->alt_keys[i]);
+	}
+	strbuf_puts(&sb, "\tservice\tsrc-ip\tdest-ip\tdest-port");
+	dline_send_raw(d, sb.s);
+	strbuf_free(&sb);
+	/* as Dovecot: established sessions first, then those still logging in */
+	for (const struct relay *r = pd->relays; r; r = r->next) {
+		if (r->closed)
+			continue;
+		admin_session_of_relay(r, &s);
+		ipc_list_row(d, a, &s);
+	}
+	for (const struct client *c = pd->clients; c; c = c->next) {
+		if (!admin_client_pending(c))
+			continue;
+		admin_session_of_client(c, &s, rip, dip);
+		ipc_list_row(d, a, &s);
+	}
+	dline_send_raw(d, "+");
+}
+
+static int
+any_equal(const char *v, char **list, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		if (strcmp(v, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+unsigned int
+admin_kick(struct proxyd *pd, int (*match)(const struct admin_session *, void *), void *ctx,
+    const char *reason)
+{
+	struct admin_session s;
+	char rip[IP_ADDR_STRLEN], dip[IP_ADDR_STRLEN];
+	unsigned int n = 0;
+
+	for (struct relay *r = pd->relays, *next; r; r = next) {
+		next = r->next;
+		if (r->closed)
+			continue;
+		admin_session_of_relay(r, &s);
+		if (match(&s, ctx)) {
+			relay_kick(r, reason);
+			n++;
+		}
+	}
+	for (struct client *c = pd->clients, *next; c; c = next) {
+		next = c->next;
+		if (!admin_client_pending(c))
+			continue;
+		admin_session_of_client(c, &s, rip, dip);
+		if (match(&s, ctx)) {
+			/* as Dovecot: a pending session is dropped without a protocol reply */
+			client_destroy(c, reason);
+			n++;
+		}
+	}
+	return n;
+}
+
+struct kick_args {
+	char **values;
+	size_t n;
+	const char *field;
+};
+
+static int
+match_user(const struct admin_session *s, void *ctx)
+{
+	struct kick_args *k = ctx;
+	return any_equal(s->user, k->values, k->n);
+}
+
+static int
+match_alt(const struct admin_session *s, void *ctx)
+{
+	struct kick_args *k = ctx;
+	return any_equal(admin_session_alt(s, k->field), k->values, k->n);
+}
+
+static int
+match_host(const struct admin_session *s, void *ctx)
+{
+	struct kick_args *k = ctx;
+	return any_equal(s->host, k->values, k->n);
+}
+
+static void
+ipc_kick(struct dline_conn *d, struct proxyd *pd, char **f, size_t n)
+{
+	struct admin *a = pd->admin;
+	struct kick_args k = { f + 1, n - 1, NULL };
+	int (*match)(const struct admin_session *, void *) = match_user;
+	char reply[32];
+
+	if (strcmp(f[0], "KICK-ALT") == 0) {
+		if (n < 2) {
+			dline_send_raw(d, "-Missing parameter");
+			return;
+		}
+		k.field = f[1];
+		k.values = f + 2;
+		k.n = n - 2;
+		match = match_alt;
+		int seen = 0;
+		for (unsigned int i = 0; i < a->nalt_keys; i++)
+			seen |= strcmp(a->alt_keys[i], k.field) == 0;
+		if (!seen) {
+			dline_send_raw(d, "+0");
+			return;
+		}
+	} else if (strcmp(f[0], "KICK-HOST") == 0) {
+		match = match_host;
+	}
+	if (k.n == 0) {
+		dline_send_raw(d, "-Missing parameter");
+		return;
+	}
+	unsigned int kicked = admin_kick(pd, match, &k, "Kicked by admin");
+	log_set_prefix("proxyd");
+	log_info("ipc: %s: %u connections kicked", f[0], kicked);
+	str_fmt(reply, sizeof(reply), "+%u", kicked);
+	dline_send_raw(d, reply);
+}
+
+/* "GROUP\tTARGET\tCOMMAND\t..." from doveadm, answered as Dovecot's ipc service does. */
+static void
+ipc_line(struct dline_conn *d, char **f, size_t n, void *arg)
+{
+	struct proxyd *pd = arg;
+	long long id;
+	const char *err;
+
+	if (n < 3 || f[2][0] == '\0') {
+		dline_send_raw(d, "-Invalid input");
+		return;
+	}
+	int all = strcmp(f[1], "*") == 0;
+	if (!all && str_to_num(f[1], 1, 0x7fffffff, &id, &err) < 0) {
+		char reply[DLINE_MAX];
+		str_fmt(reply, sizeof(reply), "-Invalid IPC connection id: %s", f[1]);
+		dline_send_raw(d, reply);
+		return;
+	}
+	if (strcmp(f[0], "proxy") != 0) {
+		char reply[DLINE_MAX];
+		if (all)
+			dline_send_raw(d, "+");
+		else {
+			str_fmt(reply, sizeof(reply), "-Unknown IPC group: %s", f[0]);
+			dline_send_raw(d, reply);
+		}
+		return;
+	}
+	/* this process is connection 1 of the group */
+	if (!all && id != 1) {
+		char reply[64];
+		str_fmt(reply, sizeof(reply), "-Unknown IPC connection id: %lld", id);
+		dline_send_raw(d, reply);
+		return;
+	}
+	f += 2;
+	n -= 2;
+	if (strcmp(f[0], "LIST-FULL") == 0)
+		ipc_list(d, pd);
+	else if (strcmp(f[0], "KICK") == 0 || strcmp(f[0], "KICK-ALT") == 0 || strcmp(f[0], "KICK-HOST") == 0)
+		ipc_kick(d, pd, f, n);
+	else
+		dline_send_raw(d, "-Unknown command");
+}
+
+static void
+admin_conn_closed(struct dline_conn *d, const char *reason, void *arg)
+{
+	(void)d;
+	(void)arg;
+	if (strcmp(reason, "Disconnected") != 0) {
+		log_set_prefix("proxyd");
+		log_warnx("admin connection: %s", reason);
+	}
+}
+
+/* Only the socket's owner, its group (when the mode lets the group in) and root may talk
+ * to it: the file mode says so already; the peer's credentials say it again, so that a
+ * socket made world-writable by mistake does not open the admin commands to everyone. */
+static int
+admin_peer_allowed(const struct admin_listener *l, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return 0;
+	if (cred.uid == 0 || cred.uid == l->uid || cred.uid == geteuid())
+		return 1;
+	if ((l->mode & 0070) && cred.gid == l->gid)
+		return 1;
+	return (l->mode & 0007) != 0;
+}
+
+static void
+admin_accept(struct loop_io *io, uint32_t events, void *arg)
+{
+	struct admin_listener *l = arg;
+	(void)events;
+	for (int i = 0; i < 16; i++) {
+		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (!admin_peer_allowed(l, fd)) {
+			log_set_prefix("proxyd");
+			log_warnx("%s: refused a connection from a user the socket's mode does not allow", l->path);
+			close(fd);
+			continue;
+		}
+		l->accept(l->pd, fd);
+	}
+}
+
+static void
+ipc_accept(struct proxyd *pd, int fd)
+{
+	dline_conn_new(pd->loop, fd, &ipc_set, ipc_line, admin_conn_closed, pd);
+}
+
+static int
+listener_open(struct admin_listener *l, struct proxyd *pd, const struct admin_socket_set *set,
+    void (*accept)(struct proxyd *, int), FILE *errf)
+{
+	l->pd = pd;
+	l->path = set->path;
+	l->mode = set->mode;
+	l->uid = set->uid == (uid_t)-1 ? geteuid() : set->uid;
+	l->gid = set->gid == (gid_t)-1 ? getegid() : set->gid;
+	l->accept = accept;
+	l->io.fd = -1;
+	l->fd = dline_listen_unix(set->path, set->mode, set->uid, set->gid);
+	if (l->fd < 0) {
+		fprintf(errf, "proxyd: cannot listen on %s: %s\n", set->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+admin_open(struct proxyd *pd, const struct admin_socket_set *ipc, const struct admin_socket_set *anvil,
+    FILE *errf)
+{
+	struct admin *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return -1;
+	pd->admin = a;
+	a->ipc.fd = a->anvil.fd = -1;
+	if (ipc && listener_open(&a->ipc, pd, ipc, ipc_accept, errf) < 0)
+		return -1;
+	if (anvil && listener_open(&a->anvil, pd, anvil, anvil_accept, errf) < 0)
+		return -1;
+	return 0;
+}
+
+int
+admin_start(struct proxyd *pd)
+{
+	struct admin *a = pd->admin;
+	struct admin_listener *ls[] = { &a->ipc, &a->anvil };
+	for (size_t i = 0; i < 2; i++)
+		if (ls[i]->fd >= 0 && loop_io_add(pd->loop, &ls[i]->io, ls[i]->fd, EPOLLIN, admin_accept, ls[i]) < 0)
+			return -1;
+	return 0;
+}
+
+void
+admin_close(struct proxyd *pd)
+{
+	struct admin *a = pd->admin;
+	if (a == NULL)
+		return;
+	struct admin_listener *ls[] = { &a->ipc, &a->anvil };
+	for (size_t i = 0; i < 2; i++) {
+		if (ls[i]->fd < 0)
+			continue;
+		loop_io_del(pd->loop, &ls[i]->io);
+		close(ls[i]->fd);
+		unlink(ls[i]->path);
+	}
+	for (unsigned int i = 0; i < a->nalt_keys; i++)
+		free(a->alt_keys[i]);
+	free(a->alt_keys);
+	free(a);
+	pd->admin = NULL;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/admin_int.h: what admin.c (ipc) and anvil.c share: the listener, the
+ * session view, matching and kicking. */
+#ifndef PROXYD_ADMIN_INT_H
+#define PROXYD_ADMIN_INT_H
+
+#include <sys/types.h>
+
+#include "core/loop.h"
+
+struct client;
+struct passdb_result;
+struct proxyd;
+struct relay;
+
+struct admin_listener {
+	struct proxyd *pd;
+	struct loop_io io;
+	int fd;
+	const char *path;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	void (*accept)(struct proxyd *, int fd);
+};
+
+struct admin {
+	struct admin_listener ipc, anvil;
+	char **alt_keys;	/* user_* keys in first-seen order */
+	unsigned int nalt_keys;
+};
+
+/* One session, established (relay) or still logging in (client), as admins see it.
+ * Strings are borrowed from the session and valid until the loop runs again. */
+struct admin_session {
+	const char *user, *host, *proto, *rip, *dest_ip;
+	unsigned int dest_port;
+	unsigned int nalt;
+	const char *const *alt_keys, *const *alt_values;
+	const struct passdb_result *passdb;	/* pending sessions: their user_* fields */
+};
+
+void admin_session_of_relay(const struct relay *, struct admin_session *);
+/* rip and dip are caller buffers of IP_ADDR_STRLEN. */
+void admin_session_of_client(const struct client *, struct admin_session *, char *rip, char *dip);
+int admin_client_pending(const struct client *);
+const char *admin_session_alt(const struct admin_session *, const char *key);
+/* Kicks every session match() accepts; returns how many. */
+unsigned int admin_kick(struct proxyd *, int (*match)(const struct admin_session *, void *),
+    void *ctx, const char *reason);
+
+/* anvil.c */
+void anvil_accept(struct proxyd *, int fd);
+
+#endif

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/* core/log.h: the line format on stderr, levels, the errno suffix, truncation. stderr
+ * is pointed at a temporary file around each call. */
+#include "tests/unit/unit.h"
+#include "core/log.h"
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct capture {
+	FILE *f;
+	int saved;
+	time_t before, after;
+};
+
+static void
+cap_start(struct capture *c)
+{
+	c->f = tmpfile();
+	c->saved = dup(STDERR_FILENO);
+	if (c->f == NULL || c->saved < 0) {
+		unit_fail(__FILE__, __LINE__, "cannot capture stderr");
+		exit(1);
+	}
+	dup2(fileno(c->f), STDERR_FILENO);
+	c->before = time(NULL);
+}
+
+/* Ends the capture; returns what was written (static buffer). */
+static const char *
+cap_end(struct capture *c)
+{
+	static char buf[3 * LOG_LINE_MAX];
+	c->after = time(NULL);
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	rewind(c->f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, c->f);
+	buf[n] = '\0';
+	fclose(c->f);
+	return buf;
+}
+
+static size_t
+stamp(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	return strftime(buf, len, "%b %d %H:%M:%S ", localtime_r(&t, &tm));
+}
+
+/* Checks one captured line: a timestamp of the capture's time, then rest exactly. */
+static void
+check_line(const char *file, int line, const struct capture *c, const char *got, const char *rest)
+{
+	char a[64], b[64];
+	size_t la = stamp(c->before, a, sizeof(a));
+	size_t lb = stamp(c->after, b, sizeof(b));
+	size_t skip;
+	if (strncmp(got, a, la) == 0)
+		skip = la;
+	else if (strncmp(got, b, lb) == 0)
+		skip = lb;
+	else {
+		unit_fail(file, line, "line \"%s\" does not start with the time \"%s\"", got, a);
+		return;
+	}
+	if (strcmp(got + skip, rest) != 0)
+		unit_fail(file, line, "line \"%s\", expected \"<time> %s\"", got, rest);
+}
+
+#define CHECK_LINE(c, got, rest) check_line(__FILE__, __LINE__, c, got, rest)
+
+static void
+log_restore(void)
+{
+	log_init("mtool", 0, 0);
+}
+
+TEST(line_format)
+{
+	struct capture c;
+	log_init("imap-login", 0, 0);
+	cap_start(&c);
+	log_info("proxy(%s): started proxying to %s", "alice", "192.0.2.1:143");
+	const char *got = cap_end(&c);
+	CHECK_LINE(&c, got, "imap-login: Info: proxy(alice): started proxying to 192.0.2.1:143\n");
+	/* the timestamp is "Mon DD HH:MM:SS" */
+	CHECK(got[3] == ' ' && got[6] == ' ' && got[9] == ':' && got[12] == ':' && got[15] == ' ');
+	CHECK(strchr("JFMASOND", got[0]) != NULL);
+
+	/* the prefix is copied, and can be changed */
+	char prefix[] = "director";
+	log_set_prefix(prefix);
+	prefix[0] = 'X';
+	cap_start(&c);
+	log_info("a");
+	log_info("b");
+	got = cap_end(&c);
+	const char *nl = strchr(got, '\n');
+	CHECK(nl != NULL);
+	if (nl) {
+		char first[256];
+		snprintf(first, sizeof(first), "%.*s", (int)(nl - got + 1), got);
+		CHECK_LINE(&c, first, "director: Info: a\n");
+		CHECK_LINE(&c, nl + 1, "director: Info: b\n");
+	}
+	log_restore();
+}
+
+static void
+vmsg(enum log_level level, int with_errno, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(level, with_errno, fmt, ap);
+	va_end(ap);
+}
+
+TEST(levels)
+{
+	struct capture c;
+	log_init("auth", 0, 0);
+	cap_start(&c);
+	log_warnx("w %d", 1);
+	CHECK_LINE(&c, cap_end(&c), "auth: Warning: w 1\n");
+	cap_start(&c);
+	log_errorx("e %s", "x");
+	CHECK_LINE(&c, cap_end(&c), "auth: Error: e x\n");
+	cap_start(&c);
+	vmsg(LOG_LEVEL_FATAL, 0, "f");
+	CHECK_LINE(&c, cap_end(&c), "auth: Fatal: f\n");
+	cap_start(&c);
+	vmsg(LOG_LEVEL_INFO, 0, "i%c", '!');
+	CHECK_LINE(&c, cap_end(&c), "auth: Info: i!\n");
+
+	/* debug lines only when enabled */
+	CHECK_INT(log_debug_enabled(), 0);
+	cap_start(&c);
+	log_debug("hidden");
+	vmsg(LOG_LEVEL_DEBUG, 0, "hidden too");
+	CHECK_STR(cap_end(&c), "");
+	log_set_debug(1);
+	CHECK(log_debug_enabled());
+	cap_start(&c);
+	log_debug("shown %d", 2);
+	CHECK_LINE(&c, cap_end(&c), "auth: Debug: shown 2\n");
+	log_set_debug(0);
+	CHECK_INT(log_debug_enabled(), 0);
+	log_init("auth", 1, 0);
+	CHECK(log_debug_enabled());
+	log_restore();
+	CHECK_INT(log_debug_enabled(), 0);
+}
+
+TEST(errno_suffix)
+{
+	struct capture c;
+	char want[256];
+	log_init("mtool", 0, 0);
+
+	errno = ENOENT;
+	cap_start(&c);
+	log_warn("open(%s) failed", "/x");
+	const char *got = cap_end(&c);
+	CHECK_INT(errno, ENOENT);
+	snprintf(want, sizeof(want), "mtool: Warning: open(/x) failed: %s\n", strerror(ENOENT));
+	CHECK_LINE(&c, got, want);
+
+	errno = EACCES;
+	cap_start(&c);
+	log_error("bind");
+	got = cap_end(&c);
+	CHECK_INT(errno, EACCES);
+	snprintf(want, sizeof(want), "mtool: Error: bind: %s\n", strerror(EACCES));
+	CHECK_LINE(&c, got, want);
+
+	/* the errno of the caller, not one changed by formatting; the x forms add nothing */
+	errno = EPIPE;
+	cap_start(&c);
+	log_warnx("no suffix");
+	log_errorx("none here");
+	log_info("nor here");
+	got = cap_end(&c);
+	CHECK_INT(errno, EPIPE);
+	CHECK(strstr(got, strerror(EPIPE)) == NULL);
+	CHECK(strstr(got, "Warning: no suffix\n") != NULL);
+	CHECK(strstr(got, "Error: none here\n") != NULL);
+	CHECK(strstr(got, "Info: nor here\n") != NULL);
+	log_restore();
+}
+
+TEST(truncation)
+{
+	struct capture c;
+	static char big[3 * LOG_LINE_MAX];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_init("mtool", 0, 0);
+
+	cap_start(&c);
+	log_info("%s", big);
+	const char *got = cap_end(&c);
+	size_t len = strlen(got);
+	/* one line, within LOG_LINE_MAX with its newline, ending in "..." */
+	CHECK_INT(len, LOG_LINE_MAX);
+	CHECK(len >= 4 && strcmp(got + len - 4, "...\n") == 0);
+	CHECK(strchr(got, '\n') == got + len - 1);
+	CHECK(strstr(got, "mtool: Info: aaaa") != NULL);
+
+	/* the errno suffix does not push it over either */
+	errno = ENOENT;
+	cap_start(&c);
+	log_warn("%s", big);
+	got = cap_end(&c);
+	len = strlen(got);
+	CHECK_INT(len, LOG_LINE_MAX);
+	CHECK(len >= 4 && strcmp(got + len - 4, "...\n") == 0);
+	CHECK_INT(errno, ENOENT);
+
+	/* a message with room to spare is left whole */
+	big[LOG_LINE_MAX / 2] = '\0';
+	cap_start(&c);
+	log_warn("%s", big);
+	got = cap_end(&c);
+	char want[32];
+	snprintf(want, sizeof(want), "a: %s\n", strerror(ENOENT));
+	len = strlen(got);
+	CHECK(len > strlen(want) && strcmp(got + len - strlen(want), want) == 0);
+	CHECK(strstr(got, "...") == NULL);
+	log_restore();
+}
+
+/* fatal and fatalx log and exit(1): in a child, stderr to a pipe. */
+static void
+run_fatal(int with_errno, char *out, size_t outlen, int *status)
+{
+	int p[2];
+	*status = -1;
+	out[0] = '\0';
+	if (pipe(p) < 0)
+		return;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		unit_in_child = 1;
+		dup2(p[1], STDERR_FILENO);
+		close(p[0]);
+		close(p[1]);
+		log_init("replicator", 0, 0);
+		errno = ECONNREFUSED;
+		if (with_errno)
+			fatal("connect(%s)", "/run/x");
+		fatalx("bad config: %d", 7);
+	}
+	close(p[1]);
+	size_t n = 0;
+	ssize_t r;
+	while (n < outlen - 1 && (r = read(p[0], out + n, outlen - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(p[0]);
+	int st;
+	if (waitpid(pid, &st, 0) == pid && WIFEXITED(st))
+		*status = WEXITSTATUS(st);
+}
+
+TEST(fatal_exits_1)
+{
+	char out[512], want[256];
+	int status;
+	struct capture c;
+	c.before = time(NULL);
+	run_fatal(1, out, sizeof(out), &status);
+	c.after = time(NULL);
+	CHECK_INT(status, 1);
+	snprintf(want, sizeof(want), "replicator: Fatal: connect(/run/x): %s\n", strerror(ECONNREFUSED));
+	CHECK_LINE(&c, out, want);
+	c.before = time(NULL);
+	run_fatal(0, out, sizeof(out), &status);
+	c.after = time(NULL);
+	CHECK_INT(status, 1);
+	CHECK_LINE(&c, out, "replicator: Fatal: bad config: 7\n");
+}
