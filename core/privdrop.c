@@ -16,7 +16,9 @@ parse_ids(const char *user, uid_t *uid, gid_t *gid)
 	char buf[64];
 	long long u, g;
 	const char *e;
-	str_copy(buf, user, sizeof(buf));
+	/* longer than any UID:GID: a name (a truncated copy could parse as a number) */
+	if (str_copy(buf, user, sizeof(buf)) >= sizeof(buf))
+		return -1;
 	char *colon = strchr(buf, ':');
 	if (colon)
 		*colon++ = '\0';

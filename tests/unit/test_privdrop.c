@@ -135,6 +135,12 @@ TEST(root_errors)
 	run("root", 0, out, sizeof(out));
 	CHECK(strncmp(out, "rc=-1 uid=0,0,0 ", 16) == 0);
 	CHECK(strstr(out, "err=refusing to run as root (user 'root')") != NULL);
+	/* a long name that merely starts like a number is a name */
+	char name[80];
+	snprintf(name, sizeof(name), "%063d%s", 65534, "-not-a-number");
+	run(name, 0, out, sizeof(out));
+	CHECK(strncmp(out, "rc=-1 uid=0,0,0 ", 16) == 0);
+	CHECK(strstr(out, "not found") != NULL);
 	run("0:65534", 0, out, sizeof(out));
 	CHECK(strncmp(out, "rc=-1 uid=0,0,0 ", 16) == 0);
 	CHECK(strstr(out, "err=refusing to run as root") != NULL);
