@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/sasl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base64.h"
@@ -13,13 +14,24 @@ sasl_mech_parse(const char *name)
 		return SASL_MECH_PLAIN;
 	if (str_eq_nocase(name, "LOGIN"))
 		return SASL_MECH_LOGIN;
+	if (str_eq_nocase(name, "XOAUTH2"))
+		return SASL_MECH_XOAUTH2;
+	if (str_eq_nocase(name, "OAUTHBEARER"))
+		return SASL_MECH_OAUTHBEARER;
 	return SASL_MECH_NONE;
 }
 
 const char *
 sasl_mech_name(enum sasl_mech m)
 {
-	return m == SASL_MECH_PLAIN ? "PLAIN" : m == SASL_MECH_LOGIN ? "LOGIN" : "";
+	switch (m) {
+	case SASL_MECH_PLAIN: return "PLAIN";
+	case SASL_MECH_LOGIN: return "LOGIN";
+	case SASL_MECH_XOAUTH2: return "XOAUTH2";
+	case SASL_MECH_OAUTHBEARER: return "OAUTHBEARER";
+	case SASL_MECH_NONE: break;
+	}
+	return "";
 }
 
 void
@@ -36,6 +48,11 @@ sasl_server_clear(struct sasl_server *s)
 	for (size_t i = 0; i < sizeof(s->pass); i++)
 		p[i] = 0;
 	s->step = 0;
+	if (s->forward) {
+		memset(s->forward, 0, strlen(s->forward));
+		free(s->forward);
+		s->forward = NULL;
+	}
 }
 
 static enum sasl_status
@@ -130,6 +147,76 @@ login_step(struct sasl_server *s, const char *response, int initial, char *chall
 	return fail(s, "Unexpected response");
 }
 
+/* OAUTHBEARER's saslname: "=2C" is ',' and "=3D" is '='; nothing else may follow '='. */
+static int
+saslname_decode(const char *in, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = in[i];
+		if (ch == '=') {
+			if (len - i < 3)
+				return -1;
+			if (in[i + 1] == '2' && (in[i + 2] == 'C' || in[i + 2] == 'c'))
+				ch = ',';
+			else if (in[i + 1] == '3' && (in[i + 2] == 'D' || in[i + 2] == 'd'))
+				ch = '=';
+			else
+				return -1;
+			i += 2;
+		}
+		if (o + 1 >= outlen)
+			return -1;
+		out[o++] = ch;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* XOAUTH2: "user=U\1auth=Bearer T\1\1"; OAUTHBEARER: "n,a=U,\1...auth=Bearer T\1\1".
+ * Only the user name is taken; the token is for the backend to judge. */
+static enum sasl_status
+bearer_step(struct sasl_server *s, const char *response, int initial, char *challenge)
+{
+	char buf[8192];
+	size_t n;
+
+	if (response == NULL) {
+		challenge[0] = '\0';
+		return SASL_CONTINUE;
+	}
+	if (decode(response, buf, sizeof(buf), &n) < 0)
+		return fail_base64(s, initial);
+	if (strlen(buf) != n || strstr(buf, "auth=") == NULL)
+		return fail(s, "Invalid input");
+	const char *u = NULL;
+	size_t ulen = 0;
+	if (s->mech == SASL_MECH_XOAUTH2) {
+		if (strncmp(buf, "user=", 5) != 0)
+			return fail(s, "Invalid input");
+		u = buf + 5;
+		ulen = strcspn(u, "\1");
+		if (u[ulen] != '\1' || ulen > SASL_MAX_USER)
+			return fail(s, "Invalid input");
+		memcpy(s->authcid, u, ulen);
+		s->authcid[ulen] = '\0';
+	} else {
+		/* gs2-header: "n,a=user," or "y,a=user," (no channel binding) */
+		if ((buf[0] != 'n' && buf[0] != 'y') || buf[1] != ',' || strncmp(buf + 2, "a=", 2) != 0)
+			return fail(s, "Invalid input");
+		u = buf + 4;
+		ulen = strcspn(u, ",");
+		if (u[ulen] != ',' || saslname_decode(u, ulen, s->authcid, sizeof(s->authcid)) < 0)
+			return fail(s, "Invalid input");
+	}
+	if (s->authcid[0] == '\0')
+		return fail(s, "Invalid input");
+	memset(buf, 0, sizeof(buf));
+	if ((s->forward = strdup(response)) == NULL)
+		return fail(s, "Out of memory");
+	return SASL_DONE;
+}
+
 enum sasl_status
 sasl_server_step(struct sasl_server *s, const char *response, int initial, char *challenge, size_t clen)
 {
@@ -140,6 +227,9 @@ sasl_server_step(struct sasl_server *s, const char *response, int initial, char 
 		return plain_step(s, response, initial, challenge);
 	case SASL_MECH_LOGIN:
 		return login_step(s, response, initial, challenge, clen);
+	case SASL_MECH_XOAUTH2:
+	case SASL_MECH_OAUTHBEARER:
+		return bearer_step(s, response, initial, challenge);
 	case SASL_MECH_NONE:
 		break;
 	}

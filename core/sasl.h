@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* core/sasl.h: the server side of the SASL mechanisms a login proxy answers itself,
- * PLAIN (RFC 4616) and LOGIN. Not a SASL library: other mechanisms are passed to the
- * backend untouched (proxy_mech), and nothing here does I/O. */
+ * PLAIN (RFC 4616) and LOGIN, and of the bearer-token ones it can only pass on to the
+ * backend, XOAUTH2 and OAUTHBEARER (RFC 7628): for those it learns the user name and
+ * keeps the client's response as it came. Nothing here does I/O. */
 #ifndef CORE_SASL_H
 #define CORE_SASL_H
 
@@ -10,7 +11,13 @@
 #define SASL_MAX_USER	255
 #define SASL_MAX_PASS	1024
 
-enum sasl_mech { SASL_MECH_NONE, SASL_MECH_PLAIN, SASL_MECH_LOGIN };
+enum sasl_mech { SASL_MECH_NONE, SASL_MECH_PLAIN, SASL_MECH_LOGIN, SASL_MECH_XOAUTH2, SASL_MECH_OAUTHBEARER };
+
+/* Mechanisms whose credentials only the backend can check. */
+static inline int sasl_mech_passthrough(enum sasl_mech m)
+{
+	return m == SASL_MECH_XOAUTH2 || m == SASL_MECH_OAUTHBEARER;
+}
 
 enum sasl_status {
 	SASL_CONTINUE,	/* send the challenge (base64, possibly empty) and wait for a line */
@@ -26,6 +33,7 @@ struct sasl_server {
 	char pass[SASL_MAX_PASS + 1];
 	const char *error;
 	int bad_base64;		/* SASL_FAILED because a response was not base64 */
+	char *forward;		/* passthrough mechanisms: the client's base64 response */
 };
 
 /* "PLAIN" or "LOGIN", case-insensitively; SASL_MECH_NONE otherwise. */
@@ -40,7 +48,7 @@ void sasl_server_init(struct sasl_server *, enum sasl_mech);
  * tells a decoding error from bad credentials. */
 enum sasl_status sasl_server_step(struct sasl_server *, const char *response, int initial,
     char *challenge, size_t challenge_len);
-/* Wipes the credentials from memory. */
+/* Wipes the credentials from memory and frees the forwarded response. */
 void sasl_server_clear(struct sasl_server *);
 
 /* Client side, for the backend login: base64 of "authzid\0authcid\0pass" into out.

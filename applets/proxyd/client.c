@@ -106,6 +106,7 @@ dest_free(struct proxy_dest *d)
 	}
 	free(d->master);
 	free(d->mech);
+	free(d->sasl_forward);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -485,6 +486,8 @@ client_dest_from_fields(struct client *c, const struct passdb_result *r, const c
 	d->pass = xstrdup_or_null(v ? v : c->password);
 	d->master = xstrdup_or_null(passdb_field(r, "master"));
 	d->mech = xstrdup_or_null(passdb_field(r, "proxy_mech"));
+	if (c->sasl && c->sasl->forward)
+		d->sasl_forward = strdup(c->sasl->forward);
 	d->nopipelining = passdb_field(r, "proxy_nopipelining") != NULL;
 	d->not_trusted = passdb_field(r, "proxy_not_trusted") != NULL;
 	if (d->host == NULL || d->destuser == NULL || (d->pass == NULL && d->master == NULL && d->mech == NULL)) {
@@ -614,8 +617,9 @@ client_auth(struct client *c, const char *mech, const char *authzid, const char 
 	free(c->virtual_user);
 	c->virtual_user = NULL;
 	c->user = strdup(user);
-	c->password = strdup(pass);
-	if (c->user == NULL || c->password == NULL) {
+	/* bearer-token mechanisms bring no password: only the backend can judge them */
+	c->password = pass ? strdup(pass) : NULL;
+	if (c->user == NULL || (pass != NULL && c->password == NULL)) {
 		client_fail_now(c, FAIL_AUTH_TEMP, NULL);
 		return;
 	}
@@ -663,6 +667,16 @@ client_auth(struct client *c, const char *mech, const char *authzid, const char 
 	if (c->virtual_user == NULL) {
 		client_fail_now(c, FAIL_AUTH_TEMP, NULL);
 		return;
+	}
+	if (pass == NULL) {
+		/* a passthrough mechanism: the passdb must route it to a backend that speaks it */
+		const char *pm = passdb_field(r, "proxy_mech");
+		if (pm == NULL || !str_eq_nocase(pm, mech)) {
+			client_log_user_error(c, "%s can only be passed through to the backend: the passdb "
+			    "must return proxy and proxy_mech=%s", mech, mech);
+			client_fail_now(c, FAIL_AUTH, NULL);
+			return;
+		}
 	}
 	if (passdb_field(r, "nologin") != NULL && passdb_field(r, "proxy") == NULL &&
 	    passdb_field(r, "proxy_maybe") == NULL) {

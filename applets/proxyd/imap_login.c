@@ -210,7 +210,7 @@ imap_auth_done(struct client *c, const char *mech)
 	ic->state = IMAP_LOGIN_PASSDB;
 	c->sasl_waiting = 0;
 	conn_pause_read(c->conn, 1);
-	client_auth(c, mech, s->authzid, s->authcid, s->pass);
+	client_auth(c, mech, s->authzid, s->authcid, sasl_mech_passthrough(s->mech) ? NULL : s->pass);
 }
 
 static void

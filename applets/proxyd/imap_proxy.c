@@ -137,6 +137,13 @@ send_login(struct client *c)
 	} else if (str_eq_nocase(mech, "LOGIN")) {
 		n = 0;	/* LOGIN has no initial response: user and password follow the challenges */
 		b64[0] = '\0';
+	} else if (d->sasl_forward && sasl_mech_passthrough(sasl_mech_parse(mech))) {
+		n = str_copy(b64, d->sasl_forward, sizeof(b64));
+		if (n >= sizeof(b64)) {
+			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "SASL response too long to forward");
+			strbuf_free(&sb);
+			return;
+		}
 	} else {
 		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "proxy_mech is neither PLAIN nor LOGIN; other mechanisms cannot be answered by the proxy");
 		strbuf_free(&sb);
@@ -255,6 +262,12 @@ sasl_continue(struct client *c)
 		backend_send(c, "%s", ic->sasl_pending);
 		free(ic->sasl_pending);
 		ic->sasl_pending = NULL;
+		return;
+	}
+	if (d->sasl_forward) {
+		/* the backend refused the token and explains itself in a challenge: end the
+		 * exchange (RFC 7628: OAUTHBEARER answers %x01; XOAUTH2 an empty line) */
+		backend_send(c, "%s", str_eq_nocase(d->mech, "OAUTHBEARER") ? "AQ==" : "");
 		return;
 	}
 	if (d->mech && str_eq_nocase(d->mech, "LOGIN")) {

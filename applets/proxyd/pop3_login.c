@@ -89,7 +89,8 @@ pop3_sasl_step(struct client *c, const char *response, int initial)
 		conn_printf(c->conn, "+ %s\r\n", challenge);
 		return;
 	case SASL_DONE:
-		pop3_auth_done(c, sasl_mech_name(c->sasl->mech), c->sasl->authzid, c->sasl->authcid, c->sasl->pass);
+		pop3_auth_done(c, sasl_mech_name(c->sasl->mech), c->sasl->authzid, c->sasl->authcid,
+		    sasl_mech_passthrough(c->sasl->mech) ? NULL : c->sasl->pass);
 		return;
 	case SASL_FAILED:
 		pop3_of(c)->state = POP3_LOGIN_AUTH;

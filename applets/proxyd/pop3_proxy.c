@@ -33,6 +33,8 @@ send_login(struct client *c)
 		backend_send(c, "AUTH PLAIN %s", b64);
 	} else if (str_eq_nocase(mech, "LOGIN")) {
 		backend_send(c, "AUTH LOGIN");
+	} else if (d->sasl_forward && sasl_mech_passthrough(sasl_mech_parse(mech))) {
+		backend_send(c, "AUTH %s %s", mech, d->sasl_forward);
 	} else {
 		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "proxy_mech is neither PLAIN nor LOGIN; other mechanisms cannot be answered by the proxy");
 		return;
@@ -106,6 +108,10 @@ auth_continue(struct client *c)
 	struct pop3_client *pc = pop3_of(c);
 	const struct proxy_dest *d = &c->dest;
 	char b64[2048];
+	if (d->sasl_forward) {
+		backend_send(c, "%s", str_eq_nocase(d->mech, "OAUTHBEARER") ? "AQ==" : "");
+		return;
+	}
 	if (d->mech == NULL || !str_eq_nocase(d->mech, "LOGIN") || pc->login_mech_step > 1) {
 		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "Unexpected SASL continuation from the backend");
 		return;

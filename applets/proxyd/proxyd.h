@@ -58,6 +58,7 @@ struct proxy_dest {
 	char *pass;		/* password for the backend */
 	char *master;		/* master user for the backend login, or NULL */
 	char *mech;		/* proxy_mech, or NULL (LOGIN/USER+PASS) */
+	char *sasl_forward;	/* XOAUTH2/OAUTHBEARER: the client's response, sent on as it is */
 	unsigned int timeout_ms;
 	unsigned int nopipelining : 1;
 	unsigned int not_trusted : 1;

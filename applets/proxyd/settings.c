@@ -419,7 +419,7 @@ load_mechanisms(struct proxyd_settings *set, struct errctx *e)
 		str_fmt(mech, sizeof(mech), "%.*s", (int)n, s);
 		s += n;
 		if (sasl_mech_parse(mech) == SASL_MECH_NONE) {
-			err_at(e, node, "auth_mechanisms: '%s' is not supported (plain, login)", mech);
+			err_at(e, node, "auth_mechanisms: '%s' is not supported (plain, login, xoauth2, oauthbearer)", mech);
 			continue;
 		}
 		for (char *p = mech; *p; p++)
