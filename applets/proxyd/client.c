@@ -505,7 +505,8 @@ client_proxy_begin(struct client *c)
 	const char *host = passdb_field(r, "host");
 	const char *hostip = passdb_field(r, "hostip");
 	int maybe = passdb_field(r, "proxy_maybe") != NULL;
-	int proxy = passdb_field(r, "proxy") != NULL || passdb_field(r, "proxy_always") != NULL;
+	int always = passdb_field(r, "proxy_always") != NULL;
+	int proxy = passdb_field(r, "proxy") != NULL || always;
 	const struct proto_set *ps = settings_proto(c->pd->set, c->proto->name);
 
 	if (hostip && *hostip)
@@ -517,9 +518,10 @@ client_proxy_begin(struct client *c)
 		int port_given = pv != NULL && port_field(pv, &port) == 0;
 		if (resolve_host(host, &ip) == 0 && is_self(c, &ip, port, port_given)) {
 			/* proxy_maybe pointing at this proxy: "log in locally", which for a
-			 * proxy that stores no mail means the configured local mail server */
+			 * proxy that stores no mail means the configured local mail server;
+			 * with proxy_always, still proxy, but to where a director says */
 			host = NULL;
-			proxy = 0;
+			proxy = always;
 		} else {
 			proxy = 1;
 		}
@@ -557,6 +559,31 @@ client_proxy_begin(struct client *c)
 	}
 	c->proxying = 1;
 	backend_connect(c);
+}
+
+/* Fields a login acts on (here, in the passdb, or later for admin commands); the rest
+ * are logged at debug level and ignored, as Dovecot does. */
+static void
+client_log_unknown_fields(struct client *c, const struct passdb_result *r)
+{
+	static const char *const known[] = {
+		"proxy", "proxy_maybe", "proxy_always", "host", "hostip", "port", "source_ip",
+		"destuser", "pass", "master", "proxy_mech", "proxy_timeout", "proxy_nopipelining",
+		"proxy_not_trusted", "proxy_noauth", "proxy_refresh", "proxy_host_immediate_failure_after",
+		"ssl", "starttls", "delay_until", "nologin", "reason", "nodelay", "nopassword",
+		"allow_nets", "fail", "user", "protocol", "code", NULL,
+	};
+	if (!log_debug_enabled())
+		return;
+	for (size_t i = 0; i < r->nfields; i++) {
+		const char *k = r->fields[i].key;
+		int ok = strncmp(k, "forward_", 8) == 0 || strncmp(k, "user_", 5) == 0 ||
+		    strncmp(k, "userdb_", 7) == 0;
+		for (size_t j = 0; !ok && known[j]; j++)
+			ok = strcmp(k, known[j]) == 0;
+		if (!ok)
+			client_log_debug(c, "proxy(%s): ignoring unknown passdb field '%s'", c->virtual_user, k);
+	}
 }
 
 static void
@@ -684,6 +711,7 @@ client_auth(struct client *c, const char *mech, const char *authzid, const char 
 		client_fail_now(c, reason ? FAIL_AUTH_REASON : FAIL_AUTH, reason);
 		return;
 	}
+	client_log_unknown_fields(c, r);
 	const char *du = passdb_field(r, "delay_until");
 	if (du != NULL) {
 		int w = client_delay_until(c, du);

@@ -218,9 +218,12 @@ def main():
             'maybe-self@example.org': 'proxy_maybe host=127.0.0.1 port=%d destuser=user3@example.org',
             'local@example.org': 'destuser=user2@example.org',
             'src@example.org': hp + ' destuser=user1@example.org proxy_not_trusted',
+            'always-self@example.org': 'proxy_maybe proxy_always host=127.0.0.1 port=%d',
+            'odd@example.org': hp + ' destuser=user1@example.org frobnicate=1',
         }, settings={'proxy_local_host': '127.0.0.1', 'proxy_local_port': be.imap_port,
-                     'login_source_ips': '127.0.0.8'})
+                     'login_source_ips': '127.0.0.8'}, args=['-D'])
         px2.users['maybe-self@example.org'] %= px2.imap_port
+        px2.users['always-self@example.org'] %= px2.imap_port
         with px2:
             l, raw = login(px2, 'maybe-self@example.org')
             report(l.startswith(b'a OK') and b'mailbox of user3' in subject_of_first(raw),
@@ -234,6 +237,14 @@ def main():
             raw.close()
             m = be.wait_log(r'Login: user=<user1@example.org>, method=PLAIN, rip=127\.0\.0\.8,')
             report(l.startswith(b'a OK') and m is not None, 'login_source_ips: the backend sees 127.0.0.8', l)
+            l, raw = login(px2, 'always-self@example.org')
+            raw.close()
+            report(l == b'a ' + UNAVAILABLE and px2.wait_log(r'always-self@example.org\): host not given') is not None,
+                   'proxy_maybe + proxy_always to self: proxied to a director-given host, not locally', l)
+            l, raw = login(px2, 'odd@example.org')
+            raw.close()
+            report(l.startswith(b'a OK') and px2.wait_log(r"Debug: proxy\(odd@example.org\): ignoring unknown passdb field 'frobnicate'") is not None,
+                   'an unknown passdb field is ignored with a debug line', l)
         report(not px2.check_log(), 'no crash or sanitizer report (second proxy)', '\n'.join(px2.check_log()))
 
     # proxy_nopipelining: a scripted backend records what arrives before it answers ID
