@@ -78,12 +78,24 @@ log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		len += str_fmt(line + len, sizeof(line) - len, "%s: ", log_state.prefix);
 	}
 	len += str_copy(line + len, level_names[level], sizeof(line) - len);
+	/* the last byte is kept for the LF; "..." marks a message that did not fit */
+	int truncated = 0;
 	n = str_vfmt(line + len, sizeof(line) - len, fmt, ap);
-	len = len + n < sizeof(line) ? len + n : sizeof(line) - 1;
-	if (with_errno && len < sizeof(line) - 1)
-		len += str_fmt(line + len, sizeof(line) - len, ": %s", strerror(saved_errno));
-	if (len >= sizeof(line) - 1)
-		memcpy(line + sizeof(line) - 4, "...", 4), len = sizeof(line) - 1;
+	if (len + n >= sizeof(line))
+		truncated = 1;
+	else
+		len += n;
+	if (with_errno && !truncated) {
+		n = str_fmt(line + len, sizeof(line) - len, ": %s", strerror(saved_errno));
+		if (len + n >= sizeof(line))
+			truncated = 1;
+		else
+			len += n;
+	}
+	if (truncated) {
+		memcpy(line + sizeof(line) - 4, "...", 3);
+		len = sizeof(line) - 1;
+	}
 
 	if (log_state.syslog) {
 		syslog(syslog_prio[level], "%s", line);

@@ -243,7 +243,10 @@ loop_timeout_ms(struct loop *l)
 static void
 loop_run_timers(struct loop *l)
 {
-	while (l->nheap > 0 && l->heap[0]->deadline <= l->now) {
+	/* at most the timers armed now: one re-armed for 0 ms from its own callback waits
+	 * for the next turn instead of starving I/O */
+	unsigned int budget = l->nheap;
+	while (budget-- > 0 && l->nheap > 0 && l->heap[0]->deadline <= l->now) {
 		struct loop_timer *t = l->heap[0];
 		loop_timer_cancel(l, t);
 		t->cb(t, t->arg);

@@ -62,9 +62,13 @@ fail(struct sasl_server *s, const char *why)
 	return SASL_FAILED;
 }
 
+/* A response that did not decode: bad base64, or credentials longer than allowed (an
+ * authentication failure like any other). */
 static enum sasl_status
-fail_base64(struct sasl_server *s, int initial)
+fail_decode(struct sasl_server *s, int r, int initial)
 {
+	if (r == -2)
+		return fail(s, "Response too long");
 	s->bad_base64 = 1;
 	return fail(s, initial ? "Invalid base64 data in initial response" :
 	    "Invalid base64 data in continued response");
@@ -77,8 +81,9 @@ decode(const char *b64, char *out, size_t outlen, size_t *n)
 	size_t len = strlen(b64);
 	if (len == 1 && b64[0] == '=')
 		len = 0;
-	if (base64_decode(b64, len, out, outlen - 1, n) < 0)
-		return -1;
+	int r = base64_decode(b64, len, out, outlen - 1, n);
+	if (r < 0)
+		return r;	/* -1 not base64, -2 too long */
 	out[*n] = '\0';
 	return 0;
 }
@@ -88,13 +93,14 @@ plain_step(struct sasl_server *s, const char *response, int initial, char *chall
 {
 	char buf[SASL_MAX_USER * 2 + SASL_MAX_PASS + 3];
 	size_t n;
+	int r;
 
 	if (response == NULL) {
 		challenge[0] = '\0';
 		return SASL_CONTINUE;
 	}
-	if (decode(response, buf, sizeof(buf), &n) < 0)
-		return fail_base64(s, initial);
+	if ((r = decode(response, buf, sizeof(buf), &n)) < 0)
+		return fail_decode(s, r, initial);
 	/* authzid NUL authcid NUL passwd */
 	const char *authzid = buf, *authcid, *pass;
 	size_t l1 = strnlen(buf, n);
@@ -121,6 +127,7 @@ static enum sasl_status
 login_step(struct sasl_server *s, const char *response, int initial, char *challenge, size_t clen)
 {
 	size_t n;
+	int r;
 	switch (s->step++) {
 	case 0:
 		/* an initial response is allowed and is the user name */
@@ -131,15 +138,15 @@ login_step(struct sasl_server *s, const char *response, int initial, char *chall
 		s->step++;
 		/* fall through */
 	case 1:
-		if (decode(response, s->authcid, sizeof(s->authcid), &n) < 0)
-			return fail_base64(s, initial);
+		if ((r = decode(response, s->authcid, sizeof(s->authcid), &n)) < 0)
+			return fail_decode(s, r, initial);
 		if (n == 0 || strlen(s->authcid) != n)
 			return fail(s, "Invalid username");
 		str_copy(challenge, "UGFzc3dvcmQ6", clen);	/* "Password:" */
 		return SASL_CONTINUE;
 	case 2:
-		if (decode(response, s->pass, sizeof(s->pass), &n) < 0)
-			return fail_base64(s, 0);
+		if ((r = decode(response, s->pass, sizeof(s->pass), &n)) < 0)
+			return fail_decode(s, r, 0);
 		if (strlen(s->pass) != n)
 			return fail(s, "Invalid password");
 		return SASL_DONE;
@@ -180,13 +187,14 @@ bearer_step(struct sasl_server *s, const char *response, int initial, char *chal
 {
 	char buf[8192];
 	size_t n;
+	int r;
 
 	if (response == NULL) {
 		challenge[0] = '\0';
 		return SASL_CONTINUE;
 	}
-	if (decode(response, buf, sizeof(buf), &n) < 0)
-		return fail_base64(s, initial);
+	if ((r = decode(response, buf, sizeof(buf), &n)) < 0)
+		return fail_decode(s, r, initial);
 	if (strlen(buf) != n || strstr(buf, "auth=") == NULL)
 		return fail(s, "Invalid input");
 	const char *u = NULL;

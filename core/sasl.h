@@ -36,7 +36,8 @@ struct sasl_server {
 	char *forward;		/* passthrough mechanisms: the client's base64 response */
 };
 
-/* "PLAIN" or "LOGIN", case-insensitively; SASL_MECH_NONE otherwise. */
+/* "PLAIN", "LOGIN", "XOAUTH2" or "OAUTHBEARER", case-insensitively; SASL_MECH_NONE
+ * otherwise. */
 enum sasl_mech sasl_mech_parse(const char *name);
 const char *sasl_mech_name(enum sasl_mech);
 

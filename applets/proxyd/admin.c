@@ -260,7 +260,7 @@ ipc_kick(struct dline_conn *d, struct proxyd *pd, char **f, size_t n)
 static void
 ipc_line(struct dline_conn *d, char **f, size_t n, void *arg)
 {
-	struct proxyd *pd = arg;
+	struct proxyd *pd = ((struct admin_conn *)arg)->pd;
 	long long id;
 	const char *err;
 
@@ -303,14 +303,57 @@ ipc_line(struct dline_conn *d, char **f, size_t n, void *arg)
 }
 
 static void
+admin_conn_unlink(struct admin_conn *ac)
+{
+	struct admin *a = ac->pd->admin;
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		a->conns = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	free(ac);
+}
+
+static void
 admin_conn_closed(struct dline_conn *d, const char *reason, void *arg)
 {
 	(void)d;
-	(void)arg;
 	if (strcmp(reason, "Disconnected") != 0) {
 		log_set_prefix("proxyd");
 		log_warnx("admin connection: %s", reason);
 	}
+	admin_conn_unlink(arg);
+}
+
+struct admin_conn *
+admin_conn_new(struct proxyd *pd, int fd, const struct dline_set *set,
+    void (*line)(struct dline_conn *, char **, size_t, void *))
+{
+	struct admin *a = pd->admin;
+	struct admin_conn *ac = calloc(1, sizeof(*ac));
+	if (ac == NULL) {
+		close(fd);
+		return NULL;
+	}
+	ac->pd = pd;
+	ac->d = dline_conn_new(pd->loop, fd, set, line, admin_conn_closed, ac);
+	if (ac->d == NULL) {
+		free(ac);
+		return NULL;
+	}
+	ac->next = a->conns;
+	if (ac->next)
+		ac->next->prev = ac;
+	a->conns = ac;
+	return ac;
+}
+
+void
+admin_conn_close(struct admin_conn *ac)
+{
+	dline_conn_free(ac->d);
+	admin_conn_unlink(ac);
 }
 
 /* Only the socket's owner, its group (when the mode lets the group in) and root may talk
@@ -352,7 +395,7 @@ admin_accept(struct loop_io *io, uint32_t events, void *arg)
 static void
 ipc_accept(struct proxyd *pd, int fd)
 {
-	dline_conn_new(pd->loop, fd, &ipc_set, ipc_line, admin_conn_closed, pd);
+	admin_conn_new(pd, fd, &ipc_set, ipc_line);
 }
 
 static int
@@ -415,6 +458,8 @@ admin_close(struct proxyd *pd)
 		close(ls[i]->fd);
 		unlink(ls[i]->path);
 	}
+	while (a->conns)
+		admin_conn_close(a->conns);
 	for (unsigned int i = 0; i < a->nalt_keys; i++)
 		free(a->alt_keys[i]);
 	free(a->alt_keys);

@@ -9,6 +9,7 @@
 #include "core/loop.h"
 
 struct client;
+struct dline_conn;
 struct passdb_result;
 struct proxyd;
 struct relay;
@@ -24,8 +25,17 @@ struct admin_listener {
 	void (*accept)(struct proxyd *, int fd);
 };
 
+/* One admin connection; every open one is on the admin's list so shutdown can close it. */
+struct admin_conn {
+	struct admin_conn *prev, *next;
+	struct proxyd *pd;
+	struct dline_conn *d;
+	int anvil_version;	/* anvil: 0 until the VERSION line */
+};
+
 struct admin {
 	struct admin_listener ipc, anvil;
+	struct admin_conn *conns;
 	char **alt_keys;	/* user_* keys in first-seen order */
 	unsigned int nalt_keys;
 };
@@ -48,6 +58,13 @@ const char *admin_session_alt(const struct admin_session *, const char *key);
 /* Kicks every session match() accepts; returns how many. */
 unsigned int admin_kick(struct proxyd *, int (*match)(const struct admin_session *, void *),
     void *ctx, const char *reason);
+
+/* Tracks a new connection (ipc or anvil) with the given line handler; NULL if out of
+ * memory (fd closed). admin_conn_close() ends one from inside its handler. */
+struct dline_set;
+struct admin_conn *admin_conn_new(struct proxyd *, int fd, const struct dline_set *,
+    void (*line)(struct dline_conn *, char **, size_t, void *));
+void admin_conn_close(struct admin_conn *);
 
 /* anvil.c */
 void anvil_accept(struct proxyd *, int fd);
