@@ -1,28 +1,43 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/doveadm.c: global options and the command table; each command lives in
- * its own file. Matches doveadm(1): options before the command, longest command match. */
+/* applets/doveadm/doveadm.c: global options, the command table and dispatch; each
+ * command lives in its own file. Matches doveadm(1): options before the command,
+ * longest command match, `-f` forcing the formatter, base_dir from the config. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "applets/applets.h"
 #include "applets/doveadm/doveadm.h"
+#include "applets/doveadm/print.h"
 #include "config.h"
+#include "core/conf.h"
 #include "core/opt.h"
 
 static int cmd_help(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 
+/* Usage texts are doveadm's where doveadm prints them (`doveadm proxy`, a missing
+ * argument), with mtool's additions (who -f, kick -h) in doveadm 2.4's words. */
 static const struct doveadm_cmd doveadm_cmds[] = {
 	{ "help", cmd_help, "[COMMAND]" },
+	{ "kick", cmd_kick,
+	  "[-a <anvil socket path>] [-f] [--passdb-field <field>] [-h <dest host>] "
+	  "<user mask>[|]<ip/bits>" },
+	{ "proxy kick", cmd_proxy_kick,
+	  "[-a <ipc socket path>] [-f <passdb field>] [-h <host> [...] | <user> [...]]" },
+	{ "proxy list", cmd_proxy_list, "[-a <ipc socket path>]" },
+	{ "who", cmd_who, "[-a <anvil socket path>] [-1] [-f <passdb field>] [<user mask>] [<ip/bits>]" },
 	{ NULL, NULL, NULL },
 };
 
 static const struct opt doveadm_opts[] = {
 	{ 'D', NULL, "debug output (implies -v)" },
 	{ 'v', NULL, "verbose output" },
-	{ 'f', "FORMATTER", "output as flow, tab, table, pager or json" },
+	{ 'f', "FORMATTER", "output as flow, tab, table, pager, json or formatted" },
 	{ 'h', NULL, "hide column titles" },
-	{ 'c', "FILE", "read settings from FILE (default " MTOOL_CONF_PATH ")" },
+	{ 'c', "FILE", "read base_dir from FILE (default " MTOOL_CONF_PATH ")" },
 	{ 'o', "KEY=VALUE", "override one setting, e.g. base_dir=/run/dovecot; repeatable" },
 	{ 0, NULL, NULL },
 };
@@ -72,6 +87,27 @@ cmd_find(int argc, char **argv, int *nwords)
 	return best;
 }
 
+/* doveadm's usage_prefix() for a word that only starts commands ("doveadm proxy"):
+ * the sub-commands, sorted, "  %-12s %s". Returns 0 if word starts none. */
+static int
+usage_prefix(const char *word)
+{
+	size_t len = strlen(word), n = 0;
+	const struct doveadm_cmd *sub[sizeof(doveadm_cmds) / sizeof(doveadm_cmds[0])];
+
+	for (const struct doveadm_cmd *c = doveadm_cmds; c->name; c++) {
+		if (strncmp(c->name, word, len) == 0 && c->name[len] == ' ')
+			sub[n++] = c;
+	}
+	if (n == 0)
+		return 0;
+	/* the table is sorted by name */
+	fprintf(stderr, "usage: doveadm [-Dv] [-f <formatter>] %s <command> [<args>]\n", word);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "  %-12s %s\n", sub[i]->name + len + 1, sub[i]->usage);
+	return 1;
+}
+
 static int
 cmd_help(struct doveadm_ctx *ctx, const struct doveadm_cmd *self, int argc, char **argv)
 {
@@ -92,13 +128,46 @@ cmd_help(struct doveadm_ctx *ctx, const struct doveadm_cmd *self, int argc, char
 	return 0;
 }
 
+/* base_dir: -o, else the config file's, else MTOOL_BASE_DIR. A missing default config
+ * file is no error (mtool may run beside Dovecot without one); a missing -c file is. */
+static struct conf *
+load_base_dir(struct doveadm_ctx *ctx, int conf_given)
+{
+	char *errs = NULL;
+	size_t errlen = 0;
+	struct conf *c;
+	FILE *errf = open_memstream(&errs, &errlen);
+
+	if (!conf_given && access(ctx->conf_path, F_OK) < 0 && errno == ENOENT)
+		c = conf_load_string("-o", "", ctx->overrides, (size_t)ctx->noverrides, errf);
+	else
+		c = conf_load(ctx->conf_path, ctx->overrides, (size_t)ctx->noverrides, errf);
+	if (errf != NULL)
+		fclose(errf);
+	if (c == NULL) {
+		if (errs != NULL)
+			errs[strcspn(errs, "\n")] = '\0';
+		dv_fatal("Error reading configuration: %s", errs != NULL ? errs : "Out of memory");
+	}
+	free(errs);
+	ctx->base_dir = conf_get(conf_root(c), "base_dir", MTOOL_BASE_DIR);
+	return c;
+}
+
 int
 doveadm_main(int argc, char **argv)
 {
 	struct doveadm_ctx ctx = { .conf_path = MTOOL_CONF_PATH, .base_dir = MTOOL_BASE_DIR };
 	struct opt_state st;
-	int ch;
+	struct conf *conf = NULL;
+	int ch, conf_given = 0;
 
+	/* a daemon that hangs up is a read error, not a signal (as doveadm) */
+	signal(SIGPIPE, SIG_IGN);
+	/* doveadm's printf() lines reach a pipe only at exit, after what its formatter
+	 * wrote; musl line-buffers stdout until its first write finds no terminal */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 0);
 	ctx.overrides = calloc((size_t)argc, sizeof(char *));
 	if (ctx.overrides == NULL)
 		return DOVEADM_EX_TEMPFAIL;
@@ -107,10 +176,18 @@ doveadm_main(int argc, char **argv)
 		switch (ch) {
 		case 'D': ctx.debug = ctx.verbose = 1; break;
 		case 'v': ctx.verbose = 1; break;
-		case 'f': ctx.formatter = st.arg; break;
-		case 'h': ctx.hide_titles = 1; break;
-		case 'c': ctx.conf_path = st.arg; break;
+		case 'h': ctx.hide_titles = 1; print_set_hide_titles(1); break;
+		case 'c': ctx.conf_path = st.arg; conf_given = 1; break;
 		case 'o': ctx.overrides[ctx.noverrides++] = st.arg; break;
+		case 'f':
+			/* as doveadm: checked, and the formatter started, right away */
+			ctx.formatter = st.arg;
+			if (print_init(st.arg, STDOUT_FILENO, stdout) < 0) {
+				fprintf(stderr, "doveadm: Fatal: Unknown print formatter: %s\n", st.arg);
+				free(ctx.overrides);
+				return DOVEADM_EX_TEMPFAIL;
+			}
+			break;
 		}
 	}
 	argc -= st.ind;
@@ -121,16 +198,23 @@ doveadm_main(int argc, char **argv)
 		free(ctx.overrides);
 		return DOVEADM_EX_USAGE;
 	}
-	int nwords;
+	int nwords, r;
 	const struct doveadm_cmd *cmd = cmd_find(argc, argv, &nwords);
-	int r;
 	if (cmd == NULL) {
-		fprintf(stderr, "doveadm: Unknown command '%s'\n", argv[0]);
-		print_commands(stderr);
-		r = DOVEADM_EX_USAGE;
+		if (usage_prefix(argv[0])) {
+			r = DOVEADM_EX_USAGE;
+		} else {
+			fprintf(stderr, "doveadm: Unknown command '%s'\n", argv[0]);
+			print_commands(stderr);
+			r = DOVEADM_EX_USAGE;
+		}
 	} else {
+		if (cmd->run != cmd_help)
+			conf = load_base_dir(&ctx, conf_given);
 		r = cmd->run(&ctx, cmd, argc - nwords + 1, argv + nwords - 1);
 	}
+	print_deinit();
+	conf_free(conf);
 	free(ctx.overrides);
 	return r;
 }

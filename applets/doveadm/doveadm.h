@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/doveadm.h: what doveadm's command files share: the global options and
- * the command table row. Not a library for other applets. */
+/* applets/doveadm/doveadm.h: what doveadm's command files share: the global options,
+ * the command table row, and doveadm's ways of failing (its "Error:"/"Fatal:" lines,
+ * exit codes and error texts). Not a library for other applets. */
 #ifndef DOVEADM_H
 #define DOVEADM_H
+
+#include <stddef.h>
 
 /* doveadm's documented exit codes (sysexits.h values, as Dovecot uses them) */
 #define DOVEADM_EX_OK		0
@@ -10,7 +13,7 @@
 #define DOVEADM_EX_DATAERR	65
 #define DOVEADM_EX_NOUSER	67
 #define DOVEADM_EX_NOTFOUND	68
-#define DOVEADM_EX_TEMPFAIL	75
+#define DOVEADM_EX_TEMPFAIL	75	/* also what a "Fatal:" error exits with */
 #define DOVEADM_EX_PROTOCOL	76
 #define DOVEADM_EX_NOPERM	77
 
@@ -22,13 +25,70 @@ struct doveadm_ctx {
 	const char *conf_path;	/* -c */
 	char **overrides;	/* -o, in order */
 	int noverrides;
-	const char *base_dir;
+	const char *base_dir;	/* from -o base_dir, the config, or MTOOL_BASE_DIR */
 };
 
+/* A command. run() gets argv[0] = the last word of the name ("list" for "proxy list"),
+ * which is what getopt error lines start with in doveadm, and returns the exit code. */
 struct doveadm_cmd {
 	const char *name;	/* words, "proxy list" */
 	int (*run)(struct doveadm_ctx *, const struct doveadm_cmd *, int argc, char **argv);
-	const char *usage;	/* what follows the name in "doveadm help" */
+	const char *usage;	/* what follows the name, as doveadm prints it */
 };
+
+/* The commands, one file each. */
+int cmd_proxy_list(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_proxy_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_who(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+
+/* "Error: MESSAGE" on stderr, as doveadm's i_error(). */
+void dv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "Fatal: MESSAGE" on stderr and exit 75, as doveadm's i_fatal(): what the formatter
+ * had not written yet is lost, stdio is flushed. */
+void dv_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* The command's usage line "doveadm NAME USAGE" on stderr and exit 64 (help_ver2()). */
+void dv_usage(const struct doveadm_cmd *) __attribute__((noreturn));
+
+/* strerror() with glibc's texts, which doveadm prints (musl words some differently). */
+const char *dv_strerror(int errnum);
+
+/* "<base_dir>/<name>", allocated (the caller frees it); out of memory is fatal. */
+char *dv_socket_path(const struct doveadm_ctx *, const char *name);
+
+/* Dovecot's net_connect_unix(): a connected, blocking UNIX socket, or -1 with errno
+ * (ENAMETOOLONG when path does not fit in sun_path). */
+int dv_connect_unix(const char *path);
+
+/* doveadm_connect(): a path without '/' is "host:port" over TCP, anything else a UNIX
+ * socket. Failing is fatal with doveadm's texts ("net_connect_unix(PATH) failed: ..."). */
+int dv_connect(const char *path);
+
+/* Dovecot's t_strsplit_tabescaped() in place: splits line on TAB, unescapes each
+ * field and returns a NULL-terminated array (free() it; the strings are in line).
+ * An empty line has no fields at all. Out of memory is fatal. */
+char **dv_split_tabescaped(char *line, size_t *nfields);
+
+/* Writes all of buf; 0, or -1 with errno. */
+int dv_write_all(int fd, const void *buf, size_t len);
+
+/* Reads LF-terminated lines from a socket, as Dovecot's istream does for these clients:
+ * a last line without LF at EOF is dropped. */
+struct dv_reader {
+	int fd;
+	char *buf;
+	size_t start, len, cap;
+};
+void dv_reader_init(struct dv_reader *, int fd);
+/* The next line (LF removed, NUL-terminated, valid until the next call): returns 1;
+ * 0 at EOF; -1 on a read error (errno) or a line over 16 MiB; -2 if timeout_ms >= 0
+ * passed without a whole line (-1 waits for ever). */
+int dv_reader_line(struct dv_reader *, char **line, int timeout_ms);
+/* 1 if a whole line is already buffered (no read needed). */
+int dv_reader_buffered(const struct dv_reader *);
+/* Frees the buffer and closes fd. */
+void dv_reader_free(struct dv_reader *);
 
 #endif

@@ -50,7 +50,7 @@ def main():
                    is not None, 'backend logged the login with the client address', blog[-2000:])
             plog = px.wait_log(r'imap-login: Info: proxy\(user1@example.org,127\.0\.0\.1:%d\): Started proxying to <127\.0\.0\.1> \(\d+\.\d{3} secs\): user=<user1@example.org>, method=PLAIN, rip=127\.0\.0\.1, lip=127\.0\.0\.1, secured, session=<' % be.imap_port)
             report(plog is not None, 'proxyd logged "Started proxying" as Dovecot does', px.log()[-800:])
-            plog = px.wait_log(r'proxy\(user1@example.org,127\.0\.0\.1:%d\): Disconnected by server \(0s idle, in=\d+, out=\d+\): user=<user1@example.org>' % be.imap_port)
+            plog = px.wait_log(r'proxy\(user1@example.org,127\.0\.0\.1:%d\): Disconnected by (server|client) \(0s idle, in=\d+, out=\d+\): user=<user1@example.org>' % be.imap_port)
             report(plog is not None, 'proxyd logged the disconnect with byte counts', px.log()[-800:])
 
             # the client's own address travels to the backend: a client from 127.0.0.9

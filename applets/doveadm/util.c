@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/doveadm/util.c: doveadm's ways of failing and of reaching a socket, with its
+ * exact texts: "Error:"/"Fatal:" lines, glibc's strerror() wording, usage lines, and
+ * doveadm_connect()'s choice between a UNIX socket and host:port. */
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "applets/doveadm/doveadm.h"
+#include "applets/doveadm/print.h"
+#include "core/addr.h"
+#include "core/str.h"
+#include "core/tabescape.h"
+
+void
+dv_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("Error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+dv_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	print_discard();
+	fputs("Fatal: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(DOVEADM_EX_TEMPFAIL);
+}
+
+void
+dv_usage(const struct doveadm_cmd *cmd)
+{
+	print_discard();
+	fprintf(stderr, "doveadm %s %s\n", cmd->name, cmd->usage);
+	exit(DOVEADM_EX_USAGE);
+}
+
+/* Where musl's wording differs from glibc's for errors a socket client can meet. */
+static const struct {
+	int num;
+	const char *text;
+} glibc_errors[] = {
+	{ ENAMETOOLONG, "File name too long" },
+	{ ELOOP, "Too many levels of symbolic links" },
+	{ ETIMEDOUT, "Connection timed out" },
+	{ ENOTSOCK, "Socket operation on non-socket" },
+	{ EMFILE, "Too many open files" },
+	{ ENOMEM, "Cannot allocate memory" },
+	{ EIO, "Input/output error" },
+	{ EADDRNOTAVAIL, "Cannot assign requested address" },
+	{ ENETUNREACH, "Network is unreachable" },
+	{ EHOSTUNREACH, "No route to host" },
+	{ EMSGSIZE, "Message too long" },
+	{ EOVERFLOW, "Value too large for defined data type" },
+};
+
+const char *
+dv_strerror(int errnum)
+{
+	for (size_t i = 0; i < sizeof(glibc_errors) / sizeof(glibc_errors[0]); i++) {
+		if (glibc_errors[i].num == errnum)
+			return glibc_errors[i].text;
+	}
+	return strerror(errnum);
+}
+
+char *
+dv_socket_path(const struct doveadm_ctx *ctx, const char *name)
+{
+	size_t len = strlen(ctx->base_dir) + 1 + strlen(name) + 1;
+	char *path = malloc(len);
+
+	if (path == NULL)
+		dv_fatal("Out of memory");
+	str_fmt(path, len, "%s/%s", ctx->base_dir, name);
+	return path;
+}
+
+int
+dv_connect_unix(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	if (str_copy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* doveadm_tcp_connect(): "host:port", the port is required. */
+static int
+connect_tcp(const char *target)
+{
+	char buf[1024], portstr[8];
+	const char *host;
+	unsigned int port;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+
+	if (str_copy(buf, target, sizeof(buf)) >= sizeof(buf) ||
+	    hostport_parse(buf, &host, &port, 0) < 0 || port == 0)
+		dv_fatal("Port not known for %s. Either set proxy_port or use %s:port",
+		    target, target);
+	str_fmt(portstr, sizeof(portstr), "%u", port);
+	int gai = getaddrinfo(host, portstr, &hints, &res);
+	if (gai != 0)
+		dv_fatal("Lookup of host %s failed: %s", host, gai_strerror(gai));
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
+		int e = errno;
+		struct ip_addr ip;
+		char ipstr[IP_ADDR_STRLEN];
+		ip_from_sockaddr(res->ai_addr, &ip, NULL);
+		dv_fatal("connect(%s:%u) failed: %s", ip_format(&ip, ipstr, sizeof(ipstr)),
+		    port, dv_strerror(e));
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+dv_connect(const char *path)
+{
+	if (strchr(path, '/') == NULL)
+		return connect_tcp(path);
+	int fd = dv_connect_unix(path);
+	if (fd < 0)
+		dv_fatal("net_connect_unix(%s) failed: %s", path, dv_strerror(errno));
+	return fd;
+}
+
+char **
+dv_split_tabescaped(char *line, size_t *nfields)
+{
+	size_t n = *line == '\0' ? 0 : 1;
+
+	for (const char *p = line; *p != '\0'; p++)
+		n += *p == '\t';
+	char **f = calloc(n + 1, sizeof(*f));
+	if (f == NULL)
+		dv_fatal("Out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char *tab = strchr(line, '\t');
+		if (tab != NULL)
+			*tab = '\0';
+		f[i] = line;
+		tab_unescape(line);
+		line = tab != NULL ? tab + 1 : line;
+	}
+	if (nfields != NULL)
+		*nfields = n;
+	return f;
+}
+
+int
+dv_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
