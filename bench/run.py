@@ -51,6 +51,24 @@ def cpu_seconds(pids):
     return ticks / CLK_TCK
 
 
+def cpu_ns(pids):
+    """CPU time in ns of every pid's threads (/proc/<pid>/task/*/schedstat): exact, unlike
+    the 10 ms ticks of /proc/<pid>/stat, but blind to processes that have exited."""
+    total = 0
+    for p in pids:
+        try:
+            tasks = os.listdir('/proc/%d/task' % p)
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open('/proc/%d/task/%s/schedstat' % (p, t)) as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    return total
+
+
 def pss_kib(pids):
     """Sum of Pss (KiB) from /proc/<pid>/smaps_rollup."""
     total = 0
@@ -256,6 +274,27 @@ def bench_login(be, targets, args):
     return res
 
 
+def profile_login(t, args):
+    """--perf: one more (unmeasured) login run of target t under `perf record -g`; writes
+    build/bench/perf-login.data and a text summary next to it."""
+    out = os.path.join(TOP, 'build', 'bench', 'perf-login')
+    pid = t.pids()[0]
+    p = subprocess.Popen(['perf', 'record', '-q', '-g', '-F', '4999', '-o', out + '.data',
+                          '-p', str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    loadgen('login', '-p', t.port, '-c', args.clients, '-n', args.logins, '-u', args.users)
+    p.send_signal(2)
+    p.wait()
+    with open(out + '.txt', 'w') as f:
+        for argv in (['--no-children', '--sort', 'dso,sym'], ['--children', '--sort', 'sym']):
+            r = subprocess.run(['perf', 'report', '-i', out + '.data', '--stdio', '-g', 'none',
+                                '--percent-limit', '0.5'] + argv,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            f.write(r.stdout)
+    log('perf profile of %s (pid %d, %d logins): %s.txt (%s.data)' % (
+        t.label, pid, args.logins, out, out))
+
+
 # ---- 2. FETCH of a 10 MB message -----------------------------------------------------------
 
 def make_message(size):
@@ -271,33 +310,62 @@ def make_message(size):
     return head + bytes(body)
 
 
-def bench_fetch(be, targets, args):
-    """One loadgen per run, one session per target, the timed FETCHes round robin."""
-    msg = make_message(args.fetch_mib * MIB)
-    be.deliver(FETCH_USER, msg)
+def set_affinity(pids, cpus):
+    for p in pids:
+        try:
+            os.sched_setaffinity(p, cpus)
+        except OSError:
+            pass
+
+
+def bench_fetch(be, targets, args, pinned=False):
+    """One loadgen per run, one session per target, the timed FETCHes round robin.
+    pinned: the backend's processes on one half of the CPUs, the proxies and the load
+    generator on the other, as if the backend were another machine."""
     res = {t.label: [] for t in targets}
+    all_cpus = sorted(os.sched_getaffinity(0))
+    if pinned:
+        half = len(all_cpus) // 2
+        be_cpus, px_cpus = set(all_cpus[:half]), set(all_cpus[half:])
+        set_affinity(be.pids(), be_cpus)
+        for t in targets:
+            set_affinity(t.pids(), px_cpus)
+        os.sched_setaffinity(0, px_cpus)    # the load generator inherits it
+    try:
+        _bench_fetch(be, targets, args, res, 'fetch (pinned)' if pinned else 'fetch')
+    finally:
+        if pinned:
+            os.sched_setaffinity(0, set(all_cpus))
+            set_affinity(own_pids(be, targets), set(all_cpus))
+    return res
+
+
+def _bench_fetch(be, targets, args, res, what):
     argv = ['fetch', '-U', FETCH_USER, '-r', args.fetch_repeat, '-w', 2]
     for t in targets:
         argv += ['-p', t.port]
     for run in range(args.runs):
         wait_quiet()
         busy0, pcpu0 = machine_busy(), cpu_seconds(own_pids(be, targets))
+        ns0 = [cpu_ns(t.pids()) for t in targets]
         t0, lg0 = time.monotonic(), children_cpu()
         out = loadgen_lines(*argv)
+        ns1 = [cpu_ns(t.pids()) for t in targets]
         other = foreign_cpu(busy0, pcpu0, own_pids(be, targets), time.monotonic() - t0,
                             children_cpu() - lg0)
-        for t, line in zip(targets, out):
+        nfetch = args.fetch_repeat + 2
+        for t, line, a, b in zip(targets, out, ns0, ns1):
             r = kv(line)
             assert int(r['port']) == t.port, (t.port, line)
             res[t.label].append({'mbps': float(r['mbps']), 'ms': float(r['median_ms']),
                                  'size': int(r['size']), 'other': other,
-                                 'times': r['times_ms']})
-            log('fetch run %d %-22s %8.1f MB/s  (median of %d: %.2f ms for %s bytes; all: %s)'
-                % (run + 1, t.label, float(r['mbps']), args.fetch_repeat,
-                   float(r['median_ms']), r['size'], r['times_ms']))
-        log('fetch run %d: CPU used by other processes on this machine: %.0f%% of a core'
-            % (run + 1, other))
-    return res
+                                 'times': r['times_ms'], 'cpu_ms': (b - a) / 1e6 / nfetch})
+            log('%s run %d %-22s %8.1f MB/s  (median of %d: %.2f ms for %s bytes; all: %s)'
+                '  proxy CPU %.2f ms per FETCH'
+                % (what, run + 1, t.label, float(r['mbps']), args.fetch_repeat,
+                   float(r['median_ms']), r['size'], r['times_ms'], (b - a) / 1e6 / nfetch))
+        log('%s run %d: CPU used by other processes on this machine: %.0f%% of a core'
+            % (what, run + 1, other))
 
 
 # ---- 3. memory per idle session --------------------------------------------------------------
@@ -435,6 +503,10 @@ def main():
     ap.add_argument('--quiet-wait', type=float, default=120.0,
                     help='... but at most this many seconds (default 120)')
     ap.add_argument('--keep', action='store_true', help='keep the scratch directory')
+    ap.add_argument('--perf', action='store_true',
+                    help='after the login runs, profile mtool (splice) during one more with '
+                    'perf record -g: build/bench/perf-login.{data,txt} (use MTOOL='
+                    'build/mtool.unstripped for symbols)')
     args = ap.parse_args()
     only = set(args.only.split(','))
     QUIET.update(limit=args.quiet_limit, max_wait=args.quiet_wait,
@@ -479,8 +551,13 @@ def main():
                        start_mtool(be, args, 'mtool-copy', splice=False)]
             if 'login' in only:
                 results['login'] = bench_login(be, [direct] + targets, args)
+                if args.perf:
+                    profile_login(targets[1], args)
             if 'fetch' in only:
+                be.deliver(FETCH_USER, make_message(args.fetch_mib * MIB))
                 results['fetch'] = bench_fetch(be, [direct] + targets, args)
+                if len(os.sched_getaffinity(0)) >= 2:
+                    results['fetch_pinned'] = bench_fetch(be, [direct] + targets, args, True)
             fixtures.stop(*[t.inst for t in targets])
         if 'memory' in only:
             wait_backend_idle(be, 0)
@@ -521,10 +598,12 @@ def print_table(results, args, elapsed, info):
     labels = ['Dovecot 2.3 proxy', 'mtool proxyd (splice)', 'mtool proxyd (copy)',
               'direct to backend']
     lr, fr, mr = results.get('login', {}), results.get('fetch', {}), results.get('memory', {})
+    pr = results.get('fetch_pinned', {})
     direct = fr.get('direct to backend')
     print('| | logins/s | proxy CPU ms/login | FETCH %d MiB, MB/s | FETCH %% of direct '
-          '| PSS KiB per idle session (N=%d) |' % (args.fetch_mib, args.sessions))
-    print('|---|---:|---:|---:|---:|---:|')
+          '| FETCH %% of direct, backend pinned | PSS KiB per idle session (N=%d) |'
+          % (args.fetch_mib, args.sessions))
+    print('|---|---:|---:|---:|---:|---:|---:|')
     for label in labels:
         if not any(label in r for r in (lr, fr, mr)):
             continue
@@ -536,7 +615,9 @@ def print_table(results, args, elapsed, info):
             cells += ['', '']
         if label in fr:
             cells.append(fmt(fr[label], 'mbps', '%.0f'))
-            if direct:
+            if label.startswith('direct'):
+                cells.append('100%')
+            elif direct:
                 # % of direct per run (the FETCHes of one run are interleaved), then median
                 rows = [{'pct': 100 * a['mbps'] / b['mbps']} for a, b in zip(fr[label], direct)]
                 cells.append(fmt(rows, 'pct', '%.0f%%'))
@@ -544,6 +625,14 @@ def print_table(results, args, elapsed, info):
                 cells.append('')
         else:
             cells += ['', '']
+        if label in pr and label.startswith('direct'):
+            cells.append('100%')
+        elif label in pr and 'direct to backend' in pr:
+            rows = [{'pct': 100 * a['mbps'] / b['mbps']}
+                    for a, b in zip(pr[label], pr['direct to backend'])]
+            cells.append(fmt(rows, 'pct', '%.0f%%'))
+        else:
+            cells.append('')
         cells.append(fmt(mr[label], 'kib', '%.2f') if label in mr else '')
         print('| ' + ' | '.join(cells) + ' |')
     if lr:
@@ -558,8 +647,20 @@ def print_table(results, args, elapsed, info):
                       max(r['other'] for r in rows)))
     if fr:
         rows = next(iter(fr.values()))
-        print('FETCH benchmark: message of %d bytes; others %.0f–%.0f%% of a core' % (
-            rows[0]['size'], min(r['other'] for r in rows), max(r['other'] for r in rows)))
+        print('FETCH benchmark: message of %d bytes; others %.0f–%.0f%% of a core; proxy CPU '
+              'per FETCH (median): %s' % (
+                  rows[0]['size'], min(r['other'] for r in rows), max(r['other'] for r in rows),
+                  ', '.join('%s %.2f ms' % (label, med(rs, 'cpu_ms'))
+                            for label, rs in fr.items() if not label.startswith('direct'))))
+    if pr:
+        rows = next(iter(pr.values()))
+        print('FETCH, backend pinned to CPU(s) of its own, proxies and load generator to the '
+              'others: direct %s MB/s; others %.0f–%.0f%% of a core; proxy CPU per FETCH '
+              '(median): %s' % (
+                  fmt(pr['direct to backend'], 'mbps', '%.0f'),
+                  min(r['other'] for r in rows), max(r['other'] for r in rows),
+                  ', '.join('%s %.2f ms' % (label, med(rs, 'cpu_ms'))
+                            for label, rs in pr.items() if not label.startswith('direct'))))
     if mr:
         print('Memory benchmark: a real Dovecot backend with %d imap processes (one per '
               'session), PSS %.0f MiB; proxy processes before -> after:' % (

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -39,8 +40,8 @@ static void conn_fail_later(struct conn *, int);
 static int
 set_nonblock(int fd)
 {
-	int fl = fcntl(fd, F_GETFL);
-	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	int one = 1;
+	return ioctl(fd, FIONBIO, &one);
 }
 
 static void
@@ -59,10 +60,11 @@ conn_update_events(struct conn *c)
 }
 
 static struct conn *
-conn_alloc(struct loop *l, int fd, size_t line_max, conn_cb *cb, void *arg, uint32_t ev)
+conn_alloc(struct loop *l, int fd, int nonblocking, size_t line_max, conn_cb *cb, void *arg, uint32_t ev)
 {
 	struct conn *c = calloc(1, sizeof(*c));
-	if (c == NULL || set_nonblock(fd) < 0 || loop_io_add(l, &c->io, fd, ev, conn_io, c) < 0) {
+	if (c == NULL || (!nonblocking && set_nonblock(fd) < 0) ||
+	    loop_io_add(l, &c->io, fd, ev, conn_io, c) < 0) {
 		free(c);
 		close(fd);
 		return NULL;
@@ -77,7 +79,8 @@ conn_alloc(struct loop *l, int fd, size_t line_max, conn_cb *cb, void *arg, uint
 struct conn *
 conn_new(struct loop *l, int fd, size_t line_max, conn_cb *cb, void *arg)
 {
-	return conn_alloc(l, fd, line_max, cb, arg, EPOLLIN);
+	int fl = fcntl(fd, F_GETFL);
+	return conn_alloc(l, fd, fl >= 0 && (fl & O_NONBLOCK), line_max, cb, arg, EPOLLIN);
 }
 
 struct conn *
@@ -95,7 +98,7 @@ conn_connect(struct loop *l, const struct sockaddr *dst, socklen_t dstlen,
 	}
 	int r = connect(fd, dst, dstlen);
 	int e = errno;
-	struct conn *c = conn_alloc(l, fd, line_max, cb, arg, EPOLLOUT);
+	struct conn *c = conn_alloc(l, fd, 1, line_max, cb, arg, EPOLLOUT);
 	if (c == NULL)
 		return NULL;
 	c->connecting = 1;
@@ -215,21 +218,28 @@ conn_free(struct conn *c)
 	loop_timer_cancel(c->loop, &c->timer);
 	if (c->io.fd >= 0) {
 		int fd = c->io.fd;
-		loop_io_del(c->loop, &c->io);
+		loop_io_forget(&c->io);
 		close(fd);
 	}
 	loop_defer_free(c->loop, conn_finish, c);
 }
 
 int
-conn_detach(struct conn *c, struct buf *in, struct buf *out)
+conn_detach(struct conn *c, struct buf *in, struct buf *out, struct loop_io *to,
+    loop_io_cb *cb, void *arg)
 {
 	int fd = c->io.fd;
 	*in = c->in;
 	*out = c->out;
 	memset(&c->in, 0, sizeof(c->in));
 	memset(&c->out, 0, sizeof(c->out));
-	loop_io_del(c->loop, &c->io);
+	if (to == NULL) {
+		loop_io_del(c->loop, &c->io);
+	} else if (loop_io_transfer(c->loop, &c->io, to, 0, cb, arg) < 0) {
+		loop_io_forget(&c->io);
+		close(fd);
+		fd = -1;
+	}
 	c->freed = 1;
 	loop_timer_cancel(c->loop, &c->timer);
 	loop_defer_free(c->loop, conn_finish, c);

@@ -30,7 +30,8 @@ enum conn_event {
 
 typedef void conn_cb(struct conn *, enum conn_event, void *arg);
 
-/* Takes ownership of fd (made non-blocking). Input lines are limited to line_max bytes.
+/* Takes ownership of fd (made non-blocking unless it already is: accept4 with
+ * SOCK_NONBLOCK saves the system call). Input lines are limited to line_max bytes.
  * Returns NULL if out of memory (fd closed). */
 struct conn *conn_new(struct loop *, int fd, size_t line_max, conn_cb *, void *arg);
 
@@ -76,9 +77,12 @@ int conn_error(const struct conn *);
 
 /* Hands the fd to the caller and frees the connection. Input read but not consumed and
  * output queued but not sent are moved to *in and *out (zero-initialised by the caller,
- * who then owns them), so no byte is lost. */
+ * who then owns them), so no byte is lost. With to non-NULL, the fd stays registered
+ * with the loop under to (no events, cb and arg: see loop_io_transfer); with NULL it is
+ * unregistered. Returns the fd, or -1 if the registration could not move (fd closed). */
 struct buf;
-int conn_detach(struct conn *, struct buf *in, struct buf *out);
+int conn_detach(struct conn *, struct buf *in, struct buf *out, struct loop_io *to,
+    loop_io_cb *cb, void *arg);
 
 /* Closes the fd and frees everything; no callback follows. Safe inside the callback. */
 void conn_free(struct conn *);

@@ -145,6 +145,27 @@ loop_io_set(struct loop *l, struct loop_io *io, uint32_t events)
 }
 
 void
+loop_io_forget(struct loop_io *io)
+{
+	io->fd = -1;
+}
+
+int
+loop_io_transfer(struct loop *l, struct loop_io *from, struct loop_io *to, uint32_t events,
+    loop_io_cb *cb, void *arg)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = to };
+	if (from->fd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_MOD, from->fd, &ev) < 0)
+		return -1;
+	to->fd = from->fd;
+	to->events = events;
+	to->cb = cb;
+	to->arg = arg;
+	from->fd = -1;
+	return 0;
+}
+
+void
 loop_io_del(struct loop *l, struct loop_io *io)
 {
 	if (io->fd < 0)

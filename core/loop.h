@@ -56,6 +56,13 @@ int loop_io_set(struct loop *, struct loop_io *, uint32_t events);
 /* Unregisters (does not close the fd). Events already fetched for it are dropped.
  * Safe on an io that is not registered. */
 void loop_io_del(struct loop *, struct loop_io *);
+/* The same for an fd the caller closes right after: closing removes it from epoll, so no
+ * system call is spent (the fd must not be shared with another process or dup). */
+void loop_io_forget(struct loop_io *);
+/* Hands from's registration to to (one epoll_ctl instead of a delete and an add):
+ * to gets the fd, events, cb and arg; from becomes unregistered. Returns 0 or -1. */
+int loop_io_transfer(struct loop *, struct loop_io *from, struct loop_io *to, uint32_t events,
+    loop_io_cb *, void *arg);
 
 /* Arms (or re-arms) the timer to fire once, msec from now. Returns -1 only when the
  * heap cannot grow (out of memory); the caller then gives up the object it times. */

@@ -122,7 +122,7 @@ relay_close(struct relay *r, const char *side, const char *err)
 		struct loop_io *io = i ? &r->bio : &r->cio;
 		if (io->fd >= 0) {
 			int fd = io->fd;
-			loop_io_del(pd->loop, io);
+			loop_io_forget(io);
 			close(fd);
 		}
 		struct relay_dir *d = i ? &r->down : &r->up;
@@ -250,7 +250,7 @@ relay_delay_disconnect(struct relay *r)
 	if (delay > max_ms)
 		delay = max_ms;
 	int fd = r->bio.fd;
-	loop_io_del(pd->loop, &r->bio);
+	loop_io_forget(&r->bio);
 	close(fd);
 	loop_io_set(pd->loop, &r->cio, 0);
 	r->delayed = 1;
@@ -362,8 +362,9 @@ relay_start(struct client *c)
 	struct buf cin = { 0 }, cout = { 0 }, bin = { 0 }, bout = { 0 };
 	r->up.bytes = conn_bytes_out(c->backend);
 	r->down.bytes = conn_bytes_out(c->conn);
-	int cfd = conn_detach(c->conn, &cin, &cout);
-	int bfd = conn_detach(c->backend, &bin, &bout);
+	/* the registrations move to the relay: one epoll_ctl per fd */
+	int cfd = conn_detach(c->conn, &cin, &cout, &r->cio, relay_io, r);
+	int bfd = conn_detach(c->backend, &bin, &bout, &r->bio, relay_io, r);
 	r->down.buf = cout;
 	r->up.buf = bout;
 	if (buf_append(&r->down.buf, buf_data(&bin), buf_len(&bin)) < 0 ||
@@ -382,20 +383,12 @@ relay_start(struct client *c)
 	pd->relays = r;
 	pd->nrelays++;
 	/* bytes go out as they come, as Dovecot's proxy does: without this, the small last
-	 * piece of a large response waits for the peer's delayed ACK (40 ms on Linux) */
+	 * piece of a large response waits for the peer's delayed ACK (40 ms on Linux). The
+	 * client socket has it from its listener (Linux copies it on accept). */
 	int one = 1;
-	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (loop_io_add(pd->loop, &r->cio, cfd, 0, relay_io, r) < 0) {
-		close(cfd);
-		r->cio.fd = -1;
+	if (cfd < 0 || bfd < 0)
 		r->oom = 1;
-	}
-	if (loop_io_add(pd->loop, &r->bio, bfd, 0, relay_io, r) < 0) {
-		close(bfd);
-		r->bio.fd = -1;
-		r->oom = 1;
-	}
 	if (r->oom) {
 		relay_close(r, "server", "out of memory");
 		return 0;
