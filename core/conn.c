@@ -226,7 +226,7 @@ conn_free(struct conn *c)
 
 int
 conn_detach(struct conn *c, struct buf *in, struct buf *out, struct loop_io *to,
-    loop_io_cb *cb, void *arg)
+    uint32_t events, loop_io_cb *cb, void *arg)
 {
 	int fd = c->io.fd;
 	*in = c->in;
@@ -235,7 +235,7 @@ conn_detach(struct conn *c, struct buf *in, struct buf *out, struct loop_io *to,
 	memset(&c->out, 0, sizeof(c->out));
 	if (to == NULL) {
 		loop_io_del(c->loop, &c->io);
-	} else if (loop_io_transfer(c->loop, &c->io, to, 0, cb, arg) < 0) {
+	} else if (loop_io_transfer(c->loop, &c->io, to, events, cb, arg) < 0) {
 		loop_io_forget(&c->io);
 		close(fd);
 		fd = -1;

@@ -78,11 +78,11 @@ int conn_error(const struct conn *);
 /* Hands the fd to the caller and frees the connection. Input read but not consumed and
  * output queued but not sent are moved to *in and *out (zero-initialised by the caller,
  * who then owns them), so no byte is lost. With to non-NULL, the fd stays registered
- * with the loop under to (no events, cb and arg: see loop_io_transfer); with NULL it is
+ * with the loop under to (events, cb and arg: see loop_io_transfer); with NULL it is
  * unregistered. Returns the fd, or -1 if the registration could not move (fd closed). */
 struct buf;
 int conn_detach(struct conn *, struct buf *in, struct buf *out, struct loop_io *to,
-    loop_io_cb *cb, void *arg);
+    uint32_t events, loop_io_cb *cb, void *arg);
 
 /* Closes the fd and frees everything; no callback follows. Safe inside the callback. */
 void conn_free(struct conn *);

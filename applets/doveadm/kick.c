@@ -268,7 +268,7 @@ cmd_kick(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 		dv_fatal("dest-host isn't a valid IP address");
 	/* what doveadm 2.3 checks before it connects */
 	ret = DOVEADM_EX_USAGE;
-	if (!ambiguous && nmasks == 0 && !v[OPT_HOST].set) {
+	if (nmasks == 0 && !v[OPT_HOST].set) {
 		dv_error("user and/or ip[/bits] must be specified.");
 		goto out;
 	}
@@ -281,8 +281,6 @@ cmd_kick(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 			ret = version_2_only("kick -h <dest host>", path);
 		else if (v[OPT_FIELD].set)
 			ret = version_2_only("kick --passdb-field", path);
-		else if (nmasks == 0)
-			dv_error("user and/or ip[/bits] must be specified.");
 		else if (!ambiguous || who_parse_masks(&f, masks, nmasks) == 0)
 			ret = kick_v1(&a, &f, v[OPT_FORCE].set);
 	} else {

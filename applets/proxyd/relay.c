@@ -362,9 +362,16 @@ relay_start(struct client *c)
 	struct buf cin = { 0 }, cout = { 0 }, bin = { 0 }, bout = { 0 };
 	r->up.bytes = conn_bytes_out(c->backend);
 	r->down.bytes = conn_bytes_out(c->conn);
-	/* the registrations move to the relay: one epoll_ctl per fd */
-	int cfd = conn_detach(c->conn, &cin, &cout, &r->cio, relay_io, r);
-	int bfd = conn_detach(c->backend, &bin, &bout, &r->bio, relay_io, r);
+	/* the registrations move to the relay with the events it wants (one epoll_ctl per
+	 * fd): both sides readable, and writable where the login left bytes to send */
+	size_t cin_len, bin_len;
+	conn_peek(c->conn, &cin_len);
+	conn_peek(c->backend, &bin_len);
+	size_t up = conn_out_pending(c->backend) + cin_len, down = conn_out_pending(c->conn) + bin_len;
+	uint32_t cev = (up ? 0 : EPOLLIN) | (down ? EPOLLOUT : 0);
+	uint32_t bev = (down ? 0 : EPOLLIN) | (up ? EPOLLOUT : 0);
+	int cfd = conn_detach(c->conn, &cin, &cout, &r->cio, cev, relay_io, r);
+	int bfd = conn_detach(c->backend, &bin, &bout, &r->bio, bev, relay_io, r);
 	r->down.buf = cout;
 	r->up.buf = bout;
 	if (buf_append(&r->down.buf, buf_data(&bin), buf_len(&bin)) < 0 ||
