@@ -57,6 +57,7 @@ void
 admin_session_of_relay(const struct relay *r, struct admin_session *s)
 {
 	s->user = r->info->user;
+	s->conn_guid = r->info->conn_guid;
 	s->host = r->info->host;
 	s->proto = r->proto->name;
 	s->rip = r->info->rip;
@@ -72,6 +73,7 @@ void
 admin_session_of_client(const struct client *c, struct admin_session *s, char *rip, char *dip)
 {
 	s->user = c->virtual_user;
+	s->conn_guid = c->conn_guid;
 	s->host = c->dest.host;
 	s->proto = c->proto->name;
 	s->rip = ip_format(&c->rip, rip, IP_ADDR_STRLEN);

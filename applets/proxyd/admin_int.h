@@ -43,7 +43,7 @@ struct admin {
 /* One session, established (relay) or still logging in (client), as admins see it.
  * Strings are borrowed from the session and valid until the loop runs again. */
 struct admin_session {
-	const char *user, *host, *proto, *rip, *dest_ip;
+	const char *user, *host, *proto, *rip, *dest_ip, *conn_guid;
 	unsigned int dest_port;
 	unsigned int nalt;
 	const char *const *alt_keys, *const *alt_values;

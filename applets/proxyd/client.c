@@ -74,6 +74,10 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 	/* as Dovecot: a client on the proxy's own address is as safe as one over TLS */
 	c->secured = c->trusted || ip_equal(&c->rip, &c->lip);
 	session_id_make(c);
+	/* unique without a random number per connection: a per-process random half and a
+	 * counter */
+	str_fmt(c->conn_guid, sizeof(c->conn_guid), "%016llx%016llx",
+	    (unsigned long long)pd->guid_prefix, (unsigned long long)++pd->guid_next);
 	c->conn = conn_new(pd->loop, fd, LOGIN_MAX_CMD, client_conn_cb, c);
 	if (c->conn == NULL) {
 		free(c);
@@ -823,7 +827,7 @@ relay_info_new(struct client *c)
 	str_fmt(log_name, sizeof(log_name), "%s,%s:%u", user, dest_ip, c->dest.port);
 	client_log_tail(c, tail, sizeof(tail));
 	size_t nalt = 0, strings = strlen(user) + strlen(rip) + strlen(dest_ip) + strlen(session) +
-	    strlen(log_name) + strlen(tail) + strlen(c->dest.host) + 7;
+	    strlen(log_name) + strlen(tail) + strlen(c->dest.host) + strlen(c->conn_guid) + 8;
 	for (size_t i = 0; r && i < r->nfields; i++) {
 		if (strncmp(r->fields[i].key, "user_", 5) != 0)
 			continue;
@@ -843,6 +847,7 @@ relay_info_new(struct client *c)
 	COPY(info->rip, rip);
 	COPY(info->dest_ip, dest_ip);
 	COPY(info->session, session);
+	COPY(info->conn_guid, c->conn_guid);
 	COPY(info->log_name, log_name);
 	COPY(info->tail, tail);
 	info->dest_port = c->dest.port;

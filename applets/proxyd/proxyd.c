@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -219,6 +221,8 @@ proxyd_main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	pd.loop = loop_new();
+	if (getrandom(&pd.guid_prefix, sizeof(pd.guid_prefix), 0) != sizeof(pd.guid_prefix))
+		pd.guid_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
 
 	struct listener *ls = calloc(set.nlisteners, sizeof(*ls));
 	if (ls == NULL)

@@ -80,6 +80,7 @@ struct client {
 	struct ip_addr rip, lip;
 	unsigned int rport, lport;
 	char session_id[72];
+	char conn_guid[33];		/* anvil's connection id: 32 hex digits */
 	unsigned int ttl;
 	int64_t created;		/* wall clock */
 	uint64_t created_ms;		/* loop_now() */
@@ -125,6 +126,7 @@ struct proxyd {
 	unsigned int nrelays;
 	struct backend_rec *backends;	/* see relay.h */
 	struct admin *admin;		/* admin sockets: admin.c */
+	uint64_t guid_prefix, guid_next;	/* conn_guid: random per process, then counted */
 	unsigned int source_rr;		/* round-robin index into login_source_ips */
 	int shutting_down;
 };

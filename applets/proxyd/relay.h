@@ -31,6 +31,7 @@ struct relay_info {
 	const char *dest_ip;
 	unsigned int dest_port;
 	const char *session;
+	const char *conn_guid;
 	unsigned int nalt;		/* user_* fields from the passdb */
 	const char **alt_keys, **alt_values;
 };
