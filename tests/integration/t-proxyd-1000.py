@@ -123,6 +123,17 @@ def main():
             other = [s for i, s in enumerate(socks) if (i % USERS + 1) % 2 == 1]
             report(closed_count(b2_socks) == len(b2_socks), 'every kicked client was disconnected')
             report(noop_ok(other) == len(other), 'all %d other sessions still answer NOOP' % len(other))
+            # mtool doveadm kick with a user mask, through proxyd's anvil: user1* matches
+            # user1 (100 sessions) and user10 (already gone with the second backend)
+            anvil = os.path.join(px.dir, 'run', 'anvil')
+            r = subprocess.run([os.environ['MTOOL'], 'doveadm', 'kick', 'user1*', '-a', anvil],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            u1 = [s for i, s in enumerate(socks) if i % USERS + 1 == 1]
+            rest = [s for i, s in enumerate(socks) if (i % USERS + 1) % 2 == 1 and i % USERS + 1 != 1]
+            report(r.stdout == b'%d connections kicked\n' % len(u1), 'kick with a mask kicks exactly the matching sessions',
+                   r.stdout + r.stderr)
+            report(closed_count(u1) == len(u1) and noop_ok(rest) == len(rest),
+                   'user1\'s sessions are gone, the other %d still answer' % len(rest))
             for s in socks:
                 s.close()
         report(not px.check_log(), 'no crash or sanitizer report', '\n'.join(px.check_log()))
