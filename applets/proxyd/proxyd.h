@@ -163,6 +163,17 @@ const char *client_log_tail(struct client *, char *buf, size_t len);
 /* "proxy(USER,BACKEND_IP:PORT): MESSAGE: TAIL" at info (error = 0) or error level. */
 void client_log_proxy(struct client *, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* route.c: after a successful passdb lookup, where and how the user is proxied */
+void client_proxy_begin(struct client *);
+/* delay_until: 1 if the login now waits, 0 to go on, -1 after a failure reply */
+int client_delay_until(struct client *, const char *value);
+void client_log_unknown_fields(struct client *, const struct passdb_result *);
+/* Replies to the client now (the protocol's text for why) and forgets the login. */
+void client_fail_now(struct client *, enum client_fail, const char *text);
+/* "proxy(USER): MESSAGE: TAIL" at error level: a login that fails before a backend is
+ * chosen, for a reason the operator must see. */
+void client_log_user_error(struct client *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Appends the passdb's forward_* fields: as IMAP ID pairs (" "x-forward-K" V") with
  * astring() quoting values, or as an XCLIENT " FORWARD=<base64>" attribute. */
 struct strbuf;

@@ -226,7 +226,7 @@ relay_delay_disconnect(struct relay *r)
 	struct proxyd *pd = r->pd;
 	struct backend_rec *b = r->backend;
 	unsigned int max_ms = pd->set->login_proxy_max_disconnect_delay_ms;
-	int64_t now = loop_wall(pd->loop);
+	uint64_t now = loop_now(pd->loop);
 
 	if (b == NULL || r->delayed)
 		return 0;
@@ -235,8 +235,10 @@ relay_delay_disconnect(struct relay *r)
 	b->proxying--;
 	if (max_ms == 0)
 		return 0;
-	if (b->disconnect_second != now) {
-		b->disconnect_second = now;
+	/* a burst is what happens within a second of its first disconnect (not a calendar
+	 * second: a burst that straddles one would be cut in two) */
+	if (b->disconnects == 0 || now - b->burst_start > 1000) {
+		b->burst_start = now;
 		b->disconnects = 0;
 		b->delayed = 0;
 	}

@@ -42,9 +42,9 @@ struct backend_rec {
 	struct ip_addr ip;
 	unsigned int port;
 	unsigned int proxying;		/* sessions now */
-	unsigned int disconnects;	/* server-side disconnects in disconnect_second */
+	unsigned int disconnects;	/* server-side disconnects in the current burst */
 	unsigned int delayed;		/* of which delayed */
-	int64_t disconnect_second;
+	uint64_t burst_start;		/* loop_now() of the burst's first disconnect */
 };
 
 struct relay {
