@@ -55,14 +55,6 @@ anvil_connect(struct anvil *a, int wait_ms)
 	}
 }
 
-void
-anvil_open(struct anvil *a, const char *path)
-{
-	memset(a, 0, sizeof(*a));
-	a->path = path;
-	anvil_connect(a, ANVIL_GREETING_WAIT_MS);
-}
-
 static void
 anvil_send(struct anvil *a, const char *s)
 {
@@ -96,11 +88,9 @@ dump_start_v2(struct anvil *a)
 void
 anvil_dump_start(struct anvil *a)
 {
-	if (a->version == 2) {
+	/* version 1: asked for in anvil_open() */
+	if (a->version == 2)
 		dump_start_v2(a);
-		return;
-	}
-	anvil_send(a, ANVIL_V1_CMD);
 }
 
 static int
@@ -181,17 +171,34 @@ parse_v2(struct anvil *a, char *line, struct who_line *w)
 	return 0;
 }
 
-/* The first version 1 reply is a version 2 greeting: the server was slow to greet.
- * Start over as version 2 (it has logged our version 1 line and hung up). */
-static void
-restart_v2(struct anvil *a)
+void
+anvil_open(struct anvil *a, const char *path)
 {
-	dv_reader_free(&a->r);
-	a->hello_sent = 0;
-	anvil_connect(a, ANVIL_V2_GREET_WAIT_MS);
-	if (a->version != 2)
-		dv_fatal("anvil didn't send VERSION line");
-	dump_start_v2(a);
+	char *line;
+
+	memset(a, 0, sizeof(*a));
+	a->path = path;
+	anvil_connect(a, ANVIL_GREETING_WAIT_MS);
+	if (a->version == 2)
+		return;
+	/* Version 1 has only CONNECT-DUMP for us: ask now, so that its first reply line
+	 * settles the version before a command acts on it. If that line is a version 2
+	 * greeting after all, the server was slow to greet: start over as version 2 (it
+	 * has logged our version 1 line and hung up). */
+	anvil_send(a, ANVIL_V1_CMD);
+	int ret = dv_reader_line(&a->r, &line, -1);
+	if (ret < 0)
+		dv_fatal("read(%s) failed: %s", a->path, dv_strerror(errno));
+	if (ret == 0) {
+		a->done = 1;
+	} else if (greeting_version(line) == 2) {
+		dv_reader_free(&a->r);
+		anvil_connect(a, ANVIL_V2_GREET_WAIT_MS);
+		if (a->version != 2)
+			dv_fatal("anvil didn't send VERSION line");
+	} else if ((a->pending = strdup(line)) == NULL) {
+		dv_fatal("Out of memory");
+	}
 }
 
 int
@@ -202,9 +209,17 @@ anvil_dump_next(struct anvil *a, struct who_line *w)
 	for (;;) {
 		free(a->fields);
 		a->fields = NULL;
+		free(a->pending_used);
+		a->pending_used = NULL;
 		if (a->done)
 			return 0;
-		int ret = dv_reader_line(&a->r, &line, -1);
+		int ret = 1;
+		if (a->pending != NULL) {
+			line = a->pending_used = a->pending;
+			a->pending = NULL;
+		} else {
+			ret = dv_reader_line(&a->r, &line, -1);
+		}
 		if (ret < 0)
 			dv_fatal("read(%s) failed: %s", a->path, dv_strerror(errno));
 		if (ret == 0 && a->version == 2) {
@@ -214,10 +229,6 @@ anvil_dump_next(struct anvil *a, struct who_line *w)
 		if (ret == 0 || line[0] == '\0') {
 			a->done = 1;
 			return 0;
-		}
-		if (a->version == 1 && greeting_version(line) == 2) {
-			restart_v2(a);
-			continue;
 		}
 		char *copy = strdup(line);
 		if (copy == NULL)
@@ -278,6 +289,8 @@ anvil_kick(struct anvil *a, char **cmds, size_t n, int *failed)
 void
 anvil_close(struct anvil *a)
 {
+	free(a->pending);
+	free(a->pending_used);
 	free(a->fields);
 	free(a->alt_fields);
 	free(a->header);

@@ -67,6 +67,13 @@ print_started(void)
 }
 
 void
+print_set_columns(unsigned int columns)
+{
+	if (pr != NULL)
+		pr->columns = columns;
+}
+
+void
 print_set_hide_titles(int on)
 {
 	hide_titles = on;

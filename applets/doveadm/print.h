@@ -68,6 +68,10 @@ const struct print_fmt *print_fmt_find(const char *name);
 int print_init(const char *name, int out_fd, FILE *std);
 int print_started(void);
 
+/* The table formatter's width instead of the terminal's (80 when stdout is none);
+ * for tests: doveadm has no such option. Call after print_init. */
+void print_set_columns(unsigned int columns);
+
 /* -h: no title rows (tab, table). Call before print_init or any header. */
 void print_set_hide_titles(int);
 

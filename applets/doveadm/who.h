@@ -70,13 +70,16 @@ struct anvil {
 	size_t nalt_fields;
 	char **fields;			/* the current line's fields (freed by the next) */
 	int hello_sent;			/* version 2: our VERSION and handshake lines */
+	char *pending;			/* version 1: the first dump line, read by anvil_open */
+	char *pending_used;		/* ... once anvil_dump_next() returned it */
 	int done;			/* the dump's empty line was read */
 	int failed;			/* version 2: an error was printed; exit 75 */
 };
 
 /* Connects (fatal on failure, with doveadm's texts) and finds out the version: a
  * version 2 server greets first ("VERSION\tanvil-server\t2\t0"); one that says nothing
- * for ANVIL_GREETING_WAIT_MS is taken as version 1. */
+ * for ANVIL_GREETING_WAIT_MS gets version 1's CONNECT-DUMP request (its only use here),
+ * and its first reply line decides: a late greeting means version 2 after all. */
 void anvil_open(struct anvil *, const char *path);
 
 /* Sends CONNECT-DUMP (and the version 1 handshake, in one write as doveadm does);

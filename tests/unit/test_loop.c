@@ -14,7 +14,8 @@
 
 #define GUARD_MS	5000
 
-/* A guard that stops the loop: the struct loop is passed through a small wrapper. */
+/* Stops the loop after msec: each test arms one as a guard. Re-arm it only after it
+ * fired or was cancelled (arming clears its slot). */
 struct stopper {
 	struct loop_timer t;
 	struct loop *l;
