@@ -208,6 +208,12 @@ table_flush(struct print *p)
 
 	if (!t->lengths_set && p->nhdrs > 0)
 		table_buffer_flush(p);
+	/* a row cut short (rows longer or shorter than the header, where doveadm
+	 * asserts) still ends its line */
+	if (t->idx != 0) {
+		print_std(p, "\n");
+		t->idx = 0;
+	}
 }
 
 static void
