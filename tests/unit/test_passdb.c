@@ -97,6 +97,8 @@ static const char users[] =
 
 TEST(passwd_file_lookups)
 {
+	/* the expected failures are logged; they must be, and not on the terminal */
+	unit_stderr_begin();
 	struct scratch s;
 	struct passdb_chain *c;
 	struct passdb_result r;
@@ -209,6 +211,13 @@ TEST(passwd_file_lookups)
 
 	passdb_chain_free(c);
 	scratch_free(&s);
+
+	const char *log = unit_stderr_end();
+	CHECK_CONTAINS(log, "users: User alice exists more than once");
+	CHECK_CONTAINS(log, "passwd-file(gina,<sEss>): nopassword set but password is non-empty");
+	CHECK_CONTAINS(log, "passwd-file(hank,198.51.100.1,<sEss>): allow_nets: Invalid network 'bogus'");
+	CHECK_CONTAINS(log, "passwd-file(hank,198.51.100.1,<sEss>): allow_nets check failed: IP 198.51.100.1 not in allowed networks");
+	CHECK_CONTAINS(log, "passwd-file(ned,<sEss>): Failed to expand extra field host=%{nosuch}: Unknown variable '%nosuch'");
 }
 
 TEST(passwd_file_args)
@@ -243,6 +252,8 @@ TEST(passwd_file_args)
 
 TEST(passwd_file_reload)
 {
+	/* the expected failures are logged; they must be, and not on the terminal */
+	unit_stderr_begin();
 	struct scratch s;
 	struct passdb_chain *c;
 	struct passdb_result r;
@@ -298,10 +309,18 @@ TEST(passwd_file_reload)
 	passdb_result_free(&r);
 	passdb_chain_free(c);
 	scratch_free(&s);
+
+	const char *log = unit_stderr_end();
+	CHECK_CONTAINS(log, "users: file is 67108865 bytes, more than the 67108864 allowed");
+	CHECK_CONTAINS(log, "users: keeping the users read before");
+	CHECK_CONTAINS(log, "users: missing passwd file");
+	CHECK_CONTAINS(log, "not-yet: missing passwd file");
 }
 
 TEST(passwd_file_per_domain)
 {
+	/* the expected failures are logged; they must be, and not on the terminal */
+	unit_stderr_begin();
 	struct scratch s;
 	struct passdb_chain *c;
 	struct passdb_result r;
@@ -346,10 +365,19 @@ TEST(passwd_file_per_domain)
 	passdb_result_free(&r);
 	passdb_chain_free(c);
 	scratch_free(&s);
+
+	const char *log = unit_stderr_end();
+	CHECK_CONTAINS(log, "example.net/passwd: missing passwd file");
+	CHECK_CONTAINS(log, "passwd-file(alice@..,<sEss>): passwd-file path ");
+	CHECK_CONTAINS(log, "/../passwd: refused");
+	CHECK_CONTAINS(log, "passwd-file(alice@example.com?,<sEss>): passwd-file path ");
+	CHECK_CONTAINS(log, "/example.com?/passwd: refused");
 }
 
 TEST(static_driver)
 {
+	/* the expected failures are logged; they must be, and not on the terminal */
+	unit_stderr_begin();
 	struct passdb_chain *c;
 	struct passdb_result r;
 
@@ -417,6 +445,12 @@ TEST(static_driver)
 	CHECK_INT(lookup(c, "joe", "x", NULL, &r), PASSDB_USER_UNKNOWN);
 	passdb_result_free(&r);
 	passdb_chain_free(c);
+
+	const char *log = unit_stderr_end();
+	CHECK_CONTAINS(log, "static(joe,<sEss>): No password returned (and no nopassword)");
+	CHECK_CONTAINS(log, "static(joe,192.0.2.1,<sEss>): allow_nets check failed: IP 192.0.2.1 not in allowed networks");
+	CHECK_CONTAINS(log, "static(joe,<sEss>): allow_nets check failed: Remote IP not known and 'local' missing");
+	CHECK_CONTAINS(log, "static(joe,<sEss>): username attempted to be changed to empty");
 }
 
 static struct passdb_chain *
@@ -434,6 +468,8 @@ chain2(const char *d1, const char *a1, const char *s1, const char *f1, const cha
 
 TEST(chain_rules)
 {
+	/* the expected failures are logged; they must be, and not on the terminal */
+	unit_stderr_begin();
 	struct scratch s;
 	struct passdb_chain *c;
 	struct passdb_result r;
@@ -575,6 +611,11 @@ TEST(chain_rules)
 	CHECK_INT(passdb_chain_count(c), 0);
 	passdb_chain_free(c);
 	scratch_free(&s);
+
+	const char *log = unit_stderr_end();
+	CHECK_CONTAINS(log, "static(alice,192.0.2.1,<sEss>): allow_nets check failed: IP 192.0.2.1 not in allowed networks");
+	CHECK_CONTAINS(log, "passwd-file(alice,<sEss>): Failed to expand extra field host=%{nosuch}: Unknown variable '%nosuch'");
+	CHECK_CONTAINS(log, "static(alice,<sEss>): Last passdb had noauthenticate field, cannot authenticate user");
 }
 
 TEST(chain_add_errors)
@@ -621,6 +662,8 @@ TEST(chain_add_errors)
 
 TEST(passwd_file_table)
 {
+	/* the expected failures are logged; they must be, and not on the terminal */
+	unit_stderr_begin();
 	struct scratch s;
 	struct passwd_file *pf;
 	const struct passwd_entry *e;
@@ -672,4 +715,8 @@ TEST(passwd_file_table)
 	CHECK_INT(passwd_file_sync(pf), -1);
 	passwd_file_free(pf);
 	scratch_free(&s);
+
+	const char *log = unit_stderr_end();
+	CHECK_CONTAINS(log, "many: User user17 exists more than once");
+	CHECK_CONTAINS(log, ": not a regular file");
 }

@@ -20,6 +20,12 @@ void unit_register(struct unit_test *);
 extern int unit_in_child;
 void unit_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Points stderr (where the code under test logs) at a temporary file until
+ * unit_stderr_end(), which restores it and returns what was written: NUL-terminated,
+ * at most 64 KiB, valid until the next capture. Captures do not nest. */
+void unit_stderr_begin(void);
+const char *unit_stderr_end(void);
+
 #define TEST(name) \
 	static void test_##name(void); \
 	static struct unit_test unit_##name = { __FILE__, #name, test_##name, NULL }; \
@@ -42,5 +48,11 @@ void unit_fail(const char *file, int line, const char *fmt, ...) __attribute__((
 	do { size_t al_ = (alen), bl_ = (blen); \
 	     if (al_ != bl_ || memcmp((a), (b), al_) != 0) \
 		unit_fail(__FILE__, __LINE__, "%s (%zu bytes) differs from %s (%zu bytes)", #a, al_, #b, bl_); } while (0)
+
+/* hay contains needle (a logged line, say). */
+#define CHECK_CONTAINS(hay, needle) \
+	do { const char *h_ = (hay), *n_ = (needle); \
+	     if (h_ == NULL || strstr(h_, n_) == NULL) \
+		unit_fail(__FILE__, __LINE__, "%s does not contain \"%s\"", #hay, n_); } while (0)
 
 #endif

@@ -3,6 +3,7 @@
  * one of the arguments; "-l" lists them. Exit 1 if any failed. */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "tests/unit/unit.h"
 
@@ -40,6 +41,47 @@ unit_fail(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	current_failed = 1;
+}
+
+static struct {
+	FILE *f;
+	int saved;
+} capture = { NULL, -1 };
+
+void
+unit_stderr_begin(void)
+{
+	if (capture.f != NULL) {
+		unit_fail(__FILE__, __LINE__, "nested stderr capture");
+		return;
+	}
+	fflush(stderr);
+	capture.f = tmpfile();
+	capture.saved = dup(STDERR_FILENO);
+	if (capture.f == NULL || capture.saved < 0 ||
+	    dup2(fileno(capture.f), STDERR_FILENO) < 0) {
+		printf("cannot capture stderr\n");
+		exit(1);
+	}
+}
+
+const char *
+unit_stderr_end(void)
+{
+	static char text[64 * 1024];
+	size_t n = 0;
+
+	if (capture.f == NULL)
+		return "";
+	fflush(stderr);
+	dup2(capture.saved, STDERR_FILENO);
+	close(capture.saved);
+	rewind(capture.f);
+	n = fread(text, 1, sizeof(text) - 1, capture.f);
+	text[n] = '\0';
+	fclose(capture.f);
+	capture.f = NULL;
+	return text;
 }
 
 static const char *
