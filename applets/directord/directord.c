@@ -1,24 +1,303 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/directord/directord.c: start-up of directord. The daemon itself is not written yet; until it is,
- * the applet says so plainly instead of pretending to run. */
+/* applets/directord/directord.c: start-up of the director: settings, hosts from
+ * director_mail_servers (or the state file), the admin and proxy sockets, health checks,
+ * the one periodic tick, signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "applets/applets.h"
+#include "applets/directord/directord.h"
 #include "config.h"
+#include "core/buf.h"
+#include "core/conf.h"
 #include "core/daemon.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#define TICK_MS			250
+#define SWEEP_EVERY_MS		10000
+#define STATE_SAVE_EVERY_MS	1000
 
 static const struct opt_cmd directord_cmd = {
 	"directord", "[-dD] [-c FILE] [-o KEY=VALUE]...",
 	"user-to-backend director, ring peer", daemon_opts,
 };
 
+static const struct conf_key directord_schema[] = {
+	{ "", "base_dir" }, { "", "log_path" },
+	{ "", "director_servers" }, { "", "director_mail_servers" },
+	{ "", "director_username_hash" }, { "", "director_user_expire" },
+	{ "", "director_user_kick_delay" }, { "", "director_max_parallel_moves" },
+	{ "", "director_max_parallel_kicks" }, { "", "director_state_file" },
+	{ "", "director_proxy_socket" }, { "", "director_admin_socket" },
+	{ "", "director_lookup_timeout" },
+	{ "", "director_health_check" }, { "", "director_health_check_ports" },
+	{ "", "director_health_check_interval" }, { "", "director_health_check_timeout" },
+	{ "", "director_health_check_fails" }, { "", "director_health_check_rises" },
+	{ "", "director_health_check_flush" }, { "", "director_health_check_flush_max_parallel" },
+	{ "", "director_health_check_user" }, { "", "director_health_check_password" },
+	{ NULL, NULL },
+};
+
+static int
+get_ms(const struct conf *c, const char *key, unsigned int def, unsigned int min,
+    unsigned int *out, FILE *errf)
+{
+	const struct conf_node *n = conf_find(conf_root(c), key);
+	unsigned long long v;
+	*out = def;
+	if (n == NULL)
+		return 0;
+	if (conf_parse_time_ms(n, &v, errf) < 0)
+		return -1;
+	if (v < min || v > 86400000ULL * 7) {
+		fprintf(errf, "%s:%u: %s: must be between %u ms and 7 days\n", n->file, n->line, key, min);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int
+get_uint(const struct conf *c, const char *key, unsigned int def, unsigned int min,
+    unsigned int max, unsigned int *out, FILE *errf)
+{
+	const struct conf_node *n = conf_find(conf_root(c), key);
+	unsigned long long v;
+	*out = def;
+	if (n == NULL)
+		return 0;
+	if (conf_parse_uint(n, max, &v, errf) < 0)
+		return -1;
+	if (v < min) {
+		fprintf(errf, "%s:%u: %s: must be at least %u\n", n->file, n->line, key, min);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static void
+sock_path(char *out, size_t len, const char *base, const char *v)
+{
+	if (v[0] == '/')
+		str_copy(out, v, len);
+	else
+		str_fmt(out, len, "%s/%s", base, v);
+}
+
+static int
+settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
+{
+	struct dir_settings *s = &dd->set;
+	int bad = 0;
+	dd->conf = conf_load(args->conf_path, args->overrides, args->noverrides, errf);
+	if (dd->conf == NULL)
+		return -1;
+	if (conf_check(dd->conf, directord_schema, errf) > 0)
+		return -1;
+	const struct conf_node *root = conf_root(dd->conf);
+	s->base_dir = conf_get(root, "base_dir", MTOOL_BASE_DIR);
+	s->mail_servers = conf_get(root, "director_mail_servers", "");
+	s->username_hash = conf_get(root, "director_username_hash", "%Lu");
+	unsigned int expire_ms;
+	bad |= get_ms(dd->conf, "director_user_expire", 15 * 60 * 1000, 10000, &expire_ms, errf);
+	s->user_expire = expire_ms / 1000;
+	bad |= get_ms(dd->conf, "director_user_kick_delay", 2000, 0, &s->user_kick_delay_ms, errf);
+	bad |= get_uint(dd->conf, "director_max_parallel_moves", 100, 1, 1000000, &s->max_parallel_moves, errf);
+	bad |= get_uint(dd->conf, "director_max_parallel_kicks", 100, 1, 1000000, &s->max_parallel_kicks, errf);
+	bad |= get_ms(dd->conf, "director_lookup_timeout", 30000, 100, &s->lookup_timeout_ms, errf);
+	sock_path(s->admin_path, sizeof(s->admin_path), s->base_dir,
+	    conf_get(root, "director_admin_socket", "director-admin"));
+	sock_path(s->proxy_path, sizeof(s->proxy_path), s->base_dir,
+	    conf_get(root, "director_proxy_socket", "mtool-director"));
+	const char *state = conf_get(root, "director_state_file", "director.state");
+	if (*state)
+		sock_path(s->state_path, sizeof(s->state_path), s->base_dir, state);
+
+	/* a ring of one: director_servers may name this director only */
+	const struct conf_node *ds = conf_find(root, "director_servers");
+	ip_parse("127.0.0.1", &s->self_ip);
+	if (ds != NULL) {
+		char buf[256], extra[8];
+		const char *host;
+		unsigned int port;
+		int ntok = sscanf(ds->value, "%255s %7s", buf, extra);
+		if (ntok == 2) {
+			fprintf(errf, "%s:%u: director_servers: directord runs without a ring in this version: name only this director\n",
+			    ds->file, ds->line);
+			bad = 1;
+		} else if (ntok == 1 && (hostport_parse(buf, &host, &port, 0) < 0 ||
+		    ip_parse(host, &s->self_ip) < 0)) {
+			fprintf(errf, "%s:%u: director_servers: '%s' is not ip[:port]\n", ds->file, ds->line, ds->value);
+			bad = 1;
+		} else if (ntok == 1)
+			s->self_port = port;
+	}
+	ip_format(&s->self_ip, s->self_ip_str, sizeof(s->self_ip_str));
+
+	int hc;
+	const struct conf_node *n = conf_find(root, "director_health_check");
+	hc = 0;
+	if (n && conf_parse_bool(n, &hc, errf) < 0)
+		bad = 1;
+	s->hc_ports = hc ? conf_get(root, "director_health_check_ports", "imap:143") : NULL;
+	bad |= get_ms(dd->conf, "director_health_check_interval", 10000, 100, &s->hc_interval_ms, errf);
+	bad |= get_ms(dd->conf, "director_health_check_timeout", 5000, 100, &s->hc_timeout_ms, errf);
+	bad |= get_uint(dd->conf, "director_health_check_fails", 3, 1, 100, &s->hc_fails, errf);
+	bad |= get_uint(dd->conf, "director_health_check_rises", 3, 1, 100, &s->hc_rises, errf);
+	bad |= get_uint(dd->conf, "director_health_check_flush_max_parallel", 10, 1, 1000000, &s->hc_flush_parallel, errf);
+	s->hc_flush = 1;
+	n = conf_find(root, "director_health_check_flush");
+	if (n && conf_parse_bool(n, &s->hc_flush, errf) < 0)
+		bad = 1;
+	s->hc_user = conf_get(root, "director_health_check_user", "");
+	s->hc_password = conf_get(root, "director_health_check_password", "");
+
+	hosts_init(&dd->hosts);
+	hosts_init(&dd->orig);
+	if (hosts_parse(&dd->hosts, s->mail_servers, errf, "director_mail_servers") < 0 ||
+	    hosts_parse(&dd->orig, s->mail_servers, errf, "director_mail_servers") < 0)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+void
+host_set_down(struct directord *dd, struct dir_host *h, int down, const char *who)
+{
+	if (h->down == down)
+		return;
+	log_info("%sHost %s changed %s (vhost_count=%u last_updown_change=%lld)", who, h->ip_str,
+	    down ? "down" : "up", h->vhost_count, (long long)h->last_updown);
+	h->down = down;
+	h->last_updown = loop_wall(dd->loop);
+	hosts_changed(&dd->hosts);
+	state_touch(dd);
+	if (!down)
+		pending_run(dd);
+}
+
+static void
+tick(struct loop_timer *t, void *arg)
+{
+	struct directord *dd = arg;
+	uint64_t now = loop_now(dd->loop);
+	static uint64_t last_sweep;
+	moves_tick(dd);
+	resets_run(dd);
+	pending_tick(dd);
+	if (now - last_sweep >= SWEEP_EVERY_MS) {
+		last_sweep = now;
+		users_sweep(dd);
+	}
+	if (dd->state_dirty && now - dd->state_saved_ms >= STATE_SAVE_EVERY_MS) {
+		dd->state_saved_ms = now;
+		state_save(dd);
+	}
+	loop_timer_set(dd->loop, t, TICK_MS, tick, dd);
+}
+
+static void
+on_term(int signo, void *arg)
+{
+	struct directord *dd = arg;
+	log_info("received signal %d, shutting down", signo);
+	loop_stop(dd->loop);
+}
+
+static void
+on_hup(int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	log_info("SIGHUP: settings need a restart in this version (the state file keeps the hosts and users)");
+}
+
+static int
+open_log(const struct conf *conf, int debug)
+{
+	const char *path = conf_get(conf_root(conf), "log_path", "");
+	if (strcmp(path, "syslog") == 0) {
+		log_init("directord", debug, 1);
+		return 0;
+	}
+	log_init("directord", debug, 0);
+	if (*path == '\0' || strcmp(path, "/dev/stderr") == 0)
+		return 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static void
+directord_free(struct directord *dd)
+{
+	admin_close_all(dd);
+	proxy_close_all(dd);
+	health_free(dd);
+	while (dd->resets)
+		resets_run(dd), dd->resets = NULL;
+	for (struct dir_tag *t = dd->hosts.tags; t; t = t->next)
+		users_dir_free(dd, &t->users);
+	for (struct dir_tag *t = dd->orig.tags; t; t = t->next)
+		users_dir_free(dd, &t->users);
+	hosts_free(&dd->hosts);
+	hosts_free(&dd->orig);
+	conf_free(dd->conf);
+}
+
 int
 directord_main(int argc, char **argv)
 {
 	struct daemon_args args;
+	struct directord dd = { .admin_fd = -1, .proxy_fd = -1 };
+
 	daemon_parse_args(argc, argv, &directord_cmd, &args);
+	log_init("directord", args.debug, 0);
+	if (settings_load(&dd, &args, stderr) < 0) {
+		fprintf(stderr, "directord: not started: fix the configuration above\n");
+		hosts_free(&dd.hosts);
+		hosts_free(&dd.orig);
+		conf_free(dd.conf);
+		free(args.overrides);
+		return 1;
+	}
+	if (open_log(dd.conf, args.debug) < 0) {
+		fprintf(stderr, "directord: cannot open log_path: %s\n", strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	dd.loop = loop_new();
+	if (state_load(&dd, stderr) < 0)
+		fatalx("cannot read the state file %s: move it away to start from director_mail_servers", dd.set.state_path);
+	mkdir(dd.set.base_dir, 0755);
+	if (admin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
+		fatalx("cannot create the sockets in %s", dd.set.base_dir);
+	if (health_init(&dd, stderr) < 0)
+		fatalx("director_health_check_ports: fix the setting above");
+	if (args.background && daemon_background() < 0)
+		fatal("fork");
+	loop_signal(dd.loop, SIGTERM, on_term, &dd);
+	loop_signal(dd.loop, SIGINT, on_term, &dd);
+	loop_signal(dd.loop, SIGHUP, on_hup, &dd);
+	loop_timer_set(dd.loop, &dd.tick, TICK_MS, tick, &dd);
+	log_info("mtool %s directord started (pid %d): %zu mail hosts, admin socket %s, proxy socket %s",
+	    MTOOL_VERSION, (int)getpid(), dd.hosts.n, dd.set.admin_path, dd.set.proxy_path);
+	int r = loop_run(dd.loop);
+	if (dd.state_dirty || dd.set.state_path[0])
+		state_save(&dd);
+	loop_timer_cancel(dd.loop, &dd.tick);
+	directord_free(&dd);
+	loop_free(dd.loop);
 	free(args.overrides);
-	fprintf(stderr, "directord: not implemented in this version of mtool\n");
-	return 1;
+	buf_pool_drain();
+	return r < 0 ? 1 : 0;
 }

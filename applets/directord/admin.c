@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/directord/admin.c: the director-admin socket, speaking Dovecot 2.3's
+ * director-doveadm protocol (protocols.md §3) so that the real doveadm and mtool doveadm
+ * both manage directord. As in Dovecot, a malformed or unknown command gets no reply:
+ * it is logged and the connection is closed. A director alone in its ring is always
+ * synced, so every command answers at once (HOST-RESET-USERS when its moves are out). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "applets/directord/directord.h"
+#include "config.h"
+#include "core/dline.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/tabescape.h"
+
+/* Dovecot reads doveadm's lines with a 1024-byte buffer; a user name is the longest part */
+#define ADMIN_LINE_MAX	4096
+
+struct admin_conn {
+	struct admin_conn *prev, *next;
+	struct directord *dd;
+	struct dline_conn *d;
+	int waiting;		/* a HOST-RESET-USERS runs for it */
+};
+
+static const struct dline_set admin_set = {
+	"VERSION\tdirector-doveadm\t1\t0", "director-doveadm", 1, ADMIN_LINE_MAX,
+};
+
+static void
+reply(struct admin_conn *ac, const char *line)
+{
+	dline_send_raw(ac->d, line);
+}
+
+static int
+bad_args(struct admin_conn *ac, const char *cmd)
+{
+	(void)ac;
+	log_errorx("doveadm sent invalid %s parameters", cmd);
+	return -1;
+}
+
+static int
+parse_uint(const char *s, unsigned int *out)
+{
+	long long v;
+	const char *err;
+	if (str_to_num(s, 0, 0xffffffffLL, &v, &err) < 0)
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* user name or, when it parses as a number, the hash itself (as Dovecot) */
+static int
+user_hash(struct directord *dd, const char *user, uint32_t *hash)
+{
+	unsigned int v;
+	if (parse_uint(user, &v) == 0) {
+		*hash = v;
+		return 0;
+	}
+	return dirhash_user(user, dd->set.username_hash, hash);
+}
+
+static void
+host_list(struct admin_conn *ac)
+{
+	struct directord *dd = ac->dd;
+	size_t n;
+	users_sweep(dd);
+	struct dir_host **hosts = hosts_sorted(&dd->hosts, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct dir_host *h = hosts[i];
+		struct strbuf sb;
+		strbuf_init(&sb, 4096);
+		strbuf_printf(&sb, "%s\t%u\t%u\t", h->ip_str, h->vhost_count, h->user_count);
+		tab_escape(&sb, h->tag->name);
+		strbuf_printf(&sb, "\t%c\t%lld", h->down ? 'D' : 'U', (long long)h->last_updown);
+		reply(ac, sb.s);
+		strbuf_free(&sb);
+	}
+	reply(ac, "");
+}
+
+static void
+host_list_removed(struct admin_conn *ac)
+{
+	struct directord *dd = ac->dd;
+	size_t n;
+	struct dir_host **orig = hosts_sorted(&dd->orig, &n);
+	for (size_t i = 0; i < n; i++)
+		if (hosts_lookup(&dd->hosts, &orig[i]->ip) == NULL)
+			reply(ac, orig[i]->ip_str);
+	reply(ac, "");
+}
+
+/* A director alone: itself, "self", always synced; directors added with DIRECTOR-ADD are
+ * listed (and marked removed by DIRECTOR-REMOVE) as Dovecot lists a peer it never reached. */
+static void
+director_list(struct admin_conn *ac)
+{
+	struct directord *dd = ac->dd;
+	char line[256];
+	str_fmt(line, sizeof(line), "%s\t%u\tself\t0\tring synced\t0", dd->set.self_ip_str, dd->set.self_port);
+	/* sorted by (ip, port) with self among them */
+	int self_done = 0;
+	for (size_t i = 0; i <= dd->npeers; i++) {
+		struct dir_peer *p = i < dd->npeers ? &dd->peers[i] : NULL;
+		if (!self_done && (p == NULL || dirhash_ip_cmp(&dd->set.self_ip, &p->ip) < 0 ||
+		    (dirhash_ip_cmp(&dd->set.self_ip, &p->ip) == 0 && dd->set.self_port < p->port))) {
+			reply(ac, line);
+			self_done = 1;
+		}
+		if (p != NULL) {
+			char ip[IP_ADDR_STRLEN], pl[128];
+			str_fmt(pl, sizeof(pl), "%s\t%u\t%s\t0\t", ip_format(&p->ip, ip, sizeof(ip)), p->port,
+			    p->removed ? "removed" : "");
+			reply(ac, pl);
+		}
+	}
+	reply(ac, "");
+}
+
+static int
+peer_cmp(const void *a, const void *b)
+{
+	const struct dir_peer *x = a, *y = b;
+	int r = dirhash_ip_cmp(&x->ip, &y->ip);
+	return r ? r : (int)x->port - (int)y->port;
+}
+
+static int
+director_add_remove(struct admin_conn *ac, char **f, size_t n, int add)
+{
+	struct directord *dd = ac->dd;
+	struct ip_addr ip;
+	unsigned int port = add ? dd->set.self_port : 0;
+	if (n < 2 || ip_parse(f[1], &ip) < 0 || (n > 2 && (parse_uint(f[2], &port) < 0 || port > 65535)))
+		return bad_args(ac, f[0]);
+	int self = dirhash_ip_cmp(&ip, &dd->set.self_ip) == 0 && (port == 0 || port == dd->set.self_port);
+	struct dir_peer *p = NULL;
+	for (size_t i = 0; i < dd->npeers && p == NULL; i++)
+		if (dirhash_ip_cmp(&dd->peers[i].ip, &ip) == 0 && (port == 0 || dd->peers[i].port == port))
+			p = &dd->peers[i];
+	if (add) {
+		/* ring peers are not implemented: the director is listed, never dialled */
+		if (!self && p == NULL && dd->npeers < DIR_PEERS_MAX) {
+			dd->peers[dd->npeers].ip = ip;
+			dd->peers[dd->npeers].port = port;
+			dd->peers[dd->npeers].removed = 0;
+			dd->npeers++;
+			qsort(dd->peers, dd->npeers, sizeof(*dd->peers), peer_cmp);
+			log_warnx("doveadm: director %s:%u added to the list; directord does not run a ring in this version", f[1], port);
+		}
+		reply(ac, "OK");
+	} else if (p == NULL && !self)
+		reply(ac, "NOTFOUND");
+	else {
+		if (p != NULL)
+			p->removed = 1;
+		reply(ac, "OK");
+	}
+	return 0;
+}
+
+static int
+host_set(struct admin_conn *ac, char **f, size_t n, int update)
+{
+	struct directord *dd = ac->dd;
+	const char *cmd = update ? "HOST-UPDATE" : "HOST-SET";
+	unsigned int vhosts = 0;
+	int have_vhosts = n > 2;
+	char ipbuf[256], *tag = "";
+	struct ip_addr ip;
+
+	if (n < 2)
+		return bad_args(ac, cmd);
+	str_copy(ipbuf, f[1], sizeof(ipbuf));
+	char *at = strchr(ipbuf, '@');
+	if (at) {
+		*at = '\0';
+		tag = at + 1;
+	}
+	if (ip_parse(ipbuf, &ip) < 0 || (have_vhosts && parse_uint(f[2], &vhosts) < 0) ||
+	    (!have_vhosts && update))
+		return bad_args(ac, cmd);
+	if (have_vhosts && vhosts > DIRHASH_VHOST_MAX) {
+		reply(ac, "vhost count too large");
+		return 0;
+	}
+	struct dir_host *h = hosts_lookup(&dd->hosts, &ip);
+	if (h == NULL) {
+		if (update) {
+			reply(ac, "NOTFOUND");
+			return 0;
+		}
+		h = hosts_add(&dd->hosts, &ip, tag);
+		if (h == NULL) {
+			reply(ac, "out of memory");
+			return 0;
+		}
+		log_info("doveadm: Host %s added%s%s", h->ip_str, *tag ? " with tag " : "", tag);
+		health_host_added(dd, h);
+	} else if (*tag && strcmp(h->tag->name, tag) != 0) {
+		reply(ac, "host tag can't be changed");
+		return 0;
+	}
+	if (have_vhosts) {
+		log_info("doveadm: Host %s vhost count changed from %u to %u", h->ip_str, h->vhost_count, vhosts);
+		h->vhost_count = vhosts;
+	}
+	hosts_changed(&dd->hosts);
+	state_touch(dd);
+	pending_run(dd);
+	reply(ac, "OK");
+	return 0;
+}
+
+static int
+host_updown(struct admin_conn *ac, char **f, size_t n, int down)
+{
+	struct directord *dd = ac->dd;
+	struct ip_addr ip;
+	if (n < 2 || ip_parse(f[1], &ip) < 0)
+		return bad_args(ac, f[0]);
+	struct dir_host *h = hosts_lookup(&dd->hosts, &ip);
+	if (h == NULL) {
+		reply(ac, "NOTFOUND");
+		return 0;
+	}
+	host_set_down(dd, h, down, "doveadm: ");
+	reply(ac, "OK");
+	return 0;
+}
+
+static int
+host_remove(struct admin_conn *ac, char **f, size_t n)
+{
+	struct directord *dd = ac->dd;
+	struct ip_addr ip;
+	if (n < 2 || ip_parse(f[1], &ip) < 0)
+		return bad_args(ac, f[0]);
+	struct dir_host *h = hosts_lookup(&dd->hosts, &ip);
+	if (h == NULL) {
+		reply(ac, "NOTFOUND");
+		return 0;
+	}
+	host_remove_safely(dd, h);
+	reply(ac, "OK");
+	return 0;
+}
+
+static int
+host_flush(struct admin_conn *ac, char **f, size_t n)
+{
+	struct directord *dd = ac->dd;
+	struct ip_addr ip;
+	size_t nh;
+	if (n < 2 || f[1][0] == '\0') {
+		unsigned int total = 0;
+		struct dir_host **hosts = hosts_sorted(&dd->hosts, &nh);
+		for (size_t i = 0; i < nh; i++) {
+			total += hosts[i]->user_count;
+			users_forget_host(dd, hosts[i]);
+		}
+		log_warnx("Flushed all backend hosts with %u users. This is an unsafe operation and may cause the same users to end up in multiple backends.", total);
+		reply(ac, "OK");
+		return 0;
+	}
+	if (ip_parse(f[1], &ip) < 0)
+		return bad_args(ac, f[0]);
+	struct dir_host *h = hosts_lookup(&dd->hosts, &ip);
+	if (h == NULL) {
+		reply(ac, "NOTFOUND");
+		return 0;
+	}
+	log_info("doveadm: Flushing host %s with %u users (no kicks)", h->ip_str, h->user_count);
+	users_forget_host(dd, h);
+	reply(ac, "OK");
+	return 0;
+}
+
+static void
+reset_done(struct directord *dd, void *arg)
+{
+	struct admin_conn *ac = arg;
+	(void)dd;
+	ac->waiting = 0;
+	reply(ac, "OK");
+	dline_pause(ac->d, 0);
+}
+
+static int
+host_reset_users(struct admin_conn *ac, char **f, size_t n)
+{
+	struct directord *dd = ac->dd;
+	unsigned int max = dd->set.max_parallel_moves;
+	struct dir_host *only = NULL;
+	struct ip_addr ip;
+
+	if (n > 2 && (parse_uint(f[2], &max) < 0 || max == 0))
+		return bad_args(ac, f[0]);
+	if (n > 1 && f[1][0] != '\0') {
+		if (ip_parse(f[1], &ip) < 0) {
+			log_errorx("doveadm sent invalid HOST-RESET-USERS ip: %s", f[1]);
+			return -1;
+		}
+		if ((only = hosts_lookup(&dd->hosts, &ip)) == NULL) {
+			reply(ac, "NOTFOUND");
+			return 0;
+		}
+	}
+	ac->waiting = 1;
+	dline_pause(ac->d, 1);
+	if (reset_start(dd, only, max, reset_done, ac) == NULL) {
+		ac->waiting = 0;
+		dline_pause(ac->d, 0);
+		reply(ac, "out of memory");
+	}
+	return 0;
+}
+
+static int
+user_lookup(struct admin_conn *ac, char **f, size_t n)
+{
+	struct directord *dd = ac->dd;
+	const char *user = n > 1 ? f[1] : "", *tagname = n > 2 ? f[2] : "";
+	uint32_t hash;
+	char line[256];
+	size_t len = 0;
+
+	if (user_hash(dd, user, &hash) < 0) {
+		reply(ac, "TRYAGAIN");
+		return 0;
+	}
+	int64_t now = loop_wall(dd->loop);
+	struct dir_tag *tag = hosts_tag(&dd->hosts, tagname);
+	struct dir_user *u = tag ? users_find(&tag->users, hash) : NULL;
+	if (u != NULL && users_expired(dd, u, now)) {
+		users_free(dd, &tag->users, u);
+		u = NULL;
+	}
+	if (u == NULL || u->host == NULL)
+		len = str_fmt(line, sizeof(line), "\t0");
+	else {
+		/* a connected user is as fresh as now: proxies report session ends */
+		int64_t ts = u->nsessions ? now : u->timestamp;
+		len = str_fmt(line, sizeof(line), "%s\t%lld", u->host->ip_str,
+		    (long long)(ts + dd->set.user_expire));
+	}
+	struct dir_host *h = hosts_by_hash(&dd->hosts, hash, tagname);
+	len += str_fmt(line + len, sizeof(line) - len, "\t%s", h ? h->ip_str : "");
+	h = hosts_by_hash(&dd->orig, hash, tagname);
+	str_fmt(line + len, sizeof(line) - len, "\t%s", h ? h->ip_str : "");
+	reply(ac, line);
+	return 0;
+}
+
+static int
+user_list(struct admin_conn *ac, char **f, size_t n)
+{
+	struct directord *dd = ac->dd;
+	struct ip_addr ip = { 0 };
+	char line[128];
+	if (n > 1 && f[1][0] != '\0' && ip_parse(f[1], &ip) < 0)
+		return bad_args(ac, f[0]);
+	users_sweep(dd);
+	int64_t now = loop_wall(dd->loop);
+	for (struct dir_tag *t = dd->hosts.tags; t; t = t->next) {
+		for (struct dir_user *u = t->users.head; u; u = u->next) {
+			if (u->host == NULL || (ip.family != 0 && dirhash_ip_cmp(&ip, &u->host->ip) != 0))
+				continue;
+			int64_t ts = u->nsessions ? now : u->timestamp;
+			str_fmt(line, sizeof(line), "%u\t%lld\t%s", u->hash,
+			    (long long)(ts + dd->set.user_expire), u->host->ip_str);
+			reply(ac, line);
+		}
+	}
+	reply(ac, "");
+	return 0;
+}
+
+static int
+user_move(struct admin_conn *ac, char **f, size_t n)
+{
+	struct directord *dd = ac->dd;
+	struct ip_addr ip;
+	uint32_t hash;
+	if (n < 3 || ip_parse(f[2], &ip) < 0)
+		return bad_args(ac, f[0]);
+	struct dir_host *h = hosts_lookup(&dd->hosts, &ip);
+	if (h == NULL) {
+		reply(ac, "NOTFOUND");
+		return 0;
+	}
+	if (user_hash(dd, f[1], &hash) < 0) {
+		reply(ac, "TRYAGAIN");
+		return 0;
+	}
+	struct dir_user *u = users_find(&h->tag->users, hash);
+	if (u != NULL && (u->killing || u->kick_delay)) {
+		reply(ac, "TRYAGAIN");
+		return 0;
+	}
+	int64_t now = loop_wall(dd->loop);
+	if (u == NULL) {
+		if (users_add(h->tag, hash, h, now) == NULL) {
+			reply(ac, "out of memory");
+			return 0;
+		}
+		log_info("doveadm: User hash %u moved to %s (no earlier assignment)", hash, h->ip_str);
+		state_touch(dd);
+	} else if (u->host != h) {
+		move_user(dd, h->tag, u, h, "doveadm");
+	} else
+		users_refresh(&h->tag->users, u, now);
+	reply(ac, "OK");
+	return 0;
+}
+
+static int
+user_kick(struct admin_conn *ac, char **f, size_t n, int alt)
+{
+	struct directord *dd = ac->dd;
+	if (n < (alt ? 3u : 2u))
+		return bad_args(ac, f[0]);
+	/* the proxies do the kicking; there is never more than one kick batch in flight, so
+	 * "nowait" never needs TRYAGAIN */
+	unsigned int np = alt ? proxy_kick_alt(dd, f[1], f[2]) : proxy_kick_user(dd, f[1]);
+	log_info("doveadm: %s %s%s%s sent to %u proxies", f[0], f[1], alt ? "=" : "", alt ? f[2] : "", np);
+	reply(ac, "OK");
+	return 0;
+}
+
+static void
+admin_line(struct dline_conn *d, char **f, size_t n, void *arg)
+{
+	struct admin_conn *ac = arg;
+	int r;
+	(void)d;
+	if (ac->waiting) {
+		/* pipelined after HOST-RESET-USERS: Dovecot does not read it either */
+		return;
+	}
+	const char *c = f[0];
+	if (n == 0 || c[0] == '\0') {
+		log_errorx("doveadm sent empty command line");
+		r = -1;
+	} else if (strcmp(c, "HOST-LIST") == 0) {
+		host_list(ac);
+		r = 0;
+	} else if (strcmp(c, "HOST-LIST-REMOVED") == 0) {
+		host_list_removed(ac);
+		r = 0;
+	} else if (strcmp(c, "DIRECTOR-LIST") == 0) {
+		director_list(ac);
+		r = 0;
+	} else if (strcmp(c, "DIRECTOR-ADD") == 0)
+		r = director_add_remove(ac, f, n, 1);
+	else if (strcmp(c, "DIRECTOR-REMOVE") == 0)
+		r = director_add_remove(ac, f, n, 0);
+	else if (strcmp(c, "HOST-SET") == 0)
+		r = host_set(ac, f, n, 0);
+	else if (strcmp(c, "HOST-UPDATE") == 0)
+		r = host_set(ac, f, n, 1);
+	else if (strcmp(c, "HOST-UP") == 0)
+		r = host_updown(ac, f, n, 0);
+	else if (strcmp(c, "HOST-DOWN") == 0)
+		r = host_updown(ac, f, n, 1);
+	else if (strcmp(c, "HOST-REMOVE") == 0)
+		r = host_remove(ac, f, n);
+	else if (strcmp(c, "HOST-FLUSH") == 0)
+		r = host_flush(ac, f, n);
+	else if (strcmp(c, "HOST-RESET-USERS") == 0)
+		r = host_reset_users(ac, f, n);
+	else if (strcmp(c, "USER-LOOKUP") == 0)
+		r = user_lookup(ac, f, n);
+	else if (strcmp(c, "USER-LIST") == 0)
+		r = user_list(ac, f, n);
+	else if (strcmp(c, "USER-MOVE") == 0)
+		r = user_move(ac, f, n);
+	else if (strcmp(c, "USER-KICK") == 0)
+		r = user_kick(ac, f, n, 0);
+	else if (strcmp(c, "USER-KICK-ALT") == 0)
+		r = user_kick(ac, f, n, 1);
+	else {
+		log_errorx("doveadm sent unknown command: %s", c);
+		r = -1;
+	}
+	if (r < 0) {
+		if (ac->prev)
+			ac->prev->next = ac->next;
+		else
+			ac->dd->admins = ac->next;
+		if (ac->next)
+			ac->next->prev = ac->prev;
+		dline_conn_free(ac->d);
+		free(ac);
+	}
+}
+
+static void
+admin_closed(struct dline_conn *d, const char *reason, void *arg)
+{
+	struct admin_conn *ac = arg;
+	(void)d;
+	(void)reason;
+	if (ac->waiting)
+		reset_cancel_arg(ac->dd, ac);
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		ac->dd->admins = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	free(ac);
+}
+
+static void
+admin_accept(struct loop_io *io, uint32_t events, void *arg)
+{
+	struct directord *dd = arg;
+	(void)events;
+	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct admin_conn *ac = calloc(1, sizeof(*ac));
+	if (ac == NULL) {
+		close(fd);
+		return;
+	}
+	ac->dd = dd;
+	ac->d = dline_conn_new(dd->loop, fd, &admin_set, admin_line, admin_closed, ac);
+	if (ac->d == NULL) {
+		free(ac);
+		return;
+	}
+	ac->next = dd->admins;
+	if (ac->next)
+		ac->next->prev = ac;
+	dd->admins = ac;
+}
+
+int
+admin_listen(struct directord *dd, FILE *errf)
+{
+	dd->admin_fd = dline_listen_unix(dd->set.admin_path, 0600, (uid_t)-1, (gid_t)-1);
+	if (dd->admin_fd < 0) {
+		fprintf(errf, "directord: cannot listen on %s: %s\n", dd->set.admin_path, strerror(errno));
+		return -1;
+	}
+	return loop_io_add(dd->loop, &dd->admin_io, dd->admin_fd, EPOLLIN, admin_accept, dd);
+}
+
+void
+admin_close_all(struct directord *dd)
+{
+	while (dd->admins) {
+		struct admin_conn *ac = dd->admins;
+		dd->admins = ac->next;
+		dline_conn_free(ac->d);
+		free(ac);
+	}
+	if (dd->admin_fd >= 0) {
+		loop_io_del(dd->loop, &dd->admin_io);
+		close(dd->admin_fd);
+		unlink(dd->set.admin_path);
+		dd->admin_fd = -1;
+	}
+}

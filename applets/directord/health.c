@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/directord/health.c: built-in backend health checks (the job poolmon does for
+ * Dovecot directors). Every director_health_check_interval each host's ports are probed
+ * one after the other: connect, read the greeting (IMAP "* OK", POP3 "+OK", LMTP/SMTP
+ * "220", ManageSieve "OK" after its capability lines), LMTP also LHLO, IMAP optionally a
+ * test LOGIN. director_health_check_fails failed rounds in a row take the host down and
+ * (director_health_check_flush) move its users away at most
+ * director_health_check_flush_max_parallel at a time; director_health_check_rises good
+ * rounds in a row bring it back up. Only a host the checks took down is brought up by
+ * them: an operator's "director down" stays. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "applets/directord/directord.h"
+#include "core/conn.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#define HC_PORTS_MAX	8
+#define HC_LINE_MAX	4096
+
+enum hc_proto { HC_TCP, HC_IMAP, HC_POP3, HC_SMTP, HC_LMTP, HC_SIEVE };
+
+struct hc_port {
+	enum hc_proto proto;
+	unsigned int port;
+	char name[16];
+};
+
+struct health_ctx {
+	struct hc_port ports[HC_PORTS_MAX];
+	unsigned int nports;
+};
+
+struct health {
+	struct directord *dd;
+	struct dir_host *host;
+	struct loop_timer timer;	/* next round, or the probe's deadline */
+	struct conn *conn;
+	unsigned int port_idx;
+	int step;			/* 0 greeting, 1 after LHLO/LOGIN */
+	unsigned int fails, oks;
+	int took_down;
+	char last_error[160];
+};
+
+static void health_round(struct loop_timer *, void *);
+static void probe_next(struct health *);
+
+static const struct {
+	const char *name;
+	enum hc_proto proto;
+} proto_names[] = {
+	{ "tcp", HC_TCP }, { "imap", HC_IMAP }, { "pop3", HC_POP3 }, { "smtp", HC_SMTP },
+	{ "submission", HC_SMTP }, { "lmtp", HC_LMTP }, { "sieve", HC_SIEVE },
+	{ "managesieve", HC_SIEVE },
+};
+
+int
+health_init(struct directord *dd, FILE *errf)
+{
+	if (dd->set.hc_ports == NULL)
+		return 0;
+	struct health_ctx *hc = calloc(1, sizeof(*hc));
+	if (hc == NULL)
+		return -1;
+	const char *s = dd->set.hc_ports;
+	while (*s) {
+		s += strspn(s, " ,");
+		size_t n = strcspn(s, " ,");
+		if (n == 0)
+			break;
+		char item[64], *colon;
+		str_fmt(item, sizeof(item), "%.*s", (int)n, s);
+		s += n;
+		if (hc->nports == HC_PORTS_MAX) {
+			fprintf(errf, "director_health_check_ports: at most %d ports\n", HC_PORTS_MAX);
+			free(hc);
+			return -1;
+		}
+		struct hc_port *p = &hc->ports[hc->nports];
+		const char *num = item;
+		p->proto = HC_TCP;
+		str_copy(p->name, "tcp", sizeof(p->name));
+		if ((colon = strchr(item, ':')) != NULL) {
+			*colon = '\0';
+			num = colon + 1;
+			size_t i;
+			for (i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+				if (strcmp(proto_names[i].name, item) == 0)
+					break;
+			if (i == sizeof(proto_names) / sizeof(proto_names[0])) {
+				fprintf(errf, "director_health_check_ports: unknown protocol '%s' (imap, pop3, lmtp, submission, smtp, sieve, tcp)\n", item);
+				free(hc);
+				return -1;
+			}
+			p->proto = proto_names[i].proto;
+			str_copy(p->name, item, sizeof(p->name));
+		}
+		long long v;
+		const char *err;
+		if (str_to_num(num, 1, 65535, &v, &err) < 0) {
+			fprintf(errf, "director_health_check_ports: bad port '%s'\n", num);
+			free(hc);
+			return -1;
+		}
+		p->port = (unsigned int)v;
+		hc->nports++;
+	}
+	if (hc->nports == 0) {
+		fprintf(errf, "director_health_check_ports: no ports\n");
+		free(hc);
+		return -1;
+	}
+	dd->health = hc;
+	size_t n;
+	struct dir_host **hosts = hosts_sorted(&dd->hosts, &n);
+	for (size_t i = 0; i < n; i++)
+		health_host_added(dd, hosts[i]);
+	return 0;
+}
+
+void
+health_host_added(struct directord *dd, struct dir_host *h)
+{
+	if (dd->health == NULL || h->health != NULL)
+		return;
+	struct health *he = calloc(1, sizeof(*he));
+	if (he == NULL)
+		return;
+	he->dd = dd;
+	he->host = h;
+	h->health = he;
+	/* spread the first round a little so that a big fleet is not probed at once */
+	loop_timer_set(dd->loop, &he->timer, 100 + (dd->nhealth++ % 50) * 20, health_round, he);
+}
+
+void
+health_host_removed(struct directord *dd, struct dir_host *h)
+{
+	struct health *he = h->health;
+	if (he == NULL)
+		return;
+	loop_timer_cancel(dd->loop, &he->timer);
+	if (he->conn)
+		conn_free(he->conn);
+	free(he);
+	h->health = NULL;
+}
+
+void
+health_free(struct directord *dd)
+{
+	size_t n;
+	struct dir_host **hosts = hosts_sorted(&dd->hosts, &n);
+	for (size_t i = 0; i < n; i++)
+		health_host_removed(dd, hosts[i]);
+	free(dd->health);
+	dd->health = NULL;
+}
+
+static void
+round_done(struct health *he, int ok)
+{
+	struct directord *dd = he->dd;
+	struct dir_host *h = he->host;
+	if (he->conn) {
+		conn_free(he->conn);
+		he->conn = NULL;
+	}
+	if (ok) {
+		he->fails = 0;
+		he->oks++;
+		if (he->took_down && h->down && he->oks >= dd->set.hc_rises) {
+			log_info("health check: host %s answers again (%u good rounds in a row)", h->ip_str, he->oks);
+			he->took_down = 0;
+			host_set_down(dd, h, 0, "health check: ");
+		}
+	} else {
+		he->oks = 0;
+		he->fails++;
+		log_warnx("health check: host %s failed (%u/%u): %s", h->ip_str, he->fails,
+		    dd->set.hc_fails, he->last_error);
+		if (!h->down && he->fails >= dd->set.hc_fails) {
+			he->took_down = 1;
+			host_set_down(dd, h, 1, "health check: ");
+			if (dd->set.hc_flush && h->user_count > 0) {
+				log_info("health check: moving the %u users of %s away, at most %u at a time",
+				    h->user_count, h->ip_str, dd->set.hc_flush_parallel);
+				reset_start(dd, h, dd->set.hc_flush_parallel, NULL, NULL);
+			}
+		}
+	}
+	loop_timer_set(dd->loop, &he->timer, dd->set.hc_interval_ms, health_round, he);
+}
+
+static void
+probe_fail(struct health *he, const char *fmt, const char *arg)
+{
+	const struct hc_port *p = &he->dd->health->ports[he->port_idx];
+	char msg[128];
+	str_fmt(msg, sizeof(msg), fmt, arg);
+	str_fmt(he->last_error, sizeof(he->last_error), "%s port %u: %s", p->name, p->port, msg);
+	loop_timer_cancel(he->dd->loop, &he->timer);
+	round_done(he, 0);
+}
+
+static void
+probe_ok(struct health *he)
+{
+	loop_timer_cancel(he->dd->loop, &he->timer);
+	conn_free(he->conn);
+	he->conn = NULL;
+	he->port_idx++;
+	probe_next(he);
+}
+
+static void
+probe_timeout(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	probe_fail(arg, "%s", "timed out");
+}
+
+/* 1 done (ok), 0 more lines wanted, -1 failed */
+static int
+probe_line(struct health *he, const struct hc_port *p, const char *line)
+{
+	const struct dir_settings *s = &he->dd->set;
+	switch (p->proto) {
+	case HC_TCP:
+		return 1;
+	case HC_IMAP:
+		if (he->step == 0) {
+			if (strncmp(line, "* OK", 4) != 0)
+				return -1;
+			if (*s->hc_user == '\0') {
+				conn_puts(he->conn, "h LOGOUT\r\n");
+				return 1;
+			}
+			conn_printf(he->conn, "h LOGIN \"%s\" \"%s\"\r\n", s->hc_user, s->hc_password);
+			he->step = 1;
+			return 0;
+		}
+		if (line[0] == '*')
+			return 0;
+		if (strncmp(line, "h OK", 4) != 0)
+			return -1;
+		conn_puts(he->conn, "h LOGOUT\r\n");
+		return 1;
+	case HC_POP3:
+		if (strncmp(line, "+OK", 3) != 0)
+			return -1;
+		conn_puts(he->conn, "QUIT\r\n");
+		return 1;
+	case HC_SMTP:
+		if (strncmp(line, "220", 3) != 0)
+			return -1;
+		if (line[3] == '-')
+			return 0;
+		conn_puts(he->conn, "QUIT\r\n");
+		return 1;
+	case HC_LMTP:
+		if (he->step == 0) {
+			if (strncmp(line, "220", 3) != 0)
+				return -1;
+			if (line[3] == '-')
+				return 0;
+			conn_puts(he->conn, "LHLO mtool-health-check\r\n");
+			he->step = 1;
+			return 0;
+		}
+		if (strncmp(line, "250", 3) != 0)
+			return -1;
+		if (line[3] == '-')
+			return 0;
+		conn_puts(he->conn, "QUIT\r\n");
+		return 1;
+	case HC_SIEVE:
+		if (strncmp(line, "OK", 2) == 0)
+			return 1;
+		return line[0] == '"' ? 0 : -1;
+	}
+	return -1;
+}
+
+static void
+probe_cb(struct conn *c, enum conn_event ev, void *arg)
+{
+	struct health *he = arg;
+	const struct hc_port *p = &he->dd->health->ports[he->port_idx];
+	char *line;
+	size_t len;
+	switch (ev) {
+	case CONN_EV_CONNECTED:
+		if (p->proto == HC_TCP)
+			probe_ok(he);
+		return;
+	case CONN_EV_DATA:
+		for (;;) {
+			int r = conn_getline(c, &line, &len);
+			if (r == 0)
+				return;
+			if (r < 0) {
+				probe_fail(he, "%s", "reply line too long");
+				return;
+			}
+			r = probe_line(he, p, line);
+			if (r > 0) {
+				probe_ok(he);
+				return;
+			}
+			if (r < 0) {
+				char copy[80];
+				str_copy(copy, line, sizeof(copy));
+				probe_fail(he, "unexpected reply: %s", copy);
+				return;
+			}
+		}
+	case CONN_EV_EOF:
+		probe_fail(he, "%s", "connection closed");
+		return;
+	case CONN_EV_ERROR:
+		probe_fail(he, "%s", strerror(conn_error(c)));
+		return;
+	case CONN_EV_TIMEOUT:
+		probe_fail(he, "%s", "timed out");
+		return;
+	case CONN_EV_DRAINED:
+		return;
+	}
+}
+
+static void
+probe_next(struct health *he)
+{
+	struct directord *dd = he->dd;
+	if (he->port_idx >= dd->health->nports) {
+		round_done(he, 1);
+		return;
+	}
+	const struct hc_port *p = &dd->health->ports[he->port_idx];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	he->step = 0;
+	ip_to_sockaddr(&he->host->ip, p->port, &ss, &len);
+	he->conn = conn_connect(dd->loop, (struct sockaddr *)&ss, len, NULL, 0, HC_LINE_MAX, probe_cb, he);
+	if (he->conn == NULL) {
+		probe_fail(he, "%s", strerror(errno));
+		return;
+	}
+	loop_timer_set(dd->loop, &he->timer, dd->set.hc_timeout_ms, probe_timeout, he);
+}
+
+static void
+health_round(struct loop_timer *t, void *arg)
+{
+	struct health *he = arg;
+	(void)t;
+	he->port_idx = 0;
+	probe_next(he);
+}

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/directord/proxy.c: the socket proxyd asks (docs/director-proxy-protocol.md):
+ * LOOKUP a user's host, START and END of each session so that the director knows who is
+ * connected where, and KICK lines back to the proxies. Dovecot's director learns the same
+ * from the auth replies it rewrites and from login processes' proxy-notify refreshes;
+ * here the proxy says so directly, which lets an assignment expire exactly
+ * director_user_expire after the user's last session ended. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "applets/directord/directord.h"
+#include "core/dline.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#define PROXY_LINE_MAX		4096
+#define SESSION_BUCKETS		4096
+
+struct proxy_conn {
+	struct proxy_conn *prev, *next;
+	struct directord *dd;
+	struct dline_conn *d;
+	struct dir_session **buckets;
+	unsigned int nsessions;
+};
+
+struct pending {
+	struct pending *next;
+	struct proxy_conn *pc;
+	char *id, *user, *tag;
+	uint32_t hash;
+	uint64_t deadline;
+	int64_t queued;
+};
+
+static const struct dline_set proxy_set = {
+	"VERSION\tmtool-director\t1\t0", "mtool-director", 1, PROXY_LINE_MAX,
+};
+
+static unsigned int
+guid_bucket(const char *guid)
+{
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)guid; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % SESSION_BUCKETS;
+}
+
+static struct dir_session *
+session_find(struct proxy_conn *pc, const char *guid, struct dir_session ***where)
+{
+	struct dir_session **pp = &pc->buckets[guid_bucket(guid)];
+	for (; *pp; pp = &(*pp)->hnext)
+		if (strcmp((*pp)->guid, guid) == 0)
+			break;
+	if (where)
+		*where = pp;
+	return *pp;
+}
+
+void
+session_detach(struct dir_session *s)
+{
+	struct dir_user *u = s->u;
+	if (u == NULL)
+		return;
+	if (s->uprev)
+		s->uprev->unext = s->unext;
+	else
+		u->sessions = s->unext;
+	if (s->unext)
+		s->unext->uprev = s->uprev;
+	s->unext = s->uprev = NULL;
+	u->nsessions--;
+	s->u = NULL;
+}
+
+static void
+session_attach(struct dir_session *s, struct dir_user *u)
+{
+	s->u = u;
+	s->uprev = NULL;
+	s->unext = u->sessions;
+	if (u->sessions)
+		u->sessions->uprev = s;
+	u->sessions = s;
+	u->nsessions++;
+}
+
+/* A session ended (or its proxy went away): the user's expiry starts from now. */
+static void
+session_end(struct directord *dd, struct dir_session *s)
+{
+	struct dir_user *u = s->u;
+	session_detach(s);
+	if (u != NULL) {
+		users_refresh(&u->tag->users, u, loop_wall(dd->loop));
+		move_check(dd, u);
+	}
+	free(s->guid);
+	free(s->user);
+	free(s);
+}
+
+static void
+send_fields(struct proxy_conn *pc, const char *const *f, size_t n)
+{
+	dline_send(pc->d, f, n);
+}
+
+/* ---- lookups ---- */
+
+/* 1 with *host set, 0 to wait (a move in progress, or no host in the tag yet) */
+static int
+lookup_try(struct directord *dd, uint32_t hash, const char *tagname, struct dir_host **host)
+{
+	int64_t now = loop_wall(dd->loop);
+	struct dir_tag *tag = hosts_tag(&dd->hosts, tagname);
+	struct dir_user *u = tag ? users_find(&tag->users, hash) : NULL;
+	if (u != NULL && users_expired(dd, u, now)) {
+		users_free(dd, &tag->users, u);
+		u = NULL;
+	}
+	if (u != NULL) {
+		if (u->killing || u->kick_delay || u->host == NULL)
+			return 0;
+		users_refresh(&tag->users, u, now);
+		*host = u->host;
+		return 1;
+	}
+	struct dir_host *h = hosts_by_hash(&dd->hosts, hash, tagname);
+	if (h == NULL)
+		return 0;
+	if (users_add(h->tag, hash, h, now) == NULL)
+		return 0;
+	state_touch(dd);
+	*host = h;
+	return 1;
+}
+
+static void
+reply_host(struct proxy_conn *pc, const char *id, const struct dir_host *h)
+{
+	const char *f[] = { "HOST", id, h->ip_str, h->hostname ? h->hostname : "" };
+	send_fields(pc, f, 4);
+}
+
+static void
+pending_free(struct pending *p)
+{
+	free(p->id);
+	free(p->user);
+	free(p->tag);
+	free(p);
+}
+
+void
+pending_run(struct directord *dd)
+{
+	for (struct pending **pp = &dd->pending; *pp;) {
+		struct pending *p = *pp;
+		struct dir_host *h;
+		if (lookup_try(dd, p->hash, p->tag, &h)) {
+			reply_host(p->pc, p->id, h);
+			*pp = p->next;
+			pending_free(p);
+		} else
+			pp = &p->next;
+	}
+}
+
+void
+pending_tick(struct directord *dd)
+{
+	uint64_t now = loop_now(dd->loop);
+	for (struct pending **pp = &dd->pending; *pp;) {
+		struct pending *p = *pp;
+		if (now < p->deadline) {
+			pp = &p->next;
+			continue;
+		}
+		char reason[256];
+		struct dir_tag *tag = hosts_tag(&dd->hosts, p->tag);
+		struct dir_user *u = tag ? users_find(&tag->users, p->hash) : NULL;
+		str_fmt(reason, sizeof(reason), "Timeout because %s - queued for %lld secs",
+		    u && (u->killing || u->kick_delay) ? "the user is being moved" :
+		    "no mail host is available", (long long)(loop_wall(dd->loop) - p->queued));
+		log_errorx("director: User %s host lookup failed: %s", p->user, reason);
+		const char *f[] = { "FAIL", p->id, reason };
+		send_fields(p->pc, f, 3);
+		*pp = p->next;
+		pending_free(p);
+	}
+}
+
+static void
+cmd_lookup(struct proxy_conn *pc, char **f, size_t n)
+{
+	struct directord *dd = pc->dd;
+	uint32_t hash;
+	struct dir_host *h;
+	if (n < 3) {
+		log_errorx("proxy sent an invalid LOOKUP");
+		return;
+	}
+	const char *tag = n > 3 ? f[3] : "";
+	if (dirhash_user(f[2], dd->set.username_hash, &hash) < 0) {
+		const char *r[] = { "FAIL", f[1], "director_username_hash could not be expanded" };
+		log_errorx("director: User %s host lookup failed: director_username_hash could not be expanded", f[2]);
+		send_fields(pc, r, 3);
+		return;
+	}
+	if (lookup_try(dd, hash, tag, &h)) {
+		reply_host(pc, f[1], h);
+		return;
+	}
+	struct pending *p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->id = strdup(f[1])) == NULL || (p->user = strdup(f[2])) == NULL ||
+	    (p->tag = strdup(tag)) == NULL) {
+		if (p)
+			pending_free(p);
+		const char *r[] = { "FAIL", f[1], "out of memory" };
+		send_fields(pc, r, 3);
+		return;
+	}
+	p->pc = pc;
+	p->hash = hash;
+	p->queued = loop_wall(dd->loop);
+	p->deadline = loop_now(dd->loop) + dd->set.lookup_timeout_ms;
+	p->next = dd->pending;
+	dd->pending = p;
+}
+
+/* ---- sessions ---- */
+
+static void
+cmd_start(struct proxy_conn *pc, char **f, size_t n)
+{
+	struct directord *dd = pc->dd;
+	struct dir_session **where;
+	struct ip_addr ip;
+	uint32_t hash;
+	if (n < 5 || ip_parse(f[4], &ip) < 0) {
+		log_errorx("proxy sent an invalid START");
+		return;
+	}
+	if (session_find(pc, f[1], &where) != NULL)
+		return;		/* a resync repeating what we know */
+	struct dir_session *s = calloc(1, sizeof(*s));
+	if (s == NULL || (s->guid = strdup(f[1])) == NULL || (s->user = strdup(f[2])) == NULL) {
+		if (s) {
+			free(s->guid);
+			free(s);
+		}
+		log_errorx("out of memory recording a session");
+		return;
+	}
+	s->pc = pc;
+	s->ip = ip;
+	*where = s;
+	pc->nsessions++;
+
+	dirhash_user(f[2], dd->set.username_hash, &hash);
+	int64_t now = loop_wall(dd->loop);
+	struct dir_host *h = hosts_lookup(&dd->hosts, &ip);
+	struct dir_tag *tag = h ? h->tag : hosts_tag(&dd->hosts, f[3]);
+	struct dir_user *u = tag ? users_find(&tag->users, hash) : NULL;
+	if (u == NULL && h != NULL) {
+		/* a session we did not route (a restart lost it, or it expired): adopt it */
+		u = users_add(h->tag, hash, h, now);
+		state_touch(dd);
+	}
+	if (u == NULL) {
+		/* on a host that is not (or no longer) a mail host */
+		proxy_kick_session(dd, s, "Kicked because its backend is no longer a director mail host");
+		s->kicked = 1;
+		return;
+	}
+	session_attach(s, u);
+	users_refresh(&tag->users, u, now);
+	if (u->host == NULL || dirhash_ip_cmp(&u->host->ip, &ip) != 0) {
+		/* it went to the old host while the user was being moved: kick it too, and
+		 * hold the user's logins until it is gone */
+		if (u->host != NULL)
+			move_user(dd, tag, u, u->host, "proxy");
+		else {
+			proxy_kick_session(dd, s, "Kicked because the user was moved to another backend");
+			s->kicked = 1;
+		}
+	}
+}
+
+static void
+cmd_end(struct proxy_conn *pc, char **f, size_t n)
+{
+	struct dir_session **where;
+	if (n < 2) {
+		log_errorx("proxy sent an invalid END");
+		return;
+	}
+	struct dir_session *s = session_find(pc, f[1], &where);
+	if (s == NULL)
+		return;
+	*where = s->hnext;
+	pc->nsessions--;
+	session_end(pc->dd, s);
+}
+
+static void
+proxy_line(struct dline_conn *d, char **f, size_t n, void *arg)
+{
+	struct proxy_conn *pc = arg;
+	(void)d;
+	if (strcmp(f[0], "LOOKUP") == 0)
+		cmd_lookup(pc, f, n);
+	else if (strcmp(f[0], "START") == 0)
+		cmd_start(pc, f, n);
+	else if (strcmp(f[0], "END") == 0)
+		cmd_end(pc, f, n);
+	else
+		log_errorx("proxy sent an unknown command: %s", f[0]);
+}
+
+static void
+proxy_conn_free(struct proxy_conn *pc)
+{
+	struct directord *dd = pc->dd;
+	for (struct pending **pp = &dd->pending; *pp;) {
+		struct pending *p = *pp;
+		if (p->pc == pc) {
+			*pp = p->next;
+			pending_free(p);
+		} else
+			pp = &p->next;
+	}
+	for (unsigned int i = 0; i < SESSION_BUCKETS; i++) {
+		while (pc->buckets[i]) {
+			struct dir_session *s = pc->buckets[i];
+			pc->buckets[i] = s->hnext;
+			session_end(dd, s);
+		}
+	}
+	free(pc->buckets);
+	if (pc->prev)
+		pc->prev->next = pc->next;
+	else
+		dd->proxies = pc->next;
+	if (pc->next)
+		pc->next->prev = pc->prev;
+	free(pc);
+}
+
+static void
+proxy_closed(struct dline_conn *d, const char *reason, void *arg)
+{
+	struct proxy_conn *pc = arg;
+	(void)d;
+	log_info("proxy connection closed (%s); its %u sessions are forgotten", reason, pc->nsessions);
+	proxy_conn_free(pc);
+}
+
+static void
+proxy_accept(struct loop_io *io, uint32_t events, void *arg)
+{
+	struct directord *dd = arg;
+	(void)events;
+	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct proxy_conn *pc = calloc(1, sizeof(*pc));
+	if (pc == NULL || (pc->buckets = calloc(SESSION_BUCKETS, sizeof(*pc->buckets))) == NULL) {
+		free(pc);
+		close(fd);
+		return;
+	}
+	pc->dd = dd;
+	pc->d = dline_conn_new(dd->loop, fd, &proxy_set, proxy_line, proxy_closed, pc);
+	if (pc->d == NULL) {
+		free(pc->buckets);
+		free(pc);
+		return;
+	}
+	pc->next = dd->proxies;
+	if (pc->next)
+		pc->next->prev = pc;
+	dd->proxies = pc;
+	log_debug("proxy connected");
+}
+
+int
+proxy_listen(struct directord *dd, FILE *errf)
+{
+	/* proxyd runs as an unprivileged user: the socket is for everyone on the host, as
+	 * Dovecot's login/director socket */
+	dd->proxy_fd = dline_listen_unix(dd->set.proxy_path, 0666, (uid_t)-1, (gid_t)-1);
+	if (dd->proxy_fd < 0) {
+		fprintf(errf, "directord: cannot listen on %s: %s\n", dd->set.proxy_path, strerror(errno));
+		return -1;
+	}
+	return loop_io_add(dd->loop, &dd->proxy_io, dd->proxy_fd, EPOLLIN, proxy_accept, dd);
+}
+
+void
+proxy_close_all(struct directord *dd)
+{
+	while (dd->proxies) {
+		struct dline_conn *d = dd->proxies->d;
+		proxy_conn_free(dd->proxies);
+		dline_conn_free(d);
+	}
+	if (dd->proxy_fd >= 0) {
+		loop_io_del(dd->loop, &dd->proxy_io);
+		close(dd->proxy_fd);
+		unlink(dd->set.proxy_path);
+		dd->proxy_fd = -1;
+	}
+}
+
+void
+proxy_kick_session(struct directord *dd, struct dir_session *s, const char *reason)
+{
+	(void)dd;
+	const char *f[] = { "KICK", s->guid, reason };
+	send_fields(s->pc, f, 3);
+}
+
+unsigned int
+proxy_kick_user(struct directord *dd, const char *user)
+{
+	unsigned int n = 0;
+	const char *f[] = { "KICK-USER", user };
+	for (struct proxy_conn *pc = dd->proxies; pc; pc = pc->next, n++)
+		send_fields(pc, f, 2);
+	return n;
+}
+
+unsigned int
+proxy_kick_alt(struct directord *dd, const char *field, const char *value)
+{
+	unsigned int n = 0;
+	const char *f[] = { "KICK-ALT", field, value };
+	for (struct proxy_conn *pc = dd->proxies; pc; pc = pc->next, n++)
+		send_fields(pc, f, 3);
+	return n;
+}
