@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: MIT
+"""The real Debian doveadm's director commands print the same against directord as against a
+real Dovecot 2.3 director with the same hosts: every command, every formatter, errors and
+exit codes included. Differences allowed: the -a socket path (each has its own) and
+times of day (the two daemons stamp their changes a few milliseconds apart)."""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixtures import report, main_guard, TESTDIR  # noqa: E402
+from dirfix import DovecotDirector  # noqa: E402
+from directordfix import Directord  # noqa: E402
+
+FORMATS = [None, 'tab', 'flow', 'pager', 'table', 'json']
+TIME = re.compile(rb'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d')
+
+
+def norm(b, inst):
+    return TIME.sub(b'TIME', b.replace(inst.admin_socket.encode(), b'ADMIN'))
+
+
+def same(real, mine, *args, fmts=FORMATS):
+    diffs = []
+    for fmt in fmts:
+        x = real.director(*args, fmt=fmt, check=False)
+        y = mine.director(*args, fmt=fmt, check=False)
+        a = (x.returncode, norm(x.stdout, real), norm(x.stderr, real))
+        b = (y.returncode, norm(y.stdout, mine), norm(y.stderr, mine))
+        if a != b:
+            diffs.append('-f %s:\n  dovecot:   %r\n  directord: %r' % (fmt, a, b))
+    report(not diffs, 'doveadm director %s: same output (%s)' % (
+        ' '.join(args), ', '.join(f or 'default' for f in fmts)), '\n'.join(diffs))
+
+
+def main():
+    hosts = ['127.0.0.2', '127.0.0.3']
+    real = DovecotDirector('dovecot-director', hosts=hosts, login=False).start()
+    # the same self address and port in ring status
+    # names of the same length: "dump -f table" sizes a column by the socket path
+    mine = Directord('mtool-directord1', hosts=hosts, settings={
+        'director_servers': '%s:%d' % (real.ip, real.ring_port)}).start()
+    users = os.path.join(TESTDIR, 'users.txt')
+    with open(users, 'w') as f:
+        f.write(''.join('user%d@example.org\n' % i for i in range(1, 31)))
+
+    same(real, mine, 'status')
+    same(real, mine, 'status', 'nobody@example.org')
+    same(real, mine, 'add', '127.0.0.4', '10')
+    same(real, mine, 'add', '127.0.0.5@mytag', '20', fmts=[None])
+    same(real, mine, 'add', '127.0.0.5@othertag', fmts=[None])
+    same(real, mine, 'add', '127.0.0.6', '1001', fmts=[None])
+    same(real, mine, 'add', fmts=[None])
+    same(real, mine, 'status')
+    same(real, mine, 'update', '127.0.0.4', '30', fmts=[None])
+    same(real, mine, 'update', '127.0.0.99', '30', fmts=[None])
+    # assignments: move creates them on both
+    for i in range(1, 13):
+        same(real, mine, 'move', 'user%d@example.org' % i, '127.0.0.%d' % (2 + i % 3), fmts=[None])
+    same(real, mine, 'move', 'user1@example.org', '127.0.0.77', fmts=[None])
+    same(real, mine, 'status', 'user5@example.org')
+    same(real, mine, 'status', 'user5@example.org', 'mytag')
+    same(real, mine, 'status')
+    same(real, mine, 'map', '-f', users)
+    same(real, mine, 'map', '-f', users, '127.0.0.3')
+    same(real, mine, 'map', '-f', users, '-h', '3937388976', fmts=[None])
+    same(real, mine, 'map', '-u', 'user10@example.org', fmts=[None])
+    same(real, mine, 'down', '127.0.0.3', fmts=[None])
+    same(real, mine, 'down', '127.0.0.9', fmts=[None])
+    same(real, mine, 'status', fmts=[None, 'tab'])
+    same(real, mine, 'up', '127.0.0.3', fmts=[None])
+    same(real, mine, 'dump')
+    same(real, mine, 'ring', 'status')
+    same(real, mine, 'ring', 'add', '127.0.0.9', str(real.ring_port), fmts=[None])
+    same(real, mine, 'ring', 'status', fmts=[None, 'tab'])
+    same(real, mine, 'ring', 'remove', '127.0.0.9', str(real.ring_port), fmts=[None])
+    same(real, mine, 'ring', 'remove', '127.0.0.19', fmts=[None])
+    same(real, mine, 'ring', 'status', fmts=[None])
+    same(real, mine, 'kick', 'user11@example.org')
+    same(real, mine, 'kick', '-f', 'user_group', 'staff', fmts=[None])
+    same(real, mine, 'flush', '-F', '127.0.0.4', fmts=[None])
+    same(real, mine, 'flush', '127.0.0.99', fmts=[None])
+    same(real, mine, 'status', fmts=[None])
+    same(real, mine, 'remove', '127.0.0.99', fmts=[None, 'json'])
+    same(real, mine, 'remove', '127.0.0.4', fmts=[None])
+    same(real, mine, 'dump', fmts=[None, 'tab'])
+    same(real, mine, 'flush', '--max-parallel', '2', 'all', fmts=[None])
+    same(real, mine, 'flush', '-F', 'all', fmts=[None])
+    same(real, mine, 'status', fmts=[None])
+    real.stop()
+    mine.stop()
+    report(not mine.check_log(), 'directord log has no sanitizer reports', '\n'.join(mine.check_log()))
+
+
+main_guard(main)
