@@ -26,4 +26,11 @@
 #define LOGIN_MAX_BAD_CMDS	3	/* bad commands before the connection is closed (Dovecot's) */
 #define LOGIN_MAX_AUTH_ATTEMPTS	3	/* failed logins before the connection is closed */
 
+/* proxyd LMTP limits (compile-time only). A command line is Dovecot's smtp-server limit;
+ * a recipient costs about 300 bytes plus its addresses while the transaction lasts. */
+#define LMTP_MAX_CMD		4096	/* one LMTP command line */
+#define LMTP_MAX_REPLY		4096	/* one reply line from a backend (Dovecot's LMTP_MAX_REPLY_SIZE) */
+#define LMTP_MAX_RCPTS		1000	/* accepted recipients in one transaction */
+#define LMTP_MAX_BAD_CMDS	10	/* invalid commands before the connection is closed */
+
 #endif

@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "applets/applets.h"
@@ -84,13 +85,46 @@ listener_accept(struct loop_io *io, uint32_t events, void *arg)
 			close(fd);
 			continue;
 		}
-		client_create(pd, l->set->proto, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
+		if (l->set->proto->accept)
+			l->set->proto->accept(pd, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
+		else
+			client_create(pd, l->set->proto, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
 	}
+}
+
+/* A UNIX socket listener (LMTP for Postfix's lmtp:unix:): a stale socket is replaced,
+ * mode/user/group are applied before anyone can connect. */
+static int
+listener_bind_unix(const struct listener_set *ls, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	str_copy(sun.sun_path, ls->path, sizeof(sun.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	unlink(ls->path);
+	mode_t old = umask(0777);
+	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0 || chmod(ls->path, ls->mode) < 0)
+		goto fail;
+	if ((ls->uid != (uid_t)-1 || ls->gid != (gid_t)-1) && chown(ls->path, ls->uid, ls->gid) < 0)
+		goto fail;
+	if (listen(fd, 1024) < 0)
+		goto fail;
+	return fd;
+fail:
+	str_fmt(err, errlen, "listen(%s) for %s failed: %s", ls->path, ls->name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 static int
 listener_bind(const struct listener_set *ls, char *err, size_t errlen)
 {
+	if (ls->path)
+		return listener_bind_unix(ls, err, errlen);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char ip[IP_ADDR_STRLEN];
@@ -156,6 +190,7 @@ on_term(int signo, void *arg)
 	log_info("received signal %d, shutting down", signo);
 	pd->shutting_down = 1;
 	client_destroy_all(pd);
+	lmtp_destroy_all(pd);
 	relay_shutdown_all(pd);
 	loop_stop(pd->loop);
 }
@@ -255,8 +290,11 @@ proxyd_main(int argc, char **argv)
 
 	for (unsigned int i = 0; i < set.nlisteners; i++) {
 		char ip[IP_ADDR_STRLEN];
-		log_info("%s: listening on %s port %u", set.listeners[i].proto->name,
-		    ip_format(&set.listeners[i].ip, ip, sizeof(ip)), set.listeners[i].port);
+		if (set.listeners[i].path)
+			log_info("%s: listening on %s", set.listeners[i].proto->name, set.listeners[i].path);
+		else
+			log_info("%s: listening on %s port %u", set.listeners[i].proto->name,
+			    ip_format(&set.listeners[i].ip, ip, sizeof(ip)), set.listeners[i].port);
 	}
 	log_info("mtool %s proxyd started (pid %d)", MTOOL_VERSION, (int)getpid());
 	int r = loop_run(pd.loop);
@@ -264,6 +302,8 @@ proxyd_main(int argc, char **argv)
 	for (unsigned int i = 0; i < set.nlisteners; i++) {
 		loop_io_del(pd.loop, &ls[i].io);
 		close(ls[i].fd);
+		if (set.listeners[i].path)
+			unlink(set.listeners[i].path);
 	}
 	free(ls);
 	admin_close(&pd);

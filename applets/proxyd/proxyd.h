@@ -16,6 +16,8 @@ struct passdb_chain;
 struct passdb_result;
 struct proxyd_settings;
 struct client;
+struct lmtp_session;
+struct proxyd;
 
 /* Why a login failed, which decides the reply text per protocol (protocols.md §9). */
 enum client_fail {
@@ -43,10 +45,14 @@ struct login_proto {
 	void (*backend_start)(struct client *);	/* backend connected */
 	void (*backend_input)(struct client *);	/* backend bytes are buffered */
 	void (*free)(struct client *);		/* frees the protocol's part */
+	/* A protocol without a login dialogue (LMTP) takes the connection itself; the
+	 * rest of the operations are then unused. */
+	void (*accept)(struct proxyd *, int fd, const struct sockaddr *peer, const struct sockaddr *local);
 };
 
 extern const struct login_proto imap_proto;
 extern const struct login_proto pop3_proto;
+extern const struct login_proto lmtp_proto;	/* lmtp_session.c */
 
 /* Where and how the user is proxied, from the passdb's fields. */
 struct proxy_dest {
@@ -126,6 +132,8 @@ struct proxyd {
 	unsigned int nrelays;
 	struct backend_rec *backends;	/* see relay.h */
 	struct admin *admin;		/* admin sockets: admin.c */
+	struct lmtp_session *lmtp_sessions;	/* lmtp_session.c */
+	unsigned int nlmtp;
 	uint64_t guid_prefix, guid_next;	/* conn_guid: random per process, then counted */
 	unsigned int source_rr;		/* round-robin index into login_source_ips */
 	int shutting_down;
@@ -185,6 +193,22 @@ void client_forward_xclient(struct client *, struct strbuf *);
 void backend_connect(struct client *);
 /* Writes a line (CRLF added) to the backend. */
 void backend_send(struct client *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* lmtp_session.c: closes every LMTP session (shutdown) */
+void lmtp_destroy_all(struct proxyd *);
+
+/* route.c: the passdb-field parsers that LMTP shares with the logins */
+int route_resolve_host(const char *host, struct ip_addr *);
+int route_port_field(const char *value, unsigned int *port);
+int route_timeout_field(const char *value, unsigned int *ms);
+/* proxy_maybe: is ip[:port] this proxy (the connection's local address, or one of
+ * auth_proxy_self)? */
+int route_is_self(struct proxyd *, const struct ip_addr *lip, unsigned int lport,
+    const struct ip_addr *ip, unsigned int port, int port_given);
+/* Appends the forward_* fields of r (without the prefix) as TAB-escaped "key=value"
+ * joined by TABs, as Dovecot forwards them (XCLIENT FORWARD= base64s this, LMTP's
+ * XRCPTFORWARD= xtext-encodes it); appends nothing when r has none. */
+void route_forward_fields(const struct passdb_result *, struct strbuf *);
 
 /* relay.c */
 struct relay;

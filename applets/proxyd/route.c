@@ -26,8 +26,8 @@ xstrdup_or_null(const char *s)
 
 /* host may be an IP address or a DNS name; a name is resolved now (blocking: see
  * docs/proxyd.8.md, LIMITS). Returns 0 or -1. */
-static int
-resolve_host(const char *host, struct ip_addr *ip)
+int
+route_resolve_host(const char *host, struct ip_addr *ip)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
 	if (ip_parse(host, ip) == 0)
@@ -39,8 +39,8 @@ resolve_host(const char *host, struct ip_addr *ip)
 	return r;
 }
 
-static int
-port_field(const char *v, unsigned int *port)
+int
+route_port_field(const char *v, unsigned int *port)
 {
 	long long n;
 	const char *err;
@@ -51,8 +51,8 @@ port_field(const char *v, unsigned int *port)
 }
 
 /* proxy_timeout: a plain number is seconds, else a Dovecot time string. */
-static int
-timeout_field(const char *v, unsigned int *ms)
+int
+route_timeout_field(const char *v, unsigned int *ms)
 {
 	long long n;
 	const char *err;
@@ -67,15 +67,16 @@ timeout_field(const char *v, unsigned int *ms)
 	return 0;
 }
 
-static int
-is_self(struct client *c, const struct ip_addr *ip, unsigned int port, int port_given)
+int
+route_is_self(struct proxyd *pd, const struct ip_addr *lip, unsigned int lport,
+    const struct ip_addr *ip, unsigned int port, int port_given)
 {
-	if (port_given && port != c->lport)
+	if (port_given && port != lport)
 		return 0;
-	if (ip_equal(ip, &c->lip))
+	if (ip_equal(ip, lip))
 		return 1;
 	/* auth_proxy_self lists more addresses that are this proxy */
-	const char *list = c->pd->set->auth_proxy_self, *bad;
+	const char *list = pd->set->auth_proxy_self, *bad;
 	return list && *list && ip_net_list_match(list, ip, &bad) == 1;
 }
 
@@ -87,7 +88,7 @@ client_dest_from_fields(struct client *c, const struct passdb_result *r, const c
 	const char *v;
 
 	d->host = strdup(host);
-	if (resolve_host(host, &d->ip) < 0) {
+	if (route_resolve_host(host, &d->ip) < 0) {
 		client_log_user_error(c, "Couldn't resolve host %s", host);
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
@@ -103,7 +104,7 @@ client_dest_from_fields(struct client *c, const struct passdb_result *r, const c
 		d->any_cert = strcmp(v, "any-cert") == 0;
 	}
 	d->port = d->ssl && !d->starttls ? c->proto->ssl_port : c->proto->port;
-	if ((v = passdb_field(r, "port")) != NULL && port_field(v, &d->port) < 0) {
+	if ((v = passdb_field(r, "port")) != NULL && route_port_field(v, &d->port) < 0) {
 		client_log_user_error(c, "Invalid port number %s", v);
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
@@ -114,7 +115,7 @@ client_dest_from_fields(struct client *c, const struct passdb_result *r, const c
 		return -1;
 	}
 	d->timeout_ms = c->pd->set->login_proxy_timeout_ms;
-	if ((v = passdb_field(r, "proxy_timeout")) != NULL && timeout_field(v, &d->timeout_ms) < 0) {
+	if ((v = passdb_field(r, "proxy_timeout")) != NULL && route_timeout_field(v, &d->timeout_ms) < 0) {
 		client_log_user_error(c, "Invalid proxy_timeout value %s", v);
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
@@ -154,8 +155,8 @@ client_proxy_begin(struct client *c)
 		struct ip_addr ip;
 		unsigned int port = 0;
 		const char *pv = passdb_field(r, "port");
-		int port_given = pv != NULL && port_field(pv, &port) == 0;
-		if (resolve_host(host, &ip) == 0 && is_self(c, &ip, port, port_given)) {
+		int port_given = pv != NULL && route_port_field(pv, &port) == 0;
+		if (route_resolve_host(host, &ip) == 0 && route_is_self(c->pd, &c->lip, c->lport, &ip, port, port_given)) {
 			/* proxy_maybe pointing at this proxy: "log in locally", which for a
 			 * proxy that stores no mail means the configured local mail server;
 			 * with proxy_always, still proxy, but to where a director says */
@@ -290,22 +291,10 @@ client_forward_imap(struct client *c, struct strbuf *sb,
 void
 client_forward_xclient(struct client *c, struct strbuf *sb)
 {
-	const struct passdb_result *r = c->passdb;
 	struct strbuf raw;
 	strbuf_init(&raw, 8192);
-	for (size_t i = 0; r && i < r->nfields; i++) {
-		const struct passdb_field *f = &r->fields[i];
-		if (strncmp(f->key, "forward_", 8) != 0 || f->key[8] == '\0')
-			continue;
-		if (raw.len)
-			strbuf_putc(&raw, '\t');
-		/* each "key=value" is TAB-escaped, then the TAB-joined list is base64 */
-		strbuf_puts(&raw, f->key + 8);
-		if (f->value) {
-			strbuf_putc(&raw, '=');
-			tab_escape(&raw, f->value);
-		}
-	}
+	route_forward_fields(c->passdb, &raw);
+	/* the TAB-joined list goes as base64 */
 	if (raw.len > 0 && !raw.error) {
 		size_t n = base64_encoded_len(raw.len);
 		char *b64 = malloc(n + 1);
@@ -314,4 +303,22 @@ client_forward_xclient(struct client *c, struct strbuf *sb)
 		free(b64);
 	}
 	strbuf_free(&raw);
+}
+
+void
+route_forward_fields(const struct passdb_result *r, struct strbuf *raw)
+{
+	for (size_t i = 0; r && i < r->nfields; i++) {
+		const struct passdb_field *f = &r->fields[i];
+		if (strncmp(f->key, "forward_", 8) != 0 || f->key[8] == '\0')
+			continue;
+		if (raw->len)
+			strbuf_putc(raw, '\t');
+		/* each "key=value" is TAB-escaped */
+		strbuf_puts(raw, f->key + 8);
+		if (f->value) {
+			strbuf_putc(raw, '=');
+			tab_escape(raw, f->value);
+		}
+	}
 }

@@ -29,6 +29,8 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "default_login_user" }, { "", "proxy_relay_splice" },
 	{ "", "proxy_local_host" }, { "", "proxy_local_port" },
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
+	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
+	{ "", "lmtp_proxy_max_mail_size" },
 	{ "protocol", NULL },
 	{ "service", "client_limit" },
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
@@ -40,7 +42,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ NULL, NULL },
 };
 
-static const struct login_proto *const protos[] = { &imap_proto, &pop3_proto };
+static const struct login_proto *const protos[] = { &imap_proto, &pop3_proto, &lmtp_proto };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
 struct errctx {
@@ -139,6 +141,7 @@ add_listener(struct proxyd_settings *set, const struct login_proto *p, const cha
 		return -1;
 	set->listeners = l;
 	l += set->nlisteners++;
+	memset(l, 0, sizeof(*l));
 	l->proto = p;
 	l->name = name;
 	l->ip = *ip;
@@ -206,6 +209,9 @@ listen_add_cb(const struct ip_addr *ip, void *arg)
 		err_at(lc->e, NULL, "%s", "out of memory");
 }
 
+static void add_unix_listener(struct proxyd_settings *, const struct login_proto *, const char *,
+    const struct conf_node *, struct errctx *);
+
 static void
 load_listeners(struct proxyd_settings *set, struct errctx *e)
 {
@@ -220,7 +226,7 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		if (n > 0 && proto_by_name(s, n) == NULL) {
 			char name[64];
 			str_fmt(name, sizeof(name), "%.*s", (int)n, s);
-			err_at(e, conf_find(root, "protocols"), "protocols: '%s' is not proxied by this version of proxyd (imap, pop3)", name);
+			err_at(e, conf_find(root, "protocols"), "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp)", name);
 		}
 		s += n;
 		s += strspn(s, " ,");
@@ -230,7 +236,8 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		if (!proto_enabled(protocols, p))
 			continue;
 		char svc[32];
-		str_fmt(svc, sizeof(svc), "%s-login", p->name);
+		/* LMTP is not a login service: Dovecot's is "service lmtp" */
+		str_fmt(svc, sizeof(svc), p->accept ? "%s" : "%s-login", p->name);
 		const struct conf_node *service = NULL, *sec = NULL;
 		while ((sec = conf_next_section(root, sec, "service")) != NULL)
 			if (sec->name && strcmp(sec->name, svc) == 0)
@@ -265,7 +272,14 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 			const struct conf_node *an = conf_find(il, "address");
 			listen_each(an ? an->value : listen, an ? an : listen_node, e, listen_add_cb, &lc);
 		}
-		if (!any) {
+		while (p->accept && service && (il = conf_next_section(service, il, "unix_listener")) != NULL) {
+			any = 1;
+			add_unix_listener(set, p, il->name ? il->name : p->name, il, e);
+		}
+		if (!any && p->accept) {
+			/* as Dovecot: LMTP listens on base_dir/lmtp, mode 0666, by default */
+			add_unix_listener(set, p, p->name, NULL, e);
+		} else if (!any) {
 			struct listen_ctx lc = { set, p, p->name, p->port, 0, e };
 			listen_each(listen, listen_node, e, listen_add_cb, &lc);
 		}
@@ -367,6 +381,52 @@ parse_owner(const struct conf_node *n, int group, unsigned int *out, struct errc
 	return -1;
 }
 
+/* mode, user and group of a unix_listener block (l may be NULL: defaults stay) */
+static void
+parse_unix_owner(const struct conf_node *l, mode_t *mode, uid_t *uid, gid_t *gid, struct errctx *e)
+{
+	const struct conf_node *n;
+	unsigned int v;
+	if (l == NULL)
+		return;
+	if ((n = conf_find(l, "mode")) != NULL) {
+		char *end;
+		unsigned long m = strtoul(n->value, &end, 8);
+		if (*n->value == '\0' || *end != '\0' || m > 0777)
+			err_at(e, n, "mode: '%s' is not an octal mode (e.g. 0600)", n->value);
+		else
+			*mode = (mode_t)m;
+	}
+	if ((n = conf_find(l, "user")) != NULL && *n->value && parse_owner(n, 0, &v, e) == 0)
+		*uid = (uid_t)v;
+	if ((n = conf_find(l, "group")) != NULL && *n->value && parse_owner(n, 1, &v, e) == 0)
+		*gid = (gid_t)v;
+}
+
+/* unix_listener NAME { mode user group } of a protocol service: NAME is a path, relative
+ * to base_dir unless it starts with '/', as in Dovecot */
+static void
+add_unix_listener(struct proxyd_settings *set, const struct login_proto *p, const char *name,
+    const struct conf_node *l, struct errctx *e)
+{
+	char path[512];
+	if (str_fmt(path, sizeof(path), "%s%s%s", *name == '/' ? "" : set->base_dir,
+	    *name == '/' ? "" : "/", name) >= sizeof(path) || strlen(path) >= 108) {
+		err_at(e, l, "unix_listener %s: path too long", name);
+		return;
+	}
+	if (add_listener(set, p, name, &(struct ip_addr){ 0 }, 0, 0) < 0 ||
+	    (set->listeners[set->nlisteners - 1].path = strdup(path)) == NULL) {
+		err_at(e, l, "%s", "out of memory");
+		return;
+	}
+	struct listener_set *ls = &set->listeners[set->nlisteners - 1];
+	ls->mode = 0666;
+	ls->uid = (uid_t)-1;
+	ls->gid = (gid_t)-1;
+	parse_unix_owner(l, &ls->mode, &ls->uid, &ls->gid, e);
+}
+
 /* service NAME { unix_listener NAME { mode user group } } for the admin sockets */
 static void
 load_unix_listener(struct proxyd_settings *set, const char *name, struct unix_listener_set *ul,
@@ -385,22 +445,7 @@ load_unix_listener(struct proxyd_settings *set, const char *name, struct unix_li
 			if (it->name && strcmp(it->name, name) == 0)
 				l = it;
 	}
-	if (l == NULL)
-		return;
-	const struct conf_node *n;
-	unsigned int v;
-	if ((n = conf_find(l, "mode")) != NULL) {
-		char *end;
-		unsigned long m = strtoul(n->value, &end, 8);
-		if (*n->value == '\0' || *end != '\0' || m > 0777)
-			err_at(e, n, "mode: '%s' is not an octal mode (e.g. 0600)", n->value);
-		else
-			ul->mode = (mode_t)m;
-	}
-	if ((n = conf_find(l, "user")) != NULL && *n->value && parse_owner(n, 0, &v, e) == 0)
-		ul->uid = (uid_t)v;
-	if ((n = conf_find(l, "group")) != NULL && *n->value && parse_owner(n, 1, &v, e) == 0)
-		ul->gid = (gid_t)v;
+	parse_unix_owner(l, &ul->mode, &ul->uid, &ul->gid, e);
 }
 
 static void
@@ -445,6 +490,24 @@ load_proto(struct proxyd_settings *set, const char *proto, struct proto_set *ps,
 	}
 	if (ps->local_host && *ps->local_host == '\0')
 		ps->local_host = NULL;
+}
+
+static void
+load_lmtp(struct proxyd_settings *set, struct errctx *e)
+{
+	const struct conf_node *n;
+	int proxy;
+	get_bool(set->conf, "lmtp_proxy", 1, &proxy, e);
+	if (!proxy)
+		err_at(e, conf_find(conf_root(set->conf), "lmtp_proxy"), "%s",
+		    "lmtp_proxy = no: proxyd stores no mail, so it can only proxy (use proxy_local_host for users without a proxy field)");
+	set->recipient_delimiter = get_str(set->conf, "recipient_delimiter", "+");
+	set->mail_temp_dir = get_str(set->conf, "mail_temp_dir", "/tmp");
+	set->lmtp_max_mail_size = 256ULL << 20;
+	if ((n = conf_find(conf_root(set->conf), "lmtp_proxy_max_mail_size")) != NULL &&
+	    conf_parse_size(n, &set->lmtp_max_mail_size, e->f) < 0)
+		e->n++;
+	load_proto(set, "lmtp", &set->lmtp, e);
 }
 
 int
@@ -516,12 +579,15 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	load_unix_listener(set, "anvil", &set->anvil, &e);
 	load_proto(set, "imap", &set->imap, &e);
 	load_proto(set, "pop3", &set->pop3, &e);
+	load_lmtp(set, &e);
 	return e.n ? -1 : 0;
 }
 
 const struct proto_set *
 settings_proto(const struct proxyd_settings *set, const char *proto)
 {
+	if (strcmp(proto, "lmtp") == 0)
+		return &set->lmtp;
 	return strcmp(proto, "pop3") == 0 ? &set->pop3 : &set->imap;
 }
 
@@ -530,6 +596,8 @@ settings_free(struct proxyd_settings *set)
 {
 	if (set->hostname_owned)
 		free((char *)set->hostname);
+	for (unsigned int i = 0; i < set->nlisteners; i++)
+		free(set->listeners[i].path);
 	free(set->listeners);
 	free(set->source_ips);
 	conf_free(set->conf);

@@ -18,6 +18,10 @@ struct listener_set {
 	struct ip_addr ip;
 	unsigned int port;
 	int ssl;
+	char *path;		/* unix_listener: the socket's path, else NULL */
+	mode_t mode;
+	uid_t uid;		/* (uid_t)-1: the process's */
+	gid_t gid;
 };
 
 struct proto_set {			/* per protocol, from "protocol NAME { }" or the top level */
@@ -59,8 +63,11 @@ struct proxyd_settings {
 	const char *default_login_user;
 	int relay_splice;
 	int verbose_auth;
-	struct proto_set imap, pop3;
+	struct proto_set imap, pop3, lmtp;
 	unsigned int max_clients;
+	const char *recipient_delimiter;	/* LMTP: characters that start a detail */
+	const char *mail_temp_dir;		/* LMTP: where messages are spooled */
+	unsigned long long lmtp_max_mail_size;	/* 0: no limit */
 };
 
 /* Reads and checks everything; prints every error as "file:line: message" to errf.

@@ -33,7 +33,7 @@ class Proxyd:
     kind = 'mtool-proxyd'
 
     def __init__(self, name='mtool', ip='127.0.0.1', users=None, settings=None, extra_conf='',
-                 imap_port=None, pop3_port=None, trusted_networks='', args=()):
+                 imap_port=None, pop3_port=None, trusted_networks='', args=(), lmtp=False):
         self.name = name
         self.ip = ip
         self.users = users or {}
@@ -44,6 +44,10 @@ class Proxyd:
         self.trusted_networks = trusted_networks
         self.args = list(args)
         self.dir = os.path.join(TESTDIR, name)
+        # lmtp=True: also an LMTP inet listener (.lmtp_port) and UNIX socket (.lmtp_socket)
+        self.lmtp = lmtp
+        self.lmtp_port = free_port(ip) if lmtp else 0
+        self.lmtp_socket = os.path.join(self.dir, 'run', 'lmtp') if lmtp else ''
         self.conf = os.path.join(self.dir, 'mtool.conf')
         self.passwd = os.path.join(self.dir, 'users')
         self.log_path = os.path.join(self.dir, 'proxyd.log')
@@ -64,7 +68,7 @@ class Proxyd:
         lines = [
             'base_dir = %s/run' % self.dir,
             'listen = %s' % self.ip,
-            'protocols = imap pop3',
+            'protocols = imap pop3%s' % (' lmtp' if self.lmtp else ''),
             'login_trusted_networks = %s' % self.trusted_networks,
             'disable_plaintext_auth = no',
             'auth_failure_delay = 0',
@@ -73,6 +77,9 @@ class Proxyd:
             'service pop3-login {\n  inet_listener pop3 {\n    port = %d\n  }\n}' % self.pop3_port,
             'passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s\n}' % self.passwd,
         ]
+        if self.lmtp:
+            lines.append('service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n'
+                         '  unix_listener lmtp {\n    mode = 0666\n  }\n}' % self.lmtp_port)
         if os.geteuid() != 0:
             lines = [l for l in lines if not l.startswith('default_login_user')]
         if os.environ.get('MTOOL_TEST_RELAY') == 'copy':

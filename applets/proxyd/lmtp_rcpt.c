@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/lmtp_rcpt.c: one RCPT TO: the user name from the address (the detail
+ * after recipient_delimiter taken off), the passdb lookup without a password (as
+ * Dovecot's lmtp_proxy does with auth's PASS), the fields that route it (proxy,
+ * proxy_maybe, host, hostip, port, protocol, proxy_timeout, source_ip,
+ * proxy_not_trusted, user/destuser, forward_*), the loop checks, then its backend. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "applets/proxyd/lmtp.h"
+#include "applets/proxyd/settings.h"
+#include "core/log.h"
+#include "core/passdb.h"
+#include "core/str.h"
+
+#define LMTP_PROXY_TIMEOUT_MS	(125 * 1000)	/* as Dovecot's LMTP_PROXY_DEFAULT_TIMEOUT_MSECS */
+
+/* The address split as Dovecot's smtp_address_detail_parse(): user is
+ * "local@domain" with the detail (from the first delimiter on) removed. */
+struct rcpt_name {
+	char user[512];
+	char detail[256];
+	char delim;
+};
+
+static int
+rcpt_name_parse(const char *address, const char *delims, struct rcpt_name *n)
+{
+	const char *at = strrchr(address, '@');
+	size_t llen = at ? (size_t)(at - address) : strlen(address);
+	size_t cut = llen;
+	memset(n, 0, sizeof(*n));
+	for (size_t i = 0; i < llen && *delims; i++) {
+		if (strchr(delims, address[i]) != NULL) {
+			cut = i;
+			break;
+		}
+	}
+	if (cut == 0)
+		cut = llen;	/* "+foo@x": the whole local part is the name */
+	if (cut < llen) {
+		n->delim = address[cut];
+		if (str_fmt(n->detail, sizeof(n->detail), "%.*s", (int)(llen - cut - 1), address + cut + 1) >= sizeof(n->detail))
+			return -1;
+	}
+	if (str_fmt(n->user, sizeof(n->user), "%.*s%s", (int)cut, address, at ? at : "") >= sizeof(n->user))
+		return -1;
+	return 0;
+}
+
+/* destuser with the detail put back: "user+detail@domain" */
+static char *
+address_with_detail(const char *user, const struct rcpt_name *n)
+{
+	char buf[1024];
+	if (n->detail[0] == '\0')
+		return strdup(user);
+	const char *at = strrchr(user, '@');
+	size_t llen = at ? (size_t)(at - user) : strlen(user);
+	if (str_fmt(buf, sizeof(buf), "%.*s%c%s%s", (int)llen, user, n->delim, n->detail, at ? at : "") >= sizeof(buf))
+		return NULL;
+	return strdup(buf);
+}
+
+static void
+rcpt_fail(struct lmtp_session *s, struct lmtp_rcpt *r, const char *fmt, const char *arg)
+{
+	char text[1024];
+	str_fmt(text, sizeof(text), fmt, arg);
+	lmtp_rcpt_done(s, r, 0, text);
+}
+
+/* Reads the route from the passdb fields. Returns 1 to proxy, 0 for a user that is not
+ * proxied (local delivery in Dovecot), -1 after logging a bad field. */
+static int
+route_from_fields(struct lmtp_session *s, const struct passdb_result *res, const char *user,
+    struct lmtp_route *rt)
+{
+	const char *v, *host = passdb_field(res, "host");
+	int proxy = passdb_field(res, "proxy") != NULL || passdb_field(res, "proxy_always") != NULL;
+	int port_set = 0;
+	const struct proto_set *ps = &s->pd->set->lmtp;
+
+	memset(rt, 0, sizeof(*rt));
+	/* as Dovecot: the default port is the one the client came in on */
+	rt->port = s->lport ? s->lport : lmtp_proto.port;
+	rt->timeout_ms = LMTP_PROXY_TIMEOUT_MS;
+	if ((v = passdb_field(res, "hostip")) != NULL && *v) {
+		if (ip_parse(v, &rt->ip) < 0) {
+			lmtp_log(s, 1, "proxy(%s): Invalid hostip %s", user, v);
+			return -1;
+		}
+	}
+	if ((v = passdb_field(res, "port")) != NULL) {
+		if (route_port_field(v, &rt->port) < 0) {
+			lmtp_log(s, 1, "proxy(%s): Invalid port number %s", user, v);
+			return -1;
+		}
+		port_set = 1;
+	}
+	if ((v = passdb_field(res, "protocol")) != NULL) {
+		if (strcmp(v, "smtp") == 0)
+			rt->smtp = 1;
+		else if (strcmp(v, "lmtp") != 0) {
+			lmtp_log(s, 1, "proxy(%s): Unknown protocol %s", user, v);
+			return -1;
+		}
+		if (!port_set)
+			rt->port = rt->smtp ? 25 : 24;
+	}
+	if ((v = passdb_field(res, "source_ip")) != NULL && ip_parse(v, &rt->source_ip) < 0) {
+		lmtp_log(s, 1, "proxy(%s): Invalid source_ip %s", user, v);
+		return -1;
+	}
+	if ((v = passdb_field(res, "proxy_timeout")) != NULL && route_timeout_field(v, &rt->timeout_ms) < 0) {
+		lmtp_log(s, 1, "proxy(%s): Invalid proxy_timeout value %s", user, v);
+		return -1;
+	}
+	rt->not_trusted = passdb_field(res, "proxy_not_trusted") != NULL;
+	if (passdb_field(res, "ssl") != NULL || passdb_field(res, "starttls") != NULL) {
+		lmtp_log(s, 1, "proxy(%s): ssl/starttls toward an LMTP backend is not supported by this version", user);
+		return -1;
+	}
+	if (passdb_field(res, "proxy_maybe") != NULL && host != NULL) {
+		struct ip_addr ip;
+		if (rt->ip.family == 0 && route_resolve_host(host, &ip) == 0)
+			rt->ip = ip;
+		if (rt->ip.family != 0 &&
+		    route_is_self(s->pd, &s->lip, s->lport, &rt->ip, rt->port, port_set))
+			proxy = passdb_field(res, "proxy_always") != NULL;
+		else
+			proxy = 1;
+	}
+	if (!proxy) {
+		/* Dovecot delivers locally; proxyd stores no mail, so "locally" is the
+		 * server named by proxy_local_host (protocol lmtp { } or the top level) */
+		if (ps->local_host == NULL) {
+			lmtp_log(s, 1, "proxy(%s): the passdb gave no proxy field and proxy_local_host is not set", user);
+			return -1;
+		}
+		host = ps->local_host;
+		rt->ip.family = 0;
+		if (ps->local_port)
+			rt->port = ps->local_port;
+	} else if (host == NULL || *host == '\0') {
+		lmtp_log(s, 1, "proxy(%s): proxy: host not given", user);
+		return -1;
+	}
+	if (rt->ip.family == 0 && route_resolve_host(host, &rt->ip) < 0) {
+		lmtp_log(s, 1, "proxy(%s): Couldn't resolve host %s", user, host);
+		return -1;
+	}
+	rt->host = strdup(host);
+	return rt->host ? 1 : -1;
+}
+
+void
+lmtp_rcpt_route(struct lmtp_session *s, const char *address, const char *params, int has_orcpt)
+{
+	struct proxyd *pd = s->pd;
+	struct rcpt_name name;
+	struct passdb_result res;
+	struct lmtp_route rt;
+	char rip[IP_ADDR_STRLEN], lip[IP_ADDR_STRLEN];
+
+	if (rcpt_name_parse(address, pd->set->recipient_delimiter, &name) < 0 || name.user[0] == '\0') {
+		lmtp_rcpt_done(s, NULL, 0, "501 5.5.4 Invalid TO: Address too long");
+		return;
+	}
+	struct lmtp_rcpt *r = calloc(1, sizeof(*r));
+	if (r == NULL || (r->address = strdup(address)) == NULL || (r->params = strdup(params)) == NULL) {
+		if (r) {
+			free(r->address);
+			free(r);
+		}
+		lmtp_rcpt_done(s, NULL, 0, "451 4.3.0 Out of memory");
+		return;
+	}
+	r->index = s->nrcpt_cmds;
+	/* as Dovecot: the first recipient's session is the transaction's */
+	if (r->index == 1)
+		str_copy(r->session_id, s->trans_id, sizeof(r->session_id));
+	else
+		str_fmt(r->session_id, sizeof(r->session_id), "%s:R%u", s->trans_id, r->index);
+
+	struct passdb_request req = {
+		.user = name.user, .password = NULL, .service = "lmtp",
+		.rip = ip_format(&s->rip, rip, sizeof(rip)), .lip = ip_format(&s->lip, lip, sizeof(lip)),
+		.rport = s->rport, .lport = s->lport, .session = r->session_id,
+	};
+	passdb_chain_lookup(pd->passdb, &req, &res);
+	if (res.status == PASSDB_INTERNAL_FAILURE) {
+		passdb_result_free(&res);
+		lmtp_rcpt_done(s, r, 0, "451 4.3.0 Temporary user lookup failure");
+		return;
+	}
+	if (res.status != PASSDB_OK) {
+		/* Dovecot would try local delivery, whose userdb lookup fails the same way */
+		char text[1200];
+		passdb_result_free(&res);
+		str_fmt(text, sizeof(text), "550 5.1.1 <%s> User doesn't exist: %s", address, name.user);
+		lmtp_rcpt_done(s, r, 0, text);
+		return;
+	}
+	r->user = strdup(res.user ? res.user : name.user);
+	int rv = route_from_fields(s, &res, name.user, &rt);
+	if (rv <= 0 || r->user == NULL) {
+		passdb_result_free(&res);
+		free(rt.host);
+		rcpt_fail(s, r, "451 4.4.0 Proxy failed (session=%s)", r->session_id);
+		return;
+	}
+	/* user/destuser rename the recipient; the backend then also gets ORCPT */
+	const char *dest = passdb_field(&res, "destuser");
+	int renamed = 0;
+	if (dest == NULL && res.user && strcmp(res.user, name.user) != 0)
+		dest = res.user;
+	if (dest && *dest && strcmp(dest, name.user) != 0) {
+		renamed = 1;
+		r->backend_address = address_with_detail(dest, &name);
+		r->add_orcpt = !has_orcpt;
+	} else {
+		r->backend_address = strdup(address);
+	}
+	struct strbuf fw;
+	strbuf_init(&fw, 16384);
+	route_forward_fields(&res, &fw);
+	if (fw.len > 0 && !fw.error)
+		r->forward = strdup(fw.s);
+	strbuf_free(&fw);
+	passdb_result_free(&res);
+	if (r->backend_address == NULL) {
+		free(rt.host);
+		rcpt_fail(s, r, "451 4.3.0 %s", "Out of memory");
+		return;
+	}
+	if (!renamed && ip_equal(&rt.ip, &s->lip) && rt.port == s->lport) {
+		lmtp_log(s, 1, "proxy(%s): Proxying to <%s> loops to itself", r->user, name.user);
+		free(rt.host);
+		rcpt_fail(s, r, "%s", "554 5.4.6 Proxying loops to itself");
+		return;
+	}
+	if (s->ttl_received && s->ttl == 0) {
+		lmtp_log(s, 1, "proxy(%s): Proxying to <%s> appears to be looping (TTL=0)", r->user, name.user);
+		free(rt.host);
+		rcpt_fail(s, r, "%s", "554 5.4.6 Proxying appears to be looping (TTL=0)");
+		return;
+	}
+	struct lmtp_backend *b = lmtp_backend_get(s, &rt);
+	free(rt.host);
+	if (b == NULL) {
+		rcpt_fail(s, r, "451 4.4.0 Proxy failed (session=%s)", r->session_id);
+		return;
+	}
+	lmtp_backend_rcpt(b, r);
+}

@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: MIT
+"""Helpers for the LMTP proxy tests: a real Dovecot backend with LMTP (dovecot-lmtpd) and
+mail readable over IMAP, and reading an INBOX directly from a backend."""
+
+import imaplib
+
+from fixtures import DovecotBackend, free_port, wait_port
+
+
+def lmtp_backend(name, **kw):
+    """A DovecotBackend that also speaks LMTP on .lmtp_port (maildir under its mail dir)."""
+    port = free_port()
+    extra = 'service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n}\n' % port
+    be = DovecotBackend(name, protocols='imap pop3 lmtp', extra_conf=extra + kw.pop('extra_conf', ''), **kw)
+    be.lmtp_port = port
+    return be
+
+
+def start_lmtp_backend(be):
+    be.start()
+    wait_port(be.ip, be.lmtp_port, 15)
+    return be
+
+
+def inbox(be, user, password='pass'):
+    """Every message in user's INBOX on backend be, read over IMAP directly (bytes list)."""
+    m = imaplib.IMAP4(be.ip, be.imap_port)
+    try:
+        m.login(user, password)
+        typ, data = m.select('INBOX')
+        n = int(data[0])
+        out = []
+        for i in range(1, n + 1):
+            typ, d = m.fetch(str(i), '(BODY.PEEK[])')
+            out.append(d[0][1])
+        m.logout()
+        return out
+    except Exception:
+        try:
+            m.logout()
+        except Exception:
+            pass
+        raise
