@@ -280,8 +280,13 @@ send_xclient(struct lmtp_backend *b)
 	}
 	if (xclient_offers(b, "PROTO"))
 		strbuf_puts(&sb, " PROTO=LMTP");
-	if (xclient_offers(b, "SESSION"))
-		strbuf_printf(&sb, " SESSION=%s:P%u", s->trans_id, b->seq);
+	if (xclient_offers(b, "SESSION")) {
+		/* values are xtext: base64 session ids hold '+' */
+		char sess[128];
+		str_fmt(sess, sizeof(sess), "%s:P%u", s->trans_id, b->seq);
+		strbuf_puts(&sb, " SESSION=");
+		xtext(&sb, sess);
+	}
 	if (xclient_offers(b, "TTL"))
 		strbuf_printf(&sb, " TTL=%u", s->ttl_received ? s->ttl - 1 : s->ttl);
 	if (s->rip.family && xclient_offers(b, "PORT"))

@@ -7,6 +7,7 @@
  * Commands run one at a time: while a RCPT waits for its backend or the message goes
  * out, the client's input stays buffered (paused), so pipelined commands are answered in
  * order without a queue of their own. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -515,8 +516,27 @@ cmd_bdat(struct lmtp_session *s, char *args)
 	(void)args;
 	/* CHUNKING is not announced (docs/proxyd.8.md) */
 	reply(s, "502 5.5.1 Unsupported command");
-	if (s->state == LMTP_MAIL)
-		transaction_reset(s);
+}
+
+/* xtext (RFC 3461) in place: "+2B" is '+'; 0 or -1 for a bad or control character */
+static int
+xtext_decode(char *v)
+{
+	char *out = v;
+	for (const char *p = v; *p; p++) {
+		unsigned int c = (unsigned char)*p;
+		if (c == '+') {
+			if (sscanf(p + 1, "%2x", &c) != 1 || !isxdigit((unsigned char)p[1]) ||
+			    !isxdigit((unsigned char)p[2]))
+				return -1;
+			p += 2;
+		}
+		if (c <= 0x20 || c >= 0x7f)
+			return -1;
+		*out++ = (char)c;
+	}
+	*out = '\0';
+	return 0;
 }
 
 /* XCLIENT from a trusted peer (another proxy): the real client's address and the TTL */
@@ -574,8 +594,11 @@ cmd_xclient(struct lmtp_session *s, char *args)
 			s->ttl = (unsigned int)ttl;
 			s->ttl_received = 1;
 		} else if (str_eq_nocase(p, "SESSION")) {
-			if (strlen(v) > 0 && strlen(v) < 64)
-				str_copy(s->session_id, v, sizeof(s->session_id));
+			if (xtext_decode(v) < 0 || *v == '\0' || strlen(v) >= 64) {
+				reply(s, "501 5.5.4 Invalid SESSION parameter");
+				return;
+			}
+			str_copy(s->session_id, v, sizeof(s->session_id));
 		}
 		/* HELO, LOGIN, PROTO, TIMEOUT: accepted and not used */
 		p += n;

@@ -149,6 +149,28 @@ def main():
             report(re.search(r'Received: from \S+ \(\[127\.0\.0\.7\]\)', rcvd) is not None,
                    'the backend\'s Received: header has the client\'s address (XCLIENT ADDR)', rcvd)
 
+        # -- XCLIENT from a trusted client: session (xtext) and TTL carried on
+        raw = RawClient('127.0.0.1', px.lmtp_port)
+        raw.line()
+        raw.send(b'XCLIENT SESSION=up+2Bstream TTL=3\r\n')
+        gr = raw.line()
+        raw.send(b'LHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<user1@example.org>\r\nDATA\r\n')
+        raw.until(b'354')
+        raw.send(message('upstream session') + b'.\r\n')
+        final = raw.line()
+        report(gr.startswith(b'220 ') and final.startswith(b'250 2.0.0 up+stream Saved'),
+               'XCLIENT SESSION= from a trusted client becomes the session id', (gr, final))
+        report(be1.wait_log(r'lmtp\(user1@example.org\)<\d+><up\+stream:P1>: Info: .*saved mail', 3) is not None,
+               'and reaches the backend xtext-encoded (SESSION=up+2Bstream:P1)', be1.log()[-800:])
+        raw.close()
+        raw = RawClient('127.0.0.1', px.lmtp_port)
+        raw.line()
+        raw.send(b'XCLIENT TTL=0\r\nMAIL FROM:<>\r\nRCPT TO:<user1@example.org>\r\nQUIT\r\n')
+        got = [raw.line() for _ in range(4)]
+        raw.close()
+        report(got[2] == b'554 5.4.6 Proxying appears to be looping (TTL=0)\r\n',
+               'XCLIENT TTL=0: 554 5.4.6 Proxying appears to be looping (TTL=0)', got)
+
         log = px.log()
         report(re.search(r'lmtp: Info: proxy\(user1@example.org\): <[^>]+>: Sent message to <user1@example.org> at 127\.0\.0\.1:%d: 250 2\.0\.0 .* \(1/2 at \d+ ms\)' % be1.lmtp_port, log) is not None,
                'proxyd logs "Sent message to" as Dovecot does', log[-2000:])
