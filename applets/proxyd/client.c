@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "applets/proxyd/director.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
@@ -247,6 +248,7 @@ client_destroy(struct client *c, const char *reason)
 	if (c->destroyed)
 		return;
 	c->destroyed = 1;
+	director_client_gone(c);
 	if (reason != NULL) {
 		client_disconnect_detail(c, detail, sizeof(detail));
 		client_log_info(c, "Disconnected: %s (%s): %s", reason, detail,
@@ -350,6 +352,7 @@ client_fail_now(struct client *c, enum client_fail why, const char *text)
 {
 	c->authenticating = 0;
 	c->last_fail = why;
+	director_session_end(c->pd, c->conn_guid);
 	/* text may point into the passdb result: reply first, then free */
 	c->proto->fail(c, why, text);
 	client_free_login(c);

@@ -20,6 +20,7 @@
 
 #include "applets/applets.h"
 #include "applets/proxyd/admin.h"
+#include "applets/proxyd/director.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
@@ -284,6 +285,8 @@ proxyd_main(int argc, char **argv)
 			fatal("epoll_ctl");
 	if (admin_start(&pd) < 0)
 		fatal("epoll_ctl");
+	if (director_init(&pd) < 0)
+		fatalx("out of memory");
 	loop_signal(pd.loop, SIGTERM, on_term, &pd);
 	loop_signal(pd.loop, SIGINT, on_term, &pd);
 	loop_signal(pd.loop, SIGHUP, on_hup, &pd);
@@ -307,6 +310,7 @@ proxyd_main(int argc, char **argv)
 	}
 	free(ls);
 	admin_close(&pd);
+	director_close(&pd);
 	loop_free(pd.loop);
 	passdb_chain_free(pd.passdb);
 	settings_free(&set);

@@ -104,6 +104,7 @@ struct client {
 	unsigned int auth_attempts;
 	unsigned int bad_cmds;
 	unsigned int reconnects;
+	unsigned int director_lookup_id;	/* a director lookup is out (director.c) */
 
 	/* the login being processed */
 	char *user;			/* the name the client gave */

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "applets/proxyd/director.h"
 #include "applets/proxyd/admin.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
@@ -110,6 +111,7 @@ relay_close(struct relay *r, const char *side, const char *err)
 	if (r->closed)
 		return;
 	r->closed = 1;
+	director_session_end(pd, r->info->conn_guid);
 	unsigned int idle = (unsigned int)((loop_now(pd->loop) - r->last_io) / 1000);
 	log_set_prefix(r->proto->log_prefix);
 	/* Dovecot's line; in/out count the login dialogue too, as Dovecot's do */

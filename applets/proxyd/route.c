@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applets/proxyd/director.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/settings.h"
 #include "core/base64.h"
@@ -138,6 +139,8 @@ client_dest_from_fields(struct client *c, const struct passdb_result *r, const c
 	return 0;
 }
 
+static void client_proxy_to(struct client *, const char *host, const char *hostname, int proxy);
+
 void
 client_proxy_begin(struct client *c)
 {
@@ -177,13 +180,52 @@ client_proxy_begin(struct client *c)
 		}
 		host = ps->local_host;
 	}
+	if ((host == NULL || *host == '\0') && director_enabled(c->pd)) {
+		/* the director decides, as Dovecot's director adds host= to the auth reply:
+		 * for destuser if the passdb renamed the user */
+		const char *du = passdb_field(r, "destuser");
+		const char *tag = passdb_field(r, "director_tag");
+		director_lookup(c, du ? du : c->virtual_user, tag ? tag : "");
+		return;
+	}
 	if (host == NULL || *host == '\0') {
-		client_log_user_error(c, "host not given (a director lookup is not available yet)");
+		client_log_user_error(c, "host not given (set director_socket to ask directord)");
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return;
 	}
+	client_proxy_to(c, host, NULL, proxy);
+}
+
+void
+client_director_reply(struct client *c, const char *ip, const char *hostname, const char *error)
+{
+	if (ip == NULL) {
+		/* Dovecot's director answers the auth request with temp_fail */
+		client_log_user_error(c, "director: User %s host lookup failed: %s", c->virtual_user, error);
+		client_fail_now(c, FAIL_AUTH_TEMP, NULL);
+		return;
+	}
+	const char *du = passdb_field(c->passdb, "destuser");
+	const char *tag = passdb_field(c->passdb, "director_tag");
+	director_session_start(c, du ? du : c->virtual_user, tag ? tag : "", ip);
+	client_proxy_to(c, ip, hostname && *hostname ? hostname : NULL, 1);
+}
+
+/* host: where to connect; hostname: the name the director knows it by, for logs */
+static void
+client_proxy_to(struct client *c, const char *host, const char *hostname, int proxy)
+{
+	const struct passdb_result *r = c->passdb;
+	const struct proto_set *ps = settings_proto(c->pd->set, c->proto->name);
 	if (client_dest_from_fields(c, r, host) < 0)
 		return;
+	if (hostname != NULL) {
+		char *h = strdup(hostname);
+		if (h != NULL) {
+			free(c->dest.host);
+			c->dest.host = h;
+		}
+	}
 	if (!proxy && ps->local_port)
 		c->dest.port = ps->local_port;
 	if (c->ttl <= 1) {
@@ -211,7 +253,7 @@ client_log_unknown_fields(struct client *c, const struct passdb_result *r)
 		"destuser", "pass", "master", "proxy_mech", "proxy_timeout", "proxy_nopipelining",
 		"proxy_not_trusted", "proxy_noauth", "proxy_refresh", "proxy_host_immediate_failure_after",
 		"ssl", "starttls", "delay_until", "nologin", "reason", "nodelay", "nopassword",
-		"allow_nets", "fail", "user", "protocol", "code", NULL,
+		"allow_nets", "fail", "user", "protocol", "code", "director_tag", NULL,
 	};
 	if (!log_debug_enabled())
 		return;

@@ -31,6 +31,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
 	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
 	{ "", "lmtp_proxy_max_mail_size" },
+	{ "", "director_socket" },
 	{ "protocol", NULL },
 	{ "service", "client_limit" },
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
@@ -560,6 +561,7 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	set->login_greeting = get_str(conf, "login_greeting", "Dovecot ready.");
 	set->auth_master_user_separator = get_str(conf, "auth_master_user_separator", "");
 	set->default_login_user = get_str(conf, "default_login_user", "dovenull");
+	set->director_socket = get_str(conf, "director_socket", "");
 	set->hostname = get_str(conf, "hostname", NULL);
 	if (set->hostname == NULL) {
 		if (gethostname(host, sizeof(host)) < 0)

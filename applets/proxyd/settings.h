@@ -68,6 +68,7 @@ struct proxyd_settings {
 	const char *recipient_delimiter;	/* LMTP: characters that start a detail */
 	const char *mail_temp_dir;		/* LMTP: where messages are spooled */
 	unsigned long long lmtp_max_mail_size;	/* 0: no limit */
+	const char *director_socket;	/* directord's proxy socket, or "" */
 };
 
 /* Reads and checks everything; prints every error as "file:line: message" to errf.
