@@ -28,10 +28,9 @@
 static void client_conn_cb(struct conn *, enum conn_event, void *);
 static void client_login_timeout(struct loop_timer *, void *);
 
-/* Dovecot's session id: 48 bits of the microsecond clock, the client port and the raw
- * client address, base64: 16 characters for IPv4, 32 for IPv6. */
-static void
-session_id_make(struct client *c)
+/* see proxyd.h */
+void
+proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport)
 {
 	unsigned char raw[6 + 2 + 16];
 	struct timeval tv;
@@ -41,16 +40,16 @@ session_id_make(struct client *c)
 	uint64_t usec = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
 	for (int i = 0; i < 6; i++)
 		raw[n++] = (unsigned char)(usec >> (8 * i));
-	raw[n++] = (unsigned char)(c->rport & 0xff);
-	raw[n++] = (unsigned char)(c->rport >> 8);
-	if (c->rip.family == AF_INET6) {
-		memcpy(raw + n, &c->rip.u.v6, 16);
+	raw[n++] = (unsigned char)(rport & 0xff);
+	raw[n++] = (unsigned char)(rport >> 8);
+	if (rip->family == AF_INET6) {
+		memcpy(raw + n, &rip->u.v6, 16);
 		n += 16;
 	} else {
-		memcpy(raw + n, &c->rip.u.v4, 4);
+		memcpy(raw + n, &rip->u.v4, 4);	/* 0.0.0.0 for a UNIX socket peer */
 		n += 4;
 	}
-	base64_encode(raw, n, c->session_id, sizeof(c->session_id));
+	base64_encode(raw, n, out, outlen);
 }
 
 struct client *
@@ -73,7 +72,7 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 	c->trusted = ip_net_list_match(pd->set->login_trusted_networks, &c->rip, &bad) == 1;
 	/* as Dovecot: a client on the proxy's own address is as safe as one over TLS */
 	c->secured = c->trusted || ip_equal(&c->rip, &c->lip);
-	session_id_make(c);
+	proxyd_session_id(c->session_id, sizeof(c->session_id), &c->rip, c->rport);
 	/* unique without a random number per connection: a per-process random half and a
 	 * counter */
 	str_fmt(c->conn_guid, sizeof(c->conn_guid), "%016llx%016llx",

@@ -220,6 +220,7 @@ send_rcpt(struct lmtp_backend *b)
 		xtext(&sb, r->forward);
 	}
 	b->state = LB_RCPT;
+	conn_set_timeout(b->conn, b->route.timeout_ms);
 	strbuf_puts(&sb, "\r\n");
 	if (sb.error) {
 		/* cannot happen with the limits on the parts; say so rather than cut */
@@ -348,6 +349,7 @@ lmtp_backend_data(struct lmtp_session *s)
 			continue;
 		}
 		b->state = LB_DATA;
+		conn_set_timeout(b->conn, b->route.timeout_ms);
 		send_line(b, "DATA");
 	}
 }
@@ -463,11 +465,15 @@ backend_reply(struct lmtp_backend *b, const char *line)
 		b->state = LB_IDLE;
 		if (b->pending)
 			send_rcpt(b);
+		else
+			conn_set_timeout(b->conn, 0);
 		return;
 	case LB_RCPT: {
 		struct lmtp_rcpt *r = b->pending;
 		b->pending = NULL;
 		b->state = LB_IDLE;
+		/* nothing is outstanding: proxy_timeout waits for the next command */
+		conn_set_timeout(b->conn, 0);
 		reply_forward(line, "2.1.0", text, sizeof(text));
 		if (code == '2') {
 			r->backend = b;

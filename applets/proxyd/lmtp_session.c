@@ -13,13 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "applets/proxyd/lmtp.h"
 #include "applets/proxyd/settings.h"
 #include "config.h"
-#include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -62,29 +60,6 @@ peer_name(struct lmtp_session *s, char *buf, size_t len)
 	return ip_format(&s->rip, buf, len);
 }
 
-/* as the login processes: 48 bits of the microsecond clock, the port and the address */
-static void
-session_id_make(struct lmtp_session *s)
-{
-	unsigned char raw[6 + 2 + 16];
-	struct timeval tv;
-	size_t n = 0;
-	gettimeofday(&tv, NULL);
-	uint64_t usec = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
-	for (int i = 0; i < 6; i++)
-		raw[n++] = (unsigned char)(usec >> (8 * i));
-	raw[n++] = (unsigned char)(s->rport & 0xff);
-	raw[n++] = (unsigned char)(s->rport >> 8);
-	if (s->rip.family == AF_INET6) {
-		memcpy(raw + n, &s->rip.u.v6, 16);
-		n += 16;
-	} else {
-		memcpy(raw + n, &s->rip.u.v4, 4);	/* 0.0.0.0 for a UNIX socket peer */
-		n += 4;
-	}
-	base64_encode(raw, n, s->session_id, sizeof(s->session_id));
-}
-
 static void
 reply(struct lmtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -120,7 +95,7 @@ lmtp_accept(struct proxyd *pd, int fd, const struct sockaddr *peer, const struct
 	s->trusted = s->rip.family == 0 ||
 	    ip_net_list_match(pd->set->login_trusted_networks, &s->rip, &bad) == 1;
 	s->ttl = LMTP_PROXY_TTL;
-	session_id_make(s);
+	proxyd_session_id(s->session_id, sizeof(s->session_id), &s->rip, s->rport);
 	s->conn = conn_new(pd->loop, fd, LMTP_MAX_CMD, lmtp_conn_cb, s);
 	if (s->conn == NULL) {
 		free(s);
@@ -285,37 +260,68 @@ parse_path(char **p, char *out, size_t outlen)
 	return NULL;
 }
 
-static void
-cmd_mail(struct lmtp_session *s, char *args)
+/* "FROM:<path> params" (key "FROM"): the path into path, the params returned; NULL
+ * after an error reply */
+static char *
+cmd_path(struct lmtp_session *s, char *args, const char *key, char *path, size_t len)
 {
-	char path[LMTP_MAX_CMD];
 	const char *err;
-	if (s->state != LMTP_READY) {
-		reply(s, "503 5.5.0 MAIL already given");
-		return;
-	}
-	if (!str_has_prefix_nocase(args, "FROM:")) {
+	size_t klen = strlen(key);
+	if (!str_has_prefix_nocase(args, key) || args[klen] != ':') {
 		reply(s, "501 5.5.4 Invalid parameters");
-		return;
+		return NULL;
 	}
-	args += 5;
-	if ((err = parse_path(&args, path, sizeof(path))) != NULL) {
-		reply(s, "501 5.5.4 Invalid FROM: %s", err);
-		return;
+	args += klen + 1;
+	if ((err = parse_path(&args, path, len)) != NULL) {
+		reply(s, "501 5.5.4 Invalid %s: %s", key, err);
+		return NULL;
 	}
-	/* only what LHLO announced: BODY (8BITMIME) */
-	for (char *p = args; *p;) {
+	return args;
+}
+
+static int
+mail_param_ok(const char *p, size_t n)
+{
+	return (n == 9 && str_has_prefix_nocase(p, "BODY=7BIT")) ||
+	    (n == 13 && str_has_prefix_nocase(p, "BODY=8BITMIME"));
+}
+
+static int
+rcpt_param_ok(const char *p, size_t n)
+{
+	return n > 6 && str_has_prefix_nocase(p, "ORCPT=");
+}
+
+/* every space-separated parameter must pass ok(); else 555 and -1 */
+static int
+params_check(struct lmtp_session *s, const char *args, int (*ok)(const char *, size_t))
+{
+	for (const char *p = args; *p;) {
 		p += strspn(p, " ");
 		size_t n = strcspn(p, " ");
 		if (n == 0)
 			break;
-		if (!(str_has_prefix_nocase(p, "BODY=7BIT") && n == 9) &&
-		    !(str_has_prefix_nocase(p, "BODY=8BITMIME") && n == 13)) {
+		if (!ok(p, n)) {
 			reply(s, "555 5.5.4 Unsupported parameters");
-			return;
+			return -1;
 		}
 		p += n;
 	}
+	return 0;
+}
+
+static void
+cmd_mail(struct lmtp_session *s, char *args)
+{
+	char path[LMTP_MAX_CMD];
+	if (s->state != LMTP_READY) {
+		reply(s, "503 5.5.0 MAIL already given");
+		return;
+	}
+	/* only what LHLO announced: BODY (8BITMIME) */
+	if ((args = cmd_path(s, args, "FROM", path, sizeof(path))) == NULL ||
+	    params_check(s, args, mail_param_ok) < 0)
+		return;
 	size_t len = strlen(path) + strlen(args) + 3;
 	free(s->mail_from);
 	if ((s->mail_from = malloc(len)) == NULL) {
@@ -336,7 +342,6 @@ static void
 cmd_rcpt(struct lmtp_session *s, char *args)
 {
 	char path[LMTP_MAX_CMD];
-	const char *err;
 	if (s->state != LMTP_MAIL) {
 		reply(s, "503 5.5.0 MAIL needed first");
 		return;
@@ -345,33 +350,15 @@ cmd_rcpt(struct lmtp_session *s, char *args)
 		reply(s, "451 4.5.3 Too many recipients");
 		return;
 	}
-	if (!str_has_prefix_nocase(args, "TO:")) {
-		reply(s, "501 5.5.4 Invalid parameters");
+	/* only ORCPT: the rest of DSN is not announced, as in Dovecot's LMTP */
+	if ((args = cmd_path(s, args, "TO", path, sizeof(path))) == NULL ||
+	    params_check(s, args, rcpt_param_ok) < 0)
 		return;
-	}
-	args += 3;
-	if ((err = parse_path(&args, path, sizeof(path))) != NULL) {
-		reply(s, "501 5.5.4 Invalid TO: %s", err);
-		return;
-	}
 	if (*path == '\0') {
 		reply(s, "501 5.5.4 Invalid TO: Null path not allowed");
 		return;
 	}
-	/* only ORCPT: the rest of DSN is not announced, as in Dovecot's LMTP */
-	int has_orcpt = 0;
-	for (char *p = args; *p;) {
-		p += strspn(p, " ");
-		size_t n = strcspn(p, " ");
-		if (n == 0)
-			break;
-		if (!str_has_prefix_nocase(p, "ORCPT=")) {
-			reply(s, "555 5.5.4 Unsupported parameters");
-			return;
-		}
-		has_orcpt = 1;
-		p += n;
-	}
+	int has_orcpt = args[strspn(args, " ")] != '\0';	/* ORCPT is the only one */
 	s->nrcpt_cmds++;
 	lmtp_rcpt_route(s, path, args, has_orcpt);
 }

@@ -141,6 +141,9 @@ struct proxyd {
 };
 
 /* client.c */
+/* Dovecot's session id: 48 bits of the microsecond clock, the client port and the raw
+ * client address, base64: 16 characters for IPv4, 32 for IPv6 (out: at least 33). */
+void proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport);
 struct client *client_create(struct proxyd *, const struct login_proto *, int fd,
     const struct sockaddr *peer, const struct sockaddr *local);
 /* Logs the disconnect with reason (Dovecot's wording) and frees the client. */

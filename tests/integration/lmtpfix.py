@@ -41,3 +41,18 @@ def inbox(be, user, password='pass'):
         except Exception:
             pass
         raise
+
+
+def transaction(lmtp, rcpts, msg, sender='sender@example.org'):
+    """MAIL, RCPT each, DATA on an smtplib.LMTP; returns ([RCPT replies], [DATA replies]),
+    each (code, text). smtplib reads one DATA reply; LMTP sends one per accepted recipient
+    (RFC 2033), so the rest are read here."""
+    code, resp = lmtp.mail(sender)
+    assert code == 250, (code, resp)
+    rr = [lmtp.rcpt(r) for r in rcpts]
+    accepted = sum(1 for c, _ in rr if c == 250)
+    dr = []
+    if accepted:
+        dr.append(lmtp.data(msg))
+        dr += [lmtp.getreply() for _ in range(accepted - 1)]
+    return rr, dr

@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import RawClient, report, main_guard
 from fakepeer import FakeBackend, read_line
-from lmtpfix import lmtp_backend, start_lmtp_backend, inbox
+from lmtpfix import lmtp_backend, start_lmtp_backend, inbox, transaction
 from mtoolfix import Proxyd
 
 
@@ -76,13 +76,7 @@ def first_then_close(c, log):
 def lmtp_session(port, *rcpts, msg=b'Subject: x\r\n\r\nbody\r\n'):
     lm = smtplib.LMTP('127.0.0.1', port)
     lm.docmd('LHLO', 'x')
-    lm.mail('sender@example.org')
-    rr = [lm.rcpt(r) for r in rcpts]
-    n = sum(1 for c, _ in rr if c == 250)
-    dr = []
-    if n:
-        dr.append(lm.data(msg))
-        dr += [lm.getreply() for _ in range(n - 1)]
+    rr, dr = transaction(lm, rcpts, msg)
     lm.quit()
     return rr, dr
 

@@ -12,27 +12,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import RawClient, free_port, report, main_guard
-from lmtpfix import lmtp_backend, start_lmtp_backend, inbox
+from lmtpfix import lmtp_backend, start_lmtp_backend, inbox, transaction
 from mtoolfix import Proxyd
 
 
 def message(subject, body='one line\r\n'):
     return ('From: sender@example.org\r\nTo: somebody@example.org\r\nSubject: %s\r\n'
             'Message-ID: <%s@mtool.test>\r\n\r\n%s' % (subject, subject.replace(' ', '.'), body)).encode()
-
-
-def transaction(lmtp, rcpts, msg):
-    """MAIL, RCPT each, DATA; returns ([rcpt replies], [data replies]) as (code, text)."""
-    code, resp = lmtp.mail('sender@example.org')
-    assert code == 250, (code, resp)
-    rr = [lmtp.rcpt(r) for r in rcpts]
-    accepted = sum(1 for c, _ in rr if c == 250)
-    dr = []
-    if accepted:
-        # smtplib reads one DATA reply; LMTP sends one per accepted recipient (RFC 2033)
-        dr.append(lmtp.data(msg))
-        dr += [lmtp.getreply() for _ in range(accepted - 1)]
-    return rr, dr
 
 
 def has_subject(msgs, subject):
