@@ -101,6 +101,7 @@ struct lmtp_session {
 	unsigned int ttl_received : 1;
 	unsigned int trusted : 1;	/* login_trusted_networks or a UNIX socket */
 	unsigned int skipping_line : 1;	/* discarding the rest of a too long command */
+	unsigned int out_blocked : 1;	/* input paused until the client reads its replies */
 	unsigned int destroyed : 1;
 	char *helo;
 	char *mail_from;		/* "<path>[ params]" as it goes to the backends */

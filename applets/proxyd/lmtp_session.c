@@ -23,6 +23,7 @@
 
 #define LMTP_PROXY_TTL		5		/* as Dovecot's LMTP_PROXY_DEFAULT_TTL */
 #define LMTP_IDLE_TIMEOUT_MS	(5 * 60 * 1000)	/* as Dovecot's lmtp */
+#define LMTP_OUT_HIGH		16384		/* replies queued before input waits */
 
 static void lmtp_conn_cb(struct conn *, enum conn_event, void *);
 static void lmtp_input(struct lmtp_session *);
@@ -386,6 +387,7 @@ lmtp_rcpt_done(struct lmtp_session *s, struct lmtp_rcpt *r, int accepted, const 
 	}
 	if (s->state == LMTP_BUSY) {
 		s->state = LMTP_MAIL;
+		s->out_blocked = 0;
 		conn_set_timeout(s->conn, LMTP_IDLE_TIMEOUT_MS);
 		conn_resume(s->conn);
 	}
@@ -442,6 +444,7 @@ transaction_finished(struct loop_timer *t, void *arg)
 	struct lmtp_session *s = arg;
 	(void)t;
 	s->state = LMTP_READY;
+	s->out_blocked = 0;
 	transaction_reset(s);
 	conn_set_timeout(s->conn, LMTP_IDLE_TIMEOUT_MS);
 	conn_resume(s->conn);
@@ -639,6 +642,12 @@ static void
 lmtp_input(struct lmtp_session *s)
 {
 	while (!s->destroyed && s->conn && s->state != LMTP_BUSY && s->state != LMTP_DELIVERING) {
+		if (conn_out_pending(s->conn) > LMTP_OUT_HIGH) {
+			/* a client that pipelines without reading the replies waits for them */
+			s->out_blocked = 1;
+			conn_pause_read(s->conn, 1);
+			return;
+		}
 		if (s->state == LMTP_DATA) {
 			int r = lmtp_spool_feed(s);
 			if (r < 0) {
@@ -698,8 +707,13 @@ lmtp_conn_cb(struct conn *conn, enum conn_event ev, void *arg)
 		reply(s, "421 4.4.2 %s Disconnected for inactivity", s->pd->set->hostname);
 		lmtp_destroy(s, "Disconnected for inactivity");
 		return;
-	case CONN_EV_CONNECTED:
 	case CONN_EV_DRAINED:
+		if (s->out_blocked && s->state != LMTP_BUSY && s->state != LMTP_DELIVERING) {
+			s->out_blocked = 0;
+			conn_resume(s->conn);
+		}
+		return;
+	case CONN_EV_CONNECTED:
 		return;
 	}
 }

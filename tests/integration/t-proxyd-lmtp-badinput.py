@@ -10,6 +10,7 @@ import re
 import smtplib
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -186,6 +187,47 @@ def main():
         msgs = [e[1] for e in fake2.log if isinstance(e, tuple)]
         report(len(msgs) == 1 and msgs[0].endswith(b'\r\n\r\n..\r\nlast\r\n.\r\n'),
                'the scripted backend got the message dot-stuffed, ending in ".\\r\\n"', msgs)
+
+        # -- a client that pipelines without reading: proxyd stops reading instead of
+        #    queueing replies without bound, and still answers every command in the end
+        sk = socket.create_connection(('127.0.0.1', port))
+        sk.settimeout(3)
+        chunk = b'NOOP\r\n' * 10000
+        sent = 0
+        try:
+            while sent < 40 * len(chunk) * 10:
+                sent += sk.send(chunk)
+        except socket.timeout:
+            pass
+        total = 40 * len(chunk) * 10
+        report(sent < total, 'a client that never reads is not read without bound (%d of %d bytes taken)' % (sent, total))
+        # read every reply (in a thread: proxyd reads again only as they are taken)
+        sk.settimeout(20)
+        got = []
+
+        def reader():
+            data = b''
+            try:
+                while not data.endswith(b'221 2.0.0 Bye\r\n'):
+                    d = sk.recv(1 << 20)
+                    if not d:
+                        break
+                    data += d
+            except OSError:
+                pass
+            got.append(data)
+        t = threading.Thread(target=reader)
+        t.start()
+        part = sent % 6
+        if part:
+            sk.sendall(b'NOOP\r\n'[part:])
+        sk.sendall(b'QUIT\r\n')
+        t.join(30)
+        data = got[0] if got else b''
+        sk.close()
+        n = (sent + 5) // 6
+        report(data.count(b'250 2.0.0 OK\r\n') == n and data.endswith(b'221 2.0.0 Bye\r\n'),
+               'and then answers all %d NOOPs and the QUIT' % n, data[-200:])
 
         # -- the proxy is still fine
         rr, dr = lmtp_session(port, 'user1@example.org', msg=b'Subject: after\r\n\r\nok\r\n')
