@@ -33,4 +33,10 @@
 #define LMTP_MAX_RCPTS		1000	/* accepted recipients in one transaction */
 #define LMTP_MAX_BAD_CMDS	10	/* invalid commands before the connection is closed */
 
+/* doveadm director limits. */
+#define DOVEADM_DIRECTOR_MAX_IPS	64	/* addresses one host name may stand for */
+#define DOVEADM_DIRECTOR_HASH_MAX	4096	/* director_username_hash expanded for one user */
+#define DOVEADM_DIRECTOR_USERS_MAX	(16 * 1024 * 1024)	/* `map`: names from the userdb or -f;
+						 * about 40 bytes each */
+
 #endif

@@ -10,17 +10,34 @@
 #include <unistd.h>
 
 #include "applets/applets.h"
+#include "applets/doveadm/director.h"
 #include "applets/doveadm/doveadm.h"
 #include "applets/doveadm/print.h"
 #include "config.h"
 #include "core/conf.h"
 #include "core/opt.h"
+#include "core/str.h"
 
 static int cmd_help(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 
 /* Usage texts are doveadm's where doveadm prints them (`doveadm proxy`, a missing
  * argument), with mtool's additions (who -f, kick -h) in doveadm 2.4's words. */
 static const struct doveadm_cmd doveadm_cmds[] = {
+	{ "director add", cmd_director_add, "[-a <director socket path>] [-t <tag>] <host> [<vhost count>]" },
+	{ "director down", cmd_director_down, "[-a <director socket path>] <host>" },
+	{ "director dump", cmd_director_dump, "[-a <director socket path>]" },
+	{ "director flush", cmd_director_flush, "[-a <director socket path>] [-F] [--max-parallel <n>] <host>|all" },
+	{ "director kick", cmd_director_kick, "[-a <director socket path>] [-f <passdb field>] <user>" },
+	{ "director map", cmd_director_map,
+	  "[-a <director socket path>] [-f <users file>] [-h | -u] [<host>]" },
+	{ "director move", cmd_director_move, "[-a <director socket path>] <user> <host>" },
+	{ "director remove", cmd_director_remove, "[-a <director socket path>] <host>" },
+	{ "director ring add", cmd_director_ring_add, "[-a <director socket path>] <ip> [<port>]" },
+	{ "director ring remove", cmd_director_ring_remove, "[-a <director socket path>] <ip> [<port>]" },
+	{ "director ring status", cmd_director_ring_status, "[-a <director socket path>]" },
+	{ "director status", cmd_director_status, "[-a <director socket path>] [<user>] [<tag>]" },
+	{ "director up", cmd_director_up, "[-a <director socket path>] <host>" },
+	{ "director update", cmd_director_update, "[-a <director socket path>] <host> <vhost count>" },
 	{ "help", cmd_help, "[COMMAND]" },
 	{ "kick", cmd_kick,
 	  "[-a <anvil socket path>] [-f] [--passdb-field <field>] [-h <dest host>] "
@@ -88,24 +105,44 @@ cmd_find(int argc, char **argv, int *nwords)
 }
 
 /* doveadm's usage_prefix() for a word that only starts commands ("doveadm proxy"):
- * the sub-commands, sorted, "  %-12s %s". Returns 0 if word starts none. */
+ * the sub-commands, sorted, "  %-12s %s"; deeper ones share a line, "ring add|remove".
+ * Returns 0 if word starts none. */
 static int
 usage_prefix(const char *word)
 {
-	size_t len = strlen(word), n = 0;
-	const struct doveadm_cmd *sub[sizeof(doveadm_cmds) / sizeof(doveadm_cmds[0])];
+	size_t len = strlen(word);
+	char group[64] = "";
+	int any = 0;
 
 	for (const struct doveadm_cmd *c = doveadm_cmds; c->name; c++) {
-		if (strncmp(c->name, word, len) == 0 && c->name[len] == ' ')
-			sub[n++] = c;
+		if (strncmp(c->name, word, len) != 0 || c->name[len] != ' ')
+			continue;
+		if (!any)
+			fprintf(stderr, "usage: doveadm [-Dv] [-f <formatter>] %s <command> [<args>]\n",
+			    word);
+		any = 1;
+		/* the table is sorted by name */
+		const char *rest = c->name + len + 1, *sp = strchr(rest, ' ');
+		if (sp == NULL) {
+			if (group[0] != '\0')
+				fputc('\n', stderr);
+			group[0] = '\0';
+			fprintf(stderr, "  %-12s %s\n", rest, c->usage);
+			continue;
+		}
+		size_t glen = (size_t)(sp - rest), slen = strcspn(sp + 1, " ");
+		if (glen < sizeof(group) && strncmp(group, rest, glen) == 0 && group[glen] == '\0') {
+			fprintf(stderr, "|%.*s", (int)slen, sp + 1);
+			continue;
+		}
+		if (group[0] != '\0')
+			fputc('\n', stderr);
+		str_fmt(group, sizeof(group), "%.*s", (int)glen, rest);
+		fprintf(stderr, "  %-12s %.*s", group, (int)slen, sp + 1);
 	}
-	if (n == 0)
-		return 0;
-	/* the table is sorted by name */
-	fprintf(stderr, "usage: doveadm [-Dv] [-f <formatter>] %s <command> [<args>]\n", word);
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "  %-12s %s\n", sub[i]->name + len + 1, sub[i]->usage);
-	return 1;
+	if (group[0] != '\0')
+		fputc('\n', stderr);
+	return any;
 }
 
 static int
@@ -151,13 +188,15 @@ load_base_dir(struct doveadm_ctx *ctx, int conf_given)
 	}
 	free(errs);
 	ctx->base_dir = conf_get(conf_root(c), "base_dir", MTOOL_BASE_DIR);
+	ctx->director_username_hash = conf_get(conf_root(c), "director_username_hash", "%Lu");
 	return c;
 }
 
 int
 doveadm_main(int argc, char **argv)
 {
-	struct doveadm_ctx ctx = { .conf_path = MTOOL_CONF_PATH, .base_dir = MTOOL_BASE_DIR };
+	struct doveadm_ctx ctx = { .conf_path = MTOOL_CONF_PATH, .base_dir = MTOOL_BASE_DIR,
+		.director_username_hash = "%Lu" };
 	struct opt_state st;
 	struct conf *conf = NULL;
 	int ch, conf_given = 0;
@@ -201,6 +240,8 @@ doveadm_main(int argc, char **argv)
 	int nwords, r;
 	const struct doveadm_cmd *cmd = cmd_find(argc, argv, &nwords);
 	if (cmd == NULL) {
+		/* doveadm exits from its usage text: what -f started is never written */
+		print_discard();
 		if (usage_prefix(argv[0])) {
 			r = DOVEADM_EX_USAGE;
 		} else {

@@ -26,6 +26,7 @@ struct doveadm_ctx {
 	char **overrides;	/* -o, in order */
 	int noverrides;
 	const char *base_dir;	/* from -o base_dir, the config, or MTOOL_BASE_DIR */
+	const char *director_username_hash;	/* the same way; default "%Lu" */
 };
 
 /* A command. run() gets argv[0] = the last word of the name ("list" for "proxy list"),
@@ -41,6 +42,7 @@ int cmd_proxy_list(struct doveadm_ctx *, const struct doveadm_cmd *, int, char *
 int cmd_proxy_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 int cmd_who(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 int cmd_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+/* the director commands: see director.h */
 
 /* "Error: MESSAGE" on stderr, as doveadm's i_error(). */
 void dv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -48,6 +50,13 @@ void dv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "Fatal: MESSAGE" on stderr and exit 75, as doveadm's i_fatal(): what the formatter
  * had not written yet is lost, stdio is flushed. */
 void dv_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* The same with another exit code (i_fatal_status()). */
+void dv_fatal_status(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* "Warning: MESSAGE" and "Info: MESSAGE" on stderr (i_warning(), i_info()). */
+void dv_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dv_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The command's usage line "doveadm NAME USAGE" on stderr and exit 64 (help_ver2()). */
 void dv_usage(const struct doveadm_cmd *) __attribute__((noreturn));

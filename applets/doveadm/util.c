@@ -18,16 +18,42 @@
 #include "core/str.h"
 #include "core/tabescape.h"
 
+static void
+log_line(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void
 dv_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("Error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_line("Error: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void
+dv_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line("Warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+dv_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line("Info: ", fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -36,12 +62,22 @@ dv_fatal(const char *fmt, ...)
 	va_list ap;
 
 	print_discard();
-	fputs("Fatal: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_line("Fatal: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(DOVEADM_EX_TEMPFAIL);
+}
+
+void
+dv_fatal_status(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	print_discard();
+	va_start(ap, fmt);
+	log_line("Fatal: ", fmt, ap);
+	va_end(ap);
+	exit(status);
 }
 
 void

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/doveadm/director_conn.c: the director-doveadm connection of the `director`
+ * commands, as doveadm-director.c: handshake, one line out, reply lines in, and the
+ * texts doveadm fails with; host name resolution and the user hash. */
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <bearssl.h>
+
+#include "applets/doveadm/director.h"
+#include "applets/doveadm/print.h"
+#include "config.h"
+#include "core/str.h"
+#include "core/varexpand.h"
+
+#define DIR_HANDSHAKE		"VERSION\tdirector-doveadm\t1\t0\n"
+#define DIR_HANDSHAKE_PREFIX	"VERSION\tdirector-doveadm\t1\t"
+#define DIR_HANDSHAKE_MS	5000	/* doveadm's alarm(5) */
+
+void
+dir_init(struct dir_conn *c, struct doveadm_ctx *ctx, const char *socket_opt)
+{
+	memset(c, 0, sizeof(*c));
+	c->r.fd = -1;
+	if (socket_opt != NULL) {
+		if ((c->path = strdup(socket_opt)) == NULL)
+			dv_fatal("Out of memory");
+		c->explicit_path = 1;
+	} else {
+		c->path = dv_socket_path(ctx, "director-admin");
+	}
+}
+
+void
+dir_connect(struct dir_conn *c)
+{
+	char *line;
+
+	dv_reader_init(&c->r, dv_connect(c->path));
+	c->connected = 1;
+	dir_send(c, DIR_HANDSHAKE);
+	int ret = dv_reader_line(&c->r, &line, DIR_HANDSHAKE_MS);
+	if (ret == -1)
+		dv_fatal("read(%s) failed: %s", c->path, dv_strerror(errno));
+	if (ret == 0)
+		dv_fatal("%s disconnected", c->path);
+	/* doveadm's alarm(5) interrupts its read(), so it never reaches its own "timed
+	 * out (is director configured?)" text but reports the EINTR */
+	if (ret == -2)
+		dv_fatal("read(%s) failed: read(size=8192) failed: Interrupted system call",
+		    c->path);
+	/* version_string_verify(): service and major must match, any minor */
+	if (strncmp(line, DIR_HANDSHAKE_PREFIX, strlen(DIR_HANDSHAKE_PREFIX)) != 0)
+		dv_fatal_status(DOVEADM_EX_PROTOCOL,
+		    "%s not a compatible director-doveadm socket", c->path);
+}
+
+void
+dir_send(struct dir_conn *c, const char *line)
+{
+	size_t len = strlen(line);
+
+	/* callers end the handshake with its LF; commands get theirs here */
+	if (dv_write_all(c->r.fd, line, len) < 0 ||
+	    (len > 0 && line[len - 1] != '\n' && dv_write_all(c->r.fd, "\n", 1) < 0))
+		dv_fatal("write(%s) failed: %s", c->path, dv_strerror(errno));
+}
+
+char *
+dir_read(struct dir_conn *c)
+{
+	char *line;
+	int ret = dv_reader_line(&c->r, &line, -1);
+
+	if (ret == 1)
+		return line;
+	if (ret < 0) {
+		c->read_errno = errno;
+		dv_error("read(%s) failed: %s", c->path, dv_strerror(errno));
+	} else {
+		dv_error("%s unexpectedly disconnected", c->path);
+	}
+	c->exit_code = DOVEADM_EX_TEMPFAIL;
+	return NULL;
+}
+
+int
+dir_close(struct dir_conn *c)
+{
+	if (c->connected) {
+		if (c->read_errno != 0)
+			dv_fatal("read(%s) failed: %s", c->path, dv_strerror(c->read_errno));
+		dv_reader_free(&c->r);
+		c->connected = 0;
+	}
+	free(c->path);
+	c->path = NULL;
+	return c->exit_code;
+}
+
+/* glibc's gai_strerror() texts, which doveadm prints (musl's differ) */
+static const char *
+gai_text(int err)
+{
+	switch (err) {
+	case EAI_NONAME: return "Name or service not known";
+	case EAI_AGAIN: return "Temporary failure in name resolution";
+	case EAI_FAIL: return "Non-recoverable failure in name resolution";
+	case EAI_FAMILY: return "ai_family not supported";
+	case EAI_MEMORY: return "Memory allocation failure";
+	case EAI_SERVICE: return "Servname not supported for ai_socktype";
+#ifdef EAI_NODATA
+	case EAI_NODATA: return "No address associated with hostname";
+#endif
+	default: return gai_strerror(err);
+	}
+}
+
+size_t
+dir_get_host(struct dir_conn *c, const char *host, struct ip_addr **ips)
+{
+	struct ip_addr ip;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res, *ai;
+	size_t n = 0;
+
+	if (ip_parse(host, &ip) == 0) {
+		if ((*ips = malloc(sizeof(**ips))) == NULL)
+			dv_fatal("Out of memory");
+		**ips = ip;
+		return 1;
+	}
+	int err = getaddrinfo(host, NULL, &hints, &res);
+	if (err != 0) {
+		dv_error("gethostname(%s) failed: %s", host, gai_text(err));
+		dir_fail(c, DOVEADM_EX_TEMPFAIL);
+		return 0;
+	}
+	for (ai = res; ai != NULL && n < DOVEADM_DIRECTOR_MAX_IPS; ai = ai->ai_next)
+		n++;
+	if ((*ips = calloc(n ? n : 1, sizeof(**ips))) == NULL)
+		dv_fatal("Out of memory");
+	n = 0;
+	for (ai = res; ai != NULL && n < DOVEADM_DIRECTOR_MAX_IPS; ai = ai->ai_next) {
+		if (ip_from_sockaddr(ai->ai_addr, &(*ips)[n], NULL) == 0)
+			n++;
+	}
+	freeaddrinfo(res);
+	if (n == 0) {
+		free(*ips);
+		dv_error("gethostname(%s) failed: %s", host, gai_text(EAI_NONAME));
+		dir_fail(c, DOVEADM_EX_TEMPFAIL);
+	}
+	return n;
+}
+
+static uint32_t
+md5_prefix(const void *data, size_t len)
+{
+	br_md5_context md;
+	unsigned char d[16];
+
+	br_md5_init(&md);
+	br_md5_update(&md, data, len);
+	br_md5_out(&md, d);
+	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+}
+
+int
+dir_user_hash(struct doveadm_ctx *ctx, const char *user, uint32_t *hash)
+{
+	const char *fmt = ctx->director_username_hash, *at = strchr(user, '@'), *error;
+	struct strbuf sb, name;
+	int ret = 0;
+
+	strbuf_init(&sb, DOVEADM_DIRECTOR_HASH_MAX);
+	strbuf_init(&name, DOVEADM_DIRECTOR_HASH_MAX);
+	strbuf_append(&name, user, at != NULL ? (size_t)(at - user) : strlen(user));
+	struct var_tab tab[] = {
+		{ 'u', "user", user },
+		{ 'n', "username", name.s },
+		{ 'd', "domain", at != NULL ? at + 1 : "" },
+		{ 0, NULL, NULL },
+	};
+	if (strcmp(fmt, "%Lu") == 0) {
+		/* Dovecot's fast path; the same bytes as expanding it */
+		for (const char *p = user; *p != '\0'; p++)
+			strbuf_putc(&sb, *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p);
+	} else if (strcmp(fmt, "%u") == 0) {
+		strbuf_puts(&sb, user);
+	} else if (var_expand(&sb, fmt, tab, &error) < 0) {
+		dv_error("Failed to expand director_username_hash=%s: %s", fmt, error);
+		ret = -1;
+	}
+	if (ret == 0 && (sb.error || name.error)) {
+		dv_error("Failed to expand director_username_hash=%s: %s", fmt,
+		    "Expanded value too long");
+		ret = -1;
+	}
+	if (ret == 0) {
+		uint32_t h = md5_prefix(sb.s, sb.len);
+		*hash = h != 0 ? h : 1;
+	}
+	strbuf_free(&sb);
+	strbuf_free(&name);
+	return ret;
+}
+
+int
+dir_str_to_uint(const char *s, unsigned int *out)
+{
+	unsigned long long v = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (unsigned long long)(*s - '0');
+		if (v > 0xffffffffULL)
+			return -1;
+	}
+	if (*s != '\0')
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+const char *
+dir_unixdate(long long t)
+{
+	static char buf[64];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		buf[0] = '\0';
+	return buf;
+}

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/doveadm/director_host.c: the `doveadm director` commands that change state:
+ * add, update, up, down, remove, move, kick, flush. As doveadm-director.c: the host is
+ * resolved here and one command goes out per address, then one reply is read per
+ * command; nothing is printed on success except -v's "Info:" lines. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "applets/doveadm/director.h"
+#include "applets/doveadm/print.h"
+#include "core/str.h"
+#include "core/tabescape.h"
+
+static void
+send_fmt(struct dir_conn *c, struct strbuf *sb)
+{
+	if (sb->error)
+		dv_fatal("Out of memory");
+	dir_send(c, sb->s);
+	strbuf_truncate(sb, 0);
+}
+
+static const struct cmdopt add_opts[] = {
+	{ 'a', "socket-path", CMDOPT_STR, 0 },
+	{ 't', "tag", CMDOPT_STR, 0 },
+	{ 0, "host", CMDOPT_STR, 1 },
+	{ 0, "vhost-count", CMDOPT_STR, 1 },
+};
+
+static const struct cmdopt update_opts[] = {
+	{ 'a', "socket-path", CMDOPT_STR, 0 },
+	{ 0, "host", CMDOPT_STR, 1 },
+	{ 0, "vhost-count", CMDOPT_STR, 1 },
+};
+
+/* HOST-SET / HOST-UPDATE "ip[@tag][\tvhosts]" for every address of the host */
+static int
+add_or_update(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char **argv,
+    int update)
+{
+	const struct cmdopt *opts = update ? update_opts : add_opts;
+	size_t nopts = update ? 3 : 4, nips, i;
+	struct cmdopt_val v[4];
+	struct dir_conn c;
+	struct ip_addr *ips;
+	unsigned int vhosts = 0, num;
+	int have_vhosts = 0;
+	char ipstr[IP_ADDR_STRLEN];
+	struct strbuf sb;
+
+	if (cmdopt_parse(argc, argv, opts, nopts, v) < 0)
+		return DOVEADM_EX_USAGE;
+	const struct cmdopt_val *vsock = &v[0], *vtag = update ? NULL : &v[1];
+	const struct cmdopt_val *vhost = &v[nopts - 2], *vcount = &v[nopts - 1];
+	dir_init(&c, ctx, vsock->set ? vsock->str : NULL);
+	dir_connect(&c);
+
+	const char *tag = vtag != NULL && vtag->set && vtag->str[0] != '\0' ? vtag->str : NULL;
+	if (!vhost->set)
+		dir_usage(cmd);
+	if (vcount->set) {
+		if (dir_str_to_uint(vcount->str, &vhosts) < 0)
+			dir_usage(cmd);
+		have_vhosts = 1;
+	} else if (update) {
+		dir_usage(cmd);
+	}
+	if (dir_str_to_uint(vhost->str, &num) == 0) {
+		/* a number would be read as an address: a mistake, as doveadm says */
+		dv_error("Invalid host '%s'", vhost->str);
+		dir_usage(cmd);
+	}
+	char *host = strdup(vhost->str);
+	if (host == NULL)
+		dv_fatal("Out of memory");
+	if (tag == NULL) {
+		char *at = strchr(host, '@');
+		if (at != NULL) {
+			*at = '\0';
+			tag = vhost->str + (at - host) + 1;
+		}
+	}
+	nips = dir_get_host(&c, host, &ips);
+	free(host);
+	strbuf_init(&sb, (size_t)-1);
+	for (i = 0; i < nips; i++) {
+		strbuf_printf(&sb, "%s\t%s", update ? "HOST-UPDATE" : "HOST-SET",
+		    ip_format(&ips[i], ipstr, sizeof(ipstr)));
+		if (tag != NULL)
+			strbuf_printf(&sb, "@%s", tag);
+		if (have_vhosts)
+			strbuf_printf(&sb, "\t%u", vhosts);
+		send_fmt(&c, &sb);
+	}
+	strbuf_free(&sb);
+	for (i = 0; i < nips; i++) {
+		char *line = dir_read(&c);
+		ip_format(&ips[i], ipstr, sizeof(ipstr));
+		if (line == NULL)
+			continue;
+		if (strcmp(line, "OK") != 0) {
+			dv_error("%s: %s", ipstr, strcmp(line, "NOTFOUND") == 0 ?
+			    "doesn't exist" : line);
+			dir_fail(&c, DOVEADM_EX_TEMPFAIL);
+		} else if (ctx->verbose) {
+			dv_info("%s: OK", ipstr);
+		}
+	}
+	if (nips > 0)
+		free(ips);
+	cmdopt_free(v, nopts);
+	return dir_close(&c);
+}
+
+int
+cmd_director_add(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char **argv)
+{
+	return add_or_update(ctx, cmd, argc, argv, 0);
+}
+
+int
+cmd_director_update(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc,
+    char **argv)
+{
+	return add_or_update(ctx, cmd, argc, argv, 1);
+}
+
+static const struct cmdopt host_opts[] = {
+	{ 'a', "socket-path", CMDOPT_STR, 0 },
+	{ 0, "host", CMDOPT_STR, 1 },
+};
+
+/* HOST-UP / HOST-DOWN / HOST-REMOVE for every address of the host */
+static int
+host_cmd(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char **argv,
+    const char *verb, const char *done)
+{
+	struct cmdopt_val v[2];
+	struct dir_conn c;
+	struct ip_addr *ips;
+	char ipstr[IP_ADDR_STRLEN], line[128];
+	size_t nips, i;
+
+	if (cmdopt_parse(argc, argv, host_opts, 2, v) < 0)
+		return DOVEADM_EX_USAGE;
+	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
+	dir_connect(&c);
+	if (!v[1].set)
+		dir_usage(cmd);
+	nips = dir_get_host(&c, v[1].str, &ips);
+	for (i = 0; i < nips; i++) {
+		str_fmt(line, sizeof(line), "%s\t%s", verb,
+		    ip_format(&ips[i], ipstr, sizeof(ipstr)));
+		dir_send(&c, line);
+	}
+	for (i = 0; i < nips; i++) {
+		char *reply = dir_read(&c);
+		ip_format(&ips[i], ipstr, sizeof(ipstr));
+		if (reply == NULL)
+			continue;
+		if (strcmp(reply, "NOTFOUND") == 0) {
+			dv_error("%s: doesn't exist", ipstr);
+			if (c.exit_code == 0)
+				dir_fail(&c, DOVEADM_EX_NOTFOUND);
+		} else if (strcmp(reply, "OK") != 0) {
+			dv_error("%s: %s", ipstr, reply);
+			dir_fail(&c, DOVEADM_EX_TEMPFAIL);
+		} else if (ctx->verbose) {
+			dv_info("%s: %s", ipstr, done);
+		}
+	}
+	if (nips > 0)
+		free(ips);
+	cmdopt_free(v, 2);
+	return dir_close(&c);
+}
+
+int
+cmd_director_up(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char **argv)
+{
+	return host_cmd(ctx, cmd, argc, argv, "HOST-UP", "up");
+}
+
+int
+cmd_director_down(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char **argv)
+{
+	return host_cmd(ctx, cmd, argc, argv, "HOST-DOWN", "down");
+}
+
+int
+cmd_director_remove(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc,
+    char **argv)
+{
+	return host_cmd(ctx, cmd, argc, argv, "HOST-REMOVE", "removed");
+}
+
+static const struct cmdopt move_opts[] = {
+	{ 'a', "socket-path", CMDOPT_STR, 0 },
+	{ 0, "user", CMDOPT_STR, 1 },
+	{ 0, "host", CMDOPT_STR, 1 },
+};
+
+int
+cmd_director_move(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char **argv)
+{
+	struct cmdopt_val v[3];
+	struct dir_conn c;
+	struct ip_addr *ips;
+	uint32_t hash;
+	char ipstr[IP_ADDR_STRLEN], line[128];
+	char *reply;
+
+	if (cmdopt_parse(argc, argv, move_opts, 3, v) < 0)
+		return DOVEADM_EX_USAGE;
+	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
+	dir_connect(&c);
+	if (!v[1].set || !v[2].set)
+		dir_usage(cmd);
+	/* the hash is doveadm's (its director_username_hash), the address the first one */
+	if (dir_user_hash(ctx, v[1].str, &hash) < 0 || dir_get_host(&c, v[2].str, &ips) == 0)
+		goto out;
+	ip_format(&ips[0], ipstr, sizeof(ipstr));
+	free(ips);
+	str_fmt(line, sizeof(line), "USER-MOVE\t%u\t%s", (unsigned int)hash, ipstr);
+	dir_send(&c, line);
+	if ((reply = dir_read(&c)) == NULL) {
+		/* logged */
+	} else if (strcmp(reply, "OK") == 0) {
+		if (ctx->verbose)
+			dv_info("User hash %u moved to %s", (unsigned int)hash, ipstr);
+	} else if (strcmp(reply, "NOTFOUND") == 0) {
+		dv_error("Host '%s' doesn't exist", ipstr);
+		dir_fail(&c, DOVEADM_EX_NOTFOUND);
+	} else if (strcmp(reply, "TRYAGAIN") == 0) {
+		dv_error("User is already being moved, wait a while for it to be finished");
+		dir_fail(&c, DOVEADM_EX_TEMPFAIL);
+	} else {
+		dv_error("failed: %s", reply);
+		dir_fail(&c, DOVEADM_EX_TEMPFAIL);
+	}
+out:
+	cmdopt_free(v, 3);
+	return dir_close(&c);
+}
+
+static const struct cmdopt kick_opts[] = {
+	{ 'a', "socket-path", CMDOPT_STR, 0 },
+	{ 'f', "passdb-field", CMDOPT_STR, 0 },
+	{ 0, "user", CMDOPT_STR, 1 },
+};
+
+int
+cmd_director_kick(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char **argv)
+{
+	struct cmdopt_val v[3];
+	struct dir_conn c;
+	struct strbuf sb;
+	char *reply;
+
+	if (cmdopt_parse(argc, argv, kick_opts, 3, v) < 0)
+		return DOVEADM_EX_USAGE;
+	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
+	dir_connect(&c);
+	if (!v[2].set)
+		dir_usage(cmd);
+	strbuf_init(&sb, (size_t)-1);
+	if (v[1].set) {
+		strbuf_puts(&sb, "USER-KICK-ALT\t");
+		tab_escape(&sb, v[1].str);
+		strbuf_putc(&sb, '\t');
+	} else {
+		strbuf_puts(&sb, "USER-KICK\t");
+	}
+	tab_escape(&sb, v[2].str);
+	send_fmt(&c, &sb);
+	strbuf_free(&sb);
+	if ((reply = dir_read(&c)) == NULL) {
+		/* logged */
+	} else if (strcmp(reply, "OK") == 0) {
+		if (ctx->verbose)
+			dv_info("User %s kicked", v[2].str);
+	} else {
+		dv_error("failed: %s", reply);
+		dir_fail(&c, DOVEADM_EX_TEMPFAIL);
+	}
+	cmdopt_free(v, 3);
+	return dir_close(&c);
+}
+
+static const struct cmdopt flush_opts[] = {
+	{ 'a', "socket-path", CMDOPT_STR, 0 },
+	{ 'F', "force-flush", CMDOPT_BOOL, 0 },
+	{ 0, "max-parallel", CMDOPT_STR, 0 },
+	{ 0, "host", CMDOPT_STR, 1 },
+};
+
+/* doveadm's int64 parameter: a number, or as if not given at all */
+static long long
+max_parallel(const struct cmdopt_val *v)
+{
+	long long n;
+	const char *err;
+
+	if (!v->set || str_to_num(v->str, -0x7fffffffffffffffLL - 1, 0x7fffffffffffffffLL,
+	    &n, &err) < 0)
+		return 0;
+	return n;
+}
+
+static void
+flush_all(struct doveadm_ctx *ctx, struct dir_conn *c, int force, long long maxp)
+{
+	char line[64];
+	char *reply;
+
+	if (force)
+		str_fmt(line, sizeof(line), "HOST-FLUSH");
+	else if (maxp > 0)
+		str_fmt(line, sizeof(line), "HOST-RESET-USERS\t\t%lld", maxp);
+	else
+		str_fmt(line, sizeof(line), "HOST-RESET-USERS");
+	dir_send(c, line);
+	if ((reply = dir_read(c)) == NULL) {
+		/* logged */
+	} else if (strcmp(reply, "OK") != 0) {
+		dv_error("failed: %s", reply);
+		dir_fail(c, DOVEADM_EX_TEMPFAIL);
+	} else if (ctx->verbose) {
+		dv_info("flushed");
+	}
+}
+
+int
+cmd_director_flush(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char **argv)
+{
+	struct cmdopt_val v[4];
+	struct dir_conn c;
+	struct ip_addr *ips;
+	char ipstr[IP_ADDR_STRLEN], line[128];
+	size_t nips, i;
+
+	if (cmdopt_parse(argc, argv, flush_opts, 4, v) < 0)
+		return DOVEADM_EX_USAGE;
+	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
+	dir_connect(&c);
+	if (!v[3].set)
+		dir_usage(cmd);
+	int force = v[1].set;
+	long long maxp = max_parallel(&v[2]);
+	if (strcmp(v[3].str, "all") == 0) {
+		flush_all(ctx, &c, force, maxp);
+		goto out;
+	}
+	nips = dir_get_host(&c, v[3].str, &ips);
+	for (i = 0; i < nips; i++) {
+		ip_format(&ips[i], ipstr, sizeof(ipstr));
+		if (force)
+			str_fmt(line, sizeof(line), "HOST-FLUSH\t%s", ipstr);
+		else if (maxp > 0)
+			str_fmt(line, sizeof(line), "HOST-RESET-USERS\t%s\t%lld", ipstr, maxp);
+		else
+			str_fmt(line, sizeof(line), "HOST-RESET-USERS\t%s", ipstr);
+		dir_send(&c, line);
+	}
+	for (i = 0; i < nips; i++) {
+		char *reply = dir_read(&c);
+		ip_format(&ips[i], ipstr, sizeof(ipstr));
+		if (reply == NULL)
+			continue;
+		if (strcmp(reply, "NOTFOUND") == 0) {
+			dv_warning("%s: doesn't exist", ipstr);
+			if (c.exit_code == 0)
+				dir_fail(&c, DOVEADM_EX_NOTFOUND);
+		} else if (strcmp(reply, "OK") != 0) {
+			dv_warning("%s: %s", ipstr, reply);
+			dir_fail(&c, DOVEADM_EX_TEMPFAIL);
+		} else if (ctx->verbose) {
+			dv_info("%s: flushed", ipstr);
+		}
+	}
+	if (nips > 0)
+		free(ips);
+out:
+	cmdopt_free(v, 4);
+	return dir_close(&c);
+}
