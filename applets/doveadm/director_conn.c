@@ -9,11 +9,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <bearssl.h>
-
 #include "applets/doveadm/director.h"
 #include "applets/doveadm/print.h"
 #include "config.h"
+#include "core/dirhash.h"
 #include "core/str.h"
 #include "core/varexpand.h"
 
@@ -157,56 +156,25 @@ dir_get_host(struct dir_conn *c, const char *host, struct ip_addr **ips)
 	return n;
 }
 
-static uint32_t
-md5_prefix(const void *data, size_t len)
-{
-	br_md5_context md;
-	unsigned char d[16];
-
-	br_md5_init(&md);
-	br_md5_update(&md, data, len);
-	br_md5_out(&md, d);
-	return (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
-}
-
 int
 dir_user_hash(struct doveadm_ctx *ctx, const char *user, uint32_t *hash)
 {
-	const char *fmt = ctx->director_username_hash, *at = strchr(user, '@'), *error;
-	struct strbuf sb, name;
-	int ret = 0;
-
-	strbuf_init(&sb, DOVEADM_DIRECTOR_HASH_MAX);
-	strbuf_init(&name, DOVEADM_DIRECTOR_HASH_MAX);
-	strbuf_append(&name, user, at != NULL ? (size_t)(at - user) : strlen(user));
-	struct var_tab tab[] = {
-		{ 'u', "user", user },
-		{ 'n', "username", name.s },
-		{ 'd', "domain", at != NULL ? at + 1 : "" },
+	const char *fmt = ctx->director_username_hash, *error = "Expanded value too long";
+	static const struct var_tab names[] = {
+		{ 'u', "user", "" }, { 'n', "username", "" }, { 'd', "domain", "" },
 		{ 0, NULL, NULL },
 	};
-	if (strcmp(fmt, "%Lu") == 0) {
-		/* Dovecot's fast path; the same bytes as expanding it */
-		for (const char *p = user; *p != '\0'; p++)
-			strbuf_putc(&sb, *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p);
-	} else if (strcmp(fmt, "%u") == 0) {
-		strbuf_puts(&sb, user);
-	} else if (var_expand(&sb, fmt, tab, &error) < 0) {
-		dv_error("Failed to expand director_username_hash=%s: %s", fmt, error);
-		ret = -1;
-	}
-	if (ret == 0 && (sb.error || name.error)) {
-		dv_error("Failed to expand director_username_hash=%s: %s", fmt,
-		    "Expanded value too long");
-		ret = -1;
-	}
-	if (ret == 0) {
-		uint32_t h = md5_prefix(sb.s, sb.len);
-		*hash = h != 0 ? h : 1;
-	}
+	struct strbuf sb;
+
+	if (dirhash_user(user, fmt, hash) == 0)
+		return 0;
+	/* which variable is unknown does not depend on the user: ask var_expand */
+	strbuf_init(&sb, DOVEADM_DIRECTOR_HASH_MAX);
+	if (var_expand(&sb, fmt, names, &error) == 0)
+		error = "Expanded value too long";
+	dv_error("Failed to expand director_username_hash=%s: %s", fmt, error);
 	strbuf_free(&sb);
-	strbuf_free(&name);
-	return ret;
+	return -1;
 }
 
 int

@@ -80,6 +80,13 @@ def read_only(d):
                 fmt_args(fmt) + ['director', 'dump'], config=d.conf)
         compare('status with -o base_dir= (-f %s)' % fmt_name(fmt),
                 fmt_args(fmt) + ['-o', 'base_dir=%s' % d.base_dir, 'director', 'status'])
+    # doveadm hashes with its own director_username_hash (-o, or the config)
+    for fmt_set in ('%u', '%n', '%Ln@%d', '%d%{user}', '%x'):
+        for args in (['director', 'map', '-a', A, '-u', 'Mixed.Case@Example.org'],
+                     ['director', 'move', '-a', A, 'Mixed.Case@Example.org', '127.0.0.9'],
+                     ['director', 'map', '-a', A, '-f', users_file]):
+            compare('director_username_hash=%s: %s' % (fmt_set, args[1]),
+                    ['-o', 'director_username_hash=%s' % fmt_set] + args)
     compare('global -h hides the titles (table)', ['-h', 'director', 'status', '-a', A])
     compare('global -h hides the titles (tab)', ['-h', '-f', 'tab', 'director', 'map', '-a',
                                                  A], config=d.conf)
