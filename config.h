@@ -25,6 +25,9 @@
 #define LOGIN_MAX_ARGS		64	/* arguments of one pre-login IMAP command */
 #define LOGIN_MAX_BAD_CMDS	3	/* bad commands before the connection is closed (Dovecot's) */
 #define LOGIN_MAX_AUTH_ATTEMPTS	3	/* failed logins before the connection is closed */
+#define SMTP_LOGIN_MAX_LINE	1030	/* pre-login SMTP command line without CRLF (Dovecot's, measured) */
+#define SMTP_LOGIN_MAX_BAD_CMDS	10	/* consecutive bad SMTP commands; the next one closes */
+#define SMTP_MAX_REPLY		16384	/* one multi-line reply from a backend, all lines */
 
 /* proxyd LMTP limits (compile-time only). A command line is Dovecot's smtp-server limit;
  * a recipient costs about 300 bytes plus its addresses while the transaction lasts. */

@@ -53,6 +53,8 @@ struct login_proto {
 extern const struct login_proto imap_proto;
 extern const struct login_proto pop3_proto;
 extern const struct login_proto lmtp_proto;	/* lmtp_session.c */
+extern const struct login_proto submission_proto;
+extern const struct login_proto managesieve_proto;
 
 /* Where and how the user is proxied, from the passdb's fields. */
 struct proxy_dest {
@@ -192,6 +194,8 @@ struct strbuf;
 void client_forward_imap(struct client *, struct strbuf *,
     int (*astring)(struct client *, struct strbuf *, const char *));
 void client_forward_xclient(struct client *, struct strbuf *);
+/* The forward_* fields, TAB-escaped and joined, as base64 (malloc'd), or NULL if none. */
+char *client_forward_base64(struct client *);
 
 /* backend.c */
 void backend_connect(struct client *);

@@ -330,21 +330,33 @@ client_forward_imap(struct client *c, struct strbuf *sb,
 	}
 }
 
-void
-client_forward_xclient(struct client *c, struct strbuf *sb)
+char *
+client_forward_base64(struct client *c)
 {
 	struct strbuf raw;
+	char *b64 = NULL;
 	strbuf_init(&raw, 8192);
 	route_forward_fields(c->passdb, &raw);
 	/* the TAB-joined list goes as base64 */
 	if (raw.len > 0 && !raw.error) {
 		size_t n = base64_encoded_len(raw.len);
-		char *b64 = malloc(n + 1);
-		if (b64 && base64_encode(raw.s, raw.len, b64, n + 1) > 0)
-			strbuf_printf(sb, " FORWARD=%s", b64);
-		free(b64);
+		b64 = malloc(n + 1);
+		if (b64 && base64_encode(raw.s, raw.len, b64, n + 1) == 0) {
+			free(b64);
+			b64 = NULL;
+		}
 	}
 	strbuf_free(&raw);
+	return b64;
+}
+
+void
+client_forward_xclient(struct client *c, struct strbuf *sb)
+{
+	char *b64 = client_forward_base64(c);
+	if (b64)
+		strbuf_printf(sb, " FORWARD=%s", b64);
+	free(b64);
 }
 
 void

@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,6 +33,9 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
 	{ "", "lmtp_proxy_max_mail_size" },
 	{ "", "director_socket" },
+	{ "", "submission_backend_capabilities" }, { "", "submission_client_workarounds" },
+	{ "", "submission_max_mail_size" }, { "", "managesieve_implementation_string" },
+	{ "", "managesieve_sieve_capability" }, { "", "managesieve_notify_capability" },
 	{ "protocol", NULL },
 	{ "service", "client_limit" },
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
@@ -43,7 +47,9 @@ static const struct conf_key proxyd_schema[] = {
 	{ NULL, NULL },
 };
 
-static const struct login_proto *const protos[] = { &imap_proto, &pop3_proto, &lmtp_proto };
+static const struct login_proto *const protos[] = {
+	&imap_proto, &pop3_proto, &lmtp_proto, &submission_proto,
+};
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
 struct errctx {
@@ -227,7 +233,7 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		if (n > 0 && proto_by_name(s, n) == NULL) {
 			char name[64];
 			str_fmt(name, sizeof(name), "%.*s", (int)n, s);
-			err_at(e, conf_find(root, "protocols"), "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp)", name);
+			err_at(e, conf_find(root, "protocols"), "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp, submission, sieve)", name);
 		}
 		s += n;
 		s += strspn(s, " ,");
@@ -236,9 +242,9 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		const struct login_proto *p = protos[i];
 		if (!proto_enabled(protocols, p))
 			continue;
-		char svc[32];
-		/* LMTP is not a login service: Dovecot's is "service lmtp" */
-		str_fmt(svc, sizeof(svc), p->accept ? "%s" : "%s-login", p->name);
+		/* Dovecot's service names: imap-login ... submission-login, managesieve-login;
+		 * LMTP is not a login service: Dovecot's is "service lmtp" */
+		const char *svc = p->log_prefix;
 		const struct conf_node *service = NULL, *sec = NULL;
 		while ((sec = conf_next_section(root, sec, "service")) != NULL)
 			if (sec->name && strcmp(sec->name, svc) == 0)
@@ -511,6 +517,109 @@ load_lmtp(struct proxyd_settings *set, struct errctx *e)
 	load_proto(set, "lmtp", &set->lmtp, e);
 }
 
+static const struct {
+	const char *name;
+	unsigned int bit;
+} subm_caps[] = {
+	{ "8BITMIME", SUBM_CAP_8BITMIME }, { "BINARYMIME", SUBM_CAP_BINARYMIME },
+	{ "BURL", SUBM_CAP_BURL }, { "CHUNKING", SUBM_CAP_CHUNKING }, { "DSN", SUBM_CAP_DSN },
+	{ "ENHANCEDSTATUSCODES", SUBM_CAP_ENHANCEDSTATUSCODES }, { "SIZE", SUBM_CAP_SIZE },
+	{ "PIPELINING", SUBM_CAP_PIPELINING }, { "VRFY", SUBM_CAP_VRFY },
+	/* known to Dovecot, nothing to show before login */
+	{ "AUTH", 0 }, { "STARTTLS", 0 }, { "XCLIENT", 0 }, { "ETRN", 0 }, { "SMTPUTF8", 0 },
+};
+
+/* Names in a space/comma separated list, upper-cased into tok; calls fn for each. */
+static void
+words_each(const char *list, void (*fn)(const char *, void *), void *arg)
+{
+	char tok[64];
+	for (const char *s = list; *s;) {
+		s += strspn(s, " ,");
+		size_t n = strcspn(s, " ,");
+		if (n == 0)
+			break;
+		str_fmt(tok, sizeof(tok), "%.*s", (int)n, s);
+		s += n;
+		fn(tok, arg);
+	}
+}
+
+struct word_ctx {
+	struct proxyd_settings *set;
+	const struct conf_node *node;
+	struct errctx *e;
+};
+
+static void
+subm_cap_word(const char *w, void *arg)
+{
+	struct word_ctx *wc = arg;
+	for (size_t i = 0; i < sizeof(subm_caps) / sizeof(subm_caps[0]); i++) {
+		if (strcasecmp(w, subm_caps[i].name) == 0) {
+			wc->set->subm_backend_caps |= subm_caps[i].bit;
+			return;
+		}
+	}
+	err_at(wc->e, wc->node, "submission_backend_capabilities: unknown SMTP capability '%s'", w);
+}
+
+static void
+subm_workaround_word(const char *w, void *arg)
+{
+	struct word_ctx *wc = arg;
+	if (strcasecmp(w, "exotic-backend") == 0)
+		wc->set->subm_exotic_backend = 1;
+	else if (strcasecmp(w, "whitespace-before-path") != 0 && strcasecmp(w, "mailbox-for-path") != 0 &&
+	    strcasecmp(w, "implicit-auth-external") != 0)
+		err_at(wc->e, wc->node, "submission_client_workarounds: Unknown workaround: %s", w);
+}
+
+/* submission-login's settings, at the top level or in protocol submission { } */
+static void
+load_submission(struct proxyd_settings *set, struct errctx *e)
+{
+	const struct conf_node *n;
+	struct word_ctx wc = { set, NULL, e };
+
+	set->subm_backend_caps = SUBM_CAP_8BITMIME;	/* Dovecot's default: unset */
+	if ((n = conf_find_proto(set->conf, "submission", "submission_backend_capabilities")) != NULL) {
+		set->subm_backend_caps = 0;
+		wc.node = n;
+		words_each(n->value, subm_cap_word, &wc);
+		/* as Dovecot: BINARYMIME needs CHUNKING */
+		if (set->subm_backend_caps & SUBM_CAP_BINARYMIME)
+			set->subm_backend_caps |= SUBM_CAP_CHUNKING;
+	}
+	if ((n = conf_find_proto(set->conf, "submission", "submission_client_workarounds")) != NULL) {
+		wc.node = n;
+		words_each(n->value, subm_workaround_word, &wc);
+	}
+	if ((n = conf_find_proto(set->conf, "submission", "submission_max_mail_size")) != NULL) {
+		unsigned long long v;
+		if (conf_parse_size(n, &v, e->f) < 0)
+			e->n++;
+		else
+			set->subm_max_mail_size = v;
+	}
+}
+
+/* What managesieve-login advertises before login; Pigeonhole 0.5.19's defaults with the
+ * Sieve extensions a default Dovecot backend has (the proxy cannot ask the backend). */
+static void
+load_managesieve(struct proxyd_settings *set)
+{
+	set->sieve_implementation = conf_get_proto(set->conf, "sieve", "managesieve_implementation_string",
+	    "Dovecot Pigeonhole");
+	set->sieve_capability = conf_get_proto(set->conf, "sieve", "managesieve_sieve_capability",
+	    "fileinto reject envelope encoded-character vacation subaddress comparator-i;ascii-numeric "
+	    "relational regex imap4flags copy include variables body enotify environment mailbox date "
+	    "index ihave duplicate mime foreverypart extracttext");
+	set->sieve_notify = conf_get_proto(set->conf, "sieve", "managesieve_notify_capability", "mailto");
+	if (*set->sieve_notify == '\0')
+		set->sieve_notify = NULL;
+}
+
 int
 settings_load(struct proxyd_settings *set, const char *path, char *const *overrides,
     size_t noverrides, FILE *errf)
@@ -582,6 +691,10 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	load_proto(set, "imap", &set->imap, &e);
 	load_proto(set, "pop3", &set->pop3, &e);
 	load_lmtp(set, &e);
+	load_proto(set, "submission", &set->submission, &e);
+	load_proto(set, "sieve", &set->sieve, &e);
+	load_submission(set, &e);
+	load_managesieve(set);
 	return e.n ? -1 : 0;
 }
 
@@ -590,7 +703,13 @@ settings_proto(const struct proxyd_settings *set, const char *proto)
 {
 	if (strcmp(proto, "lmtp") == 0)
 		return &set->lmtp;
-	return strcmp(proto, "pop3") == 0 ? &set->pop3 : &set->imap;
+	if (strcmp(proto, "pop3") == 0)
+		return &set->pop3;
+	if (strcmp(proto, "submission") == 0)
+		return &set->submission;
+	if (strcmp(proto, "sieve") == 0)
+		return &set->sieve;
+	return &set->imap;
 }
 
 void

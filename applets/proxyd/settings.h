@@ -4,6 +4,7 @@
 #ifndef PROXYD_SETTINGS_H
 #define PROXYD_SETTINGS_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -37,6 +38,18 @@ struct unix_listener_set {
 	gid_t gid;
 };
 
+/* submission_backend_capabilities: what the backends can do, so that the pre-login EHLO
+ * promises nothing they cannot keep (Dovecot's names) */
+#define SUBM_CAP_8BITMIME		0x001
+#define SUBM_CAP_BINARYMIME		0x002
+#define SUBM_CAP_BURL			0x004
+#define SUBM_CAP_CHUNKING		0x008
+#define SUBM_CAP_DSN			0x010
+#define SUBM_CAP_ENHANCEDSTATUSCODES	0x020
+#define SUBM_CAP_SIZE			0x040
+#define SUBM_CAP_PIPELINING		0x080
+#define SUBM_CAP_VRFY			0x100
+
 struct proxyd_settings {
 	struct conf *conf;
 	const char *base_dir;
@@ -63,7 +76,13 @@ struct proxyd_settings {
 	const char *default_login_user;
 	int relay_splice;
 	int verbose_auth;
-	struct proto_set imap, pop3, lmtp;
+	struct proto_set imap, pop3, lmtp, submission, sieve;
+	unsigned int subm_backend_caps;	/* SUBM_CAP_* */
+	int subm_exotic_backend;	/* submission_client_workarounds = exotic-backend */
+	uint64_t subm_max_mail_size;	/* 0: SIZE without a number */
+	const char *sieve_implementation;	/* managesieve_implementation_string */
+	const char *sieve_capability;	/* managesieve_sieve_capability */
+	const char *sieve_notify;	/* managesieve_notify_capability, or NULL */
 	unsigned int max_clients;
 	const char *recipient_delimiter;	/* LMTP: characters that start a detail */
 	const char *mail_temp_dir;		/* LMTP: where messages are spooled */

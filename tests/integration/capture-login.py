@@ -490,4 +490,5 @@ def main():
     be.stop()
 
 
-main_guard(main)
+if __name__ == '__main__':
+    main_guard(main)

@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/submission_login.c: what a Submission client (RFC 6409) sees before it
+ * is logged in: the greeting, EHLO/HELO with the capabilities Dovecot's submission-login
+ * advertises, AUTH (RFC 4954) with initial responses, XCLIENT from a trusted proxy in
+ * front, the commands that need a login first, and the failure replies, in Dovecot's
+ * words (docs/dovecot-login-behaviour.md §5). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "applets/proxyd/settings.h"
+#include "applets/proxyd/submission.h"
+#include "config.h"
+#include "core/base64.h"
+#include "core/log.h"
+#include "core/str.h"
+
+static void
+smtp_greet(struct client *c)
+{
+	struct smtp_client *sc = calloc(1, sizeof(*sc));
+	if (sc == NULL) {
+		client_destroy(c, "Out of memory");
+		return;
+	}
+	strbuf_init(&sc->reply, SMTP_MAX_REPLY);
+	c->proto_state = sc;
+	conn_printf(c->conn, "220 %s %s\r\n", c->pd->set->hostname, c->pd->set->login_greeting);
+}
+
+static void
+smtp_send_bye(struct client *c, const char *text)
+{
+	conn_printf(c->conn, "421 4.4.2 %s %s\r\n", c->pd->set->hostname, text);
+}
+
+/* A final reply, then the connection ends; the queued reply still goes out. */
+static void
+smtp_close(struct client *c, const char *reason)
+{
+	conn_close_after_flush(c->conn);
+	c->conn = NULL;
+	client_destroy(c, reason);
+}
+
+/* Replies to a command. As Dovecot's SMTP server: 500, 501 and 503 count as bad
+ * commands, anything else ends a run of them; after SMTP_LOGIN_MAX_BAD_CMDS in a row the
+ * next bad one closes the connection. Returns -1 if the client is gone. */
+static int
+smtp_reply(struct client *c, const char *line)
+{
+	int bad = strncmp(line, "500", 3) == 0 || strncmp(line, "501", 3) == 0 ||
+	    strncmp(line, "503", 3) == 0;
+	if (!bad) {
+		c->bad_cmds = 0;
+	} else if (++c->bad_cmds > SMTP_LOGIN_MAX_BAD_CMDS) {
+		conn_printf(c->conn, "421 4.7.0 %s Too many invalid commands.\r\n", c->pd->set->hostname);
+		smtp_close(c, "Too many invalid commands");
+		return -1;
+	}
+	conn_printf(c->conn, "%s\r\n", line);
+	return 0;
+}
+
+/* "250-" for every line but the last */
+static void
+ehlo_line(struct strbuf *sb, const char *text)
+{
+	strbuf_printf(sb, "250-%s\r\n", text);
+}
+
+/* The capabilities are those Dovecot's submission-login shows: fixed, shaped by
+ * submission_backend_capabilities and submission_client_workarounds = exotic-backend,
+ * because the client does not ask again after AUTH. */
+static void
+smtp_cmd_ehlo(struct client *c, const char *domain, int ehlo)
+{
+	struct smtp_client *sc = smtp_of(c);
+	const struct proxyd_settings *set = c->pd->set;
+	unsigned int caps = set->subm_backend_caps;
+	int plain = !set->subm_exotic_backend;
+	char size[64];
+
+	if (*domain == '\0') {
+		smtp_reply(c, "501 Missing hostname");
+		return;
+	}
+	free(sc->helo);
+	sc->helo = strdup(domain);
+	sc->helo_seen = !ehlo;
+	if (!ehlo) {
+		char line[300];
+		str_fmt(line, sizeof(line), "250 %s", set->hostname);
+		smtp_reply(c, line);
+		return;
+	}
+	struct strbuf sb;
+	strbuf_init(&sb, 4096);
+	ehlo_line(&sb, set->hostname);
+	if (caps & SUBM_CAP_8BITMIME)
+		ehlo_line(&sb, "8BITMIME");
+	if (client_cleartext_allowed(c))
+		strbuf_printf(&sb, "250-AUTH %s\r\n", client_mechanisms(c));
+	if ((caps & SUBM_CAP_BINARYMIME) && (caps & SUBM_CAP_CHUNKING))
+		ehlo_line(&sb, "BINARYMIME");
+	if (plain || (caps & SUBM_CAP_BURL))
+		ehlo_line(&sb, "BURL imap");
+	if (plain || (caps & SUBM_CAP_CHUNKING))
+		ehlo_line(&sb, "CHUNKING");
+	if (caps & SUBM_CAP_DSN)
+		ehlo_line(&sb, "DSN");
+	if (plain || (caps & SUBM_CAP_ENHANCEDSTATUSCODES))
+		ehlo_line(&sb, "ENHANCEDSTATUSCODES");
+	if (set->subm_max_mail_size > 0) {
+		str_fmt(size, sizeof(size), "SIZE %llu", (unsigned long long)set->subm_max_mail_size);
+		ehlo_line(&sb, size);
+	} else if (plain || (caps & SUBM_CAP_SIZE)) {
+		ehlo_line(&sb, "SIZE");
+	}
+	if (plain || (caps & SUBM_CAP_PIPELINING))
+		ehlo_line(&sb, "PIPELINING");
+	if (caps & SUBM_CAP_VRFY)
+		ehlo_line(&sb, "VRFY");
+	if (c->trusted)
+		ehlo_line(&sb, "XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT FORWARD");
+	/* the last line says "250 " */
+	char *last = sb.s + sb.len - 2;
+	while (last > sb.s && last[-1] != '\n')
+		last--;
+	if (!sb.error) {
+		last[3] = ' ';
+		conn_write(c->conn, sb.s, sb.len);
+	}
+	strbuf_free(&sb);
+	c->bad_cmds = 0;
+}
+
+static void
+smtp_auth_done(struct client *c)
+{
+	struct sasl_server *s = c->sasl;
+	smtp_of(c)->state = SMTP_LOGIN_BUSY;
+	c->sasl_waiting = 0;
+	conn_pause_read(c->conn, 1);
+	client_auth(c, sasl_mech_name(s->mech), s->authzid, s->authcid,
+	    sasl_mech_passthrough(s->mech) ? NULL : s->pass);
+}
+
+static void
+smtp_sasl_end(struct client *c)
+{
+	smtp_of(c)->state = SMTP_LOGIN_CMD;
+	c->sasl_waiting = 0;
+	if (c->sasl) {
+		sasl_server_clear(c->sasl);
+		free(c->sasl);
+		c->sasl = NULL;
+	}
+}
+
+/* Returns -1 if the client is gone. */
+static int
+smtp_sasl_step(struct client *c, const char *response, int initial)
+{
+	char challenge[64], line[300];
+	switch (sasl_server_step(c->sasl, response, initial, challenge, sizeof(challenge))) {
+	case SASL_CONTINUE:
+		smtp_of(c)->state = SMTP_LOGIN_SASL;
+		c->sasl_waiting = 1;
+		conn_printf(c->conn, "334 %s\r\n", challenge);
+		return 0;
+	case SASL_DONE:
+		smtp_auth_done(c);
+		return 0;
+	case SASL_FAILED:
+		if (c->sasl->bad_base64) {
+			str_fmt(line, sizeof(line), "501 5.5.2 %s", c->sasl->error);
+		} else {
+			c->auth_attempts++;
+			str_fmt(line, sizeof(line), "535 5.7.8 Authentication failed.");
+		}
+		smtp_sasl_end(c);
+		return smtp_reply(c, line);
+	}
+	return 0;
+}
+
+static int
+smtp_cmd_auth(struct client *c, char *args)
+{
+	if (*args == '\0')
+		return smtp_reply(c, "501 5.5.4 Missing SASL mechanism parameter");
+	char *ir = strchr(args, ' ');
+	if (ir) {
+		*ir++ = '\0';
+		ir += strspn(ir, " ");
+		if (*ir == '\0')
+			ir = NULL;
+	}
+	enum sasl_mech mech = sasl_mech_parse(args);
+	if (mech == SASL_MECH_NONE || !client_mechanism_offered(c, mech))
+		return smtp_reply(c, "504 5.5.4 Unsupported authentication mechanism.");
+	if (!client_cleartext_allowed(c))
+		return smtp_reply(c, "523 5.7.10 Plaintext authentication disallowed on non-secure (SSL/TLS) connections.");
+	if ((c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
+		smtp_reply(c, "454 4.7.0 Out of memory.");
+		return 0;
+	}
+	sasl_server_init(c->sasl, mech);
+	return smtp_sasl_step(c, ir, 1);
+}
+
+/* xtext (RFC 3461): "+XX" for '+', '=' and anything outside '!'..'~'. Decodes in place;
+ * returns -1 if malformed. */
+static int
+xtext_decode(char *s)
+{
+	char *out = s;
+	for (const char *p = s; *p; p++) {
+		if (*p != '+') {
+			*out++ = *p;
+			continue;
+		}
+		char hex[3] = { p[1], p[1] ? p[2] : '\0', '\0' };
+		char *end;
+		if (hex[0] == '\0' || hex[1] == '\0')
+			return -1;
+		long v = strtol(hex, &end, 16);
+		if (*end != '\0' || v == 0)
+			return -1;
+		*out++ = (char)v;
+		p += 2;
+	}
+	*out = '\0';
+	return 0;
+}
+
+/* XCLIENT from a trusted proxy in front of us carries the real client (§9.4); the
+ * reply is a new greeting, as Dovecot's. */
+static int
+smtp_cmd_xclient(struct client *c, char *args)
+{
+	struct smtp_client *sc = smtp_of(c);
+	if (!c->trusted)
+		return smtp_reply(c, "550 5.7.14 You are not from trusted IP");
+	char *save = NULL;
+	for (char *kv = strtok_r(args, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+		char *v = strchr(kv, '=');
+		long long n;
+		const char *err;
+		if (v == NULL)
+			goto invalid;
+		*v++ = '\0';
+		if (xtext_decode(v) < 0)
+			goto invalid;
+		if (strcmp(v, "[UNAVAILABLE]") == 0 || strcmp(v, "[TEMPUNAVAIL]") == 0)
+			continue;
+		if (str_eq_nocase(kv, "ADDR")) {
+			if (str_has_prefix_nocase(v, "IPV6:"))
+				v += 5;
+			if (ip_parse(v, &c->rip) < 0)
+				goto invalid;
+		} else if (str_eq_nocase(kv, "PORT")) {
+			if (str_to_num(v, 1, 65535, &n, &err) < 0)
+				goto invalid;
+			c->rport = (unsigned int)n;
+		} else if (str_eq_nocase(kv, "SESSION")) {
+			if (strlen(v) > 64)
+				goto invalid;
+			str_copy(c->session_id, v, sizeof(c->session_id));
+		} else if (str_eq_nocase(kv, "TTL")) {
+			if (str_to_num(v, 1, 1000, &n, &err) < 0)
+				goto invalid;
+			c->ttl = (unsigned int)n;
+		} else if (str_eq_nocase(kv, "HELO")) {
+			free(sc->helo);
+			sc->helo = strdup(v);
+		} else if (str_eq_nocase(kv, "PROTO")) {
+			free(sc->proto);
+			sc->proto = strdup(v);
+		} else if (str_eq_nocase(kv, "FORWARD")) {
+			char raw[2048];
+			size_t rn;
+			if (base64_decode(v, strlen(v), raw, sizeof(raw) - 1, &rn) < 0)
+				return smtp_reply(c, "501 5.5.4 Invalid FORWARD parameter");
+			raw[rn] = '\0';
+			free(c->forward);
+			c->forward = strdup(raw);
+		}
+		/* LOGIN, TIMEOUT: nothing for a login proxy to do with them */
+	}
+	{
+		char line[512];
+		str_fmt(line, sizeof(line), "220 %s %s", c->pd->set->hostname, c->pd->set->login_greeting);
+		return smtp_reply(c, line);
+	}
+invalid:
+	return smtp_reply(c, "501 5.5.4 Invalid parameters");
+}
+
+static int
+is_verb(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+			return 0;
+	return 1;
+}
+
+/* Returns -1 if the client is gone. */
+static int
+smtp_command(struct client *c, char *line)
+{
+	char *args = strchr(line, ' ');
+	if (args) {
+		*args++ = '\0';
+		args += strspn(args, " ");
+	} else {
+		args = line + strlen(line);
+	}
+	if (!is_verb(line))
+		return smtp_reply(c, "500 5.5.2 Invalid command syntax");
+	if (str_eq_nocase(line, "EHLO") || str_eq_nocase(line, "HELO")) {
+		smtp_cmd_ehlo(c, args, str_eq_nocase(line, "EHLO"));
+	} else if (str_eq_nocase(line, "AUTH")) {
+		return smtp_cmd_auth(c, args);
+	} else if (str_eq_nocase(line, "NOOP") || str_eq_nocase(line, "RSET")) {
+		return smtp_reply(c, "250 2.0.0 OK");
+	} else if (str_eq_nocase(line, "QUIT")) {
+		conn_puts(c->conn, "221 2.0.0 Bye\r\n");
+		smtp_close(c, "Aborted login by logging out");
+		return -1;
+	} else if (str_eq_nocase(line, "STARTTLS")) {
+		return smtp_reply(c, "502 5.5.1 TLS support is not enabled.");
+	} else if (str_eq_nocase(line, "XCLIENT")) {
+		return smtp_cmd_xclient(c, args);
+	} else if (str_eq_nocase(line, "MAIL") || str_eq_nocase(line, "RCPT") ||
+	    str_eq_nocase(line, "DATA") || str_eq_nocase(line, "BDAT") || str_eq_nocase(line, "VRFY")) {
+		return smtp_reply(c, "530 5.7.0 Authentication required.");
+	} else {
+		return smtp_reply(c, "500 5.5.1 Unknown command");
+	}
+	return c->destroyed ? -1 : 0;
+}
+
+/* A line longer than the input buffer: its start is gone, the rest is dropped up to
+ * its LF, then it gets its reply like any other bad line. Returns 1 when the line
+ * ended, 0 if more of it is to come, -1 if the client is gone. */
+static int
+smtp_skip_line(struct client *c)
+{
+	struct smtp_client *sc = smtp_of(c);
+	size_t len;
+	const char *data = conn_peek(c->conn, &len);
+	const char *lf = data ? memchr(data, '\n', len) : NULL;
+	if (lf == NULL) {
+		if (data)
+			conn_consume(c->conn, len);
+		return 0;
+	}
+	conn_consume(c->conn, (size_t)(lf - data) + 1);
+	sc->skipping = 0;
+	if (sc->state == SMTP_LOGIN_SASL) {
+		/* RFC 4954: a response longer than the server's buffer fails the AUTH */
+		smtp_sasl_end(c);
+		return smtp_reply(c, "500 5.5.6 Authentication exchange line is too long") < 0 ? -1 : 1;
+	}
+	return smtp_reply(c, "500 5.5.2 Line too long") < 0 ? -1 : 1;
+}
+
+static void
+smtp_input(struct client *c)
+{
+	struct smtp_client *sc = smtp_of(c);
+	char *line;
+	size_t len;
+
+	while (!c->destroyed && c->conn && sc->state != SMTP_LOGIN_BUSY) {
+		if (sc->skipping) {
+			if (smtp_skip_line(c) <= 0)
+				return;
+			continue;
+		}
+		int r = conn_getline(c->conn, &line, &len);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			sc->skipping = 1;
+			continue;
+		}
+		if (sc->state == SMTP_LOGIN_SASL) {
+			if (strcmp(line, "*") == 0) {
+				smtp_sasl_end(c);
+				if (smtp_reply(c, "501 5.5.2 Authentication aborted by client.") < 0)
+					return;
+				continue;
+			}
+			if (smtp_sasl_step(c, line, 0) < 0)
+				return;
+			continue;
+		}
+		if (len > SMTP_LOGIN_MAX_LINE) {
+			if (smtp_reply(c, "500 5.5.2 Line too long") < 0)
+				return;
+			continue;
+		}
+		if (smtp_command(c, line) < 0)
+			return;
+	}
+}
+
+static void
+smtp_fail(struct client *c, enum client_fail why, const char *text)
+{
+	char when[64];
+	time_t now;
+	struct tm tm;
+
+	smtp_of(c)->state = SMTP_LOGIN_CMD;
+	switch (why) {
+	case FAIL_AUTH:
+		conn_puts(c->conn, "535 5.7.8 Authentication failed.\r\n");
+		break;
+	case FAIL_AUTH_REASON:
+		conn_printf(c->conn, "535 5.7.8 %s\r\n", text);
+		break;
+	case FAIL_AUTH_TEMP:
+		now = time(NULL);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+		conn_printf(c->conn, "454 4.7.0 Temporary authentication failure. [%s:%s]\r\n",
+		    c->pd->set->hostname, when);
+		break;
+	case FAIL_PROXY_TEMP:
+	case FAIL_PROXY_CONFIG:
+		conn_puts(c->conn, "454 4.7.0 Account is temporarily unavailable.\r\n");
+		break;
+	case FAIL_BACKEND:
+	case FAIL_BACKEND_TEMP:
+		/* the backend's own reply, all its lines */
+		conn_printf(c->conn, "%s\r\n", text);
+		break;
+	case FAIL_NONE:
+		break;
+	}
+}
+
+static void
+smtp_free(struct client *c)
+{
+	struct smtp_client *sc = smtp_of(c);
+	if (sc == NULL)
+		return;
+	submission_backend_free(sc);
+	free(sc->helo);
+	free(sc->proto);
+	strbuf_free(&sc->reply);
+	free(sc);
+	c->proto_state = NULL;
+}
+
+const struct login_proto submission_proto = {
+	.name = "submission",
+	.log_prefix = "submission-login",
+	.port = 587,
+	.ssl_port = 465,
+	.greet = smtp_greet,
+	.input = smtp_input,
+	.fail = smtp_fail,
+	.bye = smtp_send_bye,
+	.bye_fmt = "421 4.3.2 %s\r\n",
+	.backend_start = submission_backend_start,
+	.backend_input = submission_backend_input,
+	.free = smtp_free,
+};
