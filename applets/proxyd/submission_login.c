@@ -14,6 +14,7 @@
 #include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/xtext.h"
 
 static void
 smtp_greet(struct client *c)
@@ -208,31 +209,6 @@ smtp_cmd_auth(struct client *c, char *args)
 	}
 	sasl_server_init(c->sasl, mech);
 	return smtp_sasl_step(c, ir, 1);
-}
-
-/* xtext (RFC 3461): "+XX" for '+', '=' and anything outside '!'..'~'. Decodes in place;
- * returns -1 if malformed. */
-static int
-xtext_decode(char *s)
-{
-	char *out = s;
-	for (const char *p = s; *p; p++) {
-		if (*p != '+') {
-			*out++ = *p;
-			continue;
-		}
-		char hex[3] = { p[1], p[1] ? p[2] : '\0', '\0' };
-		char *end;
-		if (hex[0] == '\0' || hex[1] == '\0')
-			return -1;
-		long v = strtol(hex, &end, 16);
-		if (*end != '\0' || v == 0)
-			return -1;
-		*out++ = (char)v;
-		p += 2;
-	}
-	*out = '\0';
-	return 0;
 }
 
 /* XCLIENT from a trusted proxy in front of us carries the real client (§9.4); the

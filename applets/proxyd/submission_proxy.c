@@ -13,6 +13,7 @@
 #include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/xtext.h"
 
 #define SMTP_BASE_LINE_LIMIT	510	/* RFC 5321's 512 without CRLF: the AUTH line */
 #define XCLIENT_LINE_LIMIT	512	/* Dovecot splits XCLIENT commands longer than this */
@@ -56,21 +57,6 @@ xclient_offers(const struct smtp_client *sc, const char *name)
 		p += strspn(p, " ");
 	}
 	return 0;
-}
-
-static void
-xtext_encode(struct strbuf *sb, const char *v)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if (*p >= '!' && *p <= '~' && *p != '+' && *p != '=') {
-			strbuf_putc(sb, (char)*p);
-		} else {
-			strbuf_putc(sb, '+');
-			strbuf_putc(sb, hex[*p >> 4]);
-			strbuf_putc(sb, hex[*p & 15]);
-		}
-	}
 }
 
 /* Adds " NAME=xtext(value)"; a command that grows past 512 characters is sent without
