@@ -24,8 +24,10 @@ is_atom_char(unsigned char c)
 void
 imap_parser_reset(struct imap_parser *p)
 {
+	enum imap_parse_mode mode = p->mode;
 	free(p->mem);
 	memset(p, 0, sizeof(*p));
+	p->mode = mode;
 }
 
 static void
@@ -37,7 +39,7 @@ begin_command(struct imap_parser *p)
 	p->list_depth = 0;
 	p->literal_left = 0;
 	p->literal_nonsync = 0;
-	p->state = S_TAG;
+	p->state = p->mode == IMAP_PARSE_TAGGED ? S_TAG : p->mode == IMAP_PARSE_UNTAGGED ? S_NAME : S_ARGS;
 }
 
 /* Returns 0, or -1 when the block is full. */

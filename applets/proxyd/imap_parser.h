@@ -31,7 +31,16 @@ enum imap_parse_status {
 	IMAP_PARSE_TOO_LONG,	/* the command exceeds LOGIN_MAX_CMD; the caller must disconnect */
 };
 
+/* What a line starts with. ManageSieve has IMAP's strings and literals but no tags, and
+ * its SASL continuations are a bare string. */
+enum imap_parse_mode {
+	IMAP_PARSE_TAGGED,	/* tag, command name, arguments (IMAP) */
+	IMAP_PARSE_UNTAGGED,	/* command name, arguments (ManageSieve): tag is NULL */
+	IMAP_PARSE_ARGS,	/* arguments only: tag and name are NULL */
+};
+
 struct imap_parser {
+	enum imap_parse_mode mode;	/* set by the owner; kept by imap_parser_reset() */
 	char *mem;		/* token storage, LOGIN_MAX_CMD bytes; allocated on first use */
 	size_t used;
 	size_t tok;		/* offset of the token being written */
@@ -54,7 +63,7 @@ struct imap_parser {
 int imap_parser_feed(struct imap_parser *, const char *data, size_t len, size_t *used,
     enum imap_parse_status *status);
 
-/* Frees the storage; the parser may be fed again afterwards. */
+/* Frees the storage (the mode stays); the parser may be fed again afterwards. */
 void imap_parser_reset(struct imap_parser *);
 
 /* True if the command's arguments are exactly n strings/atoms (no lists). */

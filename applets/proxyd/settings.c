@@ -48,7 +48,7 @@ static const struct conf_key proxyd_schema[] = {
 };
 
 static const struct login_proto *const protos[] = {
-	&imap_proto, &pop3_proto, &lmtp_proto, &submission_proto,
+	&imap_proto, &pop3_proto, &lmtp_proto, &submission_proto, &managesieve_proto,
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
@@ -233,7 +233,7 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		if (n > 0 && proto_by_name(s, n) == NULL) {
 			char name[64];
 			str_fmt(name, sizeof(name), "%.*s", (int)n, s);
-			err_at(e, conf_find(root, "protocols"), "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp, submission)", name);
+			err_at(e, conf_find(root, "protocols"), "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp, submission, sieve)", name);
 		}
 		s += n;
 		s += strspn(s, " ,");

@@ -195,7 +195,8 @@ class Sieve:
         self.sock.sendall(data)
 
     def cmd(self, data):
-        self.send(data if data.endswith(b'\r\n') else data + b'\r\n')
+        """data without its final CRLF (a literal may end in one of its own)"""
+        self.send(data + b'\r\n')
         return self.response()
 
     def login(self, user, password, authzid=''):

@@ -27,7 +27,7 @@ protocols = imap smtp
 CONF
 testing "every error at once, with file:line" "$MTOOL proxyd -c bad2.conf 2>&1 | sort" \
 "bad2.conf:11: login_trusted_networks: invalid network '10.0.0.0/33'
-bad2.conf:12: protocols: 'smtp' is not proxied by this version of proxyd (imap, pop3, lmtp, submission)
+bad2.conf:12: protocols: 'smtp' is not proxied by this version of proxyd (imap, pop3, lmtp, submission, sieve)
 bad2.conf:2: auth_failure_delay: invalid time interval 'soon'
 bad2.conf:5: port: number '99999' is too large (max 65535)
 bad2.conf:8: passdb: Unknown passdb driver 'nosuch' (mtool has passwd-file and static)

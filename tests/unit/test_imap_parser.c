@@ -147,3 +147,41 @@ TEST(too_long_and_too_many)
 	CHECK_STR(p.error, "Too many arguments");
 	imap_parser_reset(&p);
 }
+
+TEST(managesieve_modes)
+{
+	struct imap_parser p = { .mode = IMAP_PARSE_UNTAGGED };
+	int c;
+	size_t rest;
+	for (size_t step = 1; step <= 64; step *= 2) {
+		CHECK_INT(feed_all(&p, "AUTHENTICATE \"PLAIN\" {4+}\r\nabcd\r\n", step, &c, &rest), IMAP_PARSE_DONE);
+		CHECK(p.tag == NULL);
+		CHECK_STR(p.name, "AUTHENTICATE");
+		CHECK(imap_args_strings(&p, 2));
+		CHECK_INT(p.args[0].type, IMAP_ARG_STRING);
+		CHECK_STR(p.args[1].str, "abcd");
+		CHECK_INT(c, 0);
+		CHECK_INT(feed_all(&p, "NOOP\r\n", step, &c, &rest), IMAP_PARSE_DONE);
+		CHECK_STR(p.name, "NOOP");
+		CHECK_INT(p.nargs, 0);
+		CHECK_INT(feed_all(&p, "\r\n", step, &c, &rest), IMAP_PARSE_BAD);
+		CHECK_INT(feed_all(&p, "\"NOOP\"\r\n", step, &c, &rest), IMAP_PARSE_BAD);
+	}
+	imap_parser_reset(&p);
+	CHECK_INT(p.mode, IMAP_PARSE_UNTAGGED);
+	imap_parser_reset(&p);
+
+	p.mode = IMAP_PARSE_ARGS;
+	for (size_t step = 1; step <= 64; step *= 2) {
+		CHECK_INT(feed_all(&p, "\"QUJD\"\r\n", step, &c, &rest), IMAP_PARSE_DONE);
+		CHECK(p.tag == NULL && p.name == NULL);
+		CHECK(imap_args_strings(&p, 1));
+		CHECK_STR(p.args[0].str, "QUJD");
+		CHECK_INT(feed_all(&p, "{4}\r\nQUJD\r\n", step, &c, &rest), IMAP_PARSE_DONE);
+		CHECK_INT(c, 1);
+		CHECK_STR(p.args[0].str, "QUJD");
+		CHECK_INT(feed_all(&p, "\r\n", step, &c, &rest), IMAP_PARSE_DONE);
+		CHECK_INT(p.nargs, 0);
+	}
+	imap_parser_reset(&p);
+}

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/managesieve_login.c: what a ManageSieve client (RFC 5804) sees before it
+ * is logged in: the capabilities as greeting, CAPABILITY, NOOP, LOGOUT, STARTTLS,
+ * AUTHENTICATE with an initial response or continuations (quoted strings or literals),
+ * XCLIENT from a trusted proxy in front, and the failure replies, in the words of
+ * Pigeonhole's managesieve-login (docs/dovecot-login-behaviour.md §6). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "applets/proxyd/managesieve.h"
+#include "applets/proxyd/settings.h"
+#include "config.h"
+#include "core/base64.h"
+#include "core/log.h"
+#include "core/str.h"
+
+void
+sieve_quote(struct strbuf *sb, const char *s)
+{
+	strbuf_putc(sb, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			strbuf_putc(sb, '\\');
+		strbuf_putc(sb, *s);
+	}
+	strbuf_putc(sb, '"');
+}
+
+/* "OK|NO|BYE [(CODE)] "text"" */
+static void
+sieve_reply(struct client *c, const char *status, const char *code, const char *text)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 4096);
+	strbuf_puts(&sb, status);
+	if (code)
+		strbuf_printf(&sb, " (%s)", code);
+	if (text) {
+		strbuf_putc(&sb, ' ');
+		sieve_quote(&sb, text);
+	}
+	strbuf_puts(&sb, "\r\n");
+	if (!sb.error)
+		conn_write(c->conn, sb.s, sb.len);
+	strbuf_free(&sb);
+}
+
+static void
+sieve_capabilities(struct client *c, struct strbuf *sb)
+{
+	const struct proxyd_settings *set = c->pd->set;
+	strbuf_puts(sb, "\"IMPLEMENTATION\" ");
+	sieve_quote(sb, set->sieve_implementation);
+	strbuf_puts(sb, "\r\n\"SIEVE\" ");
+	sieve_quote(sb, set->sieve_capability);
+	strbuf_puts(sb, "\r\n");
+	if (set->sieve_notify) {
+		strbuf_puts(sb, "\"NOTIFY\" ");
+		sieve_quote(sb, set->sieve_notify);
+		strbuf_puts(sb, "\r\n");
+	}
+	/* only plaintext mechanisms exist here: none is offered on an insecure link */
+	strbuf_puts(sb, "\"SASL\" ");
+	sieve_quote(sb, client_cleartext_allowed(c) ? client_mechanisms(c) : "");
+	strbuf_puts(sb, "\r\n\"VERSION\" \"1.0\"\r\n");
+	if (c->trusted)
+		strbuf_puts(sb, "\"XCLIENT\"\r\n");
+}
+
+static void
+sieve_send_caps(struct client *c, const char *ok_text)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 16384);
+	sieve_capabilities(c, &sb);
+	strbuf_puts(&sb, "OK ");
+	sieve_quote(&sb, ok_text);
+	strbuf_puts(&sb, "\r\n");
+	if (!sb.error)
+		conn_write(c->conn, sb.s, sb.len);
+	strbuf_free(&sb);
+}
+
+static void
+sieve_greet(struct client *c)
+{
+	struct sieve_client *sc = calloc(1, sizeof(*sc));
+	if (sc == NULL) {
+		client_destroy(c, "Out of memory");
+		return;
+	}
+	sc->parser.mode = IMAP_PARSE_UNTAGGED;
+	c->proto_state = sc;
+	sieve_send_caps(c, c->pd->set->login_greeting);
+}
+
+static void
+sieve_send_bye(struct client *c, const char *text)
+{
+	sieve_reply(c, "BYE", NULL, text);
+}
+
+/* BYE, then the connection ends; the queued reply still goes out. */
+static void
+sieve_bye(struct client *c, const char *text, const char *reason)
+{
+	sieve_send_bye(c, text);
+	conn_close_after_flush(c->conn);
+	c->conn = NULL;
+	client_destroy(c, reason);
+}
+
+/* As Pigeonhole: the third bad command (they are never forgiven) ends the connection.
+ * Returns -1 if the client was closed. */
+static int
+sieve_bad(struct client *c)
+{
+	if (++c->bad_cmds >= LOGIN_MAX_BAD_CMDS) {
+		sieve_bye(c, "Too many invalid MANAGESIEVE commands.", "Too many invalid commands");
+		return -1;
+	}
+	sieve_reply(c, "NO", NULL, "Error in MANAGESIEVE command received by server.");
+	return 0;
+}
+
+static void
+sieve_sasl_end(struct client *c)
+{
+	struct sieve_client *sc = sieve_of(c);
+	sc->state = SIEVE_LOGIN_CMD;
+	sc->parser.mode = IMAP_PARSE_UNTAGGED;
+	c->sasl_waiting = 0;
+	if (c->sasl) {
+		sasl_server_clear(c->sasl);
+		free(c->sasl);
+		c->sasl = NULL;
+	}
+}
+
+static void
+sieve_sasl_step(struct client *c, const char *response, int initial)
+{
+	struct sieve_client *sc = sieve_of(c);
+	char challenge[64];
+	struct sasl_server *s = c->sasl;
+	switch (sasl_server_step(s, response, initial, challenge, sizeof(challenge))) {
+	case SASL_CONTINUE: {
+		struct strbuf sb;
+		sc->state = SIEVE_LOGIN_SASL;
+		sc->parser.mode = IMAP_PARSE_ARGS;
+		c->sasl_waiting = 1;
+		strbuf_init(&sb, 256);
+		sieve_quote(&sb, challenge);
+		strbuf_puts(&sb, "\r\n");
+		conn_write(c->conn, sb.s, sb.len);
+		strbuf_free(&sb);
+		return;
+	}
+	case SASL_DONE:
+		sc->state = SIEVE_LOGIN_BUSY;
+		sc->parser.mode = IMAP_PARSE_UNTAGGED;
+		c->sasl_waiting = 0;
+		conn_pause_read(c->conn, 1);
+		client_auth(c, sasl_mech_name(s->mech), s->authzid, s->authcid,
+		    sasl_mech_passthrough(s->mech) ? NULL : s->pass);
+		return;
+	case SASL_FAILED:
+		if (!s->bad_base64)
+			c->auth_attempts++;
+		sieve_reply(c, "NO", NULL, s->bad_base64 ? s->error : "Authentication failed.");
+		sieve_sasl_end(c);
+		return;
+	}
+}
+
+/* Returns -1 if the client is gone. */
+static int
+sieve_cmd_authenticate(struct client *c)
+{
+	const struct imap_parser *p = &sieve_of(c)->parser;
+	if (p->nargs < 1 || p->args[0].type != IMAP_ARG_STRING || p->args[0].len == 0)
+		return sieve_bad(c);
+	if (p->nargs > 2 || (p->nargs == 2 && p->args[1].type != IMAP_ARG_STRING)) {
+		sieve_reply(c, "NO", NULL, "Invalid AUTHENTICATE initial response.");
+		return 0;
+	}
+	enum sasl_mech mech = sasl_mech_parse(p->args[0].str);
+	if (mech == SASL_MECH_NONE || !client_mechanism_offered(c, mech)) {
+		sieve_reply(c, "NO", NULL, "Unsupported authentication mechanism.");
+		return 0;
+	}
+	if (!client_cleartext_allowed(c)) {
+		sieve_reply(c, "NO", "ENCRYPT-NEEDED", "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.");
+		return 0;
+	}
+	if ((c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
+		sieve_bye(c, "Out of memory.", "Out of memory");
+		return -1;
+	}
+	sasl_server_init(c->sasl, mech);
+	sieve_sasl_step(c, p->nargs == 2 ? p->args[1].str : NULL, 1);
+	return 0;
+}
+
+/* A continuation line: one string, or "*" to give up. */
+static void
+sieve_sasl_line(struct client *c)
+{
+	const struct imap_parser *p = &sieve_of(c)->parser;
+	if (p->nargs == 0) {
+		sieve_reply(c, "NO", NULL, "Received empty AUTHENTICATE client response line.");
+		sieve_sasl_end(c);
+		return;
+	}
+	if (p->nargs != 1 || p->args[0].type != IMAP_ARG_STRING) {
+		sieve_reply(c, "NO", NULL, "Invalid AUTHENTICATE client response.");
+		sieve_sasl_end(c);
+		return;
+	}
+	if (strcmp(p->args[0].str, "*") == 0) {
+		sieve_reply(c, "NO", NULL, "Authentication aborted by client.");
+		sieve_sasl_end(c);
+		return;
+	}
+	sieve_sasl_step(c, p->args[0].str, 0);
+}
+
+/* XCLIENT from a trusted proxy in front of us carries the real client (§9.6). */
+static void
+sieve_cmd_xclient(struct client *c)
+{
+	const struct imap_parser *p = &sieve_of(c)->parser;
+	if (!c->trusted) {
+		sieve_reply(c, "NO", NULL, "You are not from trusted IP");
+		return;
+	}
+	for (unsigned int i = 0; i < p->nargs; i++) {
+		const char *kv = p->args[i].str;
+		long long n;
+		const char *err;
+		if (str_has_prefix_nocase(kv, "ADDR=")) {
+			if (ip_parse(kv + 5, &c->rip) < 0)
+				goto invalid;
+		} else if (str_has_prefix_nocase(kv, "PORT=")) {
+			if (str_to_num(kv + 5, 1, 65535, &n, &err) < 0)
+				goto invalid;
+			c->rport = (unsigned int)n;
+		} else if (str_has_prefix_nocase(kv, "SESSION=")) {
+			if (strlen(kv + 8) > 64)
+				goto invalid;
+			str_copy(c->session_id, kv + 8, sizeof(c->session_id));
+		} else if (str_has_prefix_nocase(kv, "TTL=")) {
+			if (str_to_num(kv + 4, 1, 1000, &n, &err) < 0)
+				goto invalid;
+			c->ttl = (unsigned int)n;
+		} else if (str_has_prefix_nocase(kv, "FORWARD=")) {
+			char raw[2048];
+			size_t rn;
+			if (base64_decode(kv + 8, strlen(kv + 8), raw, sizeof(raw) - 1, &rn) < 0)
+				goto invalid;
+			raw[rn] = '\0';
+			free(c->forward);
+			c->forward = strdup(raw);
+		}
+	}
+	sieve_reply(c, "OK", NULL, "Updated");
+	return;
+invalid:
+	sieve_reply(c, "NO", NULL, "Invalid XCLIENT parameters");
+}
+
+/* Returns -1 if the client is gone. */
+static int
+sieve_command(struct client *c)
+{
+	const struct imap_parser *p = &sieve_of(c)->parser;
+	const char *name = p->name;
+
+	if (str_eq_nocase(name, "AUTHENTICATE"))
+		return sieve_cmd_authenticate(c);
+	if (str_eq_nocase(name, "CAPABILITY")) {
+		if (p->nargs != 0)
+			return sieve_bad(c);
+		sieve_send_caps(c, "Capability completed.");
+	} else if (str_eq_nocase(name, "NOOP")) {
+		if (p->nargs == 0) {
+			sieve_reply(c, "OK", NULL, "NOOP Completed");
+		} else if (p->nargs > 1) {
+			return sieve_bad(c);
+		} else if (p->args[0].type != IMAP_ARG_STRING) {
+			sieve_reply(c, "NO", NULL, "Invalid echo tag.");
+		} else {
+			/* RFC 5804 2.11: the tag comes back as a response code */
+			struct strbuf code;
+			strbuf_init(&code, LOGIN_MAX_CMD + 64);
+			strbuf_puts(&code, "TAG ");
+			sieve_quote(&code, p->args[0].str);
+			sieve_reply(c, "OK", code.s, "Done");
+			strbuf_free(&code);
+		}
+	} else if (str_eq_nocase(name, "LOGOUT")) {
+		if (p->nargs != 0)
+			return sieve_bad(c);
+		sieve_reply(c, "OK", NULL, "Logout completed.");
+		conn_close_after_flush(c->conn);
+		c->conn = NULL;
+		client_destroy(c, "Aborted login by logging out");
+		return -1;
+	} else if (str_eq_nocase(name, "STARTTLS")) {
+		if (p->nargs != 0)
+			return sieve_bad(c);
+		sieve_reply(c, "NO", NULL, "TLS support isn't enabled.");
+	} else if (str_eq_nocase(name, "XCLIENT")) {
+		sieve_cmd_xclient(c);
+	} else {
+		return sieve_bad(c);
+	}
+	return c->destroyed ? -1 : 0;
+}
+
+static void
+sieve_input(struct client *c)
+{
+	struct sieve_client *sc = sieve_of(c);
+
+	while (!c->destroyed && c->conn != NULL && sc->state != SIEVE_LOGIN_BUSY) {
+		size_t len, used;
+		const char *data = conn_peek(c->conn, &len);
+		if (data == NULL)
+			return;
+		enum imap_parse_status st;
+		if (imap_parser_feed(&sc->parser, data, len, &used, &st) < 0) {
+			sieve_bye(c, "Out of memory.", "Out of memory");
+			return;
+		}
+		conn_consume(c->conn, used);
+		switch (st) {
+		case IMAP_PARSE_MORE:
+			return;
+		case IMAP_PARSE_LITERAL:
+			/* ManageSieve has no continuation request: the data follows at once */
+			continue;
+		case IMAP_PARSE_TOO_LONG:
+			if (sc->parser.error && strcmp(sc->parser.error, "Literal too large") == 0)
+				sieve_bye(c, "Literal size too large", sc->state == SIEVE_LOGIN_SASL ?
+				    "Authentication response too large" : "Literal size too large");
+			else
+				sieve_bye(c, "Input buffer full, aborting", "Input buffer full");
+			return;
+		case IMAP_PARSE_BAD:
+			if (sc->state == SIEVE_LOGIN_SASL) {
+				sieve_reply(c, "NO", NULL, "Invalid AUTHENTICATE client response.");
+				sieve_sasl_end(c);
+				continue;
+			}
+			if (sieve_bad(c) < 0)
+				return;
+			continue;
+		case IMAP_PARSE_DONE:
+			if (sc->state == SIEVE_LOGIN_SASL)
+				sieve_sasl_line(c);
+			else if (sieve_command(c) < 0)
+				return;
+			/* the pre-login commands are small; give the storage back between them */
+			if (!c->destroyed && conn_peek(c->conn, &len) == NULL)
+				imap_parser_reset(&sc->parser);
+			continue;
+		}
+	}
+}
+
+static void
+sieve_fail(struct client *c, enum client_fail why, const char *text)
+{
+	char when[64], msg[256];
+	time_t now;
+	struct tm tm;
+
+	sieve_of(c)->state = SIEVE_LOGIN_CMD;
+	switch (why) {
+	case FAIL_AUTH:
+		sieve_reply(c, "NO", NULL, "Authentication failed.");
+		break;
+	case FAIL_AUTH_REASON:
+		sieve_reply(c, "NO", NULL, text);
+		break;
+	case FAIL_AUTH_TEMP:
+		now = time(NULL);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+		str_fmt(msg, sizeof(msg), "Temporary authentication failure. [%s:%s]", c->pd->set->hostname, when);
+		sieve_reply(c, "NO", "TRYLATER", msg);
+		break;
+	case FAIL_PROXY_TEMP:
+		sieve_reply(c, "NO", "TRYLATER", "Account is temporarily unavailable.");
+		break;
+	case FAIL_PROXY_CONFIG:
+		sieve_reply(c, "NO", NULL, "Account is temporarily unavailable.");
+		break;
+	case FAIL_BACKEND:
+	case FAIL_BACKEND_TEMP:
+		/* a whole reply line made by managesieve_proxy.c */
+		conn_printf(c->conn, "%s\r\n", text);
+		break;
+	case FAIL_NONE:
+		break;
+	}
+}
+
+static void
+sieve_free(struct client *c)
+{
+	struct sieve_client *sc = sieve_of(c);
+	if (sc == NULL)
+		return;
+	imap_parser_reset(&sc->parser);
+	free(sc);
+	c->proto_state = NULL;
+}
+
+const struct login_proto managesieve_proto = {
+	.name = "sieve",
+	.log_prefix = "managesieve-login",
+	.port = 4190,
+	.ssl_port = 4190,
+	.greet = sieve_greet,
+	.input = sieve_input,
+	.fail = sieve_fail,
+	.bye = sieve_send_bye,
+	.bye_fmt = "BYE \"%s\"\r\n",
+	.backend_start = managesieve_backend_start,
+	.backend_input = managesieve_backend_input,
+	.free = sieve_free,
+};

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* applets/proxyd/managesieve_proxy.c: the proxy's own ManageSieve login to the backend
+ * (protocols.md §9.6): the capability greeting, XCLIENT with the client's facts when the
+ * backend offers it, AUTHENTICATE with the forwarded password or a master user, and the
+ * mapping of the backend's answer. Backend lines are short and quoted (Pigeonhole never
+ * sends literals here), so they are read as lines. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "applets/proxyd/managesieve.h"
+#include "core/base64.h"
+#include "core/log.h"
+#include "core/str.h"
+
+void
+managesieve_backend_start(struct client *c)
+{
+	struct sieve_client *sc = sieve_of(c);
+	/* a reconnect starts the dialogue over */
+	sc->be_state = SIEVE_BE_CAPABILITY;
+	sc->be_sasl = sc->be_xclient = 0;
+	sc->login_mech_step = 0;
+	conn_set_line_max(c->backend, 65536);
+}
+
+/* Reads a quoted string at *p into out (unescaped); advances *p past it and the spaces
+ * after it. Returns 0, or -1 if *p is not a complete quoted string. */
+static int
+unquote(const char **p, char *out, size_t outlen)
+{
+	const char *s = *p;
+	size_t n = 0;
+	if (*s++ != '"')
+		return -1;
+	for (; *s && *s != '"'; s++) {
+		if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+			s++;
+		if (n + 1 < outlen)
+			out[n++] = *s;
+	}
+	if (*s != '"')
+		return -1;
+	out[n] = '\0';
+	s++;
+	*p = s + strspn(s, " ");
+	return 0;
+}
+
+static int
+status_is(const char *line, const char *status)
+{
+	size_t n = strlen(status);
+	return strncasecmp(line, status, n) == 0 && (line[n] == '\0' || line[n] == ' ');
+}
+
+static void
+send_quoted_line(struct client *c, const char *prefix, const char *value)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 8192);
+	strbuf_puts(&sb, prefix);
+	if (value)
+		sieve_quote(&sb, value);
+	strbuf_puts(&sb, "\r\n");
+	if (!sb.error)
+		conn_write(c->backend, sb.s, sb.len);
+	strbuf_free(&sb);
+}
+
+static void
+send_auth(struct client *c)
+{
+	struct sieve_client *sc = sieve_of(c);
+	const struct proxy_dest *d = &c->dest;
+	char b64[2048], prefix[64];
+
+	if (!sc->be_sasl) {
+		/* credentials never go to a server that does not want them (no TLS yet?) */
+		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "Server has disabled authentication (TLS required?)");
+		return;
+	}
+	sc->be_state = SIEVE_BE_AUTH;
+	c->backend_state = "auth";
+	const char *mech = d->master ? "PLAIN" : d->mech ? d->mech : "PLAIN";
+	if (str_eq_nocase(mech, "PLAIN")) {
+		/* as Pigeonhole's SASL client: authzid = the user, authcid = the master or the user */
+		if (sasl_plain_encode(d->destuser, d->master ? d->master : d->destuser,
+		    d->pass ? d->pass : "", b64, sizeof(b64)) == 0) {
+			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "credentials too long");
+			return;
+		}
+		send_quoted_line(c, "AUTHENTICATE \"PLAIN\" ", b64);
+	} else if (str_eq_nocase(mech, "LOGIN")) {
+		send_quoted_line(c, "AUTHENTICATE \"LOGIN\"", NULL);
+	} else if (d->sasl_forward && sasl_mech_passthrough(sasl_mech_parse(mech))) {
+		str_fmt(prefix, sizeof(prefix), "AUTHENTICATE \"%s\" ", sasl_mech_name(sasl_mech_parse(mech)));
+		send_quoted_line(c, prefix, d->sasl_forward);
+	} else {
+		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "proxy_mech is neither PLAIN nor LOGIN; other mechanisms cannot be answered by the proxy");
+	}
+}
+
+static void
+send_xclient(struct client *c)
+{
+	char rip[IP_ADDR_STRLEN];
+	struct strbuf sb;
+	strbuf_init(&sb, 8192);
+	strbuf_printf(&sb, "XCLIENT ADDR=%s PORT=%u SESSION=%s TTL=%u",
+	    ip_format(&c->rip, rip, sizeof(rip)), c->rport, c->session_id, c->ttl - 1);
+	client_forward_xclient(c, &sb);
+	strbuf_puts(&sb, "\r\n");
+	if (!sb.error)
+		conn_write(c->backend, sb.s, sb.len);
+	strbuf_free(&sb);
+}
+
+/* One line of the greeting. Returns -1 after a failure. */
+static int
+capability_line(struct client *c, const char *line)
+{
+	struct sieve_client *sc = sieve_of(c);
+	char name[64], value[4096], why[300];
+	const char *p = line;
+
+	if (status_is(line, "OK")) {
+		c->backend_state = "xclient";
+		/* Pigeonhole sends XCLIENT whatever proxy_not_trusted says; proxyd honours it,
+		 * as for the other protocols */
+		if (sc->be_xclient && !c->dest.not_trusted) {
+			send_xclient(c);
+			sc->be_state = SIEVE_BE_XCLIENT;
+			return 0;
+		}
+		send_auth(c);
+		return 0;
+	}
+	if (status_is(line, "NO") || status_is(line, "BYE")) {
+		backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, "Remote sent unexpected NO/BYE instead of capability response");
+		return -1;
+	}
+	if (unquote(&p, name, sizeof(name)) < 0) {
+		str_fmt(why, sizeof(why), "Remote returned with invalid capability/greeting line: %.160s", line);
+		backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, why);
+		return -1;
+	}
+	if (strcasecmp(name, "SASL") == 0) {
+		if (unquote(&p, value, sizeof(value)) < 0) {
+			backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, "Server returned erroneous SASL capability");
+			return -1;
+		}
+		sc->be_sasl = value[0] != '\0';
+	} else if (strcasecmp(name, "XCLIENT") == 0) {
+		sc->be_xclient = 1;
+	}
+	return 0;
+}
+
+static void
+auth_challenge(struct client *c, const char *line)
+{
+	struct sieve_client *sc = sieve_of(c);
+	const struct proxy_dest *d = &c->dest;
+	char b64[2048], challenge[2048];
+	const char *p = line;
+	if (unquote(&p, challenge, sizeof(challenge)) < 0) {
+		char why[300];
+		str_fmt(why, sizeof(why), "Server sent invalid SASL challenge line: %.160s", line);
+		backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, why);
+		return;
+	}
+	if (d->sasl_forward) {
+		/* the backend refused the token and explains itself in a challenge: end the
+		 * exchange (RFC 7628: OAUTHBEARER answers %x01; XOAUTH2 an empty response) */
+		send_quoted_line(c, "", str_eq_nocase(d->mech, "OAUTHBEARER") ? "AQ==" : "");
+		return;
+	}
+	if (d->master == NULL && d->mech && str_eq_nocase(d->mech, "LOGIN") && sc->login_mech_step < 2) {
+		const char *v = sc->login_mech_step++ ? d->pass : d->destuser;
+		base64_encode(v, strlen(v), b64, sizeof(b64));
+		send_quoted_line(c, "", b64);
+		return;
+	}
+	backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, "Server sent unexpected SASL challenge");
+}
+
+/* The backend's final answer to AUTHENTICATE. */
+static void
+auth_result(struct client *c, const char *line)
+{
+	char why[512], reason[300];
+	if (status_is(line, "OK")) {
+		conn_printf(c->conn, "%s\r\n", line);
+		client_proxy_established(c);
+		return;
+	}
+	/* the reason for the log: the quoted text after NO and its response code */
+	const char *p = line;
+	int trylater = 0;
+	str_copy(reason, line, sizeof(reason));
+	if (status_is(line, "NO")) {
+		p = line + 2 + (line[2] == ' ');
+		if (strncasecmp(p, "(TRYLATER) ", 11) == 0) {
+			trylater = 1;
+			p += 11;
+		} else if (*p == '(' && strstr(p, ") ") != NULL) {
+			p = strstr(p, ") ") + 2;
+		}
+		if (unquote(&p, reason, sizeof(reason)) < 0)
+			str_copy(reason, line, sizeof(reason));
+	}
+	str_fmt(why, sizeof(why), "Login failed%s%s%s: %.300s", c->dest.master ? " (master " : "",
+	    c->dest.master ? c->dest.master : "", c->dest.master ? ")" : "", reason);
+	if (trylater) {
+		backend_retry_or_fail(c, FAIL_BACKEND_TEMP, line, why);
+		return;
+	}
+	/* as Pigeonhole: our own words, so that the reply does not tell whether the user
+	 * exists */
+	client_proxy_failed(c, FAIL_BACKEND, "NO \"Authentication failed.\"", why);
+}
+
+void
+managesieve_backend_input(struct client *c)
+{
+	struct sieve_client *sc = sieve_of(c);
+	char *line, why[300];
+	size_t len;
+	int r;
+
+	while (c->backend != NULL && c->proxying && (r = conn_getline(c->backend, &line, &len)) != 0) {
+		if (r < 0) {
+			backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, "Remote server sent invalid input: Too long line");
+			return;
+		}
+		switch (sc->be_state) {
+		case SIEVE_BE_CAPABILITY:
+			if (capability_line(c, line) < 0)
+				return;
+			break;
+		case SIEVE_BE_XCLIENT:
+			if (!status_is(line, "OK")) {
+				str_fmt(why, sizeof(why), "Remote XCLIENT failed: %.160s", line);
+				backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, why);
+				return;
+			}
+			send_auth(c);
+			break;
+		case SIEVE_BE_AUTH:
+			if (line[0] == '"') {
+				auth_challenge(c, line);
+				break;
+			}
+			auth_result(c, line);
+			return;
+		}
+	}
+}

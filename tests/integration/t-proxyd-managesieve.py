@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: MIT
+"""proxyd's ManageSieve proxy in front of a real Dovecot managesieve service (Pigeonhole),
+with a ManageSieve client speaking the real protocol over a socket: a script uploaded
+through the proxy is stored on the backend (seen by a direct connection and by the
+backend's doveadm sieve list); the greeting matches the real backend's capabilities;
+AUTHENTICATE with quoted strings and literals; XCLIENT; a master user; wrong passwords; a
+dead backend; bad input."""
+
+import base64
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixtures import DovecotBackend, RawClient, free_port, report, main_guard
+from mailfix import SmtpSink, mail_backend_kw, mail_backend_ports, Sieve, sieve_literal
+from mtoolfix import Proxyd
+
+IMPL = 'Dovecot (Debian) Pigeonhole'
+SCRIPT = b'require ["fileinto"];\r\nif header :contains "subject" "mtool" {\r\n  fileinto "INBOX";\r\n}\r\n'
+
+
+def b64(s):
+    return base64.b64encode(s.encode() if isinstance(s, str) else s)
+
+
+def plain(user, pw, authz=''):
+    return b64('%s\0%s\0%s' % (authz, user, pw))
+
+
+def main():
+    sink = SmtpSink().start()
+    sp, vp = mail_backend_ports()
+    be = DovecotBackend('be', **mail_backend_kw(sink, sp, vp)).start()
+    fields = 'proxy host=127.0.0.1 port=%d' % vp
+    users = {
+        'user1@example.org': fields,
+        'user2@example.org': fields + ' master=proxy pass=masterpass',
+        'user3@example.org': fields + ' pass=wrong',
+        'user4@example.org': fields,
+        'dead@example.org': 'proxy host=127.0.0.1 port=%d proxy_timeout=2' % free_port(),
+    }
+    port = free_port()
+    px = Proxyd(users=users, settings={'protocols': 'imap sieve', 'login_greeting': 'mtool ready.',
+                                       'auth_mechanisms': 'plain login',
+                                       'managesieve_implementation_string': '"%s"' % IMPL},
+                extra_conf='service managesieve-login {\n  inet_listener sieve {\n'
+                           '    port = %d\n  }\n}\n' % port)
+    with px:
+        report(px.wait_log(r'sieve: listening on 127\.0\.0\.1 port %d' % port) is not None,
+               'proxyd listens for managesieve', px.log()[-500:])
+
+        # the greeting: the same capabilities as the real backend's (which trusts us: XCLIENT)
+        d = Sieve('127.0.0.1', vp)
+        bok, bcaps = d.greeting()
+        d.close()
+        s = Sieve('127.0.0.1', port)
+        ok, caps = s.greeting()
+        report(ok == b'OK "mtool ready."\r\n' and caps == [c for c in bcaps if c != b'"XCLIENT"\r\n'] and
+               len(caps) == 5, 'greeting: the backend\'s capabilities, then OK', (ok, caps, bcaps))
+        r = s.cmd(b'CAPABILITY')
+        report(r == (b'OK "Capability completed."\r\n', caps), 'CAPABILITY', r)
+        got = [s.cmd(x)[0] for x in (b'NOOP', b'NOOP "tag\\"1"', b'NOOP atom', b'STARTTLS',
+                                       b'XCLIENT ADDR=1.2.3.4', b'AUTHENTICATE "FOO"',
+                                       b'AUTHENTICATE "PLAIN" "####"')]
+        want = [b'OK "NOOP Completed"\r\n', b'OK (TAG "tag\\"1") "Done"\r\n', b'NO "Invalid echo tag."\r\n',
+                b'NO "TLS support isn\'t enabled."\r\n', b'NO "You are not from trusted IP"\r\n',
+                b'NO "Unsupported authentication mechanism."\r\n',
+                b'NO "Invalid base64 data in initial response"\r\n']
+        report(got == want, 'pre-login commands and malformed AUTHENTICATE get Pigeonhole\'s replies',
+               '\n'.join('%r %r' % x for x in zip(got, want)))
+        # AUTHENTICATE with a continuation, aborted
+        s.send(b'AUTHENTICATE "PLAIN"\r\n')
+        ch = s.line()
+        r = s.cmd(b'"*"')
+        report(ch == b'""\r\n' and r[0] == b'NO "Authentication aborted by client."\r\n', 'AUTHENTICATE aborted', (ch, r))
+        # literal as initial response, then a script uploaded through the proxy
+        ir = plain('user1@example.org', 'pass')
+        r = s.cmd(b'AUTHENTICATE "PLAIN" {%d+}\r\n' % len(ir) + ir)
+        report(r[0] == b'OK "Logged in."\r\n', 'AUTHENTICATE PLAIN with a literal initial response', r)
+        r1 = s.cmd(b'PUTSCRIPT "mtool" ' + sieve_literal(SCRIPT))
+        r2 = s.cmd(b'SETACTIVE "mtool"')
+        r3 = s.cmd(b'LISTSCRIPTS')
+        r4 = s.cmd(b'GETSCRIPT "mtool"')
+        report(r1[0].startswith(b'OK') and r2[0].startswith(b'OK') and r3[1] == [b'"mtool" ACTIVE\r\n'] and
+               r4[1] and SCRIPT in r4[1][0], 'PUTSCRIPT, SETACTIVE, LISTSCRIPTS, GETSCRIPT through the proxy',
+               (r1, r2, r3, r4))
+        s.cmd(b'LOGOUT')
+        s.close()
+        # stored on the backend: a direct connection and the backend's doveadm see it
+        d = Sieve('127.0.0.1', vp)
+        d.greeting()
+        d.login('user1@example.org', 'pass')
+        r = d.cmd(b'LISTSCRIPTS')
+        d.close()
+        report(r[1] == [b'"mtool" ACTIVE\r\n'], 'the script is on the backend (direct connection)', r)
+        out = be.doveadm('sieve', 'list', '-u', 'user1@example.org', check=False)
+        report(out.returncode == 0 and re.search(rb'^mtool\s+ACTIVE', out.stdout, re.M) is not None,
+               'the script is on the backend (doveadm sieve list)', (out.stdout, out.stderr))
+        report(px.wait_log(r'managesieve-login: Info: proxy\(user1@example.org,127\.0\.0\.1:%d\): Started proxying to '
+                           r'<127\.0\.0\.1> \(\d+\.\d{3} secs\): user=<user1@example.org>, method=PLAIN, '
+                           r'rip=127\.0\.0\.1, lip=127\.0\.0\.1, secured, session=<' % vp) is not None,
+               'proxyd logs "Started proxying" as managesieve-login', px.log()[-1500:])
+
+        # continuation as a quoted string, synchronizing literal; XCLIENT from 127.0.0.9
+        raw = RawClient('127.0.0.1', port, source_ip='127.0.0.9')
+        raw.until(b'OK ')
+        raw.send(b'AUTHENTICATE "PLAIN"\r\n')
+        ch = raw.line()
+        ir = plain('user4@example.org', 'pass')
+        raw.send(b'{%d}\r\n' % len(ir) + ir + b'\r\n')
+        r = raw.line()
+        report(ch == b'""\r\n' and r == b'OK "Logged in."\r\n', 'AUTHENTICATE continuation as a literal', (ch, r))
+        raw.send(b'LOGOUT\r\n')
+        raw.line()
+        raw.close()
+        m = px.wait_log(r'proxy\(user4@example.org,[^)]*\): Started proxying.*rip=127\.0\.0\.9, lip=127\.0\.0\.1, session=<([^>]+)>')
+        sid = m.group(1) if m else '?'
+        report(be.wait_log(r'managesieve-login: Info: Login: user=<user4@example.org>, method=PLAIN, rip=127\.0\.0\.9, '
+                           r'lip=127\.0\.0\.1, mpid=\d+, (secured, )?session=<%s>' % re.escape(sid)) is not None,
+               'XCLIENT: the backend logged the client\'s address and proxyd\'s session id', be.log()[-1500:])
+
+        # master user; AUTHENTICATE "LOGIN" through continuations
+        s = Sieve('127.0.0.1', port)
+        s.greeting()
+        s.send(b'AUTHENTICATE "LOGIN"\r\n')
+        c1 = s.line()
+        s.send(b'"' + b64('user2@example.org') + b'"\r\n')
+        c2 = s.line()
+        r = s.cmd(b'"' + b64('pass') + b'"')
+        report(c1 == b'"VXNlcm5hbWU6"\r\n' and c2 == b'"UGFzc3dvcmQ6"\r\n' and r[0] == b'OK "Logged in."\r\n',
+               'AUTHENTICATE LOGIN with quoted continuations', (c1, c2, r))
+        r = s.cmd(b'LISTSCRIPTS')
+        s.close()
+        report(r[0].startswith(b'OK') and be.wait_log(r'Master user logging in as user2@example.org') is not None and
+               px.wait_log(r'proxy\(user2@example.org,[^)]*\): Started proxying to <127\.0\.0\.1> \(master proxy\)') is not None,
+               'master user login to the backend', be.log()[-1000:])
+
+        # wrong passwords: proxyd's passdb, then the backend's refusal; the connection goes on
+        s = Sieve('127.0.0.1', port)
+        s.greeting()
+        r1 = s.login('user1@example.org', 'bad')
+        r2 = s.login('user3@example.org', 'pass')
+        r3 = s.login('user1@example.org', 'pass')
+        report(r1[0] == b'NO "Authentication failed."\r\n' and r2[0] == b'NO "Authentication failed."\r\n' and
+               r3[0] == b'OK "Logged in."\r\n', 'wrong passwords (proxyd, backend), then a good login', (r1, r2, r3))
+        s.close()
+        report(px.wait_log(r'proxy\(user3@example.org,127\.0\.0\.1:%d\): Login failed: Authentication failed\.: user=<user3@example.org>' % vp)
+               is not None, 'proxyd logs the backend\'s refusal as Pigeonhole', px.log()[-1000:])
+
+        # dead backend
+        s = Sieve('127.0.0.1', port, timeout=15)
+        s.greeting()
+        r = s.login('dead@example.org', 'pass')
+        r2 = s.cmd(b'NOOP')
+        s.close()
+        report(r[0] == b'NO (TRYLATER) "Account is temporarily unavailable."\r\n' and r2[0] == b'OK "NOOP Completed"\r\n',
+               'dead backend: NO (TRYLATER), the connection goes on', (r, r2))
+
+        # bad input: pipelined before the greeting, bad commands, a 1 MiB line, a huge literal
+        raw = RawClient('127.0.0.1', port)
+        raw.send(b'NOOP\r\nCAPABILITY\r\nLOGOUT\r\n')
+        got = raw.until(b'OK "Logout')
+        oks = [l for l in got if l.startswith(b'OK')]
+        report(oks == [b'OK "mtool ready."\r\n', b'OK "NOOP Completed"\r\n', b'OK "Capability completed."\r\n',
+                       b'OK "Logout completed."\r\n'] and raw.closed(2),
+               'commands pipelined before the greeting are answered in order', got)
+        raw.close()
+        raw = RawClient('127.0.0.1', port)
+        raw.until(b'OK ')
+        raw.send(b'FOO\r\nLISTSCRIPTS\r\n"x"\r\n')
+        got = [raw.line() for _ in range(3)]
+        report(got == [b'NO "Error in MANAGESIEVE command received by server."\r\n'] * 2 +
+               [b'BYE "Too many invalid MANAGESIEVE commands."\r\n'] and raw.closed(2),
+               'the third bad command closes the connection', got)
+        raw.close()
+        raw = RawClient('127.0.0.1', port)
+        raw.until(b'OK ')
+        raw.send(b'NOOP "' + b'x' * (1 << 20) + b'"\r\n')
+        got = raw.line()
+        report(got == b'BYE "Input buffer full, aborting"\r\n' and raw.closed(2), '1 MiB line: BYE', got)
+        raw.close()
+        raw = RawClient('127.0.0.1', port)
+        raw.until(b'OK ')
+        raw.send(b'AUTHENTICATE "PLAIN" {100000000+}\r\n')
+        got = raw.line()
+        report(got == b'BYE "Literal size too large"\r\n' and raw.closed(2), 'a literal too large: BYE', got)
+        raw.close()
+        s = Sieve('127.0.0.1', port)
+        s.greeting()
+        r = s.login('user1@example.org', 'pass')
+        s.close()
+        report(r[0] == b'OK "Logged in."\r\n', 'the proxy still works after the bad input', r)
+
+        report(not px.check_log(), 'no sanitizer reports or crashes', '\n'.join(px.check_log()))
+    sink.stop()
+
+
+main_guard(main)
