@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "applets/proxyd/proxyd.h"
+#include "core/smtpdot.h"
 
 struct lmtp_session;
 struct lmtp_backend;
@@ -82,6 +83,7 @@ enum lmtp_state {
 	LMTP_MAIL,		/* MAIL given: RCPT or DATA next */
 	LMTP_BUSY,		/* a RCPT is being routed: client input waits */
 	LMTP_DATA,		/* receiving the message into the spool */
+	LMTP_BDAT,		/* receiving (or skipping) one BDAT chunk */
 	LMTP_DELIVERING,	/* the message goes to the backends */
 };
 
@@ -113,8 +115,15 @@ struct lmtp_session {
 	/* the spooled message (see lmtp_data.c) */
 	int spool_fd;
 	off_t spool_size;
-	int dot_state;
+	struct smtpdot dot;
 	int too_big;
+	uint64_t bdat_left;		/* bytes of the current chunk still to come */
+	uint64_t bdat_chunk_size;
+	enum lmtp_state bdat_return;	/* where a skipped chunk returns to */
+	unsigned int bdat_last : 1;
+	unsigned int bdat_skip : 1;	/* the chunk was refused: its bytes are dropped */
+	unsigned int bdat_started : 1;	/* chunks were taken in this transaction */
+	unsigned int bdat_failed : 1;	/* a chunk was refused: RSET needed */
 	uint64_t data_started_ms;
 	struct loop_timer finish;	/* ends a transaction outside the backends' callbacks */
 };
@@ -150,9 +159,15 @@ void lmtp_backend_free(struct lmtp_backend *);
  * file under mail_temp_dir, so that memory stays bounded whatever its size. */
 /* Opens the spool; 0 or -1 (errno). */
 int lmtp_spool_open(struct lmtp_session *);
-/* Takes message bytes from the client's buffered input: 1 when the final "." line was
+/* Takes DATA bytes from the client's buffered input: 1 when the final "." line was
  * seen (consumed), 0 when more is needed, -1 on a spool write error. */
 int lmtp_spool_feed(struct lmtp_session *);
+/* Takes up to bdat_left bytes of a BDAT chunk (dot-stuffed into the spool, or dropped
+ * with discard): 1 when the chunk is complete, 0 when more is needed, -1 on a write
+ * error. */
+int lmtp_spool_chunk(struct lmtp_session *, int discard);
+/* After BDAT LAST: ends the text with CRLF if it ends inside a line. 0 or -1. */
+int lmtp_spool_chunks_end(struct lmtp_session *);
 void lmtp_spool_close(struct lmtp_session *);
 
 #endif

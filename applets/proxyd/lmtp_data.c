@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/proxyd/lmtp_data.c: the DATA of one transaction, spooled to an unlinked file
- * in mail_temp_dir (as Dovecot's LMTP does before it proxies), so that a message of any
- * size takes no more memory than one input buffer. The spool keeps the message as it
- * came on the wire, dot-stuffing included, without the final ".": every backend gets
- * the same bytes followed by ".\r\n", which keeps the stuffing correct in both
- * directions without touching each line. No line length limit applies inside DATA
- * (a 1 MiB header line is delivered, as Dovecot delivers it); the message size limit
- * is lmtp_proxy_max_mail_size. */
+/* applets/proxyd/lmtp_data.c: the message of one transaction, spooled to an unlinked
+ * file in mail_temp_dir (as Dovecot's LMTP does before it proxies), so that a message of
+ * any size takes no more memory than one input buffer. The spool holds the message as it
+ * goes on the wire, dot-stuffed, without the final ".": DATA is kept as the client sent
+ * it, BDAT chunks are stuffed on the way in (core/smtpdot), and every backend gets the
+ * same bytes followed by ".\r\n". No line length limit applies inside the message (a
+ * 1 MiB header line is delivered, as Dovecot delivers it); the size limit is
+ * lmtp_proxy_max_mail_size. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,13 +17,6 @@
 #include "applets/proxyd/lmtp.h"
 #include "applets/proxyd/settings.h"
 #include "core/str.h"
-
-enum dot_state {
-	DOT_BOL,	/* at the start of a line */
-	DOT_MID,	/* inside a line */
-	DOT_DOT,	/* a line started with ".": held back */
-	DOT_DOTCR,	/* ".\r" held back */
-};
 
 int
 lmtp_spool_open(struct lmtp_session *s)
@@ -43,7 +36,7 @@ lmtp_spool_open(struct lmtp_session *s)
 		return -1;
 	s->spool_fd = fd;
 	s->spool_size = 0;
-	s->dot_state = DOT_BOL;
+	memset(&s->dot, 0, sizeof(s->dot));
 	s->too_big = 0;
 	return 0;
 }
@@ -58,13 +51,14 @@ lmtp_spool_close(struct lmtp_session *s)
 }
 
 static int
-spool_write(struct lmtp_session *s, const char *p, size_t n)
+spool_write(void *arg, const char *p, size_t n)
 {
+	struct lmtp_session *s = arg;
 	unsigned long long max = s->pd->set->lmtp_max_mail_size;
 	if (n == 0 || s->too_big)
 		return 0;
 	if (max && (unsigned long long)s->spool_size + n > max) {
-		/* read on to the final "." and answer 552 then, as Dovecot does */
+		/* read on to the end and answer 552 then, as Dovecot does */
 		s->too_big = 1;
 		return 0;
 	}
@@ -85,61 +79,37 @@ spool_write(struct lmtp_session *s, const char *p, size_t n)
 int
 lmtp_spool_feed(struct lmtp_session *s)
 {
-	size_t len, i = 0, run = 0;
+	size_t len;
+	int done;
 	const char *p = conn_peek(s->conn, &len);
-	int done = 0;
-
-	while (i < len && !done) {
-		switch (s->dot_state) {
-		case DOT_BOL:
-			if (p[i] == '.') {
-				if (spool_write(s, p + run, i - run) < 0)
-					return -1;
-				s->dot_state = DOT_DOT;
-				run = ++i;
-			} else {
-				s->dot_state = DOT_MID;
-			}
-			break;
-		case DOT_MID: {
-			const char *lf = memchr(p + i, '\n', len - i);
-			if (lf == NULL) {
-				i = len;
-			} else {
-				i = (size_t)(lf - p) + 1;
-				s->dot_state = DOT_BOL;
-			}
-			break;
-		}
-		case DOT_DOT:
-			if (p[i] == '\r') {
-				s->dot_state = DOT_DOTCR;
-				run = ++i;
-			} else if (p[i] == '\n') {
-				done = 1;	/* ".\n": a client with bare LFs ends the same way */
-				i++;
-			} else {
-				/* a stuffed or plain line starting with '.': kept as sent */
-				if (spool_write(s, ".", 1) < 0)
-					return -1;
-				s->dot_state = DOT_MID;
-			}
-			break;
-		case DOT_DOTCR:
-			if (p[i] == '\n') {
-				done = 1;
-				i++;
-			} else {
-				if (spool_write(s, ".\r", 2) < 0)
-					return -1;
-				s->dot_state = DOT_MID;
-			}
-			break;
-		}
-	}
-	if (!done && s->dot_state != DOT_DOT && s->dot_state != DOT_DOTCR && spool_write(s, p + run, i - run) < 0)
+	if (p == NULL)
+		return 0;
+	size_t used = smtpdot_data_scan(&s->dot, p, len, spool_write, s, &done);
+	if (used == (size_t)-1)
 		return -1;
-	if (p)
-		conn_consume(s->conn, i);
+	conn_consume(s->conn, used);
 	return done;
+}
+
+int
+lmtp_spool_chunk(struct lmtp_session *s, int discard)
+{
+	size_t len;
+	const char *p = conn_peek(s->conn, &len);
+	if (p == NULL)
+		return s->bdat_left == 0;
+	if (len > s->bdat_left)
+		len = (size_t)s->bdat_left;
+	if (!discard && smtpdot_stuff(&s->dot, p, len, spool_write, s) < 0)
+		return -1;
+	conn_consume(s->conn, len);
+	s->bdat_left -= len;
+	return s->bdat_left == 0;
+}
+
+int
+lmtp_spool_chunks_end(struct lmtp_session *s)
+{
+	/* the backends get DATA: the text must end with a line break before the "." */
+	return smtpdot_in_line(&s->dot) ? spool_write(s, "\r\n", 2) : 0;
 }

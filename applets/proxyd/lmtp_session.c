@@ -37,7 +37,7 @@ const struct login_proto lmtp_proto = {
 
 static const char *const state_names[] = {
 	[LMTP_READY] = "READY", [LMTP_MAIL] = "MAIL", [LMTP_BUSY] = "RCPT",
-	[LMTP_DATA] = "DATA", [LMTP_DELIVERING] = "DATA",
+	[LMTP_DATA] = "DATA", [LMTP_BDAT] = "DATA", [LMTP_DELIVERING] = "DATA",
 };
 
 void
@@ -142,6 +142,7 @@ transaction_reset(struct lmtp_session *s)
 	free(s->mail_from);
 	s->mail_from = NULL;
 	lmtp_spool_close(s);
+	s->bdat_started = s->bdat_failed = 0;
 	if (s->state != LMTP_BUSY)
 		s->state = LMTP_READY;
 }
@@ -214,10 +215,10 @@ cmd_lhlo(struct lmtp_session *s, char *args)
 	s->helo = strdup(args);
 	/* LHLO resets the transaction (RFC 5321 4.1.4) */
 	transaction_reset(s);
-	/* Dovecot's list without CHUNKING (BDAT is not implemented) and STARTTLS; XCLIENT
-	 * only where it would be accepted */
+	/* Dovecot's list without STARTTLS; XCLIENT only where it would be accepted */
 	reply(s, "250-%s", s->pd->set->hostname);
 	reply(s, "250-8BITMIME");
+	reply(s, "250-CHUNKING");
 	reply(s, "250-ENHANCEDSTATUSCODES");
 	if (s->trusted) {
 		reply(s, "250-PIPELINING");
@@ -413,6 +414,10 @@ cmd_data(struct lmtp_session *s, char *args)
 		reply(s, "503 5.5.0 No valid recipients");
 		return;
 	}
+	if (s->bdat_started) {
+		reply(s, "503 5.5.0 Bad sequence of commands");
+		return;
+	}
 	if (lmtp_spool_open(s) < 0) {
 		lmtp_log(s, 1, "open(%s) for the message spool failed: %s", s->pd->set->mail_temp_dir, strerror(errno));
 		reply(s, "451 4.3.0 Temporary internal failure");
@@ -500,12 +505,72 @@ cmd_quit(struct lmtp_session *s, char *args)
 	lmtp_destroy(s, "Logged out");
 }
 
+/* BDAT SIZE [LAST] (RFC 3030): the chunk is dot-stuffed into the same spool as DATA */
 static void
 cmd_bdat(struct lmtp_session *s, char *args)
 {
-	(void)args;
-	/* CHUNKING is not announced (docs/proxyd.8.md) */
-	reply(s, "502 5.5.1 Unsupported command");
+	char *last = strchr(args, ' ');
+	long long size;
+	const char *e;
+	if (last)
+		*last++ = '\0';
+	if (str_to_num(args, 0, INT64_MAX / 2, &size, &e) < 0) {
+		/* the size is unknown: nothing can be skipped */
+		reply(s, "501 5.5.4 Invalid chunk size parameter");
+		return;
+	}
+	s->bdat_left = (uint64_t)size;
+	s->bdat_chunk_size = (uint64_t)size;
+	s->bdat_last = 0;
+	s->bdat_skip = 1;
+	s->bdat_return = s->state;
+	if (last && strchr(last, ' '))
+		reply(s, "501 5.5.4 Invalid parameters");
+	else if (last && !str_eq_nocase(last, "LAST"))
+		reply(s, "501 5.5.4 Invalid end marker parameter");
+	else if (s->bdat_failed)
+		reply(s, "503 5.5.0 Previous data chunk failed, issue RSET first");
+	else if (s->state != LMTP_MAIL)
+		reply(s, "503 5.5.0 MAIL needed first");
+	else if (s->nrcpts == 0) {
+		/* RFC 2033 4.3: BDAT LAST without recipients gets no reply at all */
+		if (!(last && size > 0))
+			reply(s, "503 5.5.0 No valid recipients");
+		s->bdat_failed = 1;
+	} else if (!s->bdat_started && lmtp_spool_open(s) < 0) {
+		lmtp_log(s, 1, "open(%s) for the message spool failed: %s", s->pd->set->mail_temp_dir, strerror(errno));
+		reply(s, "451 4.3.0 Temporary internal failure");
+		s->bdat_failed = 1;
+	} else {
+		s->bdat_skip = 0;
+		s->bdat_last = last != NULL;
+		if (!s->bdat_started)
+			s->data_started_ms = loop_now(s->pd->loop);
+		s->bdat_started = 1;
+	}
+	s->state = LMTP_BDAT;
+}
+
+/* The chunk is in (or was skipped). */
+static void
+bdat_done(struct lmtp_session *s)
+{
+	if (s->bdat_skip) {
+		s->state = s->bdat_return;
+		return;
+	}
+	if (!s->bdat_last) {
+		s->state = LMTP_MAIL;
+		reply(s, "250 2.0.0 Added %llu octets", (unsigned long long)s->bdat_chunk_size);
+		return;
+	}
+	if (lmtp_spool_chunks_end(s) < 0) {
+		lmtp_log(s, 1, "write() to the message spool failed: %s", strerror(errno));
+		reply(s, "451 4.3.0 Temporary internal failure");
+		lmtp_destroy(s, "Spool write failed");
+		return;
+	}
+	data_received(s);
 }
 
 /* xtext (RFC 3461) in place: "+2B" is '+'; 0 or -1 for a bad or control character */
@@ -647,6 +712,19 @@ lmtp_input(struct lmtp_session *s)
 			s->out_blocked = 1;
 			conn_pause_read(s->conn, 1);
 			return;
+		}
+		if (s->state == LMTP_BDAT) {
+			int r = lmtp_spool_chunk(s, s->bdat_skip);
+			if (r < 0) {
+				lmtp_log(s, 1, "write() to the message spool failed: %s", strerror(errno));
+				reply(s, "451 4.3.0 Temporary internal failure");
+				lmtp_destroy(s, "Spool write failed");
+				return;
+			}
+			if (r == 0)
+				return;
+			bdat_done(s);
+			continue;
 		}
 		if (s->state == LMTP_DATA) {
 			int r = lmtp_spool_feed(s);

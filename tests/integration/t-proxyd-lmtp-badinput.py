@@ -119,12 +119,14 @@ def main():
         report(a == b'500 5.5.2 Line too long\r\n' and b == b'250 2.0.0 OK\r\n',
                '1 MiB command line: 500 5.5.2 Line too long, then the next command works', (a, b))
         # -- DATA without MAIL, DATA without recipients, unknown command
-        raw.send(b'DATA\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<nouser@example.org>\r\nDATA\r\nHELO x\r\nBDAT 10 LAST\r\n')
+        raw.send(b'DATA\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<nouser@example.org>\r\nDATA\r\nHELO x\r\n'
+                 b'BDAT 10 LAST\r\n0123456789NOOP\r\n')
         got = [raw.line().decode().rstrip('\r\n') for _ in range(6)]
         report(got[0] == '503 5.5.0 MAIL needed first' and got[3] == '503 5.5.0 No valid recipients',
                'DATA without MAIL / without accepted recipients: 503', got)
         report(got[2].startswith('550 5.1.1 <nouser@example.org>') and got[4] == '500 5.5.1 Unknown command' and
-               got[5] == '502 5.5.1 Unsupported command', 'unknown user 550, HELO unknown, BDAT unsupported', got)
+               got[5] == '250 2.0.0 OK', 'unknown user 550, HELO unknown, BDAT LAST without recipients: no reply '
+               '(RFC 2033 4.3), its chunk skipped', got)
         raw.send(b'RCPT TO:<user1@example.org> NOTIFY=NEVER\r\nRCPT TO:user1@example.org\r\nQUIT\r\n')
         got = [raw.line().decode().rstrip('\r\n') for _ in range(3)]
         report(got == ['555 5.5.4 Unsupported parameters', "501 5.5.4 Invalid TO: Missing '<' at beginning of path",
@@ -163,6 +165,37 @@ def main():
                got[0].endswith(b'\r\n\r\n.\r\n.x\r\n'),
                'a stuffed lone "." line is delivered as "." and the command after DATA is answered',
                (a, b, got))
+
+        # -- BDAT (CHUNKING): chunks stuffed into the same spool, one reply per recipient
+        raw = RawClient('127.0.0.1', port)
+        raw.line()
+        raw.send(b'LHLO x\r\n')
+        caps = raw.until(b'250 ')
+        chunk1 = b'Subject: chunked\r\n\r\n.first\r\n'
+        chunk2 = b'.\r\n..\r\nno final newline'
+        raw.send(b'BDAT 5\r\nHELLONOOP\r\n')
+        skipped = [raw.line(), raw.line()]
+        raw.send(b'MAIL FROM:<>\r\nRCPT TO:<user1@example.org>\r\nRCPT TO:<user2@example.org>\r\n')
+        raw.send(b'BDAT %d\r\n' % len(chunk1) + chunk1)
+        raw.send(b'BDAT %d LAST\r\n' % len(chunk2) + chunk2)
+        got = [raw.line() for _ in range(6)]
+        raw.send(b'MAIL FROM:<>\r\nRCPT TO:<user1@example.org>\r\nBDAT 3\r\nabcDATA\r\nRSET\r\nQUIT\r\n')
+        after = [raw.line() for _ in range(6)]
+        raw.close()
+        report(b'CHUNKING' in b''.join(caps) if isinstance(caps, list) else b'CHUNKING' in caps,
+               'LHLO announces CHUNKING', caps)
+        report(skipped == [b'503 5.5.0 MAIL needed first\r\n', b'250 2.0.0 OK\r\n'],
+               'BDAT without MAIL: 503, and its chunk is skipped (the NOOP after it is answered)', skipped)
+        report(got[3] == b'250 2.0.0 Added %d octets\r\n' % len(chunk1) and
+               all(l.startswith(b'250 2.0.0 ') and l.endswith(b' Saved\r\n') for l in got[4:6]),
+               'BDAT chunk: "Added N octets"; BDAT LAST: one 250 per recipient', got)
+        ok = True
+        for u in ('user1@example.org', 'user2@example.org'):
+            m = [x for x in inbox(be, u) if b'Subject: chunked' in x]
+            ok = ok and len(m) == 1 and m[0].endswith(b'\r\n\r\n.first\r\n.\r\n..\r\nno final newline\r\n')
+        report(ok, 'BDAT text arrives unchanged (lines ".", "..", ".first"), a final CRLF added', m)
+        report(after[2] == b'250 2.0.0 Added 3 octets\r\n' and after[3] == b'503 5.5.0 Bad sequence of commands\r\n'
+               and after[4] == b'250 2.0.0 OK\r\n' and after[5] == b'221 2.0.0 Bye\r\n', 'DATA after BDAT: 503, RSET ends it', after)
 
         # -- message size limit (3M here): every recipient gets 552, nothing delivered
         big = b'Subject: too big\r\n\r\n' + (b'y' * 998 + b'\r\n') * 4000

@@ -117,7 +117,7 @@ def main():
         raw = RawClient('127.0.0.1', px.lmtp_port, source_ip='127.0.0.7')
         raw.line()
         raw.send(b'LHLO raw\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<user1@example.org>\r\nDATA\r\n')
-        got = [raw.line() for _ in range(8)]
+        got = raw.until(b'354')
         raw.send(message('xclient') + b'.\r\n')
         final = raw.line()
         final = final.decode() if isinstance(final, bytes) else final
