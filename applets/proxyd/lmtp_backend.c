@@ -16,6 +16,7 @@
 #include "config.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/xtext.h"
 
 #define SPOOL_CHUNK		16384
 #define SEND_HIGH_WATER		65536	/* queued toward the backend before waiting */
@@ -191,17 +192,6 @@ reply_enhanced(const char *line, const char *def, char *out, size_t len)
 		str_copy(out, def, len);
 }
 
-static void
-xtext(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c <= 0x20 || c >= 0x7f || c == '+' || c == '=')
-			strbuf_printf(sb, "+%02X", c);
-		else
-			strbuf_putc(sb, (char)c);
-	}
-}
 
 static void
 send_rcpt(struct lmtp_backend *b)
@@ -212,12 +202,12 @@ send_rcpt(struct lmtp_backend *b)
 	strbuf_printf(&sb, "RCPT TO:<%s>%s", r->backend_address, r->params);
 	if (r->add_orcpt) {
 		strbuf_puts(&sb, " ORCPT=rfc822;");
-		xtext(&sb, r->address);
+		xtext_encode(&sb, r->address);
 	}
 	/* as Dovecot: the TAB-joined forward fields, xtext-encoded */
 	if (r->forward && b->cap_rcptforward) {
 		strbuf_puts(&sb, " XRCPTFORWARD=");
-		xtext(&sb, r->forward);
+		xtext_encode(&sb, r->forward);
 	}
 	b->state = LB_RCPT;
 	conn_set_timeout(b->conn, b->route.timeout_ms);
@@ -277,7 +267,7 @@ send_xclient(struct lmtp_backend *b)
 	strbuf_puts(&sb, "XCLIENT");
 	if (s->helo && xclient_offers(b, "HELO")) {
 		strbuf_puts(&sb, " HELO=");
-		xtext(&sb, s->helo);
+		xtext_encode(&sb, s->helo);
 	}
 	if (xclient_offers(b, "PROTO"))
 		strbuf_puts(&sb, " PROTO=LMTP");
@@ -286,7 +276,7 @@ send_xclient(struct lmtp_backend *b)
 		char sess[128];
 		str_fmt(sess, sizeof(sess), "%s:P%u", s->trans_id, b->seq);
 		strbuf_puts(&sb, " SESSION=");
-		xtext(&sb, sess);
+		xtext_encode(&sb, sess);
 	}
 	if (xclient_offers(b, "TTL"))
 		strbuf_printf(&sb, " TTL=%u", s->ttl_received ? s->ttl - 1 : s->ttl);

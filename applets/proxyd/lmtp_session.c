@@ -7,7 +7,6 @@
  * Commands run one at a time: while a RCPT waits for its backend or the message goes
  * out, the client's input stays buffered (paused), so pipelined commands are answered in
  * order without a queue of their own. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include "config.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/xtext.h"
 
 #define LMTP_PROXY_TTL		5		/* as Dovecot's LMTP_PROXY_DEFAULT_TTL */
 #define LMTP_IDLE_TIMEOUT_MS	(5 * 60 * 1000)	/* as Dovecot's lmtp */
@@ -571,27 +571,6 @@ bdat_done(struct lmtp_session *s)
 		return;
 	}
 	data_received(s);
-}
-
-/* xtext (RFC 3461) in place: "+2B" is '+'; 0 or -1 for a bad or control character */
-static int
-xtext_decode(char *v)
-{
-	char *out = v;
-	for (const char *p = v; *p; p++) {
-		unsigned int c = (unsigned char)*p;
-		if (c == '+') {
-			if (sscanf(p + 1, "%2x", &c) != 1 || !isxdigit((unsigned char)p[1]) ||
-			    !isxdigit((unsigned char)p[2]))
-				return -1;
-			p += 2;
-		}
-		if (c <= 0x20 || c >= 0x7f)
-			return -1;
-		*out++ = (char)c;
-	}
-	*out = '\0';
-	return 0;
 }
 
 /* XCLIENT from a trusted peer (another proxy): the real client's address and the TTL */
