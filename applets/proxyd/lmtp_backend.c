@@ -192,7 +192,6 @@ reply_enhanced(const char *line, const char *def, char *out, size_t len)
 		str_copy(out, def, len);
 }
 
-
 static void
 send_rcpt(struct lmtp_backend *b)
 {
