@@ -2,6 +2,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,23 @@ static const int syslog_prio[] = {
 	[LOG_LEVEL_ERROR] = LOG_ERR,
 	[LOG_LEVEL_FATAL] = LOG_CRIT,
 };
+
+int
+log_open(const char *prefix, const char *path, int debug)
+{
+	if (strcmp(path, "syslog") == 0) {
+		log_init(prefix, debug, 1);
+		return 0;
+	}
+	log_init(prefix, debug, 0);
+	if (*path == '\0' || strcmp(path, "/dev/stderr") == 0)
+		return 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
 
 void
 log_init(const char *prefix, int debug, int use_syslog)

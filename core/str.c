@@ -197,3 +197,12 @@ strbuf_free(struct strbuf *sb)
 		free(sb->s);
 	strbuf_init(sb, sb->max);
 }
+
+unsigned int
+str_hash(const char *s)
+{
+	unsigned int h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}

@@ -21,6 +21,10 @@ size_t str_vfmt(char *out, size_t outlen, const char *fmt, va_list ap);
  * "invalid", "too small" or "too large" (strtonum semantics; no leading '+' or spaces). */
 int str_to_num(const char *s, long long min, long long max, long long *out, const char **errstr);
 
+/* FNV-1a of a string: for hash tables keyed by ids, not for anything an attacker chooses
+ * the buckets of unless the table tolerates long chains. */
+unsigned int str_hash(const char *s);
+
 /* Case-insensitive ASCII comparisons, locale-free. */
 int str_eq_nocase(const char *a, const char *b);
 int str_has_prefix_nocase(const char *s, const char *prefix);

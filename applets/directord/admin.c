@@ -551,12 +551,8 @@ admin_accept(struct loop_io *io, uint32_t events, void *arg)
 int
 admin_listen(struct directord *dd, FILE *errf)
 {
-	dd->admin_fd = dline_listen_unix(dd->set.admin_path, 0600, (uid_t)-1, (gid_t)-1);
-	if (dd->admin_fd < 0) {
-		fprintf(errf, "directord: cannot listen on %s: %s\n", dd->set.admin_path, strerror(errno));
-		return -1;
-	}
-	return loop_io_add(dd->loop, &dd->admin_io, dd->admin_fd, EPOLLIN, admin_accept, dd);
+	dd->admin_fd = dir_listen(dd, dd->set.admin_path, 0600, &dd->admin_io, admin_accept, errf);
+	return dd->admin_fd < 0 ? -1 : 0;
 }
 
 void

@@ -3,7 +3,7 @@
  * director_mail_servers (or the state file), the admin and proxy sockets, health checks,
  * the one periodic tick, signals. */
 #include <errno.h>
-#include <fcntl.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/conf.h"
 #include "core/daemon.h"
+#include "core/dline.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -168,6 +169,23 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	return bad ? -1 : 0;
 }
 
+int
+dir_listen(struct directord *dd, const char *path, unsigned int mode, struct loop_io *io,
+    loop_io_cb *cb, FILE *errf)
+{
+	int fd = dline_listen_unix(path, (mode_t)mode, (uid_t)-1, (gid_t)-1);
+	if (fd < 0) {
+		fprintf(errf, "directord: cannot listen on %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (loop_io_add(dd->loop, io, fd, EPOLLIN, cb, dd) < 0) {
+		fprintf(errf, "directord: epoll_ctl: %s\n", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 void
 host_set_down(struct directord *dd, struct dir_host *h, int down, const char *who)
 {
@@ -219,24 +237,6 @@ on_hup(int signo, void *arg)
 	log_info("SIGHUP: settings need a restart in this version (the state file keeps the hosts and users)");
 }
 
-static int
-open_log(const struct conf *conf, int debug)
-{
-	const char *path = conf_get(conf_root(conf), "log_path", "");
-	if (strcmp(path, "syslog") == 0) {
-		log_init("directord", debug, 1);
-		return 0;
-	}
-	log_init("directord", debug, 0);
-	if (*path == '\0' || strcmp(path, "/dev/stderr") == 0)
-		return 0;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
 static void
 directord_free(struct directord *dd)
 {
@@ -270,7 +270,7 @@ directord_main(int argc, char **argv)
 		free(args.overrides);
 		return 1;
 	}
-	if (open_log(dd.conf, args.debug) < 0) {
+	if (log_open("directord", conf_get(conf_root(dd.conf), "log_path", ""), args.debug) < 0) {
 		fprintf(stderr, "directord: cannot open log_path: %s\n", strerror(errno));
 		return 1;
 	}

@@ -224,6 +224,10 @@ void health_free(struct directord *);
 /* " (health: ...)" text for logs, or "" */
 
 /* directord.c */
+/* A listening UNIX socket at path registered with the loop; returns the fd or -1 after
+ * printing why to errf. */
+int dir_listen(struct directord *, const char *path, unsigned int mode, struct loop_io *,
+    loop_io_cb *, FILE *errf);
 /* Sets a host up or down (logged; the state file follows). */
 void host_set_down(struct directord *, struct dir_host *, int down, const char *who);
 

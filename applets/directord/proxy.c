@@ -44,10 +44,7 @@ static const struct dline_set proxy_set = {
 static unsigned int
 guid_bucket(const char *guid)
 {
-	uint32_t h = 2166136261u;
-	for (const unsigned char *p = (const unsigned char *)guid; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h % SESSION_BUCKETS;
+	return str_hash(guid) % SESSION_BUCKETS;
 }
 
 static struct dir_session *
@@ -396,12 +393,8 @@ proxy_listen(struct directord *dd, FILE *errf)
 {
 	/* proxyd runs as an unprivileged user: the socket is for everyone on the host, as
 	 * Dovecot's login/director socket */
-	dd->proxy_fd = dline_listen_unix(dd->set.proxy_path, 0666, (uid_t)-1, (gid_t)-1);
-	if (dd->proxy_fd < 0) {
-		fprintf(errf, "directord: cannot listen on %s: %s\n", dd->set.proxy_path, strerror(errno));
-		return -1;
-	}
-	return loop_io_add(dd->loop, &dd->proxy_io, dd->proxy_fd, EPOLLIN, proxy_accept, dd);
+	dd->proxy_fd = dir_listen(dd, dd->set.proxy_path, 0666, &dd->proxy_io, proxy_accept, errf);
+	return dd->proxy_fd < 0 ? -1 : 0;
 }
 
 void

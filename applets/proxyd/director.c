@@ -59,10 +59,7 @@ static void director_connect(struct loop_timer *, void *);
 static unsigned int
 bucket(const char *guid)
 {
-	uint32_t h = 2166136261u;
-	for (const unsigned char *p = (const unsigned char *)guid; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h % SESSION_BUCKETS;
+	return str_hash(guid) % SESSION_BUCKETS;
 }
 
 int

@@ -205,24 +205,6 @@ on_hup(int signo, void *arg)
 	log_info("SIGHUP: passwd-file passdbs reload by themselves when their file changes; other settings need a restart in this version");
 }
 
-static int
-open_log(const struct proxyd_settings *set, int debug)
-{
-	const char *path = conf_get(conf_root(set->conf), "log_path", "");
-	if (strcmp(path, "syslog") == 0) {
-		log_init("proxyd", debug, 1);
-		return 0;
-	}
-	log_init("proxyd", debug, 0);
-	if (*path == '\0' || strcmp(path, "/dev/stderr") == 0)
-		return 0;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
 int
 proxyd_main(int argc, char **argv)
 {
@@ -245,7 +227,7 @@ proxyd_main(int argc, char **argv)
 		free(args.overrides);
 		return 1;
 	}
-	if (open_log(&set, args.debug) < 0) {
+	if (log_open("proxyd", conf_get(conf_root(set.conf), "log_path", ""), args.debug) < 0) {
 		fprintf(stderr, "proxyd: cannot open log_path: %s\n", strerror(errno));
 		return 1;
 	}

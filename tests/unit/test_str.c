@@ -77,3 +77,10 @@ TEST(strbuf_grows_and_caps)
 	CHECK_INT(sb.len, 0);
 	CHECK(!sb.error);
 }
+
+TEST(str_hash_fnv1a)
+{
+	CHECK_INT(str_hash(""), 2166136261u);
+	CHECK_INT(str_hash("a"), 0xe40c292cu);
+	CHECK_INT(str_hash("foobar"), 0xbf9cf968u);
+}
