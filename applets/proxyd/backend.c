@@ -9,6 +9,7 @@
 
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/settings.h"
+#include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -141,6 +142,25 @@ backend_connect(struct client *c)
 	c->reconnects = 0;
 	c->proxy_deadline = loop_now(c->pd->loop) + c->dest.timeout_ms;
 	backend_try(c);
+}
+
+int
+backend_sasl_answer(struct client *c, unsigned int *step, char *out, size_t outlen)
+{
+	const struct proxy_dest *d = &c->dest;
+	if (d->sasl_forward) {
+		/* the backend refused the token and explains itself in a challenge: end the
+		 * exchange (RFC 7628: OAUTHBEARER answers %x01; XOAUTH2 an empty response) */
+		str_copy(out, str_eq_nocase(d->mech, "OAUTHBEARER") ? "AQ==" : "", outlen);
+		return 0;
+	}
+	if (d->master != NULL || d->mech == NULL || !str_eq_nocase(d->mech, "LOGIN") || *step > 1)
+		return -1;
+	/* the first challenge asks for the user, the second for the password */
+	const char *v = (*step)++ ? d->pass : d->destuser;
+	if (v == NULL || (base64_encode(v, strlen(v), out, outlen) == 0 && *v != '\0'))
+		return -1;
+	return 0;
 }
 
 void

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <netdb.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "applets/proxyd/director.h"
@@ -315,6 +316,58 @@ client_conn_cb(struct conn *conn, enum conn_event ev, void *arg)
 	case CONN_EV_DRAINED:
 		return;
 	}
+}
+
+const char *
+client_auth_temp_text(struct client *c, char *buf, size_t len)
+{
+	char when[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+	str_fmt(buf, len, "Temporary authentication failure. [%s:%s]", c->pd->set->hostname, when);
+	return buf;
+}
+
+int
+client_xclient_attr(struct client *c, const char *name, const char *v)
+{
+	long long n;
+	const char *err;
+	if (str_eq_nocase(name, "ADDR")) {
+		if (str_has_prefix_nocase(v, "IPV6:"))
+			v += 5;
+		return ip_parse(v, &c->rip) < 0 ? -1 : 1;
+	}
+	if (str_eq_nocase(name, "PORT")) {
+		if (str_to_num(v, 1, 65535, &n, &err) < 0)
+			return -1;
+		c->rport = (unsigned int)n;
+		return 1;
+	}
+	if (str_eq_nocase(name, "SESSION")) {
+		if (strlen(v) > 64)
+			return -1;
+		str_copy(c->session_id, v, sizeof(c->session_id));
+		return 1;
+	}
+	if (str_eq_nocase(name, "TTL")) {
+		if (str_to_num(v, 0, 1000, &n, &err) < 0)
+			return -1;
+		c->ttl = (unsigned int)n;
+		return 1;
+	}
+	if (str_eq_nocase(name, "FORWARD")) {
+		char raw[2048];
+		size_t rn;
+		if (base64_decode(v, strlen(v), raw, sizeof(raw) - 1, &rn) < 0)
+			return -1;
+		raw[rn] = '\0';
+		free(c->forward);
+		c->forward = strdup(raw);
+		return 1;
+	}
+	return 0;
 }
 
 int

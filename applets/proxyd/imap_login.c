@@ -4,7 +4,6 @@
  * and the replies for every failure, in Dovecot's words. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "applets/proxyd/imap.h"
 #include "applets/proxyd/settings.h"
@@ -428,9 +427,7 @@ imap_fail(struct client *c, enum client_fail why, const char *text)
 {
 	struct imap_client *ic = imap_of(c);
 	const char *tag = ic->tag ? ic->tag : "*";
-	char when[64];
-	time_t now;
-	struct tm tm;
+	char msg[256];
 
 	ic->state = IMAP_LOGIN_NOAUTH;
 	switch (why) {
@@ -441,10 +438,7 @@ imap_fail(struct client *c, enum client_fail why, const char *text)
 		conn_printf(c->conn, "%s NO [AUTHENTICATIONFAILED] %s\r\n", tag, text);
 		break;
 	case FAIL_AUTH_TEMP:
-		now = time(NULL);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
-		conn_printf(c->conn, "%s NO [UNAVAILABLE] Temporary authentication failure. [%s:%s]\r\n",
-		    tag, c->pd->set->hostname, when);
+		conn_printf(c->conn, "%s NO [UNAVAILABLE] %s\r\n", tag, client_auth_temp_text(c, msg, sizeof(msg)));
 		break;
 	case FAIL_PROXY_TEMP:
 		conn_printf(c->conn, "%s NO [UNAVAILABLE] Account is temporarily unavailable.\r\n", tag);

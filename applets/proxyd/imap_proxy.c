@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "applets/proxyd/imap.h"
-#include "core/base64.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/str.h"
@@ -256,7 +255,6 @@ static void
 sasl_continue(struct client *c)
 {
 	struct imap_client *ic = imap_of(c);
-	const struct proxy_dest *d = &c->dest;
 	char b64[2048];
 	if (ic->sasl_pending) {
 		backend_send(c, "%s", ic->sasl_pending);
@@ -264,20 +262,11 @@ sasl_continue(struct client *c)
 		ic->sasl_pending = NULL;
 		return;
 	}
-	if (d->sasl_forward) {
-		/* the backend refused the token and explains itself in a challenge: end the
-		 * exchange (RFC 7628: OAUTHBEARER answers %x01; XOAUTH2 an empty line) */
-		backend_send(c, "%s", str_eq_nocase(d->mech, "OAUTHBEARER") ? "AQ==" : "");
+	if (backend_sasl_answer(c, &ic->login_mech_step, b64, sizeof(b64)) < 0) {
+		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "Unexpected SASL continuation from the backend");
 		return;
 	}
-	if (d->mech && str_eq_nocase(d->mech, "LOGIN")) {
-		/* first challenge asks for the user, the second for the password */
-		const char *v = ic->login_mech_step++ ? d->pass : d->destuser;
-		base64_encode(v, strlen(v), b64, sizeof(b64));
-		backend_send(c, "%s", b64);
-		return;
-	}
-	client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "Unexpected SASL continuation from the backend");
+	backend_send(c, "%s", b64);
 }
 
 static int

@@ -6,12 +6,10 @@
  * Pigeonhole's managesieve-login (docs/dovecot-login-behaviour.md §6). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "applets/proxyd/managesieve.h"
 #include "applets/proxyd/settings.h"
 #include "config.h"
-#include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -231,43 +229,23 @@ static void
 sieve_cmd_xclient(struct client *c)
 {
 	const struct imap_parser *p = &sieve_of(c)->parser;
+	char kv[LOGIN_MAX_CMD];
 	if (!c->trusted) {
 		sieve_reply(c, "NO", NULL, "You are not from trusted IP");
 		return;
 	}
 	for (unsigned int i = 0; i < p->nargs; i++) {
-		const char *kv = p->args[i].str;
-		long long n;
-		const char *err;
-		if (str_has_prefix_nocase(kv, "ADDR=")) {
-			if (ip_parse(kv + 5, &c->rip) < 0)
-				goto invalid;
-		} else if (str_has_prefix_nocase(kv, "PORT=")) {
-			if (str_to_num(kv + 5, 1, 65535, &n, &err) < 0)
-				goto invalid;
-			c->rport = (unsigned int)n;
-		} else if (str_has_prefix_nocase(kv, "SESSION=")) {
-			if (strlen(kv + 8) > 64)
-				goto invalid;
-			str_copy(c->session_id, kv + 8, sizeof(c->session_id));
-		} else if (str_has_prefix_nocase(kv, "TTL=")) {
-			if (str_to_num(kv + 4, 1, 1000, &n, &err) < 0)
-				goto invalid;
-			c->ttl = (unsigned int)n;
-		} else if (str_has_prefix_nocase(kv, "FORWARD=")) {
-			char raw[2048];
-			size_t rn;
-			if (base64_decode(kv + 8, strlen(kv + 8), raw, sizeof(raw) - 1, &rn) < 0)
-				goto invalid;
-			raw[rn] = '\0';
-			free(c->forward);
-			c->forward = strdup(raw);
+		str_copy(kv, p->args[i].str, sizeof(kv));
+		char *v = strchr(kv, '=');
+		if (v == NULL)
+			continue;
+		*v++ = '\0';
+		if (client_xclient_attr(c, kv, v) < 0) {
+			sieve_reply(c, "NO", NULL, "Invalid XCLIENT parameters");
+			return;
 		}
 	}
 	sieve_reply(c, "OK", NULL, "Updated");
-	return;
-invalid:
-	sieve_reply(c, "NO", NULL, "Invalid XCLIENT parameters");
 }
 
 /* Returns -1 if the client is gone. */
@@ -373,9 +351,7 @@ sieve_input(struct client *c)
 static void
 sieve_fail(struct client *c, enum client_fail why, const char *text)
 {
-	char when[64], msg[256];
-	time_t now;
-	struct tm tm;
+	char msg[256];
 
 	sieve_of(c)->state = SIEVE_LOGIN_CMD;
 	switch (why) {
@@ -386,10 +362,7 @@ sieve_fail(struct client *c, enum client_fail why, const char *text)
 		sieve_reply(c, "NO", NULL, text);
 		break;
 	case FAIL_AUTH_TEMP:
-		now = time(NULL);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
-		str_fmt(msg, sizeof(msg), "Temporary authentication failure. [%s:%s]", c->pd->set->hostname, when);
-		sieve_reply(c, "NO", "TRYLATER", msg);
+		sieve_reply(c, "NO", "TRYLATER", client_auth_temp_text(c, msg, sizeof(msg)));
 		break;
 	case FAIL_PROXY_TEMP:
 		sieve_reply(c, "NO", "TRYLATER", "Account is temporarily unavailable.");

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "applets/proxyd/managesieve.h"
-#include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -103,13 +102,9 @@ send_auth(struct client *c)
 static void
 send_xclient(struct client *c)
 {
-	char rip[IP_ADDR_STRLEN];
 	struct strbuf sb;
 	strbuf_init(&sb, 8192);
-	strbuf_printf(&sb, "XCLIENT ADDR=%s PORT=%u SESSION=%s TTL=%u",
-	    ip_format(&c->rip, rip, sizeof(rip)), c->rport, c->session_id, c->ttl - 1);
-	client_forward_xclient(c, &sb);
-	strbuf_puts(&sb, "\r\n");
+	client_xclient_compose(c, &sb);
 	if (!sb.error)
 		conn_write(c->backend, sb.s, sb.len);
 	strbuf_free(&sb);
@@ -159,8 +154,6 @@ capability_line(struct client *c, const char *line)
 static void
 auth_challenge(struct client *c, const char *line)
 {
-	struct sieve_client *sc = sieve_of(c);
-	const struct proxy_dest *d = &c->dest;
 	char b64[2048], challenge[2048];
 	const char *p = line;
 	if (unquote(&p, challenge, sizeof(challenge)) < 0) {
@@ -169,19 +162,11 @@ auth_challenge(struct client *c, const char *line)
 		backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, why);
 		return;
 	}
-	if (d->sasl_forward) {
-		/* the backend refused the token and explains itself in a challenge: end the
-		 * exchange (RFC 7628: OAUTHBEARER answers %x01; XOAUTH2 an empty response) */
-		send_quoted_line(c, "", str_eq_nocase(d->mech, "OAUTHBEARER") ? "AQ==" : "");
+	if (backend_sasl_answer(c, &sieve_of(c)->login_mech_step, b64, sizeof(b64)) < 0) {
+		backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, "Server sent unexpected SASL challenge");
 		return;
 	}
-	if (d->master == NULL && d->mech && str_eq_nocase(d->mech, "LOGIN") && sc->login_mech_step < 2) {
-		const char *v = sc->login_mech_step++ ? d->pass : d->destuser;
-		base64_encode(v, strlen(v), b64, sizeof(b64));
-		send_quoted_line(c, "", b64);
-		return;
-	}
-	backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, "Server sent unexpected SASL challenge");
+	send_quoted_line(c, "", b64);
 }
 
 /* The backend's final answer to AUTHENTICATE. */

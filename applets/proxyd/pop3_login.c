@@ -3,12 +3,10 @@
  * USER/PASS, RFC 2449 CAPA, RFC 5034 AUTH) and the failure replies, in Dovecot's words. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "applets/proxyd/pop3.h"
 #include "applets/proxyd/settings.h"
 #include "config.h"
-#include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -198,37 +196,16 @@ pop3_cmd_xclient(struct client *c, char *args)
 	}
 	char *save = NULL;
 	for (char *kv = strtok_r(args, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
-		long long n;
-		const char *err;
-		if (str_has_prefix_nocase(kv, "ADDR=")) {
-			if (ip_parse(kv + 5, &c->rip) < 0)
-				goto invalid;
-		} else if (str_has_prefix_nocase(kv, "PORT=")) {
-			if (str_to_num(kv + 5, 1, 65535, &n, &err) < 0)
-				goto invalid;
-			c->rport = (unsigned int)n;
-		} else if (str_has_prefix_nocase(kv, "SESSION=")) {
-			if (strlen(kv + 8) > 64)
-				goto invalid;
-			str_copy(c->session_id, kv + 8, sizeof(c->session_id));
-		} else if (str_has_prefix_nocase(kv, "TTL=")) {
-			if (str_to_num(kv + 4, 0, 1000, &n, &err) < 0)
-				goto invalid;
-			c->ttl = (unsigned int)n;
-		} else if (str_has_prefix_nocase(kv, "FORWARD=")) {
-			char raw[2048];
-			size_t rn;
-			if (base64_decode(kv + 8, strlen(kv + 8), raw, sizeof(raw) - 1, &rn) < 0)
-				goto invalid;
-			raw[rn] = '\0';
-			free(c->forward);
-			c->forward = strdup(raw);
+		char *v = strchr(kv, '=');
+		if (v == NULL)
+			continue;
+		*v++ = '\0';
+		if (client_xclient_attr(c, kv, v) < 0) {
+			conn_puts(c->conn, "-ERR Invalid parameters\r\n");
+			return;
 		}
 	}
 	conn_puts(c->conn, "+OK Updated\r\n");
-	return;
-invalid:
-	conn_puts(c->conn, "-ERR Invalid parameters\r\n");
 }
 
 /* Returns -1 if the client is gone. */
@@ -315,9 +292,7 @@ pop3_input(struct client *c)
 static void
 pop3_fail(struct client *c, enum client_fail why, const char *text)
 {
-	char when[64];
-	time_t now;
-	struct tm tm;
+	char msg[256];
 
 	pop3_of(c)->state = POP3_LOGIN_AUTH;
 	switch (why) {
@@ -328,10 +303,7 @@ pop3_fail(struct client *c, enum client_fail why, const char *text)
 		conn_printf(c->conn, "-ERR [AUTH] %s\r\n", text);
 		break;
 	case FAIL_AUTH_TEMP:
-		now = time(NULL);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
-		conn_printf(c->conn, "-ERR [SYS/TEMP] Temporary authentication failure. [%s:%s]\r\n",
-		    c->pd->set->hostname, when);
+		conn_printf(c->conn, "-ERR [SYS/TEMP] %s\r\n", client_auth_temp_text(c, msg, sizeof(msg)));
 		break;
 	case FAIL_PROXY_TEMP:
 		conn_puts(c->conn, "-ERR [SYS/TEMP] Account is temporarily unavailable.\r\n");

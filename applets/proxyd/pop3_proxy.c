@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "applets/proxyd/pop3.h"
-#include "core/base64.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/str.h"
@@ -46,13 +45,9 @@ send_login(struct client *c)
 static void
 send_xclient(struct client *c)
 {
-	char rip[IP_ADDR_STRLEN];
 	struct strbuf sb;
 	strbuf_init(&sb, 4096);
-	strbuf_printf(&sb, "XCLIENT ADDR=%s PORT=%u SESSION=%s TTL=%u",
-	    ip_format(&c->rip, rip, sizeof(rip)), c->rport, c->session_id, c->ttl - 1);
-	client_forward_xclient(c, &sb);
-	strbuf_puts(&sb, "\r\n");
+	client_xclient_compose(c, &sb);
 	if (!sb.error)
 		conn_write(c->backend, sb.s, sb.len);
 	strbuf_free(&sb);
@@ -105,19 +100,11 @@ login_failed(struct client *c, const char *line)
 static void
 auth_continue(struct client *c)
 {
-	struct pop3_client *pc = pop3_of(c);
-	const struct proxy_dest *d = &c->dest;
 	char b64[2048];
-	if (d->sasl_forward) {
-		backend_send(c, "%s", str_eq_nocase(d->mech, "OAUTHBEARER") ? "AQ==" : "");
-		return;
-	}
-	if (d->mech == NULL || !str_eq_nocase(d->mech, "LOGIN") || pc->login_mech_step > 1) {
+	if (backend_sasl_answer(c, &pop3_of(c)->login_mech_step, b64, sizeof(b64)) < 0) {
 		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "Unexpected SASL continuation from the backend");
 		return;
 	}
-	const char *v = pc->login_mech_step++ ? d->pass : d->destuser;
-	base64_encode(v, strlen(v), b64, sizeof(b64));
 	backend_send(c, "%s", b64);
 }
 

@@ -163,6 +163,13 @@ void client_proxy_failed(struct client *, enum client_fail, const char *text, co
 /* The backend login failed in a way that a new connection may cure (closed, [UNAVAILABLE],
  * [SYS/TEMP], bad banner): reconnect within the timeout, or finally fail with why/text. */
 void backend_retry_or_fail(struct client *, enum client_fail why, const char *text, const char *log_reason);
+/* "Temporary authentication failure. [<hostname>:<YYYY-mm-dd HH:MM:SS>]", Dovecot's text
+ * for a passdb that could not answer, into buf. */
+const char *client_auth_temp_text(struct client *, char *buf, size_t len);
+/* One attribute of XCLIENT from a trusted proxy in front of us (POP3, Submission and
+ * ManageSieve share them): ADDR, PORT, SESSION, TTL, FORWARD. Returns 1 if taken, 0 if
+ * the name is not one of these, -1 if the value is invalid. */
+int client_xclient_attr(struct client *, const char *name, const char *value);
 /* Whether cleartext authentication is allowed on this connection now. */
 int client_cleartext_allowed(const struct client *);
 /* The mechanisms offered (space-separated, upper case). */
@@ -194,11 +201,18 @@ struct strbuf;
 void client_forward_imap(struct client *, struct strbuf *,
     int (*astring)(struct client *, struct strbuf *, const char *));
 void client_forward_xclient(struct client *, struct strbuf *);
+/* "XCLIENT ADDR=<ip> PORT=<port> SESSION=<id> TTL=<ttl-1>[ FORWARD=<base64>]\r\n", the
+ * way Dovecot's POP3 and ManageSieve proxies tell a backend about the client. */
+void client_xclient_compose(struct client *, struct strbuf *);
 /* The forward_* fields, TAB-escaped and joined, as base64 (malloc'd), or NULL if none. */
 char *client_forward_base64(struct client *);
 
 /* backend.c */
 void backend_connect(struct client *);
+/* The answer (base64, into out) to a SASL challenge from the backend during the proxy's
+ * own login: the user, then the password for proxy_mech=LOGIN (*step counts them); for a
+ * passed-through token the end of the exchange (RFC 7628). -1 if no challenge was due. */
+int backend_sasl_answer(struct client *, unsigned int *step, char *out, size_t outlen);
 /* Writes a line (CRLF added) to the backend. */
 void backend_send(struct client *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

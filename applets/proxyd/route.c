@@ -351,6 +351,16 @@ client_forward_base64(struct client *c)
 }
 
 void
+client_xclient_compose(struct client *c, struct strbuf *sb)
+{
+	char rip[IP_ADDR_STRLEN];
+	strbuf_printf(sb, "XCLIENT ADDR=%s PORT=%u SESSION=%s TTL=%u",
+	    ip_format(&c->rip, rip, sizeof(rip)), c->rport, c->session_id, c->ttl - 1);
+	client_forward_xclient(c, sb);
+	strbuf_puts(sb, "\r\n");
+}
+
+void
 client_forward_xclient(struct client *c, struct strbuf *sb)
 {
 	char *b64 = client_forward_base64(c);

@@ -6,12 +6,10 @@
  * words (docs/dovecot-login-behaviour.md §5). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "applets/proxyd/settings.h"
 #include "applets/proxyd/submission.h"
 #include "config.h"
-#include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xtext.h"
@@ -217,61 +215,33 @@ static int
 smtp_cmd_xclient(struct client *c, char *args)
 {
 	struct smtp_client *sc = smtp_of(c);
+	char line[512];
 	if (!c->trusted)
 		return smtp_reply(c, "550 5.7.14 You are not from trusted IP");
 	char *save = NULL;
 	for (char *kv = strtok_r(args, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
 		char *v = strchr(kv, '=');
-		long long n;
-		const char *err;
 		if (v == NULL)
-			goto invalid;
+			return smtp_reply(c, "501 5.5.4 Invalid parameters");
 		*v++ = '\0';
-		if (xtext_decode(v) < 0)
-			goto invalid;
 		if (strcmp(v, "[UNAVAILABLE]") == 0 || strcmp(v, "[TEMPUNAVAIL]") == 0)
 			continue;
-		if (str_eq_nocase(kv, "ADDR")) {
-			if (str_has_prefix_nocase(v, "IPV6:"))
-				v += 5;
-			if (ip_parse(v, &c->rip) < 0)
-				goto invalid;
-		} else if (str_eq_nocase(kv, "PORT")) {
-			if (str_to_num(v, 1, 65535, &n, &err) < 0)
-				goto invalid;
-			c->rport = (unsigned int)n;
-		} else if (str_eq_nocase(kv, "SESSION")) {
-			if (strlen(v) > 64)
-				goto invalid;
-			str_copy(c->session_id, v, sizeof(c->session_id));
-		} else if (str_eq_nocase(kv, "TTL")) {
-			if (str_to_num(v, 1, 1000, &n, &err) < 0)
-				goto invalid;
-			c->ttl = (unsigned int)n;
-		} else if (str_eq_nocase(kv, "HELO")) {
+		if (xtext_decode(v) < 0)
+			return smtp_reply(c, "501 5.5.4 Invalid parameters");
+		if (str_eq_nocase(kv, "HELO")) {
 			free(sc->helo);
 			sc->helo = strdup(v);
 		} else if (str_eq_nocase(kv, "PROTO")) {
 			free(sc->proto);
 			sc->proto = strdup(v);
-		} else if (str_eq_nocase(kv, "FORWARD")) {
-			char raw[2048];
-			size_t rn;
-			if (base64_decode(v, strlen(v), raw, sizeof(raw) - 1, &rn) < 0)
-				return smtp_reply(c, "501 5.5.4 Invalid FORWARD parameter");
-			raw[rn] = '\0';
-			free(c->forward);
-			c->forward = strdup(raw);
+		} else if (client_xclient_attr(c, kv, v) < 0) {
+			return smtp_reply(c, str_eq_nocase(kv, "FORWARD") ? "501 5.5.4 Invalid FORWARD parameter" :
+			    "501 5.5.4 Invalid parameters");
 		}
 		/* LOGIN, TIMEOUT: nothing for a login proxy to do with them */
 	}
-	{
-		char line[512];
-		str_fmt(line, sizeof(line), "220 %s %s", c->pd->set->hostname, c->pd->set->login_greeting);
-		return smtp_reply(c, line);
-	}
-invalid:
-	return smtp_reply(c, "501 5.5.4 Invalid parameters");
+	str_fmt(line, sizeof(line), "220 %s %s", c->pd->set->hostname, c->pd->set->login_greeting);
+	return smtp_reply(c, line);
 }
 
 static int
@@ -390,9 +360,7 @@ smtp_input(struct client *c)
 static void
 smtp_fail(struct client *c, enum client_fail why, const char *text)
 {
-	char when[64];
-	time_t now;
-	struct tm tm;
+	char msg[256];
 
 	smtp_of(c)->state = SMTP_LOGIN_CMD;
 	switch (why) {
@@ -403,10 +371,7 @@ smtp_fail(struct client *c, enum client_fail why, const char *text)
 		conn_printf(c->conn, "535 5.7.8 %s\r\n", text);
 		break;
 	case FAIL_AUTH_TEMP:
-		now = time(NULL);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
-		conn_printf(c->conn, "454 4.7.0 Temporary authentication failure. [%s:%s]\r\n",
-		    c->pd->set->hostname, when);
+		conn_printf(c->conn, "454 4.7.0 %s\r\n", client_auth_temp_text(c, msg, sizeof(msg)));
 		break;
 	case FAIL_PROXY_TEMP:
 	case FAIL_PROXY_CONFIG:

@@ -10,7 +10,6 @@
 #include "applets/proxyd/settings.h"
 #include "applets/proxyd/submission.h"
 #include "config.h"
-#include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xtext.h"
@@ -151,30 +150,20 @@ send_auth(struct client *c)
 }
 
 static void
-auth_continue(struct client *c, const char *text)
+auth_continue(struct client *c)
 {
 	struct smtp_client *sc = smtp_of(c);
-	const struct proxy_dest *d = &c->dest;
 	char b64[2048];
-	(void)text;
 	if (sc->sasl_pending) {
 		backend_send(c, "%s", sc->sasl_pending);
 		submission_backend_free(sc);
 		return;
 	}
-	if (d->sasl_forward) {
-		/* the backend refused the token and explains itself in a challenge: end the
-		 * exchange (RFC 7628: OAUTHBEARER answers %x01; XOAUTH2 an empty line) */
-		backend_send(c, "%s", str_eq_nocase(d->mech, "OAUTHBEARER") ? "AQ==" : "");
+	if (backend_sasl_answer(c, &sc->login_mech_step, b64, sizeof(b64)) < 0) {
+		backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, "Server sent unexpected server-first challenge");
 		return;
 	}
-	if (d->master == NULL && d->mech && str_eq_nocase(d->mech, "LOGIN") && sc->login_mech_step < 2) {
-		const char *v = sc->login_mech_step++ ? d->pass : d->destuser;
-		base64_encode(v, strlen(v), b64, sizeof(b64));
-		backend_send(c, "%s", b64);
-		return;
-	}
-	backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, "Server sent unexpected server-first challenge");
+	backend_send(c, "%s", b64);
 }
 
 /* The text of a reply line without its status and, when the backend uses them, the
@@ -325,7 +314,7 @@ backend_line(struct client *c, char *line)
 				backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, why);
 				return -1;
 			}
-			auth_continue(c, line + 4 - (line[3] == '\0'));
+			auth_continue(c);
 			return 0;
 		}
 		if (sc->reply.len)

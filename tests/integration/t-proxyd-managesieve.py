@@ -38,6 +38,7 @@ def main():
         'user2@example.org': fields + ' master=proxy pass=masterpass',
         'user3@example.org': fields + ' pass=wrong',
         'user4@example.org': fields,
+        'user5@example.org': fields + ' proxy_not_trusted',
         'dead@example.org': 'proxy host=127.0.0.1 port=%d proxy_timeout=2' % free_port(),
     }
     port = free_port()
@@ -192,7 +193,41 @@ def main():
         s.close()
         report(r[0] == b'OK "Logged in."\r\n', 'the proxy still works after the bad input', r)
 
+        # proxy_not_trusted: no XCLIENT, the backend sees the proxy's address
+        mark = len(be.log())
+        raw = RawClient('127.0.0.1', port, source_ip='127.0.0.9')
+        raw.until(b'OK ')
+        raw.send(b'AUTHENTICATE "PLAIN" "' + plain('user5@example.org', 'pass') + b'"\r\n')
+        got = raw.line()
+        raw.close()
+        report(got == b'OK "Logged in."\r\n' and
+               be.wait_log(r'managesieve-login: Info: Login: user=<user5@example.org>, method=PLAIN, rip=127\.0\.0\.1, ',
+                           start=mark) is not None,
+               'proxy_not_trusted: no XCLIENT (the backend logs the proxy\'s address)', (got, be.log()[-600:]))
+
         report(not px.check_log(), 'no sanitizer reports or crashes', '\n'.join(px.check_log()))
+
+    # a trusted proxy in front of proxyd: "XCLIENT" offered, the real address passed on
+    port2 = free_port()
+    px2 = Proxyd(name='mtool2', users=users, trusted_networks='127.0.0.0/8',
+                 settings={'protocols': 'sieve', 'managesieve_notify_capability': '',
+                           'managesieve_sieve_capability': 'fileinto vacation'},
+                 extra_conf='service managesieve-login {\n  inet_listener sieve {\n'
+                            '    port = %d\n  }\n}\n' % port2)
+    with px2:
+        s = Sieve('127.0.0.1', port2)
+        ok, caps = s.greeting()
+        report(caps == [b'"IMPLEMENTATION" "Dovecot Pigeonhole"\r\n', b'"SIEVE" "fileinto vacation"\r\n',
+                        b'"SASL" "PLAIN"\r\n', b'"VERSION" "1.0"\r\n', b'"XCLIENT"\r\n'],
+               'managesieve_* settings shape the greeting; XCLIENT offered to a trusted client', caps)
+        r1 = s.cmd(b'XCLIENT ADDR=10.9.8.7 PORT=4321 SESSION=front-session-1')
+        r2 = s.login('user1@example.org', 'pass')
+        s.close()
+        report(r1[0] == b'OK "Updated"\r\n' and r2[0] == b'OK "Logged in."\r\n' and
+               be.wait_log(r'managesieve-login: Info: Login: user=<user1@example.org>, method=PLAIN, rip=10\.9\.8\.7, '
+                           r'lip=127\.0\.0\.1, mpid=\d+, (secured, )?session=<front-session-1>') is not None,
+               'XCLIENT from a trusted client reaches the backend (address and session)', (r1, r2, be.log()[-600:]))
+        report(not px2.check_log(), 'no sanitizer reports (second proxyd)', '\n'.join(px2.check_log()))
     sink.stop()
 
 

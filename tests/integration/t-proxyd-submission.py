@@ -61,7 +61,9 @@ def main():
         'user2@example.org': fields,
         'user3@example.org': fields + ' master=proxy pass=masterpass',
         'user4@example.org': fields + ' pass=wrong',
-        'user5@example.org': fields + ' forward_color=blue',
+        # a forward field long enough that XCLIENT is split in two commands (> 512 chars)
+        'user5@example.org': fields + ' forward_color=blue forward_long=' + 'x' * 600,
+        'user6@example.org': fields + ' proxy_not_trusted destuser=user3@example.org',
         'dead@example.org': 'proxy host=127.0.0.1 port=%d proxy_timeout=2' % free_port(),
     }
     subm = free_port()
@@ -181,8 +183,20 @@ def main():
         sid = m.group(1) if m else '?'
         blog = be.wait_log(r'submission-login: Info: Login: user=<user5@example.org>, method=PLAIN, rip=127\.0\.0\.9, '
                            r'lip=127\.0\.0\.1, mpid=\d+, (secured, )?session=<%s>' % re.escape(sid))
-        report(blog is not None, 'XCLIENT: the backend logged the client\'s address and proxyd\'s session id',
-               be.log()[-1500:])
+        report(blog is not None, 'XCLIENT (split in two by a long FORWARD): the backend logged the client\'s '
+               'address and proxyd\'s session id', be.log()[-1500:])
+
+        # proxy_not_trusted: no XCLIENT, the backend sees the proxy's address
+        mark = len(be.log())
+        raw = RawClient('127.0.0.1', subm, source_ip='127.0.0.9')
+        raw.line()
+        raw.send(b'AUTH PLAIN ' + plain('user6@example.org', 'pass') + b'\r\n')
+        got = lines(raw)
+        raw.close()
+        report(got == ['235 2.7.0 Logged in.'] and
+               be.wait_log(r'submission-login: Info: Login: user=<user3@example.org>, method=PLAIN, rip=127\.0\.0\.1, ',
+                           start=mark) is not None,
+               'proxy_not_trusted: no XCLIENT (the backend logs the proxy\'s address)', (got, be.log()[-600:]))
 
         # master user: the backend logs the master login
         s = smtplib.SMTP('127.0.0.1', subm, timeout=20)
@@ -230,7 +244,7 @@ def main():
 
     # submission_backend_capabilities and exotic-backend shape the EHLO
     subm2 = free_port()
-    px2 = Proxyd(name='mtool2', users=users,
+    px2 = Proxyd(name='mtool2', users=users, trusted_networks='127.0.0.0/8',
                  settings={'protocols': 'submission', 'hostname': HOST, 'auth_mechanisms': 'plain login',
                            'submission_client_workarounds': 'exotic-backend',
                            'submission_backend_capabilities': 'size pipelining BINARYMIME',
@@ -243,9 +257,19 @@ def main():
         raw.send(b'EHLO x\r\n')
         got = lines(raw)
         want = ['250-proxy.test', '250-AUTH PLAIN LOGIN', '250-BINARYMIME', '250-CHUNKING',
-                '250-SIZE 10485760', '250 PIPELINING']
-        report(got == want, 'submission_backend_capabilities, exotic-backend and submission_max_mail_size', got)
+                '250-SIZE 10485760', '250-PIPELINING',
+                '250 XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT FORWARD']
+        report(got == want, 'submission_backend_capabilities, exotic-backend and submission_max_mail_size; '
+               'XCLIENT offered to a trusted client', got)
+        # a trusted proxy in front of us sends the real client's address
+        raw.send(b'XCLIENT ADDR=10.9.8.7 PORT=4321 HELO=front+2Eexample\r\n')
+        got = lines(raw)
+        raw.send(b'AUTH PLAIN ' + plain('user2@example.org', 'pass') + b'\r\n')
+        got += lines(raw)
         raw.close()
+        report(got == ['220 proxy.test Dovecot ready.', '235 2.7.0 Logged in.'] and
+               be.wait_log(r'Login: user=<user2@example.org>, method=PLAIN, rip=10\.9\.8\.7, ') is not None,
+               'XCLIENT from a trusted client reaches the backend', (got, be.log()[-600:]))
         report(not px2.check_log(), 'no sanitizer reports (second proxyd)', '\n'.join(px2.check_log()))
     sink.stop()
 
