@@ -108,10 +108,8 @@ cmd_director_status(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int 
 	struct dir_conn c;
 
 	(void)cmd;
-	if (cmdopt_parse(argc, argv, status_opts, 3, v) < 0)
+	if (dir_start(&c, ctx, argc, argv, status_opts, 3, v) < 0)
 		return DOVEADM_EX_USAGE;
-	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
-	dir_connect(&c);
 	if (v[1].set)
 		status_user(&c, v[1].str, v[2].set ? v[2].str : NULL);
 	else
@@ -133,10 +131,8 @@ cmd_director_dump(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 	size_t n;
 
 	(void)cmd;
-	if (cmdopt_parse(argc, argv, socket_only_opts, 1, v) < 0)
+	if (dir_start(&c, ctx, argc, argv, socket_only_opts, 1, v) < 0)
 		return DOVEADM_EX_USAGE;
-	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
-	dir_connect(&c);
 	print_init("formatted", 1, stdout);
 	print_set_format(c.explicit_path ?
 	    "doveadm director %{command} -a %{socket-path} %{host} %{vhost_count}\n" :
@@ -192,10 +188,8 @@ cmd_director_ring_status(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd,
 	long long ts;
 
 	(void)cmd;
-	if (cmdopt_parse(argc, argv, socket_only_opts, 1, v) < 0)
+	if (dir_start(&c, ctx, argc, argv, socket_only_opts, 1, v) < 0)
 		return DOVEADM_EX_USAGE;
-	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
-	dir_connect(&c);
 	print_init("table", 1, stdout);
 	for (i = 0; i < 12; i++)
 		print_header_simple(titles[i]);
@@ -246,10 +240,8 @@ ring_cmd(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 	char ipstr[IP_ADDR_STRLEN], line[128];
 	char *reply;
 
-	if (cmdopt_parse(argc, argv, ring_opts, 3, v) < 0)
+	if (dir_start(&c, ctx, argc, argv, ring_opts, 3, v) < 0)
 		return DOVEADM_EX_USAGE;
-	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
-	dir_connect(&c);
 	if (!v[1].set || ip_parse(v[1].str, &ip) < 0 ||
 	    (v[2].set && parse_port(v[2].str, &port) < 0))
 		dir_usage(cmd);

@@ -27,6 +27,19 @@ struct dir_conn {
 /* Sets up c from the -a value (NULL for base_dir's socket). */
 void dir_init(struct dir_conn *c, struct doveadm_ctx *ctx, const char *socket_opt);
 
+/* A command's start: parses its options into v (row 0 is -a; -1 after the parse error
+ * was printed: exit 64), then dir_init() and dir_connect(). */
+int dir_start(struct dir_conn *c, struct doveadm_ctx *ctx, int argc, char **argv,
+    const struct cmdopt *opts, size_t nopts, struct cmdopt_val *v);
+
+/* Sends "VERB\tIP<suffix>" for every address, then reads one reply per address: OK
+ * (-v: "Info: IP: DONE"), NOTFOUND ("IP: doesn't exist", exit notfound_exit; 68 only
+ * if no error came first) or another line ("IP: LINE", exit 75), logged with log
+ * (dv_error or dv_warning). */
+void dir_per_ip(struct doveadm_ctx *ctx, struct dir_conn *c, const struct ip_addr *ips,
+    size_t nips, const char *verb, const char *suffix, int notfound_exit,
+    void (*log)(const char *fmt, ...), const char *done);
+
 /* Connects and does the VERSION handshake; failures are fatal with doveadm's texts
  * (unreachable socket 75, silent for 5 s 75, wrong VERSION 76). */
 void dir_connect(struct dir_conn *c);

@@ -34,6 +34,55 @@ dir_init(struct dir_conn *c, struct doveadm_ctx *ctx, const char *socket_opt)
 	}
 }
 
+int
+dir_start(struct dir_conn *c, struct doveadm_ctx *ctx, int argc, char **argv,
+    const struct cmdopt *opts, size_t nopts, struct cmdopt_val *v)
+{
+	if (cmdopt_parse(argc, argv, opts, nopts, v) < 0)
+		return -1;
+	dir_init(c, ctx, v[0].set ? v[0].str : NULL);
+	dir_connect(c);
+	return 0;
+}
+
+void
+dir_per_ip(struct doveadm_ctx *ctx, struct dir_conn *c, const struct ip_addr *ips,
+    size_t nips, const char *verb, const char *suffix, int notfound_exit,
+    void (*log)(const char *fmt, ...), const char *done)
+{
+	char ipstr[IP_ADDR_STRLEN];
+	struct strbuf sb;
+	size_t i;
+
+	/* all commands first, then the replies, as doveadm */
+	strbuf_init(&sb, (size_t)-1);
+	for (i = 0; i < nips; i++) {
+		strbuf_truncate(&sb, 0);
+		strbuf_printf(&sb, "%s\t%s%s", verb, ip_format(&ips[i], ipstr, sizeof(ipstr)),
+		    suffix);
+		if (sb.error)
+			dv_fatal("Out of memory");
+		dir_send(c, sb.s);
+	}
+	strbuf_free(&sb);
+	for (i = 0; i < nips; i++) {
+		char *reply = dir_read(c);
+		ip_format(&ips[i], ipstr, sizeof(ipstr));
+		if (reply == NULL)
+			continue;
+		if (strcmp(reply, "NOTFOUND") == 0) {
+			log("%s: doesn't exist", ipstr);
+			if (notfound_exit != DOVEADM_EX_NOTFOUND || c->exit_code == 0)
+				dir_fail(c, notfound_exit);
+		} else if (strcmp(reply, "OK") != 0) {
+			log("%s: %s", ipstr, reply);
+			dir_fail(c, DOVEADM_EX_TEMPFAIL);
+		} else if (ctx->verbose) {
+			dv_info("%s: %s", ipstr, done);
+		}
+	}
+}
+
 void
 dir_connect(struct dir_conn *c)
 {

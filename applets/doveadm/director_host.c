@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "applets/doveadm/director.h"
-#include "applets/doveadm/print.h"
 #include "core/str.h"
 #include "core/tabescape.h"
 
@@ -39,21 +38,18 @@ add_or_update(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, 
     int update)
 {
 	const struct cmdopt *opts = update ? update_opts : add_opts;
-	size_t nopts = update ? 3 : 4, nips, i;
+	size_t nopts = update ? 3 : 4, nips;
 	struct cmdopt_val v[4];
 	struct dir_conn c;
 	struct ip_addr *ips;
 	unsigned int vhosts = 0, num;
 	int have_vhosts = 0;
-	char ipstr[IP_ADDR_STRLEN];
-	struct strbuf sb;
+	struct strbuf suffix;
 
-	if (cmdopt_parse(argc, argv, opts, nopts, v) < 0)
+	if (dir_start(&c, ctx, argc, argv, opts, nopts, v) < 0)
 		return DOVEADM_EX_USAGE;
-	const struct cmdopt_val *vsock = &v[0], *vtag = update ? NULL : &v[1];
+	const struct cmdopt_val *vtag = update ? NULL : &v[1];
 	const struct cmdopt_val *vhost = &v[nopts - 2], *vcount = &v[nopts - 1];
-	dir_init(&c, ctx, vsock->set ? vsock->str : NULL);
-	dir_connect(&c);
 
 	const char *tag = vtag != NULL && vtag->set && vtag->str[0] != '\0' ? vtag->str : NULL;
 	if (!vhost->set)
@@ -82,30 +78,17 @@ add_or_update(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, 
 	}
 	nips = dir_get_host(&c, host, &ips);
 	free(host);
-	strbuf_init(&sb, (size_t)-1);
-	for (i = 0; i < nips; i++) {
-		strbuf_printf(&sb, "%s\t%s", update ? "HOST-UPDATE" : "HOST-SET",
-		    ip_format(&ips[i], ipstr, sizeof(ipstr)));
-		if (tag != NULL)
-			strbuf_printf(&sb, "@%s", tag);
-		if (have_vhosts)
-			strbuf_printf(&sb, "\t%u", vhosts);
-		send_fmt(&c, &sb);
-	}
-	strbuf_free(&sb);
-	for (i = 0; i < nips; i++) {
-		char *line = dir_read(&c);
-		ip_format(&ips[i], ipstr, sizeof(ipstr));
-		if (line == NULL)
-			continue;
-		if (strcmp(line, "OK") != 0) {
-			dv_error("%s: %s", ipstr, strcmp(line, "NOTFOUND") == 0 ?
-			    "doesn't exist" : line);
-			dir_fail(&c, DOVEADM_EX_TEMPFAIL);
-		} else if (ctx->verbose) {
-			dv_info("%s: OK", ipstr);
-		}
-	}
+	strbuf_init(&suffix, (size_t)-1);
+	if (tag != NULL)
+		strbuf_printf(&suffix, "@%s", tag);
+	if (have_vhosts)
+		strbuf_printf(&suffix, "\t%u", vhosts);
+	if (suffix.error)
+		dv_fatal("Out of memory");
+	/* here an unknown host is a failure like any other (exit 75) */
+	dir_per_ip(ctx, &c, ips, nips, update ? "HOST-UPDATE" : "HOST-SET", suffix.s,
+	    DOVEADM_EX_TEMPFAIL, dv_error, "OK");
+	strbuf_free(&suffix);
 	if (nips > 0)
 		free(ips);
 	cmdopt_free(v, nopts);
@@ -138,37 +121,14 @@ host_cmd(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 	struct cmdopt_val v[2];
 	struct dir_conn c;
 	struct ip_addr *ips;
-	char ipstr[IP_ADDR_STRLEN], line[128];
-	size_t nips, i;
+	size_t nips;
 
-	if (cmdopt_parse(argc, argv, host_opts, 2, v) < 0)
+	if (dir_start(&c, ctx, argc, argv, host_opts, 2, v) < 0)
 		return DOVEADM_EX_USAGE;
-	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
-	dir_connect(&c);
 	if (!v[1].set)
 		dir_usage(cmd);
 	nips = dir_get_host(&c, v[1].str, &ips);
-	for (i = 0; i < nips; i++) {
-		str_fmt(line, sizeof(line), "%s\t%s", verb,
-		    ip_format(&ips[i], ipstr, sizeof(ipstr)));
-		dir_send(&c, line);
-	}
-	for (i = 0; i < nips; i++) {
-		char *reply = dir_read(&c);
-		ip_format(&ips[i], ipstr, sizeof(ipstr));
-		if (reply == NULL)
-			continue;
-		if (strcmp(reply, "NOTFOUND") == 0) {
-			dv_error("%s: doesn't exist", ipstr);
-			if (c.exit_code == 0)
-				dir_fail(&c, DOVEADM_EX_NOTFOUND);
-		} else if (strcmp(reply, "OK") != 0) {
-			dv_error("%s: %s", ipstr, reply);
-			dir_fail(&c, DOVEADM_EX_TEMPFAIL);
-		} else if (ctx->verbose) {
-			dv_info("%s: %s", ipstr, done);
-		}
-	}
+	dir_per_ip(ctx, &c, ips, nips, verb, "", DOVEADM_EX_NOTFOUND, dv_error, done);
 	if (nips > 0)
 		free(ips);
 	cmdopt_free(v, 2);
@@ -210,10 +170,8 @@ cmd_director_move(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 	char ipstr[IP_ADDR_STRLEN], line[128];
 	char *reply;
 
-	if (cmdopt_parse(argc, argv, move_opts, 3, v) < 0)
+	if (dir_start(&c, ctx, argc, argv, move_opts, 3, v) < 0)
 		return DOVEADM_EX_USAGE;
-	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
-	dir_connect(&c);
 	if (!v[1].set || !v[2].set)
 		dir_usage(cmd);
 	/* the hash is doveadm's (its director_username_hash), the address the first one */
@@ -257,10 +215,8 @@ cmd_director_kick(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 	struct strbuf sb;
 	char *reply;
 
-	if (cmdopt_parse(argc, argv, kick_opts, 3, v) < 0)
+	if (dir_start(&c, ctx, argc, argv, kick_opts, 3, v) < 0)
 		return DOVEADM_EX_USAGE;
-	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
-	dir_connect(&c);
 	if (!v[2].set)
 		dir_usage(cmd);
 	strbuf_init(&sb, (size_t)-1);
@@ -336,13 +292,11 @@ cmd_director_flush(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int a
 	struct cmdopt_val v[4];
 	struct dir_conn c;
 	struct ip_addr *ips;
-	char ipstr[IP_ADDR_STRLEN], line[128];
-	size_t nips, i;
+	char suffix[32] = "";
+	size_t nips;
 
-	if (cmdopt_parse(argc, argv, flush_opts, 4, v) < 0)
+	if (dir_start(&c, ctx, argc, argv, flush_opts, 4, v) < 0)
 		return DOVEADM_EX_USAGE;
-	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
-	dir_connect(&c);
 	if (!v[3].set)
 		dir_usage(cmd);
 	int force = v[1].set;
@@ -352,32 +306,10 @@ cmd_director_flush(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int a
 		goto out;
 	}
 	nips = dir_get_host(&c, v[3].str, &ips);
-	for (i = 0; i < nips; i++) {
-		ip_format(&ips[i], ipstr, sizeof(ipstr));
-		if (force)
-			str_fmt(line, sizeof(line), "HOST-FLUSH\t%s", ipstr);
-		else if (maxp > 0)
-			str_fmt(line, sizeof(line), "HOST-RESET-USERS\t%s\t%lld", ipstr, maxp);
-		else
-			str_fmt(line, sizeof(line), "HOST-RESET-USERS\t%s", ipstr);
-		dir_send(&c, line);
-	}
-	for (i = 0; i < nips; i++) {
-		char *reply = dir_read(&c);
-		ip_format(&ips[i], ipstr, sizeof(ipstr));
-		if (reply == NULL)
-			continue;
-		if (strcmp(reply, "NOTFOUND") == 0) {
-			dv_warning("%s: doesn't exist", ipstr);
-			if (c.exit_code == 0)
-				dir_fail(&c, DOVEADM_EX_NOTFOUND);
-		} else if (strcmp(reply, "OK") != 0) {
-			dv_warning("%s: %s", ipstr, reply);
-			dir_fail(&c, DOVEADM_EX_TEMPFAIL);
-		} else if (ctx->verbose) {
-			dv_info("%s: flushed", ipstr);
-		}
-	}
+	if (!force && maxp > 0)
+		str_fmt(suffix, sizeof(suffix), "\t%lld", maxp);
+	dir_per_ip(ctx, &c, ips, nips, force ? "HOST-FLUSH" : "HOST-RESET-USERS", suffix,
+	    DOVEADM_EX_NOTFOUND, dv_warning, "flushed");
 	if (nips > 0)
 		free(ips);
 out:
