@@ -61,6 +61,7 @@ def read_only(d):
         ('map -f users_file', ['director', 'map', '-a', A, '-f', users_file]),
         ('map -f users_file <ip>', ['director', 'map', '-a', A, '-f', users_file,
                                     '127.0.0.4']),
+        ('map -f - (stdin, empty)', ['director', 'map', '-a', A, '-f', '-']),
         ('map -u', ['director', 'map', '-a', A, '-u', 'user10@example.org']),
         ('map -h', ['director', 'map', '-a', A, '-h', hash10.decode()]),
         ('map -h (no such hash)', ['director', 'map', '-a', A, '-h', '12345']),
