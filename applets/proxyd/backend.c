@@ -144,6 +144,33 @@ backend_connect(struct client *c)
 	backend_try(c);
 }
 
+const char *
+backend_sasl_start(struct client *c, char *ir, size_t irlen)
+{
+	const struct proxy_dest *d = &c->dest;
+	const char *mech = d->master ? "PLAIN" : d->mech ? d->mech : "PLAIN";
+	enum sasl_mech m = sasl_mech_parse(mech);
+	ir[0] = '\0';
+	if (m == SASL_MECH_PLAIN) {
+		if (sasl_plain_encode(d->destuser, d->master ? d->master : d->destuser,
+		    d->pass ? d->pass : "", ir, irlen) == 0) {
+			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "credentials too long");
+			return NULL;
+		}
+	} else if (m == SASL_MECH_LOGIN) {
+		/* user and password follow the challenges */
+	} else if (d->sasl_forward && sasl_mech_passthrough(m)) {
+		if (str_copy(ir, d->sasl_forward, irlen) >= irlen) {
+			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "SASL response too long to forward");
+			return NULL;
+		}
+	} else {
+		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "proxy_mech is neither PLAIN nor LOGIN; other mechanisms cannot be answered by the proxy");
+		return NULL;
+	}
+	return sasl_mech_name(m);
+}
+
 int
 backend_sasl_answer(struct client *c, unsigned int *step, char *out, size_t outlen)
 {

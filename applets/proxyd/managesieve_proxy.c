@@ -70,33 +70,20 @@ static void
 send_auth(struct client *c)
 {
 	struct sieve_client *sc = sieve_of(c);
-	const struct proxy_dest *d = &c->dest;
-	char b64[2048], prefix[64];
+	char ir[2048], prefix[64];
 
 	if (!sc->be_sasl) {
 		/* credentials never go to a server that does not want them (no TLS yet?) */
 		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "Server has disabled authentication (TLS required?)");
 		return;
 	}
+	const char *mech = backend_sasl_start(c, ir, sizeof(ir));
+	if (mech == NULL)
+		return;
 	sc->be_state = SIEVE_BE_AUTH;
 	c->backend_state = "auth";
-	const char *mech = d->master ? "PLAIN" : d->mech ? d->mech : "PLAIN";
-	if (str_eq_nocase(mech, "PLAIN")) {
-		/* as Pigeonhole's SASL client: authzid = the user, authcid = the master or the user */
-		if (sasl_plain_encode(d->destuser, d->master ? d->master : d->destuser,
-		    d->pass ? d->pass : "", b64, sizeof(b64)) == 0) {
-			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "credentials too long");
-			return;
-		}
-		send_quoted_line(c, "AUTHENTICATE \"PLAIN\" ", b64);
-	} else if (str_eq_nocase(mech, "LOGIN")) {
-		send_quoted_line(c, "AUTHENTICATE \"LOGIN\"", NULL);
-	} else if (d->sasl_forward && sasl_mech_passthrough(sasl_mech_parse(mech))) {
-		str_fmt(prefix, sizeof(prefix), "AUTHENTICATE \"%s\" ", sasl_mech_name(sasl_mech_parse(mech)));
-		send_quoted_line(c, prefix, d->sasl_forward);
-	} else {
-		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "proxy_mech is neither PLAIN nor LOGIN; other mechanisms cannot be answered by the proxy");
-	}
+	str_fmt(prefix, sizeof(prefix), "AUTHENTICATE \"%s\"%s", mech, ir[0] ? " " : "");
+	send_quoted_line(c, prefix, ir[0] ? ir : NULL);
 }
 
 static void

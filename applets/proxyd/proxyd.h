@@ -209,6 +209,11 @@ char *client_forward_base64(struct client *);
 
 /* backend.c */
 void backend_connect(struct client *);
+/* The mechanism and initial response (base64, into ir; "" for LOGIN, which has none) of
+ * the proxy's own SASL login, as Dovecot's SASL client: PLAIN with authzid = destuser and
+ * authcid = master or destuser, LOGIN for proxy_mech=LOGIN, a passed-through token as the
+ * client sent it. Returns the mechanism's name, or NULL after failing the login. */
+const char *backend_sasl_start(struct client *, char *ir, size_t irlen);
 /* The answer (base64, into out) to a SASL challenge from the backend during the proxy's
  * own login: the user, then the password for proxy_mech=LOGIN (*step counts them); for a
  * passed-through token the end of the exchange (RFC 7628). -1 if no challenge was due. */

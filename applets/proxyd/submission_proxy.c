@@ -115,37 +115,26 @@ static void
 send_auth(struct client *c)
 {
 	struct smtp_client *sc = smtp_of(c);
-	const struct proxy_dest *d = &c->dest;
-	char b64[2048];
+	char ir[2048];
 
 	if (!(sc->be_caps & SMTP_BE_CAP_AUTH)) {
 		/* credentials never go to a server that does not want them (no TLS yet?) */
 		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "Authentication support not advertised (TLS required?)");
 		return;
 	}
+	const char *mech = backend_sasl_start(c, ir, sizeof(ir));
+	if (mech == NULL)
+		return;
 	sc->be_state = SMTP_BE_AUTH;
 	c->backend_state = "authenticate";
-	const char *mech = d->master ? "PLAIN" : d->mech ? d->mech : "PLAIN";
-	if (str_eq_nocase(mech, "PLAIN")) {
-		/* as Dovecot's SASL client: authzid = the user, authcid = the master or the user */
-		if (sasl_plain_encode(d->destuser, d->master ? d->master : d->destuser,
-		    d->pass ? d->pass : "", b64, sizeof(b64)) == 0) {
-			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "credentials too long");
-			return;
-		}
-		if (5 + 5 + 1 + strlen(b64) > SMTP_BASE_LINE_LIMIT) {
-			/* RFC 4954: too long for the AUTH line; it follows the first 334 */
-			sc->sasl_pending = strdup(b64);
-			backend_send(c, "AUTH PLAIN");
-		} else {
-			backend_send(c, "AUTH PLAIN %s", b64);
-		}
-	} else if (str_eq_nocase(mech, "LOGIN")) {
-		backend_send(c, "AUTH LOGIN");
-	} else if (d->sasl_forward && sasl_mech_passthrough(sasl_mech_parse(mech))) {
-		backend_send(c, "AUTH %s %s", mech, d->sasl_forward);
+	if (ir[0] == '\0') {
+		backend_send(c, "AUTH %s", mech);
+	} else if (5 + strlen(mech) + 1 + strlen(ir) > SMTP_BASE_LINE_LIMIT) {
+		/* RFC 4954: too long for the AUTH line; it follows the first 334 */
+		sc->sasl_pending = strdup(ir);
+		backend_send(c, "AUTH %s", mech);
 	} else {
-		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "proxy_mech is neither PLAIN nor LOGIN; other mechanisms cannot be answered by the proxy");
+		backend_send(c, "AUTH %s %s", mech, ir);
 	}
 }
 

@@ -39,6 +39,7 @@ def main():
         'user3@example.org': fields + ' pass=wrong',
         'user4@example.org': fields,
         'user5@example.org': fields + ' proxy_not_trusted',
+        'user7@example.org': fields + ' proxy_mech=login destuser=user3@example.org',
         'dead@example.org': 'proxy host=127.0.0.1 port=%d proxy_timeout=2' % free_port(),
     }
     port = free_port()
@@ -192,6 +193,15 @@ def main():
         r = s.login('user1@example.org', 'pass')
         s.close()
         report(r[0] == b'OK "Logged in."\r\n', 'the proxy still works after the bad input', r)
+
+        # proxy_mech=login: proxyd answers the backend's LOGIN challenges (quoted strings)
+        s = Sieve('127.0.0.1', port)
+        s.greeting()
+        r = s.login('user7@example.org', 'pass')
+        s.close()
+        report(r[0] == b'OK "Logged in."\r\n' and
+               be.wait_log(r'managesieve-login: Info: Login: user=<user3@example.org>, method=LOGIN, ') is not None,
+               'proxy_mech=login towards the backend', (r, be.log()[-800:]))
 
         # proxy_not_trusted: no XCLIENT, the backend sees the proxy's address
         mark = len(be.log())

@@ -64,6 +64,7 @@ def main():
         # a forward field long enough that XCLIENT is split in two commands (> 512 chars)
         'user5@example.org': fields + ' forward_color=blue forward_long=' + 'x' * 600,
         'user6@example.org': fields + ' proxy_not_trusted destuser=user3@example.org',
+        'user7@example.org': fields + ' proxy_mech=login destuser=user2@example.org',
         'dead@example.org': 'proxy host=127.0.0.1 port=%d proxy_timeout=2' % free_port(),
     }
     subm = free_port()
@@ -197,6 +198,14 @@ def main():
                be.wait_log(r'submission-login: Info: Login: user=<user3@example.org>, method=PLAIN, rip=127\.0\.0\.1, ',
                            start=mark) is not None,
                'proxy_not_trusted: no XCLIENT (the backend logs the proxy\'s address)', (got, be.log()[-600:]))
+
+        # proxy_mech=login: proxyd answers the backend's LOGIN challenges
+        s = smtplib.SMTP('127.0.0.1', subm, timeout=20)
+        s.ehlo('x')
+        s.login('user7@example.org', 'pass')
+        s.quit()
+        report(be.wait_log(r'submission-login: Info: Login: user=<user2@example.org>, method=LOGIN, ') is not None,
+               'proxy_mech=login towards the backend', be.log()[-800:])
 
         # master user: the backend logs the master login
         s = smtplib.SMTP('127.0.0.1', subm, timeout=20)
