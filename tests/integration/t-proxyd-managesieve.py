@@ -220,7 +220,7 @@ def main():
     # a trusted proxy in front of proxyd: "XCLIENT" offered, the real address passed on
     port2 = free_port()
     px2 = Proxyd(name='mtool2', users=users, trusted_networks='127.0.0.0/8',
-                 settings={'protocols': 'sieve', 'managesieve_notify_capability': '',
+                 settings={'protocols': 'sieve', 'managesieve_notify_capability': '', 'login_timeout': '3 secs',
                            'managesieve_sieve_capability': 'fileinto vacation'},
                  extra_conf='service managesieve-login {\n  inet_listener sieve {\n'
                             '    port = %d\n  }\n}\n' % port2)
@@ -237,6 +237,12 @@ def main():
                be.wait_log(r'managesieve-login: Info: Login: user=<user1@example.org>, method=PLAIN, rip=10\.9\.8\.7, '
                            r'lip=127\.0\.0\.1, mpid=\d+, (secured, )?session=<front-session-1>') is not None,
                'XCLIENT from a trusted client reaches the backend (address and session)', (r1, r2, be.log()[-600:]))
+        # login_timeout: an idle client is told and closed
+        raw = RawClient('127.0.0.1', port2, timeout=10)
+        raw.until(b'OK ')
+        got = raw.line(8)
+        report(got == b'BYE "Disconnected for inactivity."\r\n' and raw.closed(2), 'login_timeout: BYE', got)
+        raw.close()
         report(not px2.check_log(), 'no sanitizer reports (second proxyd)', '\n'.join(px2.check_log()))
     sink.stop()
 

@@ -255,6 +255,7 @@ def main():
     subm2 = free_port()
     px2 = Proxyd(name='mtool2', users=users, trusted_networks='127.0.0.0/8',
                  settings={'protocols': 'submission', 'hostname': HOST, 'auth_mechanisms': 'plain login',
+                           'login_timeout': '3 secs',
                            'submission_client_workarounds': 'exotic-backend',
                            'submission_backend_capabilities': 'size pipelining BINARYMIME',
                            'submission_max_mail_size': '10M'},
@@ -279,6 +280,13 @@ def main():
         report(got == ['220 proxy.test Dovecot ready.', '235 2.7.0 Logged in.'] and
                be.wait_log(r'Login: user=<user2@example.org>, method=PLAIN, rip=10\.9\.8\.7, ') is not None,
                'XCLIENT from a trusted client reaches the backend', (got, be.log()[-600:]))
+        # login_timeout: an idle client is told and closed
+        raw = RawClient('127.0.0.1', subm2, timeout=10)
+        raw.line()
+        got = raw.line(8)
+        report(got == b'421 4.4.2 proxy.test Disconnected for inactivity.\r\n' and raw.closed(2),
+               'login_timeout: 421 4.4.2 as Dovecot', got)
+        raw.close()
         report(not px2.check_log(), 'no sanitizer reports (second proxyd)', '\n'.join(px2.check_log()))
     sink.stop()
 
