@@ -9,6 +9,7 @@ dead backend; bad input."""
 import base64
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -214,6 +215,23 @@ def main():
                be.wait_log(r'managesieve-login: Info: Login: user=<user5@example.org>, method=PLAIN, rip=127\.0\.0\.1, ',
                            start=mark) is not None,
                'proxy_not_trusted: no XCLIENT (the backend logs the proxy\'s address)', (got, be.log()[-600:]))
+
+        # the real doveadm lists and kicks a ManageSieve session through proxyd's ipc socket
+        s = Sieve('127.0.0.1', port)
+        s.greeting()
+        s.login('user4@example.org', 'pass')
+        ipc = os.path.join(px.dir, 'run', 'ipc')
+        r = subprocess.run(['doveadm', '-c', be.conf, '-f', 'tab', 'proxy', 'list', '-a', ipc],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        out = r.stdout.decode()
+        report(r.returncode == 0 and 'user4@example.org\tsieve\t127.0.0.1\t127.0.0.1\t%d' % vp in out,
+               'doveadm proxy list shows the ManageSieve session', out + r.stderr.decode())
+        r = subprocess.run(['doveadm', '-c', be.conf, 'proxy', 'kick', '-a', ipc, 'user4@example.org'],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        got = s.line()
+        report(r.stdout == b'1 connections kicked\n' and got == b'BYE "Kicked by admin"\r\n' and s.line() == b'',
+               'doveadm proxy kick: the client gets BYE', (r.stdout, r.stderr, got))
+        s.close()
 
         report(not px.check_log(), 'no sanitizer reports or crashes', '\n'.join(px.check_log()))
 

@@ -249,6 +249,24 @@ def main():
         report(px.wait_log(r'submission-login: Error: proxy\(dead@example.org,127\.0\.0\.1:\d+\): connect\(127\.0\.0\.1, \d+\) '
                            r'failed: Connection refused \(after \d+ secs') is not None, 'dead backend logged', px.log()[-800:])
 
+        # the real doveadm lists and kicks a Submission session through proxyd's ipc socket
+        raw = RawClient('127.0.0.1', subm, timeout=10)
+        raw.line()
+        raw.send(b'AUTH PLAIN ' + plain('user2@example.org', 'pass') + b'\r\n')
+        lines(raw)
+        ipc = os.path.join(px.dir, 'run', 'ipc')
+        r = subprocess.run(['doveadm', '-c', be.conf, '-f', 'tab', 'proxy', 'list', '-a', ipc],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        out = r.stdout.decode()
+        report(r.returncode == 0 and 'user2@example.org\tsubmission\t127.0.0.1\t127.0.0.1\t%d' % sp in out,
+               'doveadm proxy list shows the Submission session', out + r.stderr.decode())
+        r = subprocess.run(['doveadm', '-c', be.conf, 'proxy', 'kick', '-a', ipc, 'user2@example.org'],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        got = raw.line()
+        report(r.stdout == b'1 connections kicked\n' and got == b'421 4.3.2 Kicked by admin\r\n' and raw.closed(2),
+               'doveadm proxy kick: the client gets 421 4.3.2', (r.stdout, r.stderr, got))
+        raw.close()
+
         report(not px.check_log(), 'no sanitizer reports or crashes', '\n'.join(px.check_log()))
 
     # submission_backend_capabilities and exotic-backend shape the EHLO
