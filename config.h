@@ -42,4 +42,8 @@
 #define DOVEADM_DIRECTOR_USERS_MAX	(16 * 1024 * 1024)	/* `map`: names from the userdb or -f;
 						 * about 40 bytes each */
 
+/* directord: what one proxy connection may make it hold (each costs ~100 bytes). */
+#define DIRECTOR_PENDING_MAX	100000	/* lookups held (user being moved, no host) */
+#define DIRECTOR_PROXY_SESSIONS_MAX	1000000	/* open sessions reported by one proxy */
+
 #endif

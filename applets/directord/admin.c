@@ -319,7 +319,7 @@ host_reset_users(struct admin_conn *ac, char **f, size_t n)
 	}
 	ac->waiting = 1;
 	dline_pause(ac->d, 1);
-	if (reset_start(dd, only, max, reset_done, ac) == NULL) {
+	if (reset_start(dd, only, max, reset_done, ac) < 0) {
 		ac->waiting = 0;
 		dline_pause(ac->d, 0);
 		reply(ac, "out of memory");

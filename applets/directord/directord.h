@@ -127,6 +127,7 @@ struct directord {
 	struct proxy_conn *proxies;
 	struct pending *pending;	/* lookups waiting for a user's move, or for hosts */
 	struct reset_cmd *resets;
+	unsigned int npending;
 	unsigned int users_moving;
 	unsigned int nhealth;
 	int state_dirty;
@@ -184,9 +185,11 @@ void move_check(struct directord *, struct dir_user *);
 void moves_tick(struct directord *);
 /* Takes the user off the moving list (its move is over or it is being freed). */
 void moving_unlink(struct directord *, struct dir_user *);
-/* HOST-RESET-USERS: a background job bound to the admin connection (NULL for internal
- * flushes, e.g. a host the health check took down). done(arg) is called at the end. */
-struct reset_cmd *reset_start(struct directord *, struct dir_host *only, unsigned int max_parallel,
+/* HOST-RESET-USERS: a background job bound to the admin connection (done NULL for internal
+ * flushes, e.g. a host the health check took down). done(arg) is called when every move
+ * has started, possibly before reset_start() returns. Returns 0, or -1 if out of memory
+ * (done is then not called). */
+int reset_start(struct directord *, struct dir_host *only, unsigned int max_parallel,
     void (*done)(struct directord *, void *), void *arg);
 void reset_cancel_arg(struct directord *, void *arg);
 void resets_run(struct directord *);

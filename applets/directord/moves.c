@@ -188,13 +188,13 @@ reset_finish(struct directord *dd, struct reset_cmd *rc)
 	free(rc);
 }
 
-struct reset_cmd *
+int
 reset_start(struct directord *dd, struct dir_host *only, unsigned int max_parallel,
     void (*done)(struct directord *, void *), void *arg)
 {
 	struct reset_cmd *rc = calloc(1, sizeof(*rc));
 	if (rc == NULL)
-		return NULL;
+		return -1;
 	if (only)
 		rc->only = only->ip;
 	rc->max_parallel = max_parallel ? max_parallel : 1;
@@ -203,11 +203,11 @@ reset_start(struct directord *dd, struct dir_host *only, unsigned int max_parall
 	rc->arg = arg;
 	if (reset_run(dd, rc)) {
 		reset_finish(dd, rc);
-		return (struct reset_cmd *)dd;	/* done already: any non-NULL */
+		return 0;
 	}
 	rc->next = dd->resets;
 	dd->resets = rc;
-	return rc;
+	return 0;
 }
 
 void

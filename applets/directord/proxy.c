@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "applets/directord/directord.h"
+#include "config.h"
 #include "core/dline.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -147,8 +148,9 @@ reply_host(struct proxy_conn *pc, const char *id, const struct dir_host *h)
 }
 
 static void
-pending_free(struct pending *p)
+pending_free(struct directord *dd, struct pending *p)
 {
+	dd->npending--;
 	free(p->id);
 	free(p->user);
 	free(p->tag);
@@ -164,7 +166,7 @@ pending_run(struct directord *dd)
 		if (lookup_try(dd, p->hash, p->tag, &h)) {
 			reply_host(p->pc, p->id, h);
 			*pp = p->next;
-			pending_free(p);
+			pending_free(dd, p);
 		} else
 			pp = &p->next;
 	}
@@ -190,7 +192,7 @@ pending_tick(struct directord *dd)
 		const char *f[] = { "FAIL", p->id, reason };
 		send_fields(p->pc, f, 3);
 		*pp = p->next;
-		pending_free(p);
+		pending_free(dd, p);
 	}
 }
 
@@ -215,11 +217,20 @@ cmd_lookup(struct proxy_conn *pc, char **f, size_t n)
 		reply_host(pc, f[1], h);
 		return;
 	}
+	if (dd->npending >= DIRECTOR_PENDING_MAX) {
+		const char *r[] = { "FAIL", f[1], "too many lookups held" };
+		log_errorx("director: User %s host lookup failed: %u lookups are held already", f[2], dd->npending);
+		send_fields(pc, r, 3);
+		return;
+	}
 	struct pending *p = calloc(1, sizeof(*p));
 	if (p == NULL || (p->id = strdup(f[1])) == NULL || (p->user = strdup(f[2])) == NULL ||
 	    (p->tag = strdup(tag)) == NULL) {
-		if (p)
-			pending_free(p);
+		if (p) {
+			free(p->id);
+			free(p->user);
+			free(p);
+		}
 		const char *r[] = { "FAIL", f[1], "out of memory" };
 		send_fields(pc, r, 3);
 		return;
@@ -230,6 +241,7 @@ cmd_lookup(struct proxy_conn *pc, char **f, size_t n)
 	p->deadline = loop_now(dd->loop) + dd->set.lookup_timeout_ms;
 	p->next = dd->pending;
 	dd->pending = p;
+	dd->npending++;
 }
 
 /* ---- sessions ---- */
@@ -247,6 +259,12 @@ cmd_start(struct proxy_conn *pc, char **f, size_t n)
 	}
 	if (session_find(pc, f[1], &where) != NULL)
 		return;		/* a resync repeating what we know */
+	if (pc->nsessions >= DIRECTOR_PROXY_SESSIONS_MAX) {
+		const char *k[] = { "KICK", f[1], "Too many sessions reported to the director" };
+		log_errorx("proxy reported more than %u sessions: session %s kicked", DIRECTOR_PROXY_SESSIONS_MAX, f[1]);
+		send_fields(pc, k, 3);
+		return;
+	}
 	struct dir_session *s = calloc(1, sizeof(*s));
 	if (s == NULL || (s->guid = strdup(f[1])) == NULL || (s->user = strdup(f[2])) == NULL) {
 		if (s) {
@@ -330,7 +348,7 @@ proxy_conn_free(struct proxy_conn *pc)
 		struct pending *p = *pp;
 		if (p->pc == pc) {
 			*pp = p->next;
-			pending_free(p);
+			pending_free(dd, p);
 		} else
 			pp = &p->next;
 	}

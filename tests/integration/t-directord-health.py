@@ -91,7 +91,11 @@ def main():
     report(host_state(dd, A)[4] == 'D', 'a host the operator took down stays down')
     dd.director('up', A)
 
-    # state file: saved within a second of a change, survives SIGKILL
+    # state file: saved within a second of a change, survives SIGKILL. Without the checks
+    # from here: they would (rightly) take the unreachable 127.0.0.9 down and move its user
+    dd.stop()
+    dd.settings['director_health_check'] = 'no'
+    dd.start()
     dd.director('add', '127.0.0.9', '7')
     dd.director('move', 'keep@example.org', '127.0.0.9')
     dump = dd.director('dump').stdout
@@ -108,9 +112,6 @@ def main():
     dd.proc.send_signal(signal.SIGKILL)
     dd.proc.wait()
     dd.proc = None
-    # without the checks from here: they would (rightly) take the unreachable 127.0.0.9
-    # down and move its user
-    dd.settings['director_health_check'] = 'no'
     dd.start()
     report(dd.director('dump').stdout == dump, 'after SIGKILL the hosts are restored (dump equal)',
            dd.director('dump').stdout)
