@@ -5,7 +5,8 @@ as the admin): a moved user's sessions are kicked and its new logins are held un
 have ended; a second move meanwhile is refused as Dovecot refuses it; a session that
 started on the old host is kicked too; `flush --max-parallel 5` never has more than 5 users
 waiting for their sessions to end; -F only drops assignments; a proxy that goes away takes
-its sessions with it."""
+its sessions with it; an assignment never expires while a session is open and expires
+director_user_expire after the last one ended."""
 import os
 import select
 import socket
@@ -147,6 +148,33 @@ def main():
     dd.stop()
     bad = dd.check_log()
     report(not bad, 'no sanitizer reports in the log', '\n'.join(bad))
+
+    # expiry: never while a session is open, director_user_expire after the last one ended
+    dd = Directord('directord-expire', hosts=[A, B], settings={'director_user_expire': '10s'}).start()
+    p = FakeProxy(dd.proxy_socket)
+    p.send('LOOKUP\t1\tstay@example.org\t')
+    h = p.line(5).split('\t')[2]
+    p.send('START\ts1\tstay@example.org\t\t%s' % h)
+    time.sleep(12)
+    cur = admin_lines(dd.admin_socket, ['USER-LOOKUP\tstay@example.org\t'])[0].split('\t')
+    report(cur[0] == h, 'a user with an open session is still assigned after director_user_expire', cur)
+    st = dd.director('status', 'stay@example.org').stdout.decode()
+    report(st.startswith('Current: %s (expires ' % h), 'status USER shows Current with its expiry', st)
+    p.send('END\ts1')
+    time.sleep(0.3)
+    cur = admin_lines(dd.admin_socket, ['USER-LOOKUP\tstay@example.org\t'])[0].split('\t')
+    ended = time.time()
+    report(cur[0] == h and abs(int(cur[1]) - (ended + 10)) <= 2,
+           'after the session ended the assignment stays, expiring 10 s later', (cur, ended))
+
+    def gone():
+        return admin_lines(dd.admin_socket, ['USER-LOOKUP\tstay@example.org\t'])[0].split('\t')[0] == ''
+    deadline = time.monotonic() + 30
+    while not gone() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    report(gone() and time.time() >= ended + 9, 'then it expires (Current: n/a)')
+    p.close()
+    dd.stop()
 
 
 main_guard(main)
