@@ -46,4 +46,14 @@
 #define DIRECTOR_PENDING_MAX	100000	/* lookups held (user being moved, no host) */
 #define DIRECTOR_PROXY_SESSIONS_MAX	1000000	/* open sessions reported by one proxy */
 
+/* TLS (core/tls.h). The input buffer must take the largest record a peer may send
+ * (16 KiB + 325, BR_SSL_BUFSIZE_INPUT): smaller breaks interoperability. The output
+ * buffer only bounds the records we make: 4 KiB records cost one send() per 4 KiB and
+ * 29 bytes of overhead each, and save 12 KiB per connection against BearSSL's 16 KiB
+ * default. Both live as long as the connection (BearSSL keeps partial records in them). */
+#define TLS_IBUF_SIZE		(16384 + 325)
+#define TLS_OBUF_SIZE		(4096 + 85)
+/* Session cache per server context (BearSSL's LRU, about 100 bytes per session). */
+#define TLS_SESSION_CACHE_BYTES	(256 * 1024)
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/str.h"
+#include "core/tls.h"
 
 struct conn {
 	struct loop *loop;
@@ -20,6 +21,8 @@ struct conn {
 	conn_cb *cb;
 	void *arg;
 	struct buf in, out;
+	struct tls *tls;	/* NULL: plaintext */
+	size_t raw_out;		/* bytes at the head of out that go out before TLS starts */
 	size_t line_max;
 	uint64_t bytes_out;
 	unsigned int timeout_ms;
@@ -31,6 +34,7 @@ struct conn {
 	unsigned int freed : 1;
 	unsigned int error_pending : 1;
 	unsigned int kick_pending : 1;	/* conn_resume(): report buffered input */
+	unsigned int tls_failed : 1;	/* the error is the engine's: tls_error() */
 };
 
 static void conn_io(struct loop_io *, uint32_t, void *);
@@ -50,11 +54,21 @@ conn_update_events(struct conn *c)
 	uint32_t ev = 0;
 	if (c->freed || c->io.fd < 0)
 		return;
-	if (c->connecting || buf_len(&c->out) > 0)
-		ev |= EPOLLOUT;
-	/* stop reading at the limit: the caller has not consumed what is buffered */
-	if (!c->connecting && !c->paused && !c->eof && !c->closing && buf_len(&c->in) <= c->line_max + 2)
-		ev |= EPOLLIN;
+	if (c->tls != NULL && !c->connecting) {
+		/* the engine says what it needs: records to send, records to receive (the
+		 * handshake reads even while the caller has paused reading) */
+		if (c->raw_out > 0 || tls_want_write(c->tls))
+			ev |= EPOLLOUT;
+		if (c->raw_out == 0 && tls_want_read(c->tls) && !c->eof && !c->closing &&
+		    ((!c->paused && buf_len(&c->in) <= c->line_max + 2) || !tls_handshake_done(c->tls)))
+			ev |= EPOLLIN;
+	} else {
+		if (c->connecting || buf_len(&c->out) > 0)
+			ev |= EPOLLOUT;
+		/* stop reading at the limit: the caller has not consumed what is buffered */
+		if (!c->connecting && !c->paused && !c->eof && !c->closing && buf_len(&c->in) <= c->line_max + 2)
+			ev |= EPOLLIN;
+	}
 	if (loop_io_set(c->loop, &c->io, ev) < 0)
 		c->error = errno, c->error_pending = 1;
 }
@@ -149,6 +163,37 @@ conn_out_pending(const struct conn *c)
 	return buf_len(&c->out);
 }
 
+/* Nothing left to send: neither plaintext queued nor records in the engine. */
+static int
+conn_out_empty(const struct conn *c)
+{
+	return buf_len(&c->out) == 0 && (c->tls == NULL || !tls_want_write(c->tls));
+}
+
+const char *
+conn_error_str(const struct conn *c)
+{
+	return c->tls_failed && c->tls ? tls_error(c->tls) : strerror(c->error);
+}
+
+int
+conn_tls_active(const struct conn *c)
+{
+	return c->tls != NULL;
+}
+
+int
+conn_tls_ready(const struct conn *c)
+{
+	return c->tls != NULL && tls_handshake_done(c->tls);
+}
+
+struct tls *
+conn_tls(const struct conn *c)
+{
+	return c->tls;
+}
+
 static void
 conn_arm_timeout(struct conn *c)
 {
@@ -206,6 +251,7 @@ conn_finish(void *p)
 	struct conn *c = p;
 	buf_release(&c->in);
 	buf_release(&c->out);
+	tls_free(c->tls);
 	free(c);
 }
 
@@ -225,7 +271,7 @@ conn_free(struct conn *c)
 }
 
 int
-conn_detach(struct conn *c, struct buf *in, struct buf *out, struct loop_io *to,
+conn_detach(struct conn *c, struct buf *in, struct buf *out, struct tls **tls, struct loop_io *to,
     uint32_t events, loop_io_cb *cb, void *arg)
 {
 	int fd = c->io.fd;
@@ -233,6 +279,10 @@ conn_detach(struct conn *c, struct buf *in, struct buf *out, struct loop_io *to,
 	*out = c->out;
 	memset(&c->in, 0, sizeof(c->in));
 	memset(&c->out, 0, sizeof(c->out));
+	if (tls != NULL) {
+		*tls = c->tls;
+		c->tls = NULL;
+	}
 	if (to == NULL) {
 		loop_io_del(c->loop, &c->io);
 	} else if (loop_io_transfer(c->loop, &c->io, to, events, cb, arg) < 0) {
@@ -247,14 +297,21 @@ conn_detach(struct conn *c, struct buf *in, struct buf *out, struct loop_io *to,
 }
 
 /* Writes as much of the queue as the socket takes now. Returns -1 on a hard error. */
+static int conn_flush_tls(struct conn *);
+
 static int
 conn_flush(struct conn *c)
 {
-	while (buf_len(&c->out) > 0) {
-		ssize_t n = send(c->io.fd, buf_data(&c->out), buf_len(&c->out), MSG_NOSIGNAL);
+	if (c->tls != NULL && c->raw_out == 0)
+		return conn_flush_tls(c);
+	while (buf_len(&c->out) > 0 && (c->tls == NULL || c->raw_out > 0)) {
+		size_t len = c->tls != NULL ? c->raw_out : buf_len(&c->out);
+		ssize_t n = send(c->io.fd, buf_data(&c->out), len, MSG_NOSIGNAL);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
 			c->bytes_out += (uint64_t)n;
+			if (c->tls != NULL && (c->raw_out -= (size_t)n) == 0)
+				return conn_flush_tls(c);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -267,13 +324,66 @@ conn_flush(struct conn *c)
 	return 0;
 }
 
+/* Plaintext from the queue into the engine, records from the engine to the socket, until
+ * one of them is full. */
+static int
+conn_flush_tls(struct conn *c)
+{
+	for (;;) {
+		if (tls_sock_write(c->tls, c->io.fd) < 0) {
+			c->error = errno;
+			return -1;
+		}
+		if (tls_want_write(c->tls))
+			return 0;
+		if (buf_len(&c->out) == 0) {
+			/* the last words went into the engine: close_notify follows them */
+			if (c->closing && tls_handshake_done(c->tls)) {
+				tls_close(c->tls);
+				if (tls_want_write(c->tls))
+					continue;
+			}
+			return 0;
+		}
+		size_t room;
+		unsigned char *p = tls_out(c->tls, &room);
+		if (p == NULL)
+			return 0;	/* handshake still running */
+		size_t n = buf_len(&c->out) < room ? buf_len(&c->out) : room;
+		memcpy(p, buf_data(&c->out), n);
+		buf_consume(&c->out, n);
+		c->bytes_out += n;
+		tls_out_ack(c->tls, n);
+	}
+}
+
+int
+conn_start_tls(struct conn *c, struct tls *t)
+{
+	if (c->tls != NULL || c->freed) {
+		tls_free(t);
+		return -1;
+	}
+	/* whatever the peer sent before the handshake is not to be trusted after it: a
+	 * command injected behind STARTTLS must not run as if it came over TLS */
+	buf_consume(&c->in, buf_len(&c->in));
+	c->raw_out = buf_len(&c->out);
+	c->tls = t;
+	if (!c->connecting && conn_flush(c) < 0) {
+		conn_fail_later(c, c->error);
+		return 0;
+	}
+	conn_update_events(c);
+	return 0;
+}
+
 int
 conn_write(struct conn *c, const void *data, size_t len)
 {
 	/* c->error is set only by a failure, and stays: a failed connection takes no more */
 	if (c->freed || c->error_pending || c->error != 0)
 		return -1;
-	int was_empty = buf_len(&c->out) == 0;
+	int was_empty = buf_len(&c->out) == 0 || (c->tls != NULL && c->raw_out == 0);
 	if (buf_append(&c->out, data, len) < 0) {
 		conn_fail_later(c, ENOMEM);
 		return -1;
@@ -346,7 +456,16 @@ conn_close_after_flush(struct conn *c)
 {
 	if (c->freed)
 		return;
-	if (buf_len(&c->out) == 0 || c->error_pending) {
+	if (c->tls != NULL && !c->error_pending && tls_handshake_done(c->tls)) {
+		/* the last words, then close_notify (conn_flush_tls sends it once the queue
+		 * is in the engine) */
+		c->closing = 1;
+		if (conn_flush(c) < 0) {
+			conn_free(c);
+			return;
+		}
+	}
+	if (conn_out_empty(c) || c->error_pending) {
 		conn_free(c);
 		return;
 	}
@@ -393,6 +512,63 @@ conn_timer(struct loop_timer *t, void *arg)
 		return;
 	}
 	conn_emit(c, CONN_EV_TIMEOUT);
+}
+
+/* Decrypted bytes into the line buffer: the login dialogue is small, one copy is fine
+ * there (the relay reads the engine's buffer directly). Returns 1 if bytes came. */
+static int
+conn_tls_take(struct conn *c)
+{
+	int got = 0;
+	size_t len;
+	unsigned char *p;
+	while ((p = tls_in(c->tls, &len)) != NULL) {
+		if (buf_append(&c->in, p, len) < 0)
+			return -1;
+		tls_in_ack(c->tls, len);
+		got = 1;
+	}
+	return got;
+}
+
+static void
+conn_read_tls(struct conn *c, uint32_t events)
+{
+	int r = tls_sock_read(c->tls, c->io.fd);
+	if (r == -1) {
+		c->error = errno;
+		conn_emit(c, CONN_EV_ERROR);
+		return;
+	}
+	if (r == 0 && !tls_want_read(c->tls) && (events & (EPOLLHUP | EPOLLERR)))
+		r = -2;	/* the engine wants nothing, the socket is gone: no spinning on HUP */
+	int got = conn_tls_take(c);
+	if (got < 0) {
+		conn_fail_later(c, ENOMEM);
+		return;
+	}
+	if (tls_closed(c->tls) < 0) {
+		c->error = EPROTO;
+		c->tls_failed = 1;
+		conn_emit(c, CONN_EV_ERROR);
+		return;
+	}
+	/* the handshake answers, and queued output waiting for it goes now */
+	if (conn_flush(c) < 0) {
+		conn_emit(c, CONN_EV_ERROR);
+		return;
+	}
+	if (got && !c->paused) {
+		conn_arm_timeout(c);
+		conn_emit(c, CONN_EV_DATA);
+		if (c->freed)
+			return;
+	}
+	if (r == -2 || tls_closed(c->tls) > 0) {
+		c->eof = 1;
+		conn_update_events(c);
+		conn_emit(c, CONN_EV_EOF);
+	}
 }
 
 static void
@@ -455,7 +631,7 @@ conn_io(struct loop_io *io, uint32_t events, void *arg)
 		return;
 	}
 	if (events & EPOLLOUT) {
-		int had = buf_len(&c->out) > 0;
+		int had = !conn_out_empty(c);
 		if (conn_flush(c) < 0) {
 			if (c->closing) {
 				conn_free(c);
@@ -465,7 +641,7 @@ conn_io(struct loop_io *io, uint32_t events, void *arg)
 			return;
 		}
 		conn_update_events(c);
-		if (had && buf_len(&c->out) == 0) {
+		if (had && conn_out_empty(c)) {
 			if (c->closing) {
 				conn_free(c);
 				return;
@@ -476,9 +652,12 @@ conn_io(struct loop_io *io, uint32_t events, void *arg)
 		}
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		if (c->closing || c->paused || c->eof || c->freed)
+		if (c->closing || c->eof || c->freed)
 			return;
-		conn_read(c);
+		if (c->tls != NULL && (!c->paused || !tls_handshake_done(c->tls)))
+			conn_read_tls(c, events);
+		else if (!c->paused)
+			conn_read(c);
 		if (!c->freed)
 			conn_update_events(c);
 	}

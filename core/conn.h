@@ -75,14 +75,31 @@ uint64_t conn_bytes_out(const struct conn *);
 /* errno of the failure reported by CONN_EV_ERROR. */
 int conn_error(const struct conn *);
 
+/* TLS (core/tls.h). conn_start_tls() puts the engine t (owned by the connection from
+ * now on) between the socket and the buffers: input buffered so far is discarded (bytes
+ * sent before the handshake must not count as sent over TLS), output queued so far still
+ * goes out in plaintext first (the "OK, begin TLS" reply), later output waits for the
+ * handshake. Callers keep reading lines and writing plaintext as before. A failed
+ * handshake or a bad record is CONN_EV_ERROR with conn_error_str() saying why.
+ * Returns 0, or -1 if TLS is already on (t is freed). */
+struct tls;
+int conn_start_tls(struct conn *, struct tls *t);
+int conn_tls_active(const struct conn *);
+int conn_tls_ready(const struct conn *);	/* handshake done */
+struct tls *conn_tls(const struct conn *);
+/* The reason of the failure reported by CONN_EV_ERROR, in words. */
+const char *conn_error_str(const struct conn *);
+
 /* Hands the fd to the caller and frees the connection. Input read but not consumed and
  * output queued but not sent are moved to *in and *out (zero-initialised by the caller,
- * who then owns them), so no byte is lost. With to non-NULL, the fd stays registered
- * with the loop under to (events, cb and arg: see loop_io_transfer); with NULL it is
- * unregistered. Returns the fd, or -1 if the registration could not move (fd closed). */
+ * who then owns them), so no byte is lost; the TLS engine, if any, goes to *tls (which
+ * may be NULL only for a plaintext connection). With to non-NULL, the fd stays
+ * registered with the loop under to (events, cb and arg: see loop_io_transfer); with
+ * NULL it is unregistered. Returns the fd, or -1 if the registration could not move
+ * (fd closed). */
 struct buf;
-int conn_detach(struct conn *, struct buf *in, struct buf *out, struct loop_io *to,
-    uint32_t events, loop_io_cb *cb, void *arg);
+int conn_detach(struct conn *, struct buf *in, struct buf *out, struct tls **tls,
+    struct loop_io *to, uint32_t events, loop_io_cb *cb, void *arg);
 
 /* Closes the fd and frees everything; no callback follows. Safe inside the callback. */
 void conn_free(struct conn *);

@@ -216,6 +216,9 @@ backend_cb(struct conn *conn, enum conn_event ev, void *arg)
 	case CONN_EV_CONNECTED:
 		c->backend_state = "banner";
 		c->proto->backend_start(c);
+		/* implicit TLS: the banner comes over it */
+		if (c->dest.ssl && !c->dest.starttls)
+			backend_start_tls(c);
 		return;
 	case CONN_EV_DATA:
 		c->proto->backend_input(c);
@@ -226,12 +229,21 @@ backend_cb(struct conn *conn, enum conn_event ev, void *arg)
 		backend_failed(c, why);
 		return;
 	case CONN_EV_ERROR:
+		if (conn_tls_active(conn) && !conn_tls_ready(conn)) {
+			/* a certificate that does not verify will not verify on a retry either:
+			 * fail now, never fall back to plaintext */
+			str_fmt(why, sizeof(why), "%s: %s (host=%s%s)",
+			    c->dest.starttls ? "STARTTLS handshake failed" : "TLS handshake failed",
+			    conn_error_str(conn), backend_tls_name(c), c->dest.any_cert ? ", any-cert" : "");
+			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+			return;
+		}
 		if (c->backend_state == NULL)
 			str_fmt(why, sizeof(why), "connect(%s, %u) failed: %s",
 			    ip_format(&c->dest.ip, ip, sizeof(ip)), c->dest.port, strerror(conn_error(conn)));
 		else
 			str_fmt(why, sizeof(why), "Disconnected by server: %s (state=%s)",
-			    strerror(conn_error(conn)), c->backend_state);
+			    conn_error_str(conn), c->backend_state);
 		backend_failed(c, why);
 		return;
 	case CONN_EV_TIMEOUT:

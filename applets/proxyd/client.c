@@ -55,7 +55,7 @@ proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned 
 
 struct client *
 client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
-    const struct sockaddr *peer, const struct sockaddr *local)
+    const struct sockaddr *peer, const struct sockaddr *local, int ssl)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -95,6 +95,11 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 		c->next->prev = c;
 	pd->clients = c;
 	pd->nclients++;
+	/* implicit TLS: the greeting waits in the queue for the handshake */
+	if (ssl && client_start_tls(c) < 0) {
+		client_destroy(c, "TLS initialization failed");
+		return NULL;
+	}
 	proto->greet(c);
 	return c;
 }
@@ -158,7 +163,7 @@ client_log_tail(struct client *c, char *buf, size_t len)
 	if (n < len)
 		str_fmt(buf + n, len - n, ", rip=%s, lip=%s%s, session=<%s>",
 		    ip_format(&c->rip, rip, sizeof(rip)), ip_format(&c->lip, lip, sizeof(lip)),
-		    c->secured ? ", secured" : "", c->session_id);
+		    c->tls ? ", TLS" : c->secured ? ", secured" : "", c->session_id);
 	return buf;
 }
 
@@ -276,7 +281,9 @@ client_login_timeout(struct loop_timer *t, void *arg)
 {
 	struct client *c = arg;
 	(void)t;
-	if (c->sasl_waiting) {
+	if (c->tls && !conn_tls_ready(c->conn)) {
+		client_destroy(c, "Inactivity during TLS handshake");
+	} else if (c->sasl_waiting) {
 		c->proto->bye(c, "Disconnected for inactivity during authentication.");
 		client_destroy(c, "Inactivity during authentication");
 	} else {
@@ -302,13 +309,15 @@ client_conn_cb(struct conn *conn, enum conn_event ev, void *arg)
 		c->proto->input(c);
 		return;
 	case CONN_EV_EOF:
-		client_destroy(c, "Connection closed");
+		client_destroy(c, c->tls && !conn_tls_ready(conn) ? "Connection closed during TLS handshake" :
+		    "Connection closed");
 		return;
 	case CONN_EV_TIMEOUT:
 		return;
 	case CONN_EV_ERROR: {
 		char why[128];
-		str_fmt(why, sizeof(why), "Connection closed: %s", strerror(conn_error(conn)));
+		str_fmt(why, sizeof(why), "Connection closed: %s%s",
+		    c->tls && !conn_tls_ready(conn) ? "TLS handshake failed: " : "", conn_error_str(conn));
 		client_destroy(c, why);
 		return;
 	}
@@ -373,7 +382,9 @@ client_xclient_attr(struct client *c, const char *name, const char *v)
 int
 client_cleartext_allowed(const struct client *c)
 {
-	return c->pd->set->allow_cleartext || c->secured;
+	/* ssl = required: only TLS (or a connection Dovecot counts as secured) may send a
+	 * password */
+	return c->secured || (c->pd->set->allow_cleartext && c->pd->set->ssl != SSL_REQUIRED);
 }
 
 const char *

@@ -18,6 +18,7 @@ enum imap_login_state {
 enum imap_backend_state {
 	IMAP_BE_BANNER,		/* waiting for "* OK" */
 	IMAP_BE_ID,		/* waiting for "I OK" (nopipelining only) */
+	IMAP_BE_STARTTLS,	/* waiting for "S OK", then the TLS handshake */
 	IMAP_BE_CAPABILITY,	/* waiting for "C OK" (nopipelining only) */
 	IMAP_BE_LOGIN,		/* LOGIN/AUTHENTICATE sent, waiting for "L OK" */
 };

@@ -19,6 +19,8 @@ imap_capabilities(struct client *c, struct strbuf *sb)
 {
 	const struct proxyd_settings *set = c->pd->set;
 	strbuf_puts(sb, set->imap_capability ? set->imap_capability : IMAP_PRELOGIN_CAPS);
+	if (client_starttls_allowed(c))
+		strbuf_puts(sb, " STARTTLS");
 	if (!client_cleartext_allowed(c)) {
 		strbuf_puts(sb, " LOGINDISABLED");
 		return;
@@ -304,6 +306,28 @@ imap_cmd_login(struct client *c, const char *tag)
 	imap_auth_done(c, "PLAIN");
 }
 
+/* RFC 3501 §6.2.1. The reply goes out in plaintext, then the handshake; whatever the
+ * client pipelined behind STARTTLS is dropped with the parser's state. */
+static void
+imap_cmd_starttls(struct client *c, const char *tag)
+{
+	if (c->tls) {
+		imap_reply(c, tag, "BAD TLS is already active.");
+		return;
+	}
+	if (!client_starttls_allowed(c)) {
+		imap_reply(c, tag, "BAD TLS support isn't enabled.");
+		return;
+	}
+	imap_reply(c, tag, "OK Begin TLS negotiation now.");
+	if (client_start_tls(c) < 0) {
+		imap_bye(c, "TLS initialization failed.", "TLS initialization failed");
+		return;
+	}
+	imap_parser_reset(&imap_of(c)->parser);
+	imap_of(c)->capability_asked = 0;
+}
+
 /* One parsed command. Returns -1 if the client is gone. */
 static int
 imap_command(struct client *c)
@@ -329,7 +353,7 @@ imap_command(struct client *c)
 		client_destroy(c, "Aborted login by logging out");
 		return -1;
 	} else if (str_eq_nocase(name, "STARTTLS")) {
-		imap_reply(c, tag, "BAD TLS support isn't enabled.");
+		imap_cmd_starttls(c, tag);
 	} else if (str_eq_nocase(name, "ENABLE")) {
 		conn_printf(c->conn, "* ENABLED\r\n%s OK ENABLE ignored in non-authenticated state.\r\n", tag);
 	} else {

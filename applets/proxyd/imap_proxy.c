@@ -111,7 +111,7 @@ send_login(struct client *c)
 
 	strbuf_init(&sb, 8192);
 	if (d->master == NULL && d->mech == NULL) {
-		if (ic->logindisabled) {
+		if (ic->logindisabled && !conn_tls_active(c->backend)) {
 			client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL,
 			    "LOGINDISABLED advertised, but SSL/TLS not enabled");
 			strbuf_free(&sb);
@@ -160,10 +160,48 @@ send_login(struct client *c)
 	send_sb(c, &sb);
 }
 
+static void send_after_id(struct client *);
+
+/* starttls: "S STARTTLS" after the ID (as Dovecot: the ID is not sent again over TLS). */
+static void
+send_starttls(struct client *c)
+{
+	struct imap_client *ic = imap_of(c);
+	if (ic->backend_caps_known && !caps_has(ic->backend_caps, "STARTTLS")) {
+		client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "STARTTLS not supported by the backend");
+		return;
+	}
+	backend_send(c, "S STARTTLS");
+	ic->be_state = IMAP_BE_STARTTLS;
+	c->backend_state = "starttls";
+}
+
+/* "S OK": TLS now; the capabilities are asked again over it. */
+static void
+starttls_reply(struct client *c, const char *line)
+{
+	struct imap_client *ic = imap_of(c);
+	if (strncasecmp(line + 2, "OK", 2) != 0) {
+		char why[300];
+		str_fmt(why, sizeof(why), "STARTTLS failed: %.200s", line + 2);
+		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+		return;
+	}
+	if (backend_start_tls(c) < 0)
+		return;
+	ic->backend_caps_known = 0;
+	ic->logindisabled = 0;
+	send_after_id(c);
+}
+
 static void
 send_after_id(struct client *c)
 {
 	struct imap_client *ic = imap_of(c);
+	if (c->dest.starttls && !conn_tls_active(c->backend)) {
+		send_starttls(c);
+		return;
+	}
 	if (!ic->backend_caps_known || ic->capability_asked) {
 		backend_send(c, "C CAPABILITY");
 		if (c->dest.nopipelining) {
@@ -315,6 +353,14 @@ imap_backend_input(struct client *c)
 			if (line_has_tag(line, 'C')) {
 				send_login(c);
 				continue;
+			}
+			break;
+		case IMAP_BE_STARTTLS:
+			if (line_has_tag(line, 'S')) {
+				/* anything the backend sent behind its OK is dropped with the
+				 * plaintext input */
+				starttls_reply(c, line);
+				return;
 			}
 			break;
 		case IMAP_BE_LOGIN:

@@ -14,6 +14,7 @@ enum pop3_login_state {
 
 enum pop3_backend_state {
 	POP3_BE_BANNER,
+	POP3_BE_STLS,		/* STLS sent; "+OK", then the TLS handshake */
 	POP3_BE_XCLIENT,	/* XCLIENT sent; its reply comes first */
 	POP3_BE_USER,
 	POP3_BE_PASS,
@@ -25,6 +26,7 @@ struct pop3_client {
 	char *user;			/* from USER, until PASS */
 	enum pop3_backend_state be_state;
 	unsigned int login_mech_step;
+	unsigned int be_xclient : 1;	/* the banner offered XCLIENT */
 };
 
 static inline struct pop3_client *pop3_of(struct client *c) { return c->proto_state; }

@@ -58,6 +58,8 @@ pop3_cmd_capa(struct client *c)
 	struct strbuf sb;
 	strbuf_init(&sb, 1024);
 	strbuf_puts(&sb, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n");
+	if (client_starttls_allowed(c))
+		strbuf_puts(&sb, "STLS\r\n");
 	if (client_cleartext_allowed(c))
 		strbuf_printf(&sb, "USER\r\nSASL %s\r\n", client_mechanisms(c));
 	else
@@ -208,6 +210,28 @@ pop3_cmd_xclient(struct client *c, char *args)
 	conn_puts(c->conn, "+OK Updated\r\n");
 }
 
+/* RFC 2595 §4: the reply in plaintext, then the handshake; pipelined input is dropped. */
+static void
+pop3_cmd_stls(struct client *c)
+{
+	if (c->tls) {
+		conn_puts(c->conn, "-ERR TLS is already active.\r\n");
+		return;
+	}
+	if (!client_starttls_allowed(c)) {
+		conn_puts(c->conn, "-ERR TLS support isn't enabled.\r\n");
+		return;
+	}
+	conn_puts(c->conn, "+OK Begin TLS negotiation now.\r\n");
+	if (client_start_tls(c) < 0) {
+		pop3_bye(c, "TLS initialization failed.", "TLS initialization failed");
+		return;
+	}
+	/* a USER given before TLS does not carry over */
+	free(pop3_of(c)->user);
+	pop3_of(c)->user = NULL;
+}
+
 /* Returns -1 if the client is gone. */
 static int
 pop3_command(struct client *c, char *line)
@@ -235,7 +259,7 @@ pop3_command(struct client *c, char *line)
 	else if (str_eq_nocase(line, "XCLIENT"))
 		pop3_cmd_xclient(c, args);
 	else if (str_eq_nocase(line, "STLS"))
-		conn_puts(c->conn, "-ERR TLS support isn't enabled.\r\n");
+		pop3_cmd_stls(c);
 	else if (str_eq_nocase(line, "APOP"))
 		conn_puts(c->conn, "-ERR APOP not enabled.\r\n");
 	else if (str_eq_nocase(line, "XOIP")) {

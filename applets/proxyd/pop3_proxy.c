@@ -53,6 +53,8 @@ send_xclient(struct client *c)
 	strbuf_free(&sb);
 }
 
+static void send_xclient_login(struct client *);
+
 static void
 banner(struct client *c, const char *line)
 {
@@ -63,9 +65,37 @@ banner(struct client *c, const char *line)
 		backend_retry_or_fail(c, FAIL_PROXY_TEMP, NULL, why);
 		return;
 	}
+	pc->be_xclient = strncmp(line, "+OK [XCLIENT]", 13) == 0;
+	if (c->dest.starttls && !conn_tls_active(c->backend)) {
+		/* as Dovecot: STLS first, XCLIENT and the login over TLS */
+		backend_send(c, "STLS");
+		pc->be_state = POP3_BE_STLS;
+		c->backend_state = "starttls";
+		return;
+	}
+	send_xclient_login(c);
+}
+
+static void
+stls_reply(struct client *c, const char *line)
+{
+	if (strncmp(line, "+OK", 3) != 0) {
+		char why[300];
+		str_fmt(why, sizeof(why), "STLS failed: %.200s", line);
+		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+		return;
+	}
+	if (backend_start_tls(c) == 0)
+		send_xclient_login(c);
+}
+
+static void
+send_xclient_login(struct client *c)
+{
+	struct pop3_client *pc = pop3_of(c);
 	c->backend_state = "login1";
 	pc->be_state = POP3_BE_USER;
-	if (strncmp(line, "+OK [XCLIENT]", 13) == 0 && !c->dest.not_trusted) {
+	if (pc->be_xclient && !c->dest.not_trusted) {
 		send_xclient(c);
 		pc->be_state = POP3_BE_XCLIENT;
 	}
@@ -132,6 +162,10 @@ pop3_backend_input(struct client *c)
 		case POP3_BE_BANNER:
 			banner(c, line);
 			break;
+		case POP3_BE_STLS:
+			/* what the backend sent behind its +OK is dropped with the plaintext input */
+			stls_reply(c, line);
+			return;
 		case POP3_BE_XCLIENT:
 			if (strncmp(line, "+OK", 3) != 0) {
 				char why[300];

@@ -89,7 +89,7 @@ listener_accept(struct loop_io *io, uint32_t events, void *arg)
 		if (l->set->proto->accept)
 			l->set->proto->accept(pd, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
 		else
-			client_create(pd, l->set->proto, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
+			client_create(pd, l->set->proto, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local, l->set->ssl);
 	}
 }
 
@@ -196,13 +196,34 @@ on_term(int signo, void *arg)
 	loop_stop(pd->loop);
 }
 
+struct hup_ctx {
+	struct proxyd *pd;
+	const char *conf_path;
+	char *const *overrides;
+	size_t noverrides;
+};
+
+/* Certificates, keys and trust anchors are read again from the same files (they must be
+ * readable by the user proxyd runs as now); new handshakes use them, established
+ * sessions keep theirs. Anything wrong keeps the old ones. */
 static void
 on_hup(int signo, void *arg)
 {
+	struct hup_ctx *h = arg;
+	struct proxyd_settings set;
+	char err[512];
 	(void)signo;
-	(void)arg;
+	memset(&set, 0, sizeof(set));
 	log_set_prefix("proxyd");
-	log_info("SIGHUP: passwd-file passdbs reload by themselves when their file changes; other settings need a restart in this version");
+	/* the errors, "file:line: message" each, go to the log as they do at start-up */
+	if (settings_load(&set, h->conf_path, h->overrides, h->noverrides, stderr) < 0) {
+		log_errorx("SIGHUP: the configuration has errors (above); certificates not reloaded");
+	} else if (proxyd_tls_load(h->pd, &set, err, sizeof(err)) < 0) {
+		log_errorx("SIGHUP: certificates not reloaded: %s", err);
+	} else {
+		log_info("SIGHUP: certificates reloaded; passwd-file passdbs reload by themselves when their file changes; other settings need a restart");
+	}
+	settings_free(&set);
 }
 
 int
@@ -258,6 +279,10 @@ proxyd_main(int argc, char **argv)
 	struct admin_socket_set anvil = { set.anvil.path, set.anvil.mode, set.anvil.uid, set.anvil.gid };
 	if (admin_open(&pd, &ipc, &anvil, stderr) < 0)
 		fatalx("cannot create the admin sockets in base_dir %s", set.base_dir);
+	if (proxyd_tls_load(&pd, &set, err, sizeof(err)) < 0) {
+		fprintf(stderr, "proxyd: %s\nproxyd: not started: fix the configuration above\n", err);
+		return 1;
+	}
 	if (privdrop(set.default_login_user, err, sizeof(err)) < 0)
 		fatalx("default_login_user: %s", err);
 	if (args.background && daemon_background() < 0)
@@ -271,7 +296,8 @@ proxyd_main(int argc, char **argv)
 		fatalx("out of memory");
 	loop_signal(pd.loop, SIGTERM, on_term, &pd);
 	loop_signal(pd.loop, SIGINT, on_term, &pd);
-	loop_signal(pd.loop, SIGHUP, on_hup, &pd);
+	struct hup_ctx hup = { &pd, args.conf_path, args.overrides, args.noverrides };
+	loop_signal(pd.loop, SIGHUP, on_hup, &hup);
 
 	for (unsigned int i = 0; i < set.nlisteners; i++) {
 		char ip[IP_ADDR_STRLEN];
@@ -295,6 +321,7 @@ proxyd_main(int argc, char **argv)
 	director_close(&pd);
 	loop_free(pd.loop);
 	passdb_chain_free(pd.passdb);
+	proxyd_tls_free(&pd);
 	settings_free(&set);
 	free(args.overrides);
 	buf_pool_drain();

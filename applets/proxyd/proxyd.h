@@ -95,6 +95,7 @@ struct client {
 
 	unsigned int trusted : 1;	/* login_trusted_networks */
 	unsigned int secured : 1;	/* TLS, or trusted/loopback as Dovecot counts it */
+	unsigned int tls : 1;		/* TLS on the client connection (implicit or STARTTLS) */
 	unsigned int authenticating : 1;
 	unsigned int proxying : 1;	/* backend connection under way */
 	unsigned int destroyed : 1;
@@ -139,6 +140,8 @@ struct proxyd {
 	unsigned int nlmtp;
 	uint64_t guid_prefix, guid_next;	/* conn_guid: random per process, then counted */
 	unsigned int source_rr;		/* round-robin index into login_source_ips */
+	struct tls_server *tls_server;	/* client-facing certificates; NULL with ssl = no */
+	struct tls_client *tls_client;	/* backend-facing trust anchors; NULL until needed */
 	int shutting_down;
 };
 
@@ -147,7 +150,7 @@ struct proxyd {
  * client address, base64: 16 characters for IPv4, 32 for IPv6 (out: at least 33). */
 void proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport);
 struct client *client_create(struct proxyd *, const struct login_proto *, int fd,
-    const struct sockaddr *peer, const struct sockaddr *local);
+    const struct sockaddr *peer, const struct sockaddr *local, int ssl);
 /* Logs the disconnect with reason (Dovecot's wording) and frees the client. */
 void client_destroy(struct client *, const char *reason);
 /* Starts authentication with the passdb for user/password (mech for logs). */
@@ -236,6 +239,26 @@ int route_is_self(struct proxyd *, const struct ip_addr *lip, unsigned int lport
  * joined by TABs, as Dovecot forwards them (XCLIENT FORWARD= base64s this, LMTP's
  * XRCPTFORWARD= xtext-encodes it); appends nothing when r has none. */
 void route_forward_fields(const struct passdb_result *, struct strbuf *);
+/* ssl.c: TLS for any login protocol */
+/* Loads the certificates and trust anchors of set (start-up: before privileges are
+ * dropped; SIGHUP: again, replacing them for new connections only). Returns 0, or -1
+ * with a message in err. */
+int proxyd_tls_load(struct proxyd *, const struct proxyd_settings *, char *err, size_t errlen);
+void proxyd_tls_free(struct proxyd *);
+/* Whether the client may ask for STARTTLS now (ssl enabled, not yet TLS). */
+int client_starttls_allowed(const struct client *);
+/* Starts TLS on the client connection now: the protocol has queued its "go ahead"
+ * reply, which still goes out in plaintext; input buffered so far is discarded (no
+ * command injection across the upgrade); everything after is TLS and the client
+ * counts as secured. Protocol-independent: IMAP STARTTLS, POP3 STLS, SMTP STARTTLS and
+ * ManageSieve STARTTLS all end here. Returns 0, or -1 (the caller replies and goes on in
+ * plaintext; the reason is logged). */
+int client_start_tls(struct client *);
+/* Starts TLS towards the backend (ssl=yes at connect, or after its STARTTLS reply);
+ * verifies the chain and the host name unless any-cert. On -1 the login has failed. */
+int backend_start_tls(struct client *);
+/* The host name the backend's certificate must carry. */
+const char *backend_tls_name(const struct client *);
 
 /* relay.c */
 struct relay;

@@ -5,7 +5,14 @@
  * mode. An idle session holds neither: only this struct and two registered fds.
  * One direction is read only when everything read before has been written (back-
  * pressure without a high-water mark), so memory per session is bounded by one pipe
- * or one buffer per direction. */
+ * or one buffer per direction.
+ *
+ * With TLS on either side the bytes go through the engines' own buffers and nowhere
+ * else: records are read into the source engine's input buffer and decrypted there;
+ * the plaintext is sent straight from it (plaintext destination) or copied once into
+ * the destination engine's output buffer (TLS on both sides); a plaintext source is
+ * read straight into the destination engine's output buffer. No splice then. Records
+ * an engine makes (alerts, close_notify) belong to the direction towards its peer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -23,6 +30,7 @@
 #include "applets/proxyd/settings.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/tls.h"
 
 #define RELAY_SPLICE_MAX	(256 * 1024)	/* bytes per splice; the pipe is sized to hold it */
 #define RELAY_ROUNDS		8	/* fill/flush rounds per wakeup, for fairness */
@@ -91,6 +99,30 @@ dir_pending(const struct relay_dir *d)
 	return d->in_pipe + buf_len(&d->buf);
 }
 
+/* The engines of a direction: S decrypts what comes from its source, D encrypts what
+ * goes to its destination. */
+static struct tls *
+dir_src_tls(const struct relay *r, const struct relay_dir *d)
+{
+	return d == &r->up ? r->ctls : r->btls;
+}
+
+static struct tls *
+dir_dst_tls(const struct relay *r, const struct relay_dir *d)
+{
+	return d == &r->up ? r->btls : r->ctls;
+}
+
+/* Bytes of this direction not yet handed to the destination's socket (0 or not). */
+static int
+dir_busy(const struct relay *r, const struct relay_dir *d)
+{
+	struct tls *S = dir_src_tls(r, d), *D = dir_dst_tls(r, d);
+	size_t len;
+	return dir_pending(d) > 0 || (S != NULL && tls_in(S, &len) != NULL) ||
+	    (D != NULL && tls_want_write(D));
+}
+
 static void relay_io(struct loop_io *, uint32_t, void *);
 static void relay_update(struct relay *);
 
@@ -100,6 +132,8 @@ relay_free_cb(void *p)
 	struct relay *r = p;
 	buf_release(&r->up.buf);
 	buf_release(&r->down.buf);
+	tls_free(r->ctls);
+	tls_free(r->btls);
 	free(r->info);
 	free(r);
 }
@@ -118,7 +152,7 @@ relay_close(struct relay *r, const char *side, const char *err)
 	log_info("proxy(%s): Disconnected by %s%s%s (%us idle, in=%llu, out=%llu%s): %s",
 	    r->info->log_name, side, err ? ": " : "", err ? err : "", idle,
 	    (unsigned long long)r->up.bytes, (unsigned long long)r->down.bytes,
-	    dir_pending(&r->down) ? "+buffered" : "", r->info->tail);
+	    dir_busy(r, &r->down) ? "+buffered" : "", r->info->tail);
 	loop_timer_cancel(pd->loop, &r->timer);
 	for (int i = 0; i < 2; i++) {
 		struct loop_io *io = i ? &r->bio : &r->cio;
@@ -200,6 +234,93 @@ dir_fill(struct relay *r, struct relay_dir *d, int src)
 	return errno == EAGAIN || errno == EINTR ? 0 : -1;
 }
 
+/* TLS mode: reads once from src. With a TLS source, records go into its engine; with a
+ * plaintext source, bytes go straight into the destination engine's output buffer.
+ * Returns as dir_fill; on -1 *why says what failed. */
+static int
+dir_fill_tls(struct relay *r, struct relay_dir *d, int src, const char **why)
+{
+	struct tls *S = dir_src_tls(r, d), *D = dir_dst_tls(r, d);
+	ssize_t n;
+	*why = NULL;
+	if (S != NULL) {
+		int got = tls_sock_read(S, src);
+		if (got == -1)
+			return -1;
+		if (tls_closed(S) < 0) {
+			*why = tls_error(S);
+			return -1;
+		}
+		if (tls_closed(S) > 0)
+			return -2;
+		return got;
+	}
+	size_t room;
+	unsigned char *p = tls_out(D, &room);
+	if (p == NULL)
+		return 0;
+	n = read(src, p, room);
+	if (n > 0) {
+		tls_out_ack(D, (size_t)n);
+		d->bytes += (uint64_t)n;
+		return 1;
+	}
+	if (n == 0)
+		return -2;
+	return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
+/* TLS mode: hands everything of this direction to the destination: the login's left-
+ * overs first, then the source engine's plaintext; sends the destination engine's
+ * records. Returns 0, or -1 (errno, or *why for an engine failure). */
+static int
+dir_flush_tls(struct relay *r, struct relay_dir *d, int dst, const char **why)
+{
+	struct tls *S = dir_src_tls(r, d), *D = dir_dst_tls(r, d);
+	*why = NULL;
+	for (;;) {
+		if (D != NULL) {
+			if (tls_sock_write(D, dst) < 0)
+				return -1;
+			if (tls_closed(D) < 0) {
+				*why = tls_error(D);
+				return -1;
+			}
+			if (tls_want_write(D))
+				return 0;
+		}
+		const unsigned char *src;
+		size_t len, n;
+		int from_buf = buf_len(&d->buf) > 0;
+		if (from_buf) {
+			src = (const unsigned char *)buf_data(&d->buf);
+			len = buf_len(&d->buf);
+		} else if (S == NULL || (src = tls_in(S, &len)) == NULL) {
+			return 0;
+		}
+		if (D != NULL) {
+			size_t room;
+			unsigned char *p = tls_out(D, &room);
+			if (p == NULL)
+				return 0;
+			n = len < room ? len : room;
+			memcpy(p, src, n);
+			tls_out_ack(D, n);
+		} else {
+			ssize_t w = send(dst, src, len, MSG_NOSIGNAL);
+			if (w < 0)
+				return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			n = (size_t)w;
+		}
+		if (from_buf) {
+			buf_consume(&d->buf, n);
+		} else {
+			tls_in_ack(S, n);
+			d->bytes += n;
+		}
+	}
+}
+
 static void
 relay_halfclose_timeout(struct loop_timer *t, void *arg)
 {
@@ -270,12 +391,14 @@ relay_pump(struct relay *r, struct relay_dir *d, struct loop_io *src, struct loo
 {
 	/* keep moving while both sides keep up, a few rounds at most so that one busy
 	 * session does not starve the others */
+	int tls = r->ctls != NULL || r->btls != NULL;
+	const char *why = NULL;
 	for (int round = 0; round < RELAY_ROUNDS; round++) {
 		int got = 0;
-		if (dir_pending(d) == 0 && !d->eof) {
-			got = dir_fill(r, d, src->fd);
+		if (!(tls ? dir_busy(r, d) : dir_pending(d) > 0) && !d->eof) {
+			got = tls ? dir_fill_tls(r, d, src->fd, &why) : dir_fill(r, d, src->fd);
 			if (got == -1) {
-				relay_close(r, side, strerror(errno));
+				relay_close(r, side, why ? why : strerror(errno));
 				return;
 			}
 			if (got == -2) {
@@ -286,17 +409,23 @@ relay_pump(struct relay *r, struct relay_dir *d, struct loop_io *src, struct loo
 			if (got == 1)
 				r->last_io = loop_now(r->pd->loop);
 		}
-		if (dir_flush(d, dst->fd) < 0) {
-			relay_close(r, other, strerror(errno));
+		if ((tls ? dir_flush_tls(r, d, dst->fd, &why) : dir_flush(d, dst->fd)) < 0) {
+			relay_close(r, other, why ? why : strerror(errno));
 			return;
 		}
-		if (got != 1 || dir_pending(d) > 0)
+		if (got != 1 || (tls ? dir_busy(r, d) : dir_pending(d) > 0))
 			break;
 	}
-	if (d->eof && dir_pending(d) == 0 && !d->shut) {
+	if (d->eof && !(tls ? dir_busy(r, d) : dir_pending(d) > 0) && !d->shut) {
 		if (d == &r->down && relay_delay_disconnect(r))
 			return;
 		d->shut = 1;
+		struct tls *D = dir_dst_tls(r, d);
+		if (D != NULL) {
+			/* close_notify, best effort: the peer learns the end was not a cut */
+			tls_close(D);
+			(void)tls_sock_write(D, dst->fd);
+		}
 		shutdown(dst->fd, SHUT_WR);
 		struct relay_dir *o = d == &r->up ? &r->down : &r->up;
 		if (o->shut) {
@@ -313,14 +442,26 @@ relay_update(struct relay *r)
 	uint32_t cev = 0, bev = 0;
 	if (r->closed || r->delayed)
 		return;
-	if (!r->up.eof && dir_pending(&r->up) == 0)
-		cev |= EPOLLIN;
-	if (dir_pending(&r->down) > 0)
-		cev |= EPOLLOUT;
-	if (!r->down.eof && dir_pending(&r->down) == 0)
-		bev |= EPOLLIN;
-	if (dir_pending(&r->up) > 0)
-		bev |= EPOLLOUT;
+	if (r->ctls != NULL || r->btls != NULL) {
+		int upb = dir_busy(r, &r->up), downb = dir_busy(r, &r->down);
+		if (!r->up.eof && !upb && (r->ctls == NULL || tls_want_read(r->ctls)))
+			cev |= EPOLLIN;
+		if (downb)
+			cev |= EPOLLOUT;
+		if (!r->down.eof && !downb && (r->btls == NULL || tls_want_read(r->btls)))
+			bev |= EPOLLIN;
+		if (upb)
+			bev |= EPOLLOUT;
+	} else {
+		if (!r->up.eof && dir_pending(&r->up) == 0)
+			cev |= EPOLLIN;
+		if (dir_pending(&r->down) > 0)
+			cev |= EPOLLOUT;
+		if (!r->down.eof && dir_pending(&r->down) == 0)
+			bev |= EPOLLIN;
+		if (dir_pending(&r->up) > 0)
+			bev |= EPOLLOUT;
+	}
 	if (loop_io_set(r->pd->loop, &r->cio, cev) < 0 || loop_io_set(r->pd->loop, &r->bio, bev) < 0)
 		relay_close(r, "client", strerror(errno));
 }
@@ -374,8 +515,8 @@ relay_start(struct client *c)
 	size_t up = conn_out_pending(c->backend) + cin_len, down = conn_out_pending(c->conn) + bin_len;
 	uint32_t cev = (up ? 0 : EPOLLIN) | (down ? EPOLLOUT : 0);
 	uint32_t bev = (down ? 0 : EPOLLIN) | (up ? EPOLLOUT : 0);
-	int cfd = conn_detach(c->conn, &cin, &cout, &r->cio, cev, relay_io, r);
-	int bfd = conn_detach(c->backend, &bin, &bout, &r->bio, bev, relay_io, r);
+	int cfd = conn_detach(c->conn, &cin, &cout, &r->ctls, &r->cio, cev, relay_io, r);
+	int bfd = conn_detach(c->backend, &bin, &bout, &r->btls, &r->bio, bev, relay_io, r);
 	r->down.buf = cout;
 	r->up.buf = bout;
 	if (buf_append(&r->down.buf, buf_data(&bin), buf_len(&bin)) < 0 ||
@@ -404,6 +545,12 @@ relay_start(struct client *c)
 		relay_close(r, "server", "out of memory");
 		return 0;
 	}
+	if (r->ctls != NULL || r->btls != NULL) {
+		/* the login's leftovers and engine records go out now; the events follow */
+		relay_pump(r, &r->down, &r->bio, &r->cio, "server", "client");
+		if (!r->closed)
+			relay_pump(r, &r->up, &r->cio, &r->bio, "client", "server");
+	}
 	relay_update(r);
 	return 0;
 }
@@ -413,10 +560,16 @@ relay_kick(struct relay *r, const char *reason)
 {
 	char line[256];
 	/* the client's last words, best effort: only when no reply is half-way through */
-	if (dir_pending(&r->down) == 0 && r->cio.fd >= 0 && r->proto->bye_fmt) {
-		size_t n = str_fmt(line, sizeof(line), r->proto->bye_fmt, reason);
-		if (n < sizeof(line))
+	if (!dir_busy(r, &r->down) && r->cio.fd >= 0 && r->proto->bye_fmt) {
+		size_t n = str_fmt(line, sizeof(line), r->proto->bye_fmt, reason), room = 0;
+		unsigned char *p = r->ctls ? tls_out(r->ctls, &room) : NULL;
+		if (n < sizeof(line) && r->ctls == NULL) {
 			(void)send(r->cio.fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		} else if (n < sizeof(line) && p != NULL && room >= n) {
+			memcpy(p, line, n);
+			tls_out_ack(r->ctls, n);
+			(void)tls_sock_write(r->ctls, r->cio.fd);
+		}
 	}
 	relay_close(r, "proxy", reason);
 }

@@ -53,6 +53,7 @@ struct relay {
 	const struct login_proto *proto;
 	struct relay_info *info;
 	struct loop_io cio, bio;
+	struct tls *ctls, *btls;	/* TLS engines of the client and backend sides, or NULL */
 	struct relay_dir up;		/* client to backend */
 	struct relay_dir down;		/* backend to client */
 	struct loop_timer timer;

@@ -94,15 +94,27 @@ client_dest_from_fields(struct client *c, const struct passdb_result *r, const c
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
 	}
+	/* as Dovecot: ssl=yes|any-cert, starttls=yes|any-cert; anything else is a
+	 * configuration error, never a silent plaintext connection */
 	v = passdb_field(r, "ssl");
-	if (v != NULL) {
-		d->ssl = strcmp(v, "no") != 0;
+	if (v != NULL && strcmp(v, "no") != 0) {
+		d->ssl = 1;
 		d->any_cert = strcmp(v, "any-cert") == 0;
+		if (!d->any_cert && strcmp(v, "yes") != 0 && *v != '\0') {
+			client_log_user_error(c, "Invalid ssl value %s (yes, any-cert)", v);
+			client_fail_now(c, FAIL_PROXY_CONFIG, NULL);
+			return -1;
+		}
 	}
 	v = passdb_field(r, "starttls");
-	if (v != NULL) {
-		d->starttls = 1;
+	if (v != NULL && strcmp(v, "no") != 0) {
+		d->ssl = d->starttls = 1;
 		d->any_cert = strcmp(v, "any-cert") == 0;
+		if (!d->any_cert && strcmp(v, "yes") != 0 && *v != '\0') {
+			client_log_user_error(c, "Invalid starttls value %s (yes, any-cert)", v);
+			client_fail_now(c, FAIL_PROXY_CONFIG, NULL);
+			return -1;
+		}
 	}
 	d->port = d->ssl && !d->starttls ? c->proto->ssl_port : c->proto->port;
 	if ((v = passdb_field(r, "port")) != NULL && route_port_field(v, &d->port) < 0) {

@@ -42,6 +42,11 @@ static const struct conf_key proxyd_schema[] = {
 	{ "service/unix_listener", "group" },
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
 	{ "service/inet_listener", "ssl" },
+	{ "", "ssl" }, { "", "ssl_cert" }, { "", "ssl_key" }, { "", "ssl_min_protocol" },
+	{ "", "ssl_cipher_list" }, { "", "ssl_prefer_server_ciphers" },
+	{ "", "ssl_client_ca_file" }, { "", "ssl_client_ca_dir" },
+	{ "", "ssl_client_cert" }, { "", "ssl_client_key" },
+	{ "local_name", "ssl_cert" }, { "local_name", "ssl_key" },
 	{ "passdb", "driver" }, { "passdb", "args" }, { "passdb", "result_success" },
 	{ "passdb", "result_failure" }, { "passdb", "result_internalfail" },
 	{ NULL, NULL },
@@ -269,8 +274,8 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 				e->n++;
 				continue;
 			}
-			if (lc.ssl) {
-				err_at(e, sn, "inet_listener %s: ssl = yes needs TLS, which this version of proxyd does not have yet", lc.name);
+			if (lc.ssl && set->ssl == SSL_NO) {
+				err_at(e, sn, "inet_listener %s: ssl = yes, but ssl = no at the top level", lc.name);
 				continue;
 			}
 			if (port == 0)
@@ -483,6 +488,80 @@ load_mechanisms(struct proxyd_settings *set, struct errctx *e)
 		err_at(e, node, "%s", "auth_mechanisms: no mechanism left");
 }
 
+/* ssl, ssl_cert/ssl_key, local_name sections, protocol versions and suites; the client
+ * side's CA and certificate. The PEM text is checked when proxyd builds its contexts. */
+static void
+load_ssl(struct proxyd_settings *set, struct errctx *e)
+{
+	const struct conf_node *root = conf_root(set->conf), *n, *sec = NULL;
+	const char *v = get_str(set->conf, "ssl", "yes");
+	char err[256], ignored[256];
+
+	if (strcmp(v, "no") == 0)
+		set->ssl = SSL_NO;
+	else if (strcmp(v, "yes") == 0)
+		set->ssl = SSL_YES;
+	else if (strcmp(v, "required") == 0)
+		set->ssl = SSL_REQUIRED;
+	else
+		err_at(e, conf_find(root, "ssl"), "ssl: '%s' is not one of no, yes, required", v);
+	tls_params_default(&set->tls_params);
+	if ((n = conf_find(root, "ssl_min_protocol")) != NULL &&
+	    tls_parse_min_protocol(n->value, &set->tls_params.min_version, err, sizeof(err)) < 0)
+		err_at(e, n, "%s", err);
+	if ((n = conf_find(root, "ssl_cipher_list")) != NULL) {
+		if (tls_parse_cipher_list(n->value, &set->tls_params, ignored, sizeof(ignored)) < 0)
+			err_at(e, n, "ssl_cipher_list: cannot parse '%s'", n->value);
+		else if (ignored[0])
+			fprintf(e->f, "%s:%u: warning: ssl_cipher_list: not available with BearSSL, ignored: %s\n",
+			    n->file, n->line, ignored);
+	}
+	const char *cert = get_str(set->conf, "ssl_cert", NULL), *key = get_str(set->conf, "ssl_key", NULL);
+	if (set->ssl != SSL_NO && (cert == NULL || key == NULL || !*cert || !*key)) {
+		/* Dovecot's default is ssl = yes with its own certificate; mtool ships none */
+		if (conf_find(root, "ssl") != NULL)
+			err_at(e, conf_find(root, "ssl"), "ssl = %s needs ssl_cert and ssl_key (ssl_cert = </path/cert.pem)", v);
+		set->ssl = SSL_NO;
+	}
+	if (set->ssl != SSL_NO) {
+		set->certs = calloc(1, sizeof(*set->certs));
+		if (set->certs == NULL) {
+			err_at(e, NULL, "%s", "out of memory");
+			return;
+		}
+		set->certs[0].cert_pem = cert;
+		set->certs[0].key_pem = key;
+		set->ncerts = 1;
+		while ((sec = conf_next_section(root, sec, "local_name")) != NULL) {
+			const char *c2 = conf_get(sec, "ssl_cert", NULL), *k2 = conf_get(sec, "ssl_key", NULL);
+			if (sec->name == NULL || c2 == NULL || k2 == NULL) {
+				err_at(e, sec, "%s", "local_name NAME { } needs a name, ssl_cert and ssl_key");
+				continue;
+			}
+			struct tls_cert_conf *cc = realloc(set->certs, (set->ncerts + 1) * sizeof(*cc));
+			if (cc == NULL)
+				break;
+			set->certs = cc;
+			cc[set->ncerts].names = sec->name;
+			cc[set->ncerts].cert_pem = c2;
+			cc[set->ncerts].key_pem = k2;
+			set->ncerts++;
+		}
+	}
+	set->ssl_client_ca_file = get_str(set->conf, "ssl_client_ca_file", NULL);
+	set->ssl_client_ca_dir = get_str(set->conf, "ssl_client_ca_dir", NULL);
+	set->ssl_client_cert = get_str(set->conf, "ssl_client_cert", NULL);
+	set->ssl_client_key = get_str(set->conf, "ssl_client_key", NULL);
+	if (set->ssl_client_ca_file && !*set->ssl_client_ca_file)
+		set->ssl_client_ca_file = NULL;
+	if (set->ssl_client_ca_dir && !*set->ssl_client_ca_dir)
+		set->ssl_client_ca_dir = NULL;
+	if (set->ssl_client_cert && !*set->ssl_client_cert)
+		set->ssl_client_cert = NULL;
+	if (set->ssl_client_key && !*set->ssl_client_key)
+		set->ssl_client_key = NULL;
+}
+
 static void
 load_proto(struct proxyd_settings *set, const char *proto, struct proto_set *ps, struct errctx *e)
 {
@@ -680,6 +759,7 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 		set->hostname_owned = 1;
 	}
 	load_mechanisms(set, &e);
+	load_ssl(set, &e);
 	load_listeners(set, &e);
 	if (set->nlisteners == 0 && e.n == 0) {
 		fprintf(errf, "%s: ", conf_root(conf)->file);
@@ -721,6 +801,7 @@ settings_free(struct proxyd_settings *set)
 		free(set->listeners[i].path);
 	free(set->listeners);
 	free(set->source_ips);
+	free(set->certs);
 	conf_free(set->conf);
 	memset(set, 0, sizeof(*set));
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "core/addr.h"
+#include "core/tls.h"
 
 struct conf;
 struct login_proto;
@@ -88,6 +89,14 @@ struct proxyd_settings {
 	const char *mail_temp_dir;		/* LMTP: where messages are spooled */
 	unsigned long long lmtp_max_mail_size;	/* 0: no limit */
 	const char *director_socket;	/* directord's proxy socket, or "" */
+
+	/* TLS: ssl = no|yes|required; the PEM texts point into conf */
+	enum { SSL_NO, SSL_YES, SSL_REQUIRED } ssl;
+	struct tls_params tls_params;
+	struct tls_cert_conf *certs;	/* [0] is ssl_cert/ssl_key, then local_name sections */
+	unsigned int ncerts;
+	const char *ssl_client_ca_file, *ssl_client_ca_dir;	/* PEM text, directory */
+	const char *ssl_client_cert, *ssl_client_key;
 };
 
 /* Reads and checks everything; prints every error as "file:line: message" to errf.

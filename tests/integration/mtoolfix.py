@@ -28,12 +28,14 @@ class Proxyd:
     """mtool proxyd with a passwd-file passdb.
 
     users: {login: 'passdb extra fields'} (password 'pass'), or {login: (password, fields)}.
-    settings: extra top-level config lines (dict) or raw text in extra_conf."""
+    settings: extra top-level config lines (dict) or raw text in extra_conf.
+    tls=True: also imaps and pop3s listeners (ssl = yes) on .imaps_port/.pop3s_port; the
+    test sets ssl_cert/ssl_key in settings."""
 
     kind = 'mtool-proxyd'
 
     def __init__(self, name='mtool', ip='127.0.0.1', users=None, settings=None, extra_conf='',
-                 imap_port=None, pop3_port=None, trusted_networks='', args=(), lmtp=False):
+                 imap_port=None, pop3_port=None, trusted_networks='', args=(), lmtp=False, tls=False):
         self.name = name
         self.ip = ip
         self.users = users or {}
@@ -41,6 +43,8 @@ class Proxyd:
         self.extra_conf = extra_conf
         self.imap_port = imap_port or free_port(ip)
         self.pop3_port = pop3_port or free_port(ip)
+        self.imaps_port = free_port(ip) if tls else 0
+        self.pop3s_port = free_port(ip) if tls else 0
         self.trusted_networks = trusted_networks
         self.args = list(args)
         self.dir = os.path.join(TESTDIR, name)
@@ -73,8 +77,10 @@ class Proxyd:
             'disable_plaintext_auth = no',
             'auth_failure_delay = 0',
             'default_login_user = %s' % ('nobody' if os.geteuid() == 0 else ''),
-            'service imap-login {\n  inet_listener imap {\n    port = %d\n  }\n}' % self.imap_port,
-            'service pop3-login {\n  inet_listener pop3 {\n    port = %d\n  }\n}' % self.pop3_port,
+            'service imap-login {\n  inet_listener imap {\n    port = %d\n  }\n%s}' % (self.imap_port,
+                '  inet_listener imaps {\n    port = %d\n    ssl = yes\n  }\n' % self.imaps_port if self.imaps_port else ''),
+            'service pop3-login {\n  inet_listener pop3 {\n    port = %d\n  }\n%s}' % (self.pop3_port,
+                '  inet_listener pop3s {\n    port = %d\n    ssl = yes\n  }\n' % self.pop3s_port if self.pop3s_port else ''),
             'passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s\n}' % self.passwd,
         ]
         if self.lmtp:

@@ -1098,7 +1098,7 @@ detach_cb(struct conn *c, enum conn_event ev, void *arg)
 	CHECK_INT(conn_write(c, s->data, DETACH_OUT), 0);
 	s->out_pending = conn_out_pending(c);
 	int want = conn_fd(c);
-	s->fd = conn_detach(c, &s->in, &s->out, NULL, 0, NULL, NULL);
+	s->fd = conn_detach(c, &s->in, &s->out, NULL, NULL, 0, NULL, NULL);
 	CHECK_INT(s->fd, want);
 	s->r.gone = 1;
 	loop_stop(s->r.l);
