@@ -800,7 +800,8 @@ struct tls {
 	br_ssl_engine_context *eng;
 	struct tls_server *srv;		/* server side: a reference */
 	const br_ssl_server_policy_class *sni_vtable;
-	int error;			/* BearSSL's code when the engine failed */
+	int handshaken;			/* the first handshake finished (latched: a
+					 * failed engine says nothing any more) */
 	char errbuf[96];
 	union {
 		br_ssl_server_context s;
@@ -977,6 +978,7 @@ tls_sock_read(struct tls *t, int fd)
 	ssize_t n = read(fd, p, len);
 	if (n > 0) {
 		br_ssl_engine_recvrec_ack(t->eng, (size_t)n);
+		(void)tls_handshake_done(t);
 		return 1;
 	}
 	if (n == 0)
@@ -1049,8 +1051,9 @@ int
 tls_handshake_done(struct tls *t)
 {
 	/* the engine takes application data only once the handshake has finished */
-	return br_ssl_engine_get_version(t->eng) != 0 &&
-	    (br_ssl_engine_current_state(t->eng) & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0;
+	if (!t->handshaken)
+		t->handshaken = (br_ssl_engine_current_state(t->eng) & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0;
+	return t->handshaken;
 }
 
 static const struct {
