@@ -16,6 +16,7 @@ enum sieve_login_state {
 enum sieve_backend_state {
 	SIEVE_BE_CAPABILITY,	/* the greeting: capabilities, then OK */
 	SIEVE_BE_XCLIENT,
+	SIEVE_BE_STARTTLS,	/* STARTTLS sent: OK, then TLS and the capabilities again */
 	SIEVE_BE_AUTH,
 };
 
@@ -25,6 +26,7 @@ struct sieve_client {
 	enum sieve_backend_state be_state;
 	unsigned int be_sasl : 1;	/* the backend offers SASL mechanisms */
 	unsigned int be_xclient : 1;
+	unsigned int be_starttls : 1;	/* the backend offers STARTTLS */
 	unsigned int login_mech_step;
 };
 

@@ -61,7 +61,10 @@ sieve_capabilities(struct client *c, struct strbuf *sb)
 	/* only plaintext mechanisms exist here: none is offered on an insecure link */
 	strbuf_puts(sb, "\"SASL\" ");
 	sieve_quote(sb, client_cleartext_allowed(c) ? client_mechanisms(c) : "");
-	strbuf_puts(sb, "\r\n\"VERSION\" \"1.0\"\r\n");
+	strbuf_puts(sb, "\r\n");
+	if (client_starttls_allowed(c))
+		strbuf_puts(sb, "\"STARTTLS\"\r\n");
+	strbuf_puts(sb, "\"VERSION\" \"1.0\"\r\n");
 	if (c->trusted)
 		strbuf_puts(sb, "\"XCLIENT\"\r\n");
 }
@@ -288,7 +291,21 @@ sieve_command(struct client *c)
 	} else if (str_eq_nocase(name, "STARTTLS")) {
 		if (p->nargs != 0)
 			return sieve_bad(c);
-		sieve_reply(c, "NO", NULL, "TLS support isn't enabled.");
+		if (c->tls) {
+			sieve_reply(c, "NO", NULL, "TLS is already active.");
+		} else if (!client_starttls_allowed(c)) {
+			sieve_reply(c, "NO", NULL, "TLS support isn't enabled.");
+		} else {
+			sieve_reply(c, "OK", NULL, "Begin TLS negotiation now.");
+			if (client_start_tls(c) < 0) {
+				sieve_bye(c, "TLS initialization failed.", "TLS initialization failed");
+				return -1;
+			}
+			/* RFC 5804 2.2: the capabilities again, over TLS (queued now, sent
+			 * once the handshake is done); the parser forgets what came before */
+			imap_parser_reset(&sieve_of(c)->parser);
+			sieve_send_caps(c, "TLS negotiation successful.");
+		}
 	} else if (str_eq_nocase(name, "XCLIENT")) {
 		sieve_cmd_xclient(c);
 	} else {

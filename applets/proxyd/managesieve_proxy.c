@@ -105,6 +105,17 @@ capability_line(struct client *c, const char *line)
 	char name[64], value[4096], why[300];
 	const char *p = line;
 
+	if (status_is(line, "OK") && c->dest.starttls && !conn_tls_active(c->backend)) {
+		/* as Pigeonhole: STARTTLS after the greeting; the capabilities come again */
+		if (!sc->be_starttls) {
+			client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "STARTTLS not supported by the backend");
+			return -1;
+		}
+		backend_send(c, "STARTTLS");
+		sc->be_state = SIEVE_BE_STARTTLS;
+		c->backend_state = "starttls";
+		return 0;
+	}
 	if (status_is(line, "OK")) {
 		c->backend_state = "xclient";
 		/* Pigeonhole sends XCLIENT whatever proxy_not_trusted says; proxyd honours it,
@@ -134,6 +145,8 @@ capability_line(struct client *c, const char *line)
 		sc->be_sasl = value[0] != '\0';
 	} else if (strcasecmp(name, "XCLIENT") == 0) {
 		sc->be_xclient = 1;
+	} else if (strcasecmp(name, "STARTTLS") == 0) {
+		sc->be_starttls = 1;
 	}
 	return 0;
 }
@@ -210,6 +223,18 @@ managesieve_backend_input(struct client *c)
 			if (capability_line(c, line) < 0)
 				return;
 			break;
+		case SIEVE_BE_STARTTLS:
+			if (!status_is(line, "OK")) {
+				str_fmt(why, sizeof(why), "STARTTLS failed: %.160s", line);
+				client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+				return;
+			}
+			/* what the backend sent behind its OK is dropped with the plaintext */
+			if (backend_start_tls(c) < 0)
+				return;
+			sc->be_sasl = sc->be_xclient = sc->be_starttls = 0;
+			sc->be_state = SIEVE_BE_CAPABILITY;
+			return;
 		case SIEVE_BE_XCLIENT:
 			if (!status_is(line, "OK")) {
 				str_fmt(why, sizeof(why), "Remote XCLIENT failed: %.160s", line);

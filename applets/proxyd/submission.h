@@ -18,6 +18,7 @@ enum smtp_backend_state {
 	SMTP_BE_EHLO,
 	SMTP_BE_XCLIENT,	/* XCLIENT sent; its replies come first */
 	SMTP_BE_XCLIENT_EHLO,	/* EHLO again after XCLIENT */
+	SMTP_BE_STARTTLS,	/* STARTTLS sent: 220, then TLS and EHLO again */
 	SMTP_BE_AUTH,
 };
 

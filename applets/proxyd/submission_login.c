@@ -118,6 +118,8 @@ smtp_cmd_ehlo(struct client *c, const char *domain, int ehlo)
 	}
 	if (plain || (caps & SUBM_CAP_PIPELINING))
 		ehlo_line(&sb, "PIPELINING");
+	if (client_starttls_allowed(c))
+		ehlo_line(&sb, "STARTTLS");
 	if (caps & SUBM_CAP_VRFY)
 		ehlo_line(&sb, "VRFY");
 	if (c->trusted)
@@ -255,6 +257,29 @@ is_verb(const char *s)
 	return 1;
 }
 
+/* RFC 3207: 220, then TLS; the client's EHLO and anything it pipelined behind STARTTLS
+ * are forgotten, so it must greet again over TLS. Returns -1 if the client is gone. */
+static int
+smtp_cmd_starttls(struct client *c, const char *args)
+{
+	struct smtp_client *sc = smtp_of(c);
+	if (*args != '\0')
+		return smtp_reply(c, "501 5.5.4 Invalid parameters");
+	if (c->tls)
+		return smtp_reply(c, "502 5.5.1 TLS is already active.");
+	if (!client_starttls_allowed(c))
+		return smtp_reply(c, "502 5.5.1 TLS support is not enabled.");
+	smtp_reply(c, "220 2.0.0 Begin TLS negotiation now.");
+	if (client_start_tls(c) < 0) {
+		smtp_close(c, "TLS initialization failed");
+		return -1;
+	}
+	free(sc->helo);
+	sc->helo = NULL;
+	sc->helo_seen = 0;
+	return 0;
+}
+
 /* Returns -1 if the client is gone. */
 static int
 smtp_command(struct client *c, char *line)
@@ -279,7 +304,7 @@ smtp_command(struct client *c, char *line)
 		smtp_close(c, "Aborted login by logging out");
 		return -1;
 	} else if (str_eq_nocase(line, "STARTTLS")) {
-		return smtp_reply(c, "502 5.5.1 TLS support is not enabled.");
+		return smtp_cmd_starttls(c, args);
 	} else if (str_eq_nocase(line, "XCLIENT")) {
 		return smtp_cmd_xclient(c, args);
 	} else if (str_eq_nocase(line, "MAIL") || str_eq_nocase(line, "RCPT") ||

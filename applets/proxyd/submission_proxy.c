@@ -199,6 +199,17 @@ static void
 ehlo_done(struct client *c)
 {
 	struct smtp_client *sc = smtp_of(c);
+	if (c->dest.starttls && !conn_tls_active(c->backend)) {
+		/* as Dovecot: STARTTLS before XCLIENT and AUTH, EHLO again over TLS */
+		if (!(sc->be_caps & SMTP_BE_CAP_STARTTLS)) {
+			client_proxy_failed(c, FAIL_PROXY_CONFIG, NULL, "STARTTLS not supported by the backend");
+			return;
+		}
+		backend_send(c, "STARTTLS");
+		sc->be_state = SMTP_BE_STARTTLS;
+		c->backend_state = "starttls";
+		return;
+	}
 	if (sc->be_state == SMTP_BE_EHLO && (sc->be_caps & SMTP_BE_CAP_XCLIENT) && !c->dest.not_trusted) {
 		send_xclient(c);
 		if (sc->xclient_replies > 0) {
@@ -291,6 +302,24 @@ backend_line(struct client *c, char *line)
 			c->backend_state = "xclient-ehlo";
 		}
 		return 0;
+	case SMTP_BE_STARTTLS:
+		if (!valid || status != 220) {
+			str_fmt(why, sizeof(why), "STARTTLS failed: %.160s", line);
+			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
+			return -1;
+		}
+		if (!last)
+			return 0;
+		/* what the backend sent behind its 220 is dropped with the plaintext input */
+		if (backend_start_tls(c) < 0)
+			return -1;
+		sc->be_caps = 0;
+		free(sc->be_xclient);
+		sc->be_xclient = NULL;
+		backend_send(c, "EHLO %s", c->pd->set->hostname);
+		sc->be_state = SMTP_BE_EHLO;
+		c->backend_state = "ehlo";
+		return -1;	/* nothing more to read from before TLS */
 	case SMTP_BE_AUTH:
 		if (!valid) {
 			str_fmt(why, sizeof(why), "Invalid AUTH reply: %.160s", line);
