@@ -74,8 +74,9 @@ struct tls *tls_new_server(struct tls_server *srv);
 struct tls *tls_new_client(struct tls_client *, const char *server_name, int verify);
 void tls_free(struct tls *);
 
-/* Socket side. tls_sock_read reads once into the record buffer if the engine wants
- * records: 1 bytes came, 0 nothing to do or EAGAIN, -2 EOF, -1 error (errno).
+/* Socket side. tls_sock_read reads into the record buffer while the engine wants
+ * records (never past the record it needs, so a STARTTLS peer's early bytes stay in the
+ * socket): 1 bytes came, 0 nothing to do or EAGAIN, -2 EOF, -1 error (errno).
  * tls_sock_write sends the records the engine has made until the socket is full:
  * 0, or -1 (errno). */
 int tls_sock_read(struct tls *, int fd);

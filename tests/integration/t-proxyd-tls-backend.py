@@ -74,7 +74,7 @@ def main():
                 typ, data = m.fetch('1', '(BODY.PEEK[])')
                 report(typ == 'OK' and data[0][1] == MSG, 'FETCH with TLS on both sides of the relay', repr(data)[:200])
                 m.logout()
-            report(re.search(r'imap-login: Info: Login: user=<user1@example.org>.*TLS', be.log()) is not None,
+            report(be.wait_log(r'imap-login: Info: Login: user=<user1@example.org>.*TLS') is not None,
                    'the backend saw the proxy\'s login over TLS', be.log()[-1500:])
 
             m, typ, data = imap_login(px.imap_port, 'badname')
@@ -89,7 +89,7 @@ def main():
             report(typ == 'OK', 'starttls=yes (IMAP): login succeeds', data)
             if m:
                 m.logout()
-            report(re.search(r'Login: user=<user2@example.org>.*TLS', be.log()) is not None,
+            report(be.wait_log(r'Login: user=<user2@example.org>.*TLS') is not None,
                    'starttls=yes (IMAP): the backend saw the login over TLS', be.log()[-1500:])
 
             p = poplib.POP3('127.0.0.1', px.pop3_port)
@@ -102,7 +102,7 @@ def main():
             r = p.pass_('pass')
             report(r.startswith(b'+OK'), 'starttls=yes (POP3): login succeeds', r)
             p.quit()
-            report(re.search(r'pop3-login: Info: Login: user=<user5@example.org>.*TLS', be.log()) is not None,
+            report(be.wait_log(r'pop3-login: Info: Login: user=<user5@example.org>.*TLS') is not None,
                    'starttls=yes (POP3): the backend saw the login over TLS', be.log()[-1500:])
             report(not px.check_log(), 'no crash or sanitizer report', '\n'.join(px.check_log()))
 

@@ -135,14 +135,14 @@ def main():
                 ok = e
             report(ok is True, 'Submission starttls=yes to the backend: login succeeds', ok)
             s.quit()
-            report(re.search(r'submission-login: Info: Login: user=<user1@example.org>.*TLS', be.log()) is not None,
+            report(be.wait_log(r'submission-login: Info: Login: user=<user1@example.org>.*TLS') is not None,
                    'Submission: the backend saw the login over TLS', be.log()[-1500:])
             c = Sieve('127.0.0.1', sieve)
             c.greeting()
             st, _ = c.login('tls2', 'pass')
             report(st.startswith(b'OK'), 'ManageSieve starttls=yes to the backend: login succeeds', st)
             c.close()
-            report(re.search(r'managesieve-login: Info: Login: user=<user2@example.org>.*TLS', be.log()) is not None,
+            report(be.wait_log(r'managesieve-login: Info: Login: user=<user2@example.org>.*TLS') is not None,
                    'ManageSieve: the backend saw the login over TLS', be.log()[-1500:])
             report(not px.check_log(), 'no crash or sanitizer report', '\n'.join(px.check_log()))
     finally:

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/unit/test_tls.c: core/tls: Dovecot's ssl_* settings mapped to BearSSL, PEM
+ * certificates and keys, and a real handshake between a server and a client engine over
+ * a socketpair: verified, wrong name, untrusted, any-cert, data both ways. The
+ * certificate is a self-signed P-256 one for unit.test (openssl, valid until 2126). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core/tls.h"
+#include "tests/unit/unit.h"
+
+static const char cert_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBljCCATugAwIBAgIUelMWxRQ6oFf/rlWxs3+O5LeLShEwCgYIKoZIzj0EAwIw\n"
+	"FDESMBAGA1UEAwwJdW5pdC50ZXN0MCAXDTI2MTEyMTIzMDY0MloYDzIxMjYxMDI4\n"
+	"MjMwNjQyWjAUMRIwEAYDVQQDDAl1bml0LnRlc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
+	"PQMBBwNCAASheOcuuyDmVjAbHYdaJafYce6SnJ6nd4blGPnnstPM2ZE0bs3wrgvq\n"
+	"dYlGkk+tS1SD0zr6pU0KE5rN+nDIW1j8o2kwZzAdBgNVHQ4EFgQUd7bbQolL8dDP\n"
+	"SsPSQyQ5fa14TKowHwYDVR0jBBgwFoAUd7bbQolL8dDPSsPSQyQ5fa14TKowDwYD\n"
+	"VR0TAQH/BAUwAwEB/zAUBgNVHREEDTALggl1bml0LnRlc3QwCgYIKoZIzj0EAwID\n"
+	"SQAwRgIhALMonaUphaz5r9TkDGrYCP8Y0x/jPpj+ah2CXUj9n0s8AiEA5osWFL4E\n"
+	"h1JqBEk1680040PJKLGLlkRI/nYFsp4x8sg=\n"
+	"-----END CERTIFICATE-----\n";
+/* PKCS#8, as openssl writes keys now */
+static const char key_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgQLNcfl+0T9vKTLgh\n"
+	"dPTVssdJk9aacV8UqQHYN0zSTJuhRANCAASheOcuuyDmVjAbHYdaJafYce6SnJ6n\n"
+	"d4blGPnnstPM2ZE0bs3wrgvqdYlGkk+tS1SD0zr6pU0KE5rN+nDIW1j8\n"
+	"-----END PRIVATE KEY-----\n";
+
+TEST(tls_min_protocol)
+{
+	unsigned int v = 0;
+	char err[200];
+	CHECK_INT(tls_parse_min_protocol("TLSv1.2", &v, err, sizeof(err)), 0);
+	CHECK_INT(v, 0x0303);
+	CHECK_INT(tls_parse_min_protocol("TLSv1.3", &v, err, sizeof(err)), -1);
+	CHECK(strstr(err, "TLS up to 1.2") != NULL);
+	CHECK_INT(tls_parse_min_protocol("TLSv1", &v, err, sizeof(err)), -1);
+	CHECK_INT(tls_parse_min_protocol("bogus", &v, err, sizeof(err)), -1);
+}
+
+TEST(tls_cipher_list)
+{
+	struct tls_params p, def;
+	char ign[200];
+	tls_params_default(&def);
+	/* Dovecot 2.3's default list names no suite: the default suites */
+	p = def;
+	CHECK_INT(tls_parse_cipher_list("ALL:!kRSA:!SRP:!kDHd:!DSS:!aNULL:!eNULL:!EXPORT:!DES:!3DES:!MD5:!PSK:!RC4:!ADH:!LOW@STRENGTH",
+	    &p, ign, sizeof(ign)), 0);
+	CHECK_INT(p.nsuites, def.nsuites);
+	CHECK(memcmp(p.suites, def.suites, def.nsuites * sizeof(def.suites[0])) == 0);
+	CHECK_INT(ign[0], 0);
+	/* names in their order; the unknown ones reported */
+	p = def;
+	CHECK_INT(tls_parse_cipher_list("ECDHE-RSA-CHACHA20-POLY1305:AES128-SHA:ECDHE-ECDSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256",
+	    &p, ign, sizeof(ign)), 0);
+	CHECK_INT(p.nsuites, 2);
+	CHECK_INT(p.suites[0], 0xCCA8);
+	CHECK_INT(p.suites[1], 0xC02C);
+	CHECK(strcmp(ign, "AES128-SHA DHE-RSA-AES128-GCM-SHA256") == 0);
+}
+
+TEST(tls_bad_pem)
+{
+	struct tls_params p;
+	char err[200];
+	tls_params_default(&p);
+	struct tls_cert_conf cf = { NULL, "not a certificate", key_pem };
+	CHECK(tls_server_new(&cf, 1, &p, 0, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "ssl_cert") != NULL);
+	cf.cert_pem = cert_pem;
+	cf.key_pem = "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n";
+	CHECK(tls_server_new(&cf, 1, &p, 0, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "ssl_key") != NULL);
+}
+
+/* Runs both engines over a socketpair until both are done with the handshake or one
+ * failed. Returns 0 or -1. */
+static int
+pump(struct tls *s, struct tls *c, int fs, int fc)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (tls_sock_write(c, fc) < 0 || tls_sock_write(s, fs) < 0)
+			return -1;
+		tls_sock_read(s, fs);
+		tls_sock_read(c, fc);
+		if (tls_closed(s) || tls_closed(c))
+			return -1;
+		if (tls_handshake_done(s) && tls_handshake_done(c))
+			return 0;
+	}
+	return -1;
+}
+
+static int
+handshake(struct tls_server *srv, struct tls_client *cl, const char *name, int verify,
+    char *why, size_t whylen)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
+		return -2;
+	struct tls *s = tls_new_server(srv), *c = tls_new_client(cl, name, verify);
+	int r = pump(s, c, sv[0], sv[1]);
+	why[0] = '\0';
+	if (r < 0 && tls_closed(c) < 0)
+		snprintf(why, whylen, "%s", tls_error(c));
+	if (r == 0) {
+		/* application data both ways */
+		size_t room, len;
+		(void)room;
+		unsigned char *p = tls_out(c, &room);
+		memcpy(p, "a NOOP\r\n", 8);
+		tls_out_ack(c, 8);
+		tls_sock_write(c, sv[1]);
+		tls_sock_read(s, sv[0]);
+		p = tls_in(s, &len);
+		if (p == NULL || len != 8 || memcmp(p, "a NOOP\r\n", 8) != 0)
+			r = -3;
+		else
+			tls_in_ack(s, len);
+		char d[64];
+		if (strcmp(tls_describe(s, d, sizeof(d)), "TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256") != 0)
+			r = -4;
+	}
+	tls_free(s);
+	tls_free(c);
+	close(sv[0]);
+	close(sv[1]);
+	return r;
+}
+
+TEST(tls_handshake)
+{
+	struct tls_params p;
+	char err[200], why[200];
+	tls_params_default(&p);
+	struct tls_cert_conf cf = { NULL, cert_pem, key_pem };
+	struct tls_server *srv = tls_server_new(&cf, 1, &p, 4096, err, sizeof(err));
+	struct tls_client *trusting = tls_client_new(cert_pem, NULL, NULL, NULL, &p, err, sizeof(err));
+	CHECK(srv != NULL && trusting != NULL);
+	if (srv == NULL || trusting == NULL)
+		return;
+	CHECK_INT(tls_client_anchors(trusting), 1);
+	CHECK_INT(handshake(srv, trusting, "unit.test", 1, why, sizeof(why)), 0);
+	CHECK_INT(handshake(srv, trusting, "other.test", 1, why, sizeof(why)), -1);
+	CHECK(strcmp(why, "certificate does not match the host name") == 0);
+	/* a client that trusts nothing: not trusted, unless any-cert */
+	struct tls_client *empty = tls_client_new("", NULL, NULL, NULL, &p, err, sizeof(err));
+	CHECK(empty != NULL);
+	if (empty != NULL) {
+		CHECK_INT(tls_client_anchors(empty), 0);
+		CHECK_INT(handshake(srv, empty, "unit.test", 1, why, sizeof(why)), -1);
+		CHECK(strcmp(why, "certificate is not trusted (unknown CA)") == 0);
+		CHECK_INT(handshake(srv, empty, "unit.test", 0, why, sizeof(why)), 0);
+		tls_client_free(empty);
+	}
+	tls_client_free(trusting);
+	tls_server_unref(srv);
+}
