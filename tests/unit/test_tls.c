@@ -4,6 +4,7 @@
  * a socketpair: verified, wrong name, untrusted, any-cert, data both ways. The
  * certificate is a self-signed P-256 one for unit.test (openssl, valid until 2126). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -160,6 +161,34 @@ TEST(tls_handshake)
 		CHECK(strcmp(why, "certificate is not trusted (unknown CA)") == 0);
 		CHECK_INT(handshake(srv, empty, "unit.test", 0, why, sizeof(why)), 0);
 		tls_client_free(empty);
+	}
+	/* ssl_client_ca_dir: every file in it is read, what is not PEM is skipped */
+	char dir[] = "/tmp/mtool-unit-ca.XXXXXX";
+	if (mkdtemp(dir) != NULL) {
+		char path[128];
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/ca.pem", dir);
+		if ((f = fopen(path, "w")) != NULL) {
+			fputs(cert_pem, f);
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "%s/README", dir);
+		if ((f = fopen(path, "w")) != NULL) {
+			fputs("not a certificate\n", f);
+			fclose(f);
+		}
+		struct tls_client *fromdir = tls_client_new(NULL, dir, NULL, NULL, &p, err, sizeof(err));
+		CHECK(fromdir != NULL);
+		if (fromdir != NULL) {
+			CHECK_INT(tls_client_anchors(fromdir), 1);
+			CHECK_INT(handshake(srv, fromdir, "unit.test", 1, why, sizeof(why)), 0);
+			tls_client_free(fromdir);
+		}
+		snprintf(path, sizeof(path), "%s/ca.pem", dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/README", dir);
+		unlink(path);
+		rmdir(dir);
 	}
 	tls_client_free(trusting);
 	tls_server_unref(srv);
