@@ -2,8 +2,8 @@
 /* applets/directord/health.c: built-in backend health checks (the job poolmon does for
  * Dovecot directors). Every director_health_check_interval each host's ports are probed
  * one after the other: connect, read the greeting (IMAP "* OK", POP3 "+OK", LMTP/SMTP
- * "220", ManageSieve "OK" after its capability lines), LMTP also LHLO, IMAP optionally a
- * test LOGIN. director_health_check_fails failed rounds in a row take the host down and
+ * "220", ManageSieve "OK" after its capability lines), LMTP also LHLO; with a test user,
+ * an IMAP LOGIN and an LMTP MAIL FROM:<> + RCPT TO:<user>. director_health_check_fails failed rounds in a row take the host down and
  * (director_health_check_flush) move its users away at most
  * director_health_check_flush_max_parallel at a time; director_health_check_rises good
  * rounds in a row bring it back up. Only a host the checks took down is brought up by
@@ -271,10 +271,21 @@ probe_line(struct health *he, const struct hc_port *p, const char *line)
 			he->step = 1;
 			return 0;
 		}
+		/* LHLO, then with a test user MAIL FROM:<> and RCPT TO:<user>: all 250 */
 		if (strncmp(line, "250", 3) != 0)
 			return -1;
 		if (line[3] == '-')
 			return 0;
+		if (he->step == 1 && *s->hc_user != '\0') {
+			conn_puts(he->conn, "MAIL FROM:<>\r\n");
+			he->step = 2;
+			return 0;
+		}
+		if (he->step == 2) {
+			conn_printf(he->conn, "RCPT TO:<%s>\r\n", s->hc_user);
+			he->step = 3;
+			return 0;
+		}
 		conn_puts(he->conn, "QUIT\r\n");
 		return 1;
 	case HC_SIEVE:

@@ -42,12 +42,15 @@ def host_state(dd, ip):
 
 
 def main():
-    imap, pop3 = two_free_ports(), two_free_ports()
-    bea = DovecotBackend('be-a', ip=A, imap_port=imap, pop3_port=pop3).start()
-    beb = DovecotBackend('be-b', ip=B, imap_port=imap, pop3_port=pop3).start()
+    imap, pop3, lmtp = two_free_ports(), two_free_ports(), two_free_ports()
+    lmtp_conf = 'service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n}\n' % lmtp
+    bea = DovecotBackend('be-a', ip=A, imap_port=imap, pop3_port=pop3, protocols='imap pop3 lmtp',
+                         extra_conf=lmtp_conf).start()
+    beb = DovecotBackend('be-b', ip=B, imap_port=imap, pop3_port=pop3, protocols='imap pop3 lmtp',
+                         extra_conf=lmtp_conf).start()
     dd = Directord(hosts=[A, B], settings={
         'director_health_check': 'yes',
-        'director_health_check_ports': 'imap:%d pop3:%d' % (imap, pop3),
+        'director_health_check_ports': 'imap:%d pop3:%d lmtp:%d' % (imap, pop3, lmtp),
         'director_health_check_interval': '300ms',
         'director_health_check_timeout': '2s',
         'director_health_check_fails': '2',
@@ -63,9 +66,11 @@ def main():
            '40 users assigned to B')
     time.sleep(1)
     report(host_state(dd, B)[4] == 'U' and 'failed' not in dd.log(),
-           'both backends pass the checks (IMAP login, POP3 greeting)', dd.log()[-800:])
+           'both backends pass the checks (IMAP login, POP3 greeting, LMTP)', dd.log()[-800:])
     report(re.search(r'Login: user=<user1@example.org>', bea.log()) is not None,
            'the IMAP test login reached the backend')
+    report(re.search(r'lmtp\(\d+\): Info: Connect from', bea.log()) is not None and
+           'failed' not in dd.log(), 'the LMTP probe (LHLO, MAIL, RCPT) passes', bea.log()[-800:])
 
     beb.stop()
     ok = wait(lambda: host_state(dd, B)[4] == 'D')
