@@ -77,12 +77,17 @@ def imap_tls(port, ctx):
 
 
 def read_until(s, tag, buf=b''):
+    """Reads until a line starting with tag; returns what came after that line. Looks only
+    at new bytes (a 10 MB response in 4 KiB records must not be rescanned each time)."""
+    buf = bytearray(buf)
+    start = 0
     while True:
-        i = buf.find(tag)
+        i = buf.find(b'\n' + tag, max(0, start - len(tag) - 1)) if start or not buf.startswith(tag) else 0
         if i >= 0:
-            j = buf.find(b'\r\n', i)
+            j = buf.find(b'\r\n', i + 1)
             if j >= 0:
-                return buf[j + 2:]
+                return bytes(buf[j + 2:])
+        start = len(buf)
         d = s.recv(1 << 20)
         if not d:
             raise EOFError
