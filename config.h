@@ -16,6 +16,7 @@
 /* Hard limits checked where bytes enter. */
 #define CONF_LINE_MAX		8192	/* one config line, after joining continuations */
 #define CONF_INCLUDE_DEPTH	16	/* nested !include */
+#define CONF_INCLUDE_FILES_MAX	1024	/* files matched by one !include pattern */
 #define CONF_VALUE_FILE_MAX	(1024 * 1024)	/* key = <file */
 #define DLINE_MAX		16384	/* Dovecot's auth protocol line limit; used for all admin sockets */
 #define LOG_LINE_MAX		4096	/* one log line; longer messages are truncated with "..." */

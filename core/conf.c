@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/conf.h"
 #include "core/str.h"
+#include "core/wildcard.h"
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <glob.h>
+#include <limits.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -337,33 +339,101 @@ out:
 	fclose(fp);
 }
 
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The files whose names match the last component of pattern ('*' and '?', which do not
+ * match a leading '.'), sorted by name as glob(3) does in the C locale. Wildcards in the
+ * directory part are refused: Dovecot's configs put them in the file name only, and this
+ * keeps glob(3) and its wide-character tables out of the binary. Returns the count (names
+ * in *out, free both), 0 for no match, -1 with errno set (ENAMETOOLONG: too many). */
+static int
+match_files(const char *pattern, char ***out)
+{
+	const char *slash = strrchr(pattern, '/');
+	const char *base = slash ? slash + 1 : pattern;
+	int prefix = slash ? (int)(slash - pattern + 1) : 0;	/* kept in the names */
+	char dir[PATH_MAX], **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	if (prefix >= (int)sizeof(dir))
+		return errno = ENAMETOOLONG, -1;
+	/* "a/b/" opens "a/b", "/" opens "/", no slash opens "." */
+	str_fmt(dir, sizeof(dir), "%.*s", prefix > 1 ? prefix - 1 : prefix, prefix ? pattern : ".");
+	if (strpbrk(dir, "*?[") != NULL)
+		return errno = EINVAL, -1;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		size_t size = prefix + strlen(de->d_name) + 1;
+		if ((de->d_name[0] == '.' && base[0] != '.') || !wildcard_match(de->d_name, base))
+			continue;
+		if (n == cap) {
+			char **grown;
+			if (cap == CONF_INCLUDE_FILES_MAX) {
+				errno = ENAMETOOLONG;
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 16;
+			if ((grown = realloc(names, cap * sizeof(*names))) == NULL)
+				goto fail;
+			names = grown;
+		}
+		if ((names[n] = malloc(size)) == NULL)
+			goto fail;
+		str_fmt(names[n++], size, "%.*s%s", prefix, pattern, de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_names);
+	*out = names;
+	return (int)n;
+fail:
+	closedir(d);
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+	return -1;
+}
+
 static void
 include(struct parse *p, struct input *in, const char *pattern, int try, unsigned int line)
 {
 	const char *kw = try ? "!include_try" : "!include";
-	char *path = resolve(p, in->path, pattern);
-	glob_t g;
-	int rc;
+	char *path = resolve(p, in->path, pattern), **names;
+	int n;
 
 	if (path == NULL)
 		return;
-	rc = glob(path, 0, NULL, &g);
-	if (rc == GLOB_NOMATCH && strpbrk(path, "*?[") == NULL) {
+	if (strpbrk(path, "*?[") == NULL) {
 		/* a plain name: let fopen say why it is not there */
 		parse_file(p, in, path, try, line);
 		return;
 	}
-	if (rc == GLOB_NOMATCH) {
-		if (!try)
-			perr(p, in->path, line, "%s: %s: no file matches", kw, path);
+	if (strchr(path, '[') != NULL) {
+		perr(p, in->path, line, "%s: %s: '[' classes are not supported, use * and ?", kw, path);
 		return;
 	}
-	if (rc != 0)
-		perr(p, in->path, line, "%s: %s: glob() failed", kw, path);
-	else
-		for (size_t i = 0; i < g.gl_pathc; i++)	/* glob(3) sorted them */
-			parse_file(p, in, g.gl_pathv[i], try, line);
-	globfree(&g);
+	n = match_files(path, &names);
+	if (n < 0 && errno == EINVAL)
+		perr(p, in->path, line, "%s: %s: wildcards only in the file name", kw, path);
+	else if (n < 0 && errno == ENAMETOOLONG)
+		perr(p, in->path, line, "%s: %s: more than %d files match", kw, path,
+		    CONF_INCLUDE_FILES_MAX);
+	else if (n < 0)
+		perr(p, in->path, line, "%s: %s: %s", kw, path, strerror(errno));
+	else if (n == 0 && !try)
+		perr(p, in->path, line, "%s: %s: no file matches", kw, path);
+	for (int i = 0; i < n; i++) {
+		parse_file(p, in, names[i], try, line);
+		free(names[i]);
+	}
+	free(names);
 }
 
 /* The content of the file of a "key = <path" value, verbatim. */

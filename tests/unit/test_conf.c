@@ -315,6 +315,37 @@ TEST(include_glob_relative)
 	rm_tree(dir);
 }
 
+/* !include's own matcher: '*' and '?' in the file name only, dot files skipped, names
+ * sorted; anything glob(3) would do beyond that is refused with a clear message. */
+TEST(include_wildcards)
+{
+	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, sub[512], want[2048];
+	str_fmt(sub, sizeof(sub), "%s/d", dir);
+	CHECK_INT(mkdir(sub, 0700), 0);
+	put(dir, "d/b.conf", "order = $order b\n");
+	put(dir, "d/a1.conf", "order = $order a1\n");
+	put(dir, "d/a22.conf", "order = $order a22\n");
+	put(dir, "d/.hidden.conf", "order = $order hidden\n");
+	put(dir, "ok.conf", "order = start\n!include d/*.conf\n!include d/a?.conf\n"
+	    "!include d/.*.conf\n");
+	struct conf *c = load_file(dir, "ok.conf", &e);
+	CHECK_STR(e, "");
+	CHECK_STR(conf_get(conf_root(c), "order", NULL), "start a1 a22 b a1 hidden");
+	conf_free(c);
+	free(e);
+
+	put(dir, "bad.conf", "!include */*.conf\n!include d/[ab].conf\n!include_try nodir/*.conf\n");
+	c = load_file(dir, "bad.conf", &e);
+	CHECK(c == NULL);
+	str_fmt(want, sizeof(want),
+	    "%s/bad.conf:1: !include: %s/*/*.conf: wildcards only in the file name\n"
+	    "%s/bad.conf:2: !include: %s/d/[ab].conf: '[' classes are not supported, use * and ?\n",
+	    dir, dir, dir, dir);
+	CHECK_STR(e, want);
+	free(e);
+	rm_tree(dir);
+}
+
 TEST(include_try_and_missing)
 {
 	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, want[1024];
