@@ -126,11 +126,17 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	const struct conf_node *ds = conf_find(root, "director_servers");
 	ip_parse("127.0.0.1", &s->self_ip);
 	if (ds != NULL) {
-		char buf[256], extra[8];
-		const char *host;
+		static const char space[] = " \t";
+		const char *v = ds->value + strspn(ds->value, space), *host;
+		size_t len = strcspn(v, space);
+		char buf[256];
 		unsigned int port;
-		int ntok = sscanf(ds->value, "%255s %7s", buf, extra);
-		if (ntok == 2) {
+		int ntok = len == 0 ? 0 : v[len + strspn(v + len, space)] != '\0' ? 2 : 1;
+		str_fmt(buf, sizeof(buf), "%.*s", (int)len, v);
+		if (ntok == 1 && len >= sizeof(buf)) {
+			fprintf(errf, "%s:%u: director_servers: '%s' is too long\n", ds->file, ds->line, v);
+			bad = 1;
+		} else if (ntok == 2) {
 			fprintf(errf, "%s:%u: director_servers: directord runs without a ring in this version: name only this director\n",
 			    ds->file, ds->line);
 			bad = 1;
