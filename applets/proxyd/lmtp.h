@@ -28,6 +28,7 @@ struct lmtp_rcpt {
 	struct lmtp_backend *backend;
 	char *reply;		/* final DATA reply (without CRLF), NULL until known */
 	unsigned int index;	/* 1-based number of the RCPT command in the transaction */
+	unsigned int pos;	/* 1-based place among the accepted recipients (logs) */
 };
 
 /* What the DATA phase of a backend is doing. */

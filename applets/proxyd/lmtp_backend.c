@@ -362,7 +362,7 @@ data_reply(struct lmtp_backend *b, const char *line)
 		int ok = line[0] == '2';
 		lmtp_log(s, 0, "proxy(%s): <%s>: %s <%s> at %s: %s (%u/%u at %llu ms)", r->user, r->session_id,
 		    ok ? "Sent message to" : "Failed to send message to", r->backend_address,
-		    route_name(b, name, sizeof(name)), line, r->index, s->nrcpt_cmds, (unsigned long long)ms);
+		    route_name(b, name, sizeof(name)), line, r->pos, s->nrcpts, (unsigned long long)ms);
 		if (ok) {
 			/* as Dovecot: our own success text, the backend's enhanced code */
 			reply_enhanced(line, "2.0.0", enh, sizeof(enh));

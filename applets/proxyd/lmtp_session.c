@@ -383,6 +383,7 @@ lmtp_rcpt_done(struct lmtp_session *s, struct lmtp_rcpt *r, int accepted, const 
 			s->rcpts_cap = cap;
 		}
 		s->rcpts[s->nrcpts++] = r;
+		r->pos = s->nrcpts;
 	} else if (r) {
 		rcpt_free(r);
 	}
