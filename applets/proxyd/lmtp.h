@@ -36,6 +36,7 @@ enum lmtp_backend_state {
 	LB_CONNECTING,
 	LB_BANNER,		/* waiting for 220 */
 	LB_LHLO,		/* LHLO/EHLO sent */
+	LB_STARTTLS,		/* STARTTLS sent */
 	LB_XCLIENT,		/* XCLIENT sent: its reply is a new banner */
 	LB_LHLO2,		/* LHLO/EHLO again after XCLIENT */
 	LB_MAIL,		/* MAIL FROM sent */
@@ -56,6 +57,9 @@ struct lmtp_route {
 	struct ip_addr source_ip;	/* family 0: login_source_ips or none */
 	unsigned int timeout_ms;
 	unsigned int smtp : 1;		/* protocol=smtp: EHLO and one DATA reply */
+	unsigned int ssl : 1;		/* ssl or starttls: TLS toward the backend */
+	unsigned int starttls : 1;	/* ... after STARTTLS rather than at connect */
+	unsigned int any_cert : 1;	/* ... without verifying its certificate */
 	unsigned int not_trusted : 1;	/* proxy_not_trusted: no XCLIENT */
 };
 
@@ -75,7 +79,8 @@ struct lmtp_backend {
 	char xclient[128];		/* the XCLIENT attributes the backend offers, or "" */
 	unsigned int cap_xclient : 1;
 	unsigned int cap_rcptforward : 1;
-	unsigned int cap_8bitmime : 1;
+	unsigned int cap_starttls : 1;
+	unsigned int tls_started : 1;
 	unsigned int one_reply : 1;	/* SMTP, or DATA refused: one reply for all */
 };
 
@@ -103,6 +108,7 @@ struct lmtp_session {
 	unsigned int ttl;		/* hops left; from a trusted XCLIENT TTL, else 5 */
 	unsigned int ttl_received : 1;
 	unsigned int trusted : 1;	/* login_trusted_networks or a UNIX socket */
+	unsigned int tls : 1;		/* TLS with the client (ssl listener or STARTTLS) */
 	unsigned int skipping_line : 1;	/* discarding the rest of a too long command */
 	unsigned int out_blocked : 1;	/* input paused until the client reads its replies */
 	unsigned int destroyed : 1;
@@ -130,7 +136,8 @@ struct lmtp_session {
 };
 
 /* lmtp_session.c */
-void lmtp_accept(struct proxyd *, int fd, const struct sockaddr *peer, const struct sockaddr *local);
+void lmtp_accept(struct proxyd *, int fd, const struct sockaddr *peer, const struct sockaddr *local,
+    int ssl);
 void lmtp_destroy_all(struct proxyd *);
 /* Called by a backend when the RCPT it was given got its answer: reply is the line for
  * the client (CRLF added here); the session reads the next command. */

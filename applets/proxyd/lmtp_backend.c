@@ -19,6 +19,7 @@
 #include "config.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/tls.h"
 #include "core/xtext.h"
 
 #define SPOOL_CHUNK		16384
@@ -28,7 +29,7 @@ static void backend_cb(struct conn *, enum conn_event, void *);
 
 static const char *const backend_state_names[] = {
 	[LB_CONNECTING] = "connect", [LB_BANNER] = "banner", [LB_LHLO] = "lhlo",
-	[LB_XCLIENT] = "xclient", [LB_LHLO2] = "lhlo", [LB_MAIL] = "mail_from",
+	[LB_STARTTLS] = "starttls", [LB_XCLIENT] = "xclient", [LB_LHLO2] = "lhlo", [LB_MAIL] = "mail_from",
 	[LB_IDLE] = "idle", [LB_RCPT] = "rcpt_to", [LB_DATA] = "data",
 	[LB_SENDING] = "data", [LB_REPLIES] = "data_replies", [LB_DONE] = "done",
 };
@@ -69,7 +70,8 @@ lmtp_backend_get(struct lmtp_session *s, const struct lmtp_route *rt)
 
 	/* recipients with the same route share one connection and transaction */
 	for (b = s->backends; b; b = b->next)
-		if (b->route.smtp == rt->smtp && b->route.port == rt->port &&
+		if (b->route.smtp == rt->smtp && b->route.port == rt->port && b->route.ssl == rt->ssl &&
+		    b->route.starttls == rt->starttls && b->route.any_cert == rt->any_cert &&
 		    strcmp(b->route.host, rt->host) == 0 && ip_equal(&b->route.ip, &rt->ip) &&
 		    ip_equal(&b->route.source_ip, &rt->source_ip))
 			return b;
@@ -193,6 +195,21 @@ reply_enhanced(const char *line, const char *def, char *out, size_t len)
 		str_fmt(out, len, "%.*s", (int)n, text);
 	else
 		str_copy(out, def, len);
+}
+
+/* TLS on the backend connection now (ssl at connect, or after STARTTLS's 220); the
+ * certificate is checked against ssl_client_ca_* for the passdb's host unless any-cert.
+ * Returns 0, or -1 after failing the backend. */
+static int
+backend_tls(struct lmtp_backend *b)
+{
+	struct tls *t = tls_new_client(b->s->pd->tls_client, b->route.host, !b->route.any_cert);
+	if (t == NULL || conn_start_tls(b->conn, t) < 0) {
+		backend_fail(b, "connect, ", "TLS: out of memory");
+		return -1;
+	}
+	b->tls_started = 1;
+	return 0;
 }
 
 static void
@@ -390,6 +407,8 @@ caps_line(struct lmtp_backend *b, const char *line)
 		str_copy(b->xclient, cap[7] ? cap + 8 : "", sizeof(b->xclient));
 	} else if (str_eq_nocase(cap, "XRCPTFORWARD")) {
 		b->cap_rcptforward = 1;
+	} else if (str_eq_nocase(cap, "STARTTLS")) {
+		b->cap_starttls = 1;
 	}
 }
 
@@ -418,12 +437,34 @@ backend_reply(struct lmtp_backend *b, const char *line)
 			backend_fail(b, "connect, ", why);
 			return;
 		}
+		if (b->route.starttls && !b->tls_started) {
+			if (!b->cap_starttls) {
+				backend_fail(b, "connect, ", "Remote doesn't support STARTTLS");
+				return;
+			}
+			b->state = LB_STARTTLS;
+			send_line(b, "STARTTLS");
+			return;
+		}
 		if (b->state == LB_LHLO && b->cap_xclient && !b->route.not_trusted) {
 			send_xclient(b);
 			return;
 		}
 		b->state = LB_MAIL;
 		send_line(b, "MAIL FROM:%s", s->mail_from);
+		return;
+	case LB_STARTTLS:
+		if (code != '2') {
+			str_fmt(why, sizeof(why), "STARTTLS failed: %s", line);
+			backend_fail(b, "connect, ", why);
+			return;
+		}
+		if (backend_tls(b) < 0)
+			return;
+		/* RFC 3207: forget what was learnt before TLS, greet again */
+		b->cap_xclient = b->cap_rcptforward = b->cap_starttls = 0;
+		b->state = LB_LHLO;
+		send_line(b, "%s %s", b->route.smtp ? "EHLO" : "LHLO", s->pd->set->hostname);
 		return;
 	case LB_XCLIENT:
 		if (code != '2') {
@@ -543,6 +584,8 @@ backend_cb(struct conn *conn, enum conn_event ev, void *arg)
 		int one = 1;
 		setsockopt(conn_fd(conn), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		b->state = LB_BANNER;
+		if (b->route.ssl && !b->route.starttls)
+			backend_tls(b);	/* the banner comes over TLS */
 		return;
 	}
 	case CONN_EV_DATA:
@@ -553,7 +596,13 @@ backend_cb(struct conn *conn, enum conn_event ev, void *arg)
 		    "Disconnected by server: Connection closed");
 		return;
 	case CONN_EV_ERROR:
-		if (b->state == LB_CONNECTING) {
+		if (conn_tls_active(conn) && !conn_tls_ready(conn)) {
+			/* never falls back to plaintext */
+			str_fmt(why, sizeof(why), "%s handshake failed: %s (host=%s%s)",
+			    b->route.starttls ? "STARTTLS" : "TLS", conn_error_str(conn), b->route.host,
+			    b->route.any_cert ? ", any-cert" : "");
+			backend_fail(b, "connect, ", why);
+		} else if (b->state == LB_CONNECTING) {
 			str_fmt(why, sizeof(why), "connect() failed: %s", strerror(conn_error(conn)));
 			backend_fail(b, "connect, ", why);
 		} else {

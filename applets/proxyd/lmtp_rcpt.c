@@ -117,9 +117,14 @@ route_from_fields(struct lmtp_session *s, const struct passdb_result *res, const
 		return -1;
 	}
 	rt->not_trusted = passdb_field(res, "proxy_not_trusted") != NULL;
-	if (passdb_field(res, "ssl") != NULL || passdb_field(res, "starttls") != NULL) {
-		lmtp_log(s, 1, "proxy(%s): ssl/starttls toward an LMTP backend is not supported by this version", user);
-		return -1;
+	/* as Dovecot: ssl=yes|any-cert, starttls=yes|any-cert (starttls implies ssl) */
+	if ((v = passdb_field(res, "ssl")) != NULL) {
+		rt->ssl = 1;
+		rt->any_cert |= strcmp(v, "any-cert") == 0;
+	}
+	if ((v = passdb_field(res, "starttls")) != NULL) {
+		rt->ssl = rt->starttls = 1;
+		rt->any_cert |= strcmp(v, "any-cert") == 0;
 	}
 	if (passdb_field(res, "proxy_maybe") != NULL && host != NULL) {
 		struct ip_addr ip;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/tls.h"
 #include "core/xtext.h"
 
 #define LMTP_PROXY_TTL		5		/* as Dovecot's LMTP_PROXY_DEFAULT_TTL */
@@ -79,7 +80,8 @@ reply(struct lmtp_session *s, const char *fmt, ...)
 }
 
 void
-lmtp_accept(struct proxyd *pd, int fd, const struct sockaddr *peer, const struct sockaddr *local)
+lmtp_accept(struct proxyd *pd, int fd, const struct sockaddr *peer, const struct sockaddr *local,
+    int ssl)
 {
 	struct lmtp_session *s = calloc(1, sizeof(*s));
 	char ip[IP_ADDR_STRLEN];
@@ -103,6 +105,13 @@ lmtp_accept(struct proxyd *pd, int fd, const struct sockaddr *peer, const struct
 		return;
 	}
 	conn_set_timeout(s->conn, LMTP_IDLE_TIMEOUT_MS);
+	struct tls *t;
+	if (ssl && ((t = tls_new_server(pd->tls_server)) == NULL || conn_start_tls(s->conn, t) < 0)) {
+		conn_free(s->conn);
+		free(s);
+		return;
+	}
+	s->tls = ssl != 0;
 	s->next = pd->lmtp_sessions;
 	if (s->next)
 		s->next->prev = s;
@@ -220,6 +229,8 @@ cmd_lhlo(struct lmtp_session *s, char *args)
 	reply(s, "250-8BITMIME");
 	reply(s, "250-CHUNKING");
 	reply(s, "250-ENHANCEDSTATUSCODES");
+	if (s->pd->tls_server && !s->tls)
+		reply(s, "250-STARTTLS");
 	if (s->trusted) {
 		reply(s, "250-PIPELINING");
 		reply(s, "250 XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT");
@@ -643,6 +654,37 @@ cmd_xclient(struct lmtp_session *s, char *args)
 	reply(s, "220 %s %s", s->pd->set->hostname, s->pd->set->login_greeting);
 }
 
+/* RFC 3207: 220, then TLS; the client greets again, pipelined input is dropped (conn) */
+static void
+cmd_starttls(struct lmtp_session *s, char *args)
+{
+	struct tls *t;
+	if (*args != '\0') {
+		reply(s, "501 5.5.4 Invalid parameters");
+		return;
+	}
+	if (s->tls) {
+		reply(s, "502 5.5.1 TLS is already active.");
+		return;
+	}
+	if (s->pd->tls_server == NULL) {
+		reply(s, "502 5.5.1 TLS support is not enabled.");
+		return;
+	}
+	if (s->state != LMTP_READY) {
+		reply(s, "503 5.5.0 STARTTLS not permitted during a mail transaction");
+		return;
+	}
+	reply(s, "220 2.0.0 Begin TLS negotiation now.");
+	if ((t = tls_new_server(s->pd->tls_server)) == NULL || conn_start_tls(s->conn, t) < 0) {
+		lmtp_destroy(s, "TLS initialization failed");
+		return;
+	}
+	s->tls = 1;
+	free(s->helo);
+	s->helo = NULL;
+}
+
 struct lmtp_cmd {
 	const char *name;
 	void (*fn)(struct lmtp_session *, char *args);
@@ -659,6 +701,7 @@ static const struct lmtp_cmd lmtp_cmds[] = {
 	{ "VRFY", cmd_vrfy },
 	{ "QUIT", cmd_quit },
 	{ "XCLIENT", cmd_xclient },
+	{ "STARTTLS", cmd_starttls },
 	{ NULL, NULL },
 };
 
@@ -759,7 +802,7 @@ lmtp_conn_cb(struct conn *conn, enum conn_event ev, void *arg)
 		lmtp_destroy(s, s->state == LMTP_DATA ? "Connection closed during DATA" : "Connection closed");
 		return;
 	case CONN_EV_ERROR:
-		lmtp_destroy(s, strerror(conn_error(conn)));
+		lmtp_destroy(s, conn_error_str(conn));
 		return;
 	case CONN_EV_TIMEOUT:
 		reply(s, "421 4.4.2 %s Disconnected for inactivity", s->pd->set->hostname);

@@ -87,7 +87,7 @@ listener_accept(struct loop_io *io, uint32_t events, void *arg)
 			continue;
 		}
 		if (l->set->proto->accept)
-			l->set->proto->accept(pd, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
+			l->set->proto->accept(pd, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local, l->set->ssl);
 		else
 			client_create(pd, l->set->proto, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local, l->set->ssl);
 	}

@@ -47,7 +47,8 @@ struct login_proto {
 	void (*free)(struct client *);		/* frees the protocol's part */
 	/* A protocol without a login dialogue (LMTP) takes the connection itself; the
 	 * rest of the operations are then unused. */
-	void (*accept)(struct proxyd *, int fd, const struct sockaddr *peer, const struct sockaddr *local);
+	void (*accept)(struct proxyd *, int fd, const struct sockaddr *peer, const struct sockaddr *local,
+	    int ssl);
 };
 
 extern const struct login_proto imap_proto;

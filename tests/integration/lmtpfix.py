@@ -7,12 +7,16 @@ import imaplib
 from fixtures import DovecotBackend, free_port, wait_port
 
 
-def lmtp_backend(name, **kw):
-    """A DovecotBackend that also speaks LMTP on .lmtp_port (maildir under its mail dir)."""
+def lmtp_backend(name, lmtps=False, **kw):
+    """A DovecotBackend that also speaks LMTP on .lmtp_port (maildir under its mail dir);
+    lmtps=True (with ssl=True): also LMTP over TLS on .lmtps_port."""
     port = free_port()
-    extra = 'service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n}\n' % port
+    sport = free_port() if lmtps else 0
+    extra = 'service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n%s}\n' % (
+        port, '  inet_listener lmtps {\n    port = %d\n    ssl = yes\n  }\n' % sport if sport else '')
     be = DovecotBackend(name, protocols='imap pop3 lmtp', extra_conf=extra + kw.pop('extra_conf', ''), **kw)
     be.lmtp_port = port
+    be.lmtps_port = sport
     return be
 
 

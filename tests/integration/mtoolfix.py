@@ -52,6 +52,7 @@ class Proxyd:
         self.lmtp = lmtp
         self.lmtp_port = free_port(ip) if lmtp else 0
         self.lmtp_socket = os.path.join(self.dir, 'run', 'lmtp') if lmtp else ''
+        self.lmtps_port = free_port(ip) if lmtp and tls else 0
         self.conf = os.path.join(self.dir, 'mtool.conf')
         self.passwd = os.path.join(self.dir, 'users')
         self.log_path = os.path.join(self.dir, 'proxyd.log')
@@ -84,8 +85,10 @@ class Proxyd:
             'passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s\n}' % self.passwd,
         ]
         if self.lmtp:
-            lines.append('service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n'
-                         '  unix_listener lmtp {\n    mode = 0666\n  }\n}' % self.lmtp_port)
+            lines.append('service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n%s'
+                         '  unix_listener lmtp {\n    mode = 0666\n  }\n}' % (self.lmtp_port,
+                             '  inet_listener lmtps {\n    port = %d\n    ssl = yes\n  }\n' % self.lmtps_port
+                             if self.lmtps_port else ''))
         if os.geteuid() != 0:
             lines = [l for l in lines if not l.startswith('default_login_user')]
         if os.environ.get('MTOOL_TEST_RELAY') == 'copy':
