@@ -33,7 +33,9 @@ struct dsession {
 struct dlookup {
 	struct dlookup *next;
 	unsigned int id;
-	struct client *c;
+	director_reply_fn *fn;
+	void *arg;
+	unsigned int *idp;	/* the caller's copy of id, zeroed when the answer comes */
 };
 
 struct director {
@@ -157,13 +159,14 @@ director_line(struct dline_conn *d, char **f, size_t n, void *arg)
 		struct dlookup *l = lookup_take(dr, (unsigned int)id);
 		if (l == NULL)
 			return;		/* its client went away */
-		struct client *c = l->c;
+		director_reply_fn *fn = l->fn;
+		void *larg = l->arg;
+		*l->idp = 0;
 		free(l);
-		c->director_lookup_id = 0;
 		if (f[0][0] == 'H')
-			client_director_reply(c, f[2], n > 3 ? f[3] : "", NULL);
+			fn(larg, f[2], n > 3 ? f[3] : "", NULL);
 		else
-			client_director_reply(c, NULL, NULL, f[2]);
+			fn(larg, NULL, NULL, f[2]);
 	} else if (strcmp(f[0], "KICK") == 0 && n >= 2)
 		kick_guid(dr, f[1], n > 2 && *f[2] ? f[2] : "Kicked by the director");
 	else if (strcmp(f[0], "KICK-USER") == 0 && n >= 2) {
@@ -191,10 +194,11 @@ fail_lookups(struct director *dr, const char *why)
 	while (dr->lookups) {
 		struct dlookup *l = dr->lookups;
 		dr->lookups = l->next;
-		l->c->director_lookup_id = 0;
-		struct client *c = l->c;
+		director_reply_fn *fn = l->fn;
+		void *larg = l->arg;
+		*l->idp = 0;
 		free(l);
-		client_director_reply(c, NULL, NULL, why);
+		fn(larg, NULL, NULL, why);
 	}
 }
 
@@ -281,7 +285,7 @@ director_close(struct proxyd *pd)
 	while (dr->lookups) {
 		struct dlookup *l = dr->lookups;
 		dr->lookups = l->next;
-		l->c->director_lookup_id = 0;
+		*l->idp = 0;
 		free(l);
 	}
 	for (unsigned int i = 0; i < SESSION_BUCKETS; i++) {
@@ -301,29 +305,55 @@ director_close(struct proxyd *pd)
 }
 
 void
-director_lookup(struct client *c, const char *user, const char *tag)
+director_lookup_fn(const char *user, const char *tag, director_reply_fn *fn, void *arg,
+    unsigned int *idp)
 {
 	struct director *dr = dir_of_pd;
+	*idp = 0;
 	if (dr == NULL || dr->d == NULL) {
-		client_director_reply(c, NULL, NULL, "directord is not reachable");
+		fn(arg, NULL, NULL, "directord is not reachable");
 		return;
 	}
 	struct dlookup *l = calloc(1, sizeof(*l));
 	if (l == NULL) {
-		client_director_reply(c, NULL, NULL, "out of memory");
+		fn(arg, NULL, NULL, "out of memory");
 		return;
 	}
 	if (++dr->next_id == 0)
 		dr->next_id = 1;
 	l->id = dr->next_id;
-	l->c = c;
+	l->fn = fn;
+	l->arg = arg;
+	l->idp = idp;
 	l->next = dr->lookups;
 	dr->lookups = l;
-	c->director_lookup_id = l->id;
+	*idp = l->id;
 	char id[16];
 	str_fmt(id, sizeof(id), "%u", l->id);
 	const char *f[] = { "LOOKUP", id, user, tag };
 	send_fields(dr, f, 4);
+}
+
+void
+director_lookup_cancel(unsigned int *idp)
+{
+	struct director *dr = dir_of_pd;
+	if (dr == NULL || *idp == 0)
+		return;
+	free(lookup_take(dr, *idp));
+	*idp = 0;
+}
+
+static void
+client_reply(void *arg, const char *ip, const char *hostname, const char *error)
+{
+	client_director_reply(arg, ip, hostname, error);
+}
+
+void
+director_lookup(struct client *c, const char *user, const char *tag)
+{
+	director_lookup_fn(user, tag, client_reply, c, &c->director_lookup_id);
 }
 
 void
@@ -332,10 +362,7 @@ director_client_gone(struct client *c)
 	struct director *dr = dir_of_pd;
 	if (dr == NULL)
 		return;
-	if (c->director_lookup_id) {
-		free(lookup_take(dr, c->director_lookup_id));
-		c->director_lookup_id = 0;
-	}
+	director_lookup_cancel(&c->director_lookup_id);
 	if (!c->logged_in)
 		director_session_end(c->pd, c->conn_guid);
 }

@@ -19,6 +19,13 @@ int director_enabled(const struct proxyd *);
  * client_director_reply(): an address and the configured host name (or ""), or error
  * (a reason for the log) with ip NULL; at once when directord is unreachable. */
 void director_lookup(struct client *, const char *user, const char *tag);
+/* The same for any caller (LMTP recipients): fn gets the answer, at once when directord
+ * is unreachable; *idp holds the lookup's id until then (0 once answered), for
+ * director_lookup_cancel(), which forgets it (fn is not called). */
+typedef void director_reply_fn(void *arg, const char *ip, const char *hostname, const char *error);
+void director_lookup_fn(const char *user, const char *tag, director_reply_fn *, void *arg,
+    unsigned int *idp);
+void director_lookup_cancel(unsigned int *idp);
 /* The client is going away: forget its lookup, and its session unless it became a relay. */
 void director_client_gone(struct client *);
 

@@ -24,6 +24,7 @@ struct lmtp_rcpt {
 	char *params;		/* the client's RCPT parameters (" ORCPT=..."), or "" */
 	char *forward;		/* forward_* fields for XRCPTFORWARD (base64), or NULL */
 	unsigned int add_orcpt : 1;	/* the address changed: tell the backend the original */
+	unsigned int renamed : 1;	/* user/destuser changed the name (no self-loop check) */
 	char session_id[96];	/* as Dovecot: "<trans>" or "<trans>:R<n>" */
 	struct lmtp_backend *backend;
 	char *reply;		/* final DATA reply (without CRLF), NULL until known */
@@ -133,6 +134,9 @@ struct lmtp_session {
 	unsigned int bdat_failed : 1;	/* a chunk was refused: RSET needed */
 	uint64_t data_started_ms;
 	struct loop_timer finish;	/* ends a transaction outside the backends' callbacks */
+	struct lmtp_rcpt *dir_rcpt;	/* waiting for directord (lmtp_rcpt.c) */
+	struct lmtp_route dir_route;
+	unsigned int dir_lookup_id;
 };
 
 /* lmtp_session.c */
@@ -151,6 +155,10 @@ void lmtp_log(struct lmtp_session *, int error, const char *fmt, ...) __attribut
 /* lmtp_rcpt.c: looks the recipient up in the passdb and routes it; always ends with
  * lmtp_rcpt_done() (now or when the backend answered). params: the RCPT parameters. */
 void lmtp_rcpt_route(struct lmtp_session *, const char *address, const char *params, int has_orcpt);
+/* The session goes away: forgets a recipient still waiting for directord. */
+void lmtp_rcpt_abort(struct lmtp_session *);
+/* lmtp_session.c */
+void lmtp_rcpt_free(struct lmtp_rcpt *);
 
 /* lmtp_backend.c */
 /* The backend for route (created and connected on first use). NULL if out of memory. */

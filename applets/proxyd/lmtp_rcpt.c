@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applets/proxyd/director.h"
 #include "applets/proxyd/lmtp.h"
 #include "applets/proxyd/settings.h"
 #include "core/log.h"
@@ -62,6 +63,9 @@ address_with_detail(const char *user, const struct rcpt_name *n)
 	return strdup(buf);
 }
 
+static void rcpt_finish(struct lmtp_session *, struct lmtp_rcpt *, struct lmtp_route *);
+static void rcpt_director_reply(void *, const char *, const char *, const char *);
+
 static void
 rcpt_fail(struct lmtp_session *s, struct lmtp_rcpt *r, const char *fmt, const char *arg)
 {
@@ -70,8 +74,9 @@ rcpt_fail(struct lmtp_session *s, struct lmtp_rcpt *r, const char *fmt, const ch
 	lmtp_rcpt_done(s, r, 0, text);
 }
 
-/* Reads the route from the passdb fields. Returns 1 to proxy, 0 for a user that is not
- * proxied (local delivery in Dovecot), -1 after logging a bad field. */
+/* Reads the route from the passdb fields. Returns 1 to proxy, 2 to proxy where directord
+ * says (no host; rt->host stays NULL), -1 after logging a bad field or a user that cannot
+ * be proxied. */
 static int
 route_from_fields(struct lmtp_session *s, const struct passdb_result *res, const char *user,
     struct lmtp_route *rt)
@@ -148,7 +153,10 @@ route_from_fields(struct lmtp_session *s, const struct passdb_result *res, const
 		if (ps->local_port)
 			rt->port = ps->local_port;
 	} else if (host == NULL || *host == '\0') {
-		lmtp_log(s, 1, "proxy(%s): proxy: host not given", user);
+		/* as Dovecot's director fills in host= for the LMTP's passdb lookup */
+		if (director_enabled(s->pd))
+			return 2;
+		lmtp_log(s, 1, "proxy(%s): proxy: host not given (set director_socket to ask directord)", user);
 		return -1;
 	}
 	if (rt->ip.family == 0 && route_resolve_host(host, &rt->ip) < 0) {
@@ -209,6 +217,12 @@ lmtp_rcpt_route(struct lmtp_session *s, const char *address, const char *params,
 	}
 	r->user = strdup(res.user ? res.user : name.user);
 	int rv = route_from_fields(s, &res, name.user, &rt);
+	/* the director hashes the name the backend knows, and the passdb's director_tag */
+	char duser[512], dtag[128];
+	const char *v = passdb_field(&res, "destuser");
+	str_copy(duser, v && *v ? v : res.user ? res.user : name.user, sizeof(duser));
+	v = passdb_field(&res, "director_tag");
+	str_copy(dtag, v ? v : "", sizeof(dtag));
 	if (rv <= 0 || r->user == NULL) {
 		passdb_result_free(&res);
 		free(rt.host);
@@ -239,20 +253,66 @@ lmtp_rcpt_route(struct lmtp_session *s, const char *address, const char *params,
 		rcpt_fail(s, r, "451 4.3.0 %s", "Out of memory");
 		return;
 	}
-	if (!renamed && ip_equal(&rt.ip, &s->lip) && rt.port == s->lport) {
-		lmtp_log(s, 1, "proxy(%s): Proxying to <%s> loops to itself", r->user, name.user);
-		free(rt.host);
+	r->renamed = renamed;
+	if (rv == 2) {
+		/* the session waits (its input paused) until directord answers */
+		s->dir_rcpt = r;
+		s->dir_route = rt;
+		lmtp_session_busy(s);
+		director_lookup_fn(duser, dtag, rcpt_director_reply, s, &s->dir_lookup_id);
+		return;
+	}
+	rcpt_finish(s, r, &rt);
+}
+
+/* directord's answer for the recipient in s->dir_rcpt */
+static void
+rcpt_director_reply(void *arg, const char *ip, const char *hostname, const char *error)
+{
+	struct lmtp_session *s = arg;
+	struct lmtp_rcpt *r = s->dir_rcpt;
+	struct lmtp_route rt = s->dir_route;
+	s->dir_rcpt = NULL;
+	if (error == NULL && (ip_parse(ip, &rt.ip) < 0 ||
+	    (rt.host = strdup(hostname && *hostname ? hostname : ip)) == NULL))
+		error = "invalid address from directord";
+	if (error) {
+		/* Dovecot's director makes the lookup fail the same way: temporarily */
+		lmtp_log(s, 1, "proxy(%s): director: User %s host lookup failed: %s", r->user, r->user, error);
+		rcpt_fail(s, r, "451 4.4.0 Proxy failed (session=%s)", r->session_id);
+		return;
+	}
+	rcpt_finish(s, r, &rt);
+}
+
+void
+lmtp_rcpt_abort(struct lmtp_session *s)
+{
+	if (s->dir_rcpt == NULL)
+		return;
+	director_lookup_cancel(&s->dir_lookup_id);
+	lmtp_rcpt_free(s->dir_rcpt);
+	s->dir_rcpt = NULL;
+}
+
+/* The loop checks, then the backend for rt (rt->host is taken over). */
+static void
+rcpt_finish(struct lmtp_session *s, struct lmtp_rcpt *r, struct lmtp_route *rt)
+{
+	if (!r->renamed && ip_equal(&rt->ip, &s->lip) && rt->port == s->lport) {
+		lmtp_log(s, 1, "proxy(%s): Proxying to <%s> loops to itself", r->user, r->user);
+		free(rt->host);
 		rcpt_fail(s, r, "%s", "554 5.4.6 Proxying loops to itself");
 		return;
 	}
 	if (s->ttl_received && s->ttl == 0) {
-		lmtp_log(s, 1, "proxy(%s): Proxying to <%s> appears to be looping (TTL=0)", r->user, name.user);
-		free(rt.host);
+		lmtp_log(s, 1, "proxy(%s): Proxying to <%s> appears to be looping (TTL=0)", r->user, r->user);
+		free(rt->host);
 		rcpt_fail(s, r, "%s", "554 5.4.6 Proxying appears to be looping (TTL=0)");
 		return;
 	}
-	struct lmtp_backend *b = lmtp_backend_get(s, &rt);
-	free(rt.host);
+	struct lmtp_backend *b = lmtp_backend_get(s, rt);
+	free(rt->host);
 	if (b == NULL) {
 		rcpt_fail(s, r, "451 4.4.0 Proxy failed (session=%s)", r->session_id);
 		return;

@@ -121,8 +121,8 @@ lmtp_accept(struct proxyd *pd, int fd, const struct sockaddr *peer, const struct
 	reply(s, "220 %s %s", pd->set->hostname, pd->set->login_greeting);
 }
 
-static void
-rcpt_free(struct lmtp_rcpt *r)
+void
+lmtp_rcpt_free(struct lmtp_rcpt *r)
 {
 	free(r->address);
 	free(r->backend_address);
@@ -143,7 +143,7 @@ transaction_reset(struct lmtp_session *s)
 		lmtp_backend_free(b);
 	}
 	for (unsigned int i = 0; i < s->nrcpts; i++)
-		rcpt_free(s->rcpts[i]);
+		lmtp_rcpt_free(s->rcpts[i]);
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->nrcpts = s->rcpts_cap = s->next_reply = 0;
@@ -172,6 +172,7 @@ lmtp_destroy(struct lmtp_session *s, const char *reason)
 		return;
 	s->destroyed = 1;
 	loop_timer_cancel(s->pd->loop, &s->finish);
+	lmtp_rcpt_abort(s);
 	lmtp_log(s, 0, "Disconnect from %s: %s (state=%s)", peer_name(s, ip, sizeof(ip)), reason,
 	    state_names[s->state]);
 	s->state = LMTP_READY;
@@ -386,7 +387,7 @@ lmtp_rcpt_done(struct lmtp_session *s, struct lmtp_rcpt *r, int accepted, const 
 			struct lmtp_rcpt **n = realloc(s->rcpts, cap * sizeof(*n));
 			if (n == NULL) {
 				/* the client was told 250: better to drop the session than lose it */
-				rcpt_free(r);
+				lmtp_rcpt_free(r);
 				lmtp_destroy(s, "Out of memory");
 				return;
 			}
@@ -396,7 +397,7 @@ lmtp_rcpt_done(struct lmtp_session *s, struct lmtp_rcpt *r, int accepted, const 
 		s->rcpts[s->nrcpts++] = r;
 		r->pos = s->nrcpts;
 	} else if (r) {
-		rcpt_free(r);
+		lmtp_rcpt_free(r);
 	}
 	if (s->state == LMTP_BUSY) {
 		s->state = LMTP_MAIL;

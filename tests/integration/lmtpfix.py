@@ -7,10 +7,10 @@ import imaplib
 from fixtures import DovecotBackend, free_port, wait_port
 
 
-def lmtp_backend(name, lmtps=False, **kw):
+def lmtp_backend(name, lmtps=False, lmtp_port=None, **kw):
     """A DovecotBackend that also speaks LMTP on .lmtp_port (maildir under its mail dir);
     lmtps=True (with ssl=True): also LMTP over TLS on .lmtps_port."""
-    port = free_port()
+    port = lmtp_port or free_port(kw.get('ip', '127.0.0.1'))
     sport = free_port() if lmtps else 0
     extra = 'service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n%s}\n' % (
         port, '  inet_listener lmtps {\n    port = %d\n    ssl = yes\n  }\n' % sport if sport else '')
