@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* core/conn.h: one non-blocking stream connection: fd, input buffer with a line reader
- * and a hard limit, output queue, idle timeout, one callback. Not a protocol: callers
- * read lines or bytes and decide what to write.
+/* core/conn.h: one non-blocking stream connection: fd, optional TLS (core/tls.h), input
+ * buffer with a line reader and a hard limit, output queue, idle timeout, one callback.
+ * Not a protocol: callers read lines or bytes (plaintext, TLS or not) and decide what to
+ * write.
  *
  * Rules: conn_write() and friends only queue (and try one write); they never call the
  * callback, so a caller's stack never sees its own connection freed under it. Errors met

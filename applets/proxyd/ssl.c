@@ -19,6 +19,11 @@ proxyd_tls_load(struct proxyd *pd, const struct proxyd_settings *set, char *err,
 	struct tls_server *srv = NULL;
 	struct tls_client *cli;
 
+	/* implicit-TLS listeners stay bound across a reload: they need certificates */
+	if (set->ssl == SSL_NO && pd->tls_server != NULL) {
+		str_fmt(err, errlen, "ssl = no (or no ssl_cert) takes effect only at a restart");
+		return -1;
+	}
 	if (set->ssl != SSL_NO) {
 		srv = tls_server_new(set->certs, set->ncerts, &set->tls_params, TLS_SESSION_CACHE_BYTES,
 		    err, errlen);
