@@ -561,7 +561,8 @@ conn_read_tls(struct conn *c, uint32_t events)
 	if (got && !c->paused) {
 		conn_arm_timeout(c);
 		conn_emit(c, CONN_EV_DATA);
-		if (c->freed)
+		/* after conn_close_after_flush the owner hears nothing more */
+		if (c->freed || c->closing)
 			return;
 	}
 	if (r == -2 || tls_closed(c->tls) > 0) {
