@@ -531,6 +531,22 @@ conn_tls_take(struct conn *c)
 	return got;
 }
 
+/* BearSSL records a failure only once its alert has gone out: after every flush, an
+ * engine that has failed ends the connection (else it would wait for the peer). */
+static int
+conn_tls_failed(struct conn *c)
+{
+	if (c->tls == NULL || tls_closed(c->tls) >= 0)
+		return 0;
+	c->error = EPROTO;
+	c->tls_failed = 1;
+	if (c->closing)
+		conn_free(c);
+	else
+		conn_emit(c, CONN_EV_ERROR);
+	return 1;
+}
+
 static void
 conn_read_tls(struct conn *c, uint32_t events)
 {
@@ -548,6 +564,7 @@ conn_read_tls(struct conn *c, uint32_t events)
 		return;
 	}
 	if (tls_closed(c->tls) < 0) {
+		(void)tls_sock_write(c->tls, c->io.fd);	/* the alert, best effort */
 		c->error = EPROTO;
 		c->tls_failed = 1;
 		conn_emit(c, CONN_EV_ERROR);
@@ -558,6 +575,8 @@ conn_read_tls(struct conn *c, uint32_t events)
 		conn_emit(c, CONN_EV_ERROR);
 		return;
 	}
+	if (conn_tls_failed(c))
+		return;
 	if (got && !c->paused) {
 		conn_arm_timeout(c);
 		conn_emit(c, CONN_EV_DATA);
@@ -641,6 +660,8 @@ conn_io(struct loop_io *io, uint32_t events, void *arg)
 			conn_emit(c, CONN_EV_ERROR);
 			return;
 		}
+		if (conn_tls_failed(c))
+			return;
 		conn_update_events(c);
 		if (had && conn_out_empty(c)) {
 			if (c->closing) {

@@ -406,9 +406,17 @@ tls_close(struct tls *t)
 int
 tls_closed(struct tls *t)
 {
-	if (br_ssl_engine_current_state(t->eng) != BR_SSL_CLOSED)
-		return 0;
-	return br_ssl_engine_last_error(t->eng) == BR_ERR_OK ? 1 : -1;
+	unsigned int st = br_ssl_engine_current_state(t->eng);
+	/* a failure counts at once, while its alert may still wait to be sent */
+	if (br_ssl_engine_last_error(t->eng) != BR_ERR_OK)
+		return -1;
+	if (st == BR_SSL_CLOSED)
+		return 1;
+	/* closing: after the handshake, an engine that neither reads nor takes data only
+	 * has its close_notify (or its answer to the peer's) left to send */
+	if (tls_handshake_done(t) && (st & (BR_SSL_RECVREC | BR_SSL_RECVAPP | BR_SSL_SENDAPP)) == 0)
+		return 1;
+	return 0;
 }
 
 int

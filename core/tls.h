@@ -95,7 +95,9 @@ void tls_out_ack(struct tls *, size_t n);
 
 /* Sends close_notify (when the records already made have gone). */
 void tls_close(struct tls *);
-/* 0 while open, 1 closed cleanly (close_notify), -1 failed: tls_error() says why. */
+/* 0 while open, 1 closed or closing cleanly (close_notify received or sent), -1 failed:
+ * tls_error() says why. A failed or closing engine may still have a record to send (its
+ * alert, its close_notify): tls_sock_write() it, best effort. */
 int tls_closed(struct tls *);
 int tls_handshake_done(struct tls *);
 /* Why the engine failed, in words ("certificate is not trusted (unknown CA)",

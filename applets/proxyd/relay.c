@@ -248,6 +248,7 @@ dir_fill_tls(struct relay *r, struct relay_dir *d, int src, const char **why)
 		if (got == -1)
 			return -1;
 		if (tls_closed(S) < 0) {
+			(void)tls_sock_write(S, src);	/* the alert, best effort */
 			*why = tls_error(S);
 			return -1;
 		}

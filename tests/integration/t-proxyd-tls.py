@@ -178,8 +178,24 @@ def main():
         # ssl = required: a client that is not "secured" (another address) must use TLS
         px2 = Proxyd(name='req', ip='127.0.0.2', users=users,
                      settings={'ssl': 'required', 'ssl_cert': '<' + srv['chain'], 'ssl_key': '<' + srv['key'],
-                               'disable_plaintext_auth': 'no'})
+                               'disable_plaintext_auth': 'no', 'ssl_min_protocol': 'TLSv1.2',
+                               'ssl_cipher_list': 'ALL:!aNULL:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-SHA@STRENGTH'})
         with px2:
+            # ssl_cipher_list: the one suite named that BearSSL has; the other one is reported
+            out = s_client(px2.imap_port, ['-starttls', 'imap', '-CAfile', ca['cert']], input=b'a LOGOUT\n',
+                           ip='127.0.0.2')
+            report('Cipher is ECDHE-RSA-CHACHA20-POLY1305' in out, 'ssl_cipher_list picks ChaCha20-Poly1305',
+                   out[-1500:])
+            report(re.search(r'warning: ssl_cipher_list: not available with BearSSL, ignored: DHE-RSA-AES128-SHA',
+                             px2.log()) is not None, 'a suite BearSSL lacks is named in a start-up warning',
+                   px2.log()[:1500])
+            start = len(px2.log())
+            out = s_client(px2.imap_port, ['-starttls', 'imap', '-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0'],
+                           input=b'a LOGOUT\n', ip='127.0.0.2')
+            report('Cipher is (NONE)' in out or 'Cipher is 0000' in out or 'alert' in out.lower(),
+                   'a TLS 1.1 client is refused', out[-800:])
+            report(px2.wait_log(r'TLS handshake failed: ', start=start) is not None,
+                   'the refused TLS 1.1 handshake is logged', px2.log()[start:])
             c = RawClient('127.0.0.2', px2.imap_port, source_ip='127.0.0.1')
             greet = c.line()
             c.send(b'a LOGIN user1@example.org pass\r\n')

@@ -48,9 +48,9 @@ def make_cert(ca, name, dns, kind='rsa', ips=()):
     return {'cert': cert, 'key': key, 'chain': chain}
 
 
-def s_client(port, args=(), input=b'', timeout=20):
-    """openssl s_client to 127.0.0.1:port; returns stdout+stderr as text."""
-    r = subprocess.run(['timeout', str(timeout), 'openssl', 's_client', '-connect', '127.0.0.1:%d' % port,
+def s_client(port, args=(), input=b'', timeout=20, ip='127.0.0.1'):
+    """openssl s_client to ip:port; returns stdout+stderr as text."""
+    r = subprocess.run(['timeout', str(timeout), 'openssl', 's_client', '-connect', '%s:%d' % (ip, port),
                         '-crlf', '-ign_eof'] + list(args),
                        input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return r.stdout.decode(errors='replace')
