@@ -55,12 +55,18 @@ TEST(dirhash_ring_lookup)
 	CHECK(dirhash_ring_lookup(&r, r.points[7].hash + 1) == r.points[8].host);
 	CHECK(dirhash_ring_lookup(&r, 0xffffffffu) == r.points[0].host);
 	CHECK(dirhash_ring_lookup(&r, 0) == r.points[0].host);
-	/* the real director's Hashed answers for these users with these two hosts */
+	/* the real Dovecot 2.3.19 director's "Initial config" (these two hosts at 100 vhosts)
+	 * (shared/lab/golden/director: status-user, status-user-unknown, map) */
 	uint32_t h;
-	dirhash_user("test", "%Lu", &h);
+	dirhash_user("user10@example.org", "%Lu", &h);
+	CHECK_INT(h, 3937388976u);
+	CHECK(dirhash_ring_lookup(&r, h) == &hb);
+	dirhash_user("nobody@example.org", "%Lu", &h);
 	CHECK(dirhash_ring_lookup(&r, h) == &ha);
-	dirhash_user("user1@example.org", "%Lu", &h);
-	CHECK(dirhash_ring_lookup(&r, h) == &ha);
+	dirhash_user("user50@example.org", "%Lu", &h);
+	CHECK_INT(h, 4092738889u);
+	dirhash_user("user14@example.org", "%Lu", &h);
+	CHECK_INT(h, 255156136);
 	dirhash_ring_free(&r);
 }
 
