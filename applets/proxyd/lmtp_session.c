@@ -564,6 +564,14 @@ cmd_bdat(struct lmtp_session *s, char *args)
 	s->state = LMTP_BDAT;
 }
 
+static void
+spool_failed(struct lmtp_session *s)
+{
+	lmtp_log(s, 1, "write() to the message spool failed: %s", strerror(errno));
+	reply(s, "451 4.3.0 Temporary internal failure");
+	lmtp_destroy(s, "Spool write failed");
+}
+
 /* The chunk is in (or was skipped). */
 static void
 bdat_done(struct lmtp_session *s)
@@ -578,9 +586,7 @@ bdat_done(struct lmtp_session *s)
 		return;
 	}
 	if (lmtp_spool_chunks_end(s) < 0) {
-		lmtp_log(s, 1, "write() to the message spool failed: %s", strerror(errno));
-		reply(s, "451 4.3.0 Temporary internal failure");
-		lmtp_destroy(s, "Spool write failed");
+		spool_failed(s);
 		return;
 	}
 	data_received(s);
@@ -737,30 +743,19 @@ lmtp_input(struct lmtp_session *s)
 			conn_pause_read(s->conn, 1);
 			return;
 		}
-		if (s->state == LMTP_BDAT) {
-			int r = lmtp_spool_chunk(s, s->bdat_skip);
+		if (s->state == LMTP_BDAT || s->state == LMTP_DATA) {
+			int bdat = s->state == LMTP_BDAT;
+			int r = bdat ? lmtp_spool_chunk(s, s->bdat_skip) : lmtp_spool_feed(s);
 			if (r < 0) {
-				lmtp_log(s, 1, "write() to the message spool failed: %s", strerror(errno));
-				reply(s, "451 4.3.0 Temporary internal failure");
-				lmtp_destroy(s, "Spool write failed");
+				spool_failed(s);
 				return;
 			}
 			if (r == 0)
 				return;
-			bdat_done(s);
-			continue;
-		}
-		if (s->state == LMTP_DATA) {
-			int r = lmtp_spool_feed(s);
-			if (r < 0) {
-				lmtp_log(s, 1, "write() to the message spool failed: %s", strerror(errno));
-				reply(s, "451 4.3.0 Temporary internal failure");
-				lmtp_destroy(s, "Spool write failed");
-				return;
-			}
-			if (r == 0)
-				return;
-			data_received(s);
+			if (bdat)
+				bdat_done(s);
+			else
+				data_received(s);
 			continue;
 		}
 		if (s->skipping_line) {

@@ -47,6 +47,19 @@ def inbox(be, user, password='pass'):
         raise
 
 
+def read_message(c, timeout=5):
+    """For scripted backends: the DATA stream from socket c up to and with its final
+    ".\\r\\n" (bytes), or None if the peer closed first."""
+    buf = b''
+    c.settimeout(timeout)
+    while not buf.endswith(b'\r\n.\r\n'):
+        d = c.recv(65536)
+        if not d:
+            return None
+        buf += d
+    return buf
+
+
 def transaction(lmtp, rcpts, msg, sender='sender@example.org'):
     """MAIL, RCPT each, DATA on an smtplib.LMTP; returns ([RCPT replies], [DATA replies]),
     each (code, text). smtplib reads one DATA reply; LMTP sends one per accepted recipient

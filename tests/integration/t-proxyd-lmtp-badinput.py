@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import RawClient, report, main_guard
 from fakepeer import FakeBackend, read_line
-from lmtpfix import lmtp_backend, start_lmtp_backend, inbox, transaction
+from lmtpfix import lmtp_backend, start_lmtp_backend, inbox, transaction, read_message
 from mtoolfix import Proxyd
 
 
@@ -61,13 +61,9 @@ def first_then_close(c, log):
     n = lmtp_until_data(c, log)
     if n < 0:
         return
-    buf = b''
-    c.settimeout(5)
-    while not buf.endswith(b'\r\n.\r\n'):
-        d = c.recv(65536)
-        if not d:
-            return
-        buf += d
+    buf = read_message(c)
+    if buf is None:
+        return
     log.append(('message', buf))
     c.sendall(b'250 2.0.0 <x> fake Saved\r\n')
     time.sleep(0.2)
