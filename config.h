@@ -12,6 +12,7 @@
 /* Dovecot's base_dir as Debian installs it, so that doveadm and mtool find each other's
  * sockets without options. */
 #define MTOOL_BASE_DIR		"/run/dovecot"
+#define MTOOL_STATE_DIR		"/var/lib/dovecot"	/* Dovecot's state_dir: what survives a reboot */
 
 /* Hard limits checked where bytes enter. */
 #define CONF_LINE_MAX		8192	/* one config line, after joining continuations */

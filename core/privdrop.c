@@ -34,6 +34,25 @@ parse_ids(const char *user, uid_t *uid, gid_t *gid)
 }
 
 int
+privdrop_lookup(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+	if (parse_ids(user, uid, gid) < 0) {
+		struct passwd *pw = getpwnam(user);
+		if (pw == NULL) {
+			str_fmt(err, errlen, "user '%s' not found (give UID[:GID] where there is no passwd file)", user);
+			return -1;
+		}
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	}
+	if (*uid == 0) {
+		str_fmt(err, errlen, "refusing to run as root (user '%s')", user);
+		return -1;
+	}
+	return 0;
+}
+
+int
 privdrop(const char *user, char *err, size_t errlen)
 {
 	uid_t uid;
@@ -41,19 +60,8 @@ privdrop(const char *user, char *err, size_t errlen)
 
 	if (geteuid() != 0)
 		return 0;
-	if (parse_ids(user, &uid, &gid) < 0) {
-		struct passwd *pw = getpwnam(user);
-		if (pw == NULL) {
-			str_fmt(err, errlen, "user '%s' not found (give UID[:GID] where there is no passwd file)", user);
-			return -1;
-		}
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
-	}
-	if (uid == 0) {
-		str_fmt(err, errlen, "refusing to run as root (user '%s')", user);
+	if (privdrop_lookup(user, &uid, &gid, err, errlen) < 0)
 		return -1;
-	}
 	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
 		str_fmt(err, errlen, "dropping privileges to '%s' failed: %s", user, strerror(errno));
 		return -1;

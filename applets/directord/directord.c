@@ -19,6 +19,7 @@
 #include "core/daemon.h"
 #include "core/dline.h"
 #include "core/log.h"
+#include "core/privdrop.h"
 #include "core/str.h"
 
 #define TICK_MS			250
@@ -31,7 +32,8 @@ static const struct opt_cmd directord_cmd = {
 };
 
 static const struct conf_key directord_schema[] = {
-	{ "", "base_dir" }, { "", "log_path" },
+	{ "", "base_dir" }, { "", "state_dir" }, { "", "log_path" },
+	{ "", "default_internal_user" },
 	{ "", "director_servers" }, { "", "director_mail_servers" },
 	{ "", "director_username_hash" }, { "", "director_user_expire" },
 	{ "", "director_user_kick_delay" }, { "", "director_max_parallel_moves" },
@@ -118,9 +120,11 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	    conf_get(root, "director_admin_socket", "director-admin"));
 	sock_path(s->proxy_path, sizeof(s->proxy_path), s->base_dir,
 	    conf_get(root, "director_proxy_socket", "mtool-director"));
-	const char *state = conf_get(root, "director_state_file", "director.state");
+	s->user = conf_get(root, "default_internal_user", "dovecot");
+	const char *state = conf_get(root, "director_state_file", "directord/director.state");
 	if (*state)
-		sock_path(s->state_path, sizeof(s->state_path), s->base_dir, state);
+		sock_path(s->state_path, sizeof(s->state_path),
+		    conf_get(root, "state_dir", MTOOL_STATE_DIR), state);
 
 	/* a ring of one: director_servers may name this director only */
 	const struct conf_node *ds = conf_find(root, "director_servers");
@@ -260,6 +264,49 @@ directord_free(struct directord *dd)
 	conf_free(dd->conf);
 }
 
+/* The state file is rewritten (temporary file, rename) after the privilege drop, so the
+ * directory that holds it must be the internal user's: made and given to it when missing
+ * (its parents 0755, itself 0700). An existing directory is left as the operator made it;
+ * check_state_dir() then says if it will not do. */
+static void
+prepare_state_dir(const struct dir_settings *s, char *dir, size_t len)
+{
+	char err[256];
+	uid_t uid;
+	gid_t gid;
+	char *slash;
+
+	str_copy(dir, s->state_path, len);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		str_copy(dir, ".", len);
+		return;
+	}
+	*slash = '\0';
+	if (geteuid() != 0 || dir[0] == '\0')
+		return;
+	if (privdrop_lookup(s->user, &uid, &gid, err, sizeof(err)) < 0)
+		fatalx("default_internal_user: %s", err);
+	for (char *p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			fatal("mkdir(%s)", dir);
+		*p = '/';
+	}
+	if (mkdir(dir, 0700) == 0) {
+		if (chown(dir, uid, gid) < 0)
+			fatal("chown(%s)", dir);
+	} else if (errno != EEXIST)
+		fatal("mkdir(%s)", dir);
+}
+
+static void
+check_state_dir(const struct dir_settings *s, const char *dir)
+{
+	if (access(dir, W_OK | X_OK) < 0)
+		fatal("director_state_file %s: its directory must be writable by %s (default_internal_user)",
+		    s->state_path, geteuid() == 0 ? "root" : s->user);
+}
+
 int
 directord_main(int argc, char **argv)
 {
@@ -289,6 +336,13 @@ directord_main(int argc, char **argv)
 		fatalx("cannot create the sockets in %s", dd.set.base_dir);
 	if (health_init(&dd, stderr) < 0)
 		fatalx("director_health_check_ports: fix the setting above");
+	char state_dir[sizeof(dd.set.state_path)], err[256];
+	if (dd.set.state_path[0])
+		prepare_state_dir(&dd.set, state_dir, sizeof(state_dir));
+	if (privdrop(dd.set.user, err, sizeof(err)) < 0)
+		fatalx("default_internal_user: %s", err);
+	if (dd.set.state_path[0])
+		check_state_dir(&dd.set, state_dir);
 	if (args.background && daemon_background() < 0)
 		fatal("fork");
 	loop_signal(dd.loop, SIGTERM, on_term, &dd);

@@ -94,6 +94,7 @@ struct dir_peer {
 
 struct dir_settings {
 	const char *base_dir;
+	const char *user;		/* default_internal_user: who directord runs as */
 	struct ip_addr self_ip;		/* director_servers' only entry, else 127.0.0.1 */
 	char self_ip_str[IP_ADDR_STRLEN];
 	unsigned int self_port;

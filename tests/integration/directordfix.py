@@ -39,6 +39,7 @@ class Directord(Proxyd):
         self.conf = os.path.join(self.dir, 'directord.conf')
         self.log_path = os.path.join(self.dir, 'directord.log')
         self.base_dir = os.path.join(self.dir, 'run')
+        self.state_dir = os.path.join(self.dir, 'state')
         self.admin_socket = os.path.join(self.base_dir, 'director-admin')
         self.proxy_socket = os.path.join(self.base_dir, 'mtool-director')
         self.doveadm_conf = os.path.join(self.dir, 'doveadm.conf')
@@ -46,7 +47,7 @@ class Directord(Proxyd):
     def write_conf(self):
         os.makedirs(self.base_dir, exist_ok=True)
         servers = ' '.join(a + ('@' + t if t else '') for a, _, t in self.hosts)
-        lines = ['base_dir = %s' % self.base_dir,
+        lines = ['base_dir = %s' % self.base_dir, 'state_dir = %s' % self.state_dir,
                  'director_mail_servers = %s' % servers]
         lines += ['%s = %s' % kv for kv in self.settings.items()]
         with open(self.conf, 'w') as f:
@@ -55,6 +56,7 @@ class Directord(Proxyd):
             f.write('base_dir = %s\n' % self.base_dir)
 
     def start(self):
+        fixtures._identities()      # TESTDIR traversable: directord drops to dovecot
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.write_conf()
@@ -77,7 +79,8 @@ class Directord(Proxyd):
         return self
 
     def state_path(self):
-        return self.settings.get('director_state_file') or os.path.join(self.base_dir, 'director.state')
+        return self.settings.get('director_state_file') or \
+            os.path.join(self.state_dir, 'directord', 'director.state')
 
     def restart(self):
         self.stop()
