@@ -116,10 +116,11 @@ smtp_cmd_ehlo(struct client *c, const char *domain, int ehlo)
 	} else if (plain || (caps & SUBM_CAP_SIZE)) {
 		ehlo_line(&sb, "SIZE");
 	}
-	if (plain || (caps & SUBM_CAP_PIPELINING))
-		ehlo_line(&sb, "PIPELINING");
+	/* Dovecot's order: STARTTLS between SIZE and PIPELINING */
 	if (client_starttls_allowed(c))
 		ehlo_line(&sb, "STARTTLS");
+	if (plain || (caps & SUBM_CAP_PIPELINING))
+		ehlo_line(&sb, "PIPELINING");
 	if (caps & SUBM_CAP_VRFY)
 		ehlo_line(&sb, "VRFY");
 	if (c->trusted)

@@ -56,6 +56,9 @@ def main():
             s = smtplib.SMTP('127.0.0.1', subm, timeout=20)
             s.ehlo('client.test')
             report(s.has_extn('starttls'), 'EHLO offers STARTTLS', s.esmtp_features)
+            # in Dovecot's order: STARTTLS between SIZE and PIPELINING
+            report(list(s.esmtp_features)[-3:] == ['size', 'starttls', 'pipelining'],
+                   'STARTTLS where Dovecot\'s submission-login puts it', s.esmtp_features)
             code, msg = s.starttls(context=ctx)
             report(code == 220, 'smtplib starttls()', msg)
             s.ehlo('client.test')
