@@ -335,9 +335,9 @@ smtp_skip_line(struct client *c)
 	conn_consume(c->conn, (size_t)(lf - data) + 1);
 	sc->skipping = 0;
 	if (sc->state == SMTP_LOGIN_SASL) {
-		/* RFC 4954: a response longer than the server's buffer fails the AUTH */
+		/* RFC 4954: a response longer than the server's buffer fails the AUTH (with
+		 * Dovecot's words: RFC 4954's 5.5.6 would be more precise) */
 		smtp_sasl_end(c);
-		return smtp_reply(c, "500 5.5.6 Authentication exchange line is too long") < 0 ? -1 : 1;
 	}
 	return smtp_reply(c, "500 5.5.2 Line too long") < 0 ? -1 : 1;
 }

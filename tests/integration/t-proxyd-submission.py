@@ -108,6 +108,11 @@ def main():
         raw.send(b'NOOP ' + b'x' * 1026 + b'\r\nNOOP ' + b'x' * 1025 + b'\r\n')
         got = [lines(raw)[0] for _ in range(2)]
         report(got == ['500 5.5.2 Line too long', '250 2.0.0 OK'], 'line limit as Dovecot\'s (1030)', got)
+        # an AUTH line obeys the command limit; a continuation may be 8192 bytes (Dovecot's)
+        raw.send(b'AUTH PLAIN ' + b'A' * 1020 + b'\r\nAUTH PLAIN\r\n' + b'A' * 8193 + b'\r\nNOOP\r\n')
+        got = [lines(raw)[0] for _ in range(4)]
+        report(got == ['500 5.5.2 Line too long', '334 ', '500 5.5.2 Line too long', '250 2.0.0 OK'],
+               'AUTH line and continuation limits as Dovecot\'s', got)
         raw.send(b'QUIT\r\n')
         report(lines(raw) == ['221 2.0.0 Bye'] and raw.closed(2), 'QUIT')
         raw.close()
