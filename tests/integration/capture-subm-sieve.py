@@ -29,7 +29,6 @@ def main():
     sink = SmtpSink().start()
     sp, vp = mail_backend_ports()
     be = DovecotBackend('backend', **mail_backend_kw(sink, sp, vp)).start()
-    wait = cap.__dict__.get('wait_port')
     time.sleep(0.5)
     S, V = sp, vp
     print('# dovecot', os.popen('dovecot --version').read().strip())
@@ -60,9 +59,8 @@ def main():
     be.stop()
 
     # untrusted backend for the untrusted-client view
-    beU = DovecotBackend('backendU', **mail_backend_kw(sink, *mail_backend_ports(), trusted=False)).start()
-    beU_s = int(__import__('re').search(r'inet_listener submission \{\n    port = (\d+)', open(beU.conf).read()).group(1))
-    beU_v = int(__import__('re').search(r'inet_listener sieve \{\n    port = (\d+)', open(beU.conf).read()).group(1))
+    beU_s, beU_v = mail_backend_ports()
+    beU = DovecotBackend('backendU', **mail_backend_kw(sink, beU_s, beU_v, trusted=False)).start()
     time.sleep(0.5)
     session('submission untrusted EHLO', '127.0.0.1', beU_s, [b'EHLO x\r\n', b'XCLIENT ADDR=1.2.3.4\r\n'])
     session('managesieve untrusted greeting', '127.0.0.1', beU_v, [b'XCLIENT ADDR=1.2.3.4\r\n'], greet=False)
@@ -84,9 +82,8 @@ def main():
     session('LOGIN unknown/AUTHENTICATE LOGIN', '127.0.0.1', beU_v, [b'AUTHENTICATE "LOGIN"\r\n', b'"' + b64('user1@example.org') + b'"\r\n', (b'"' + b64('pass') + b'"\r\n', 1.0)], greet=False)
 
     print('## through a Dovecot proxy\n')
-    be = DovecotBackend('backend2', **mail_backend_kw(sink, *mail_backend_ports())).start()
-    bes = int(__import__('re').search(r'inet_listener submission \{\n    port = (\d+)', open(be.conf).read()).group(1))
-    bev = int(__import__('re').search(r'inet_listener sieve \{\n    port = (\d+)', open(be.conf).read()).group(1))
+    bes, bev = mail_backend_ports()
+    be = DovecotBackend('backend2', **mail_backend_kw(sink, bes, bev)).start()
     tapS, tapV = Tap('127.0.0.1', bes), Tap('127.0.0.1', bev)
     psp, pvp = free_port(), free_port()
     users = {
