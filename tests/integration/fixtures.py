@@ -675,10 +675,19 @@ class RawClient:
         self.buf = b''
         self.eof = False
 
-    def send(self, data):
+    def send(self, data, may_close=False):
+        """Sends all of data. With may_close, the peer may close (and reset) the
+        connection while data is still going out, as a server does after a BYE for a
+        too-long line: returns False then (what it sent before is still readable)."""
         if isinstance(data, str):
             data = data.encode()
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+        except (ConnectionResetError, BrokenPipeError):
+            if not may_close:
+                raise
+            return False
+        return True
 
     def _fill(self, timeout):
         self.sock.settimeout(timeout)

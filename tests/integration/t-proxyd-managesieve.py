@@ -179,7 +179,7 @@ def main():
         raw.close()
         raw = RawClient('127.0.0.1', port)
         raw.until(b'OK ')
-        raw.send(b'NOOP "' + b'x' * (1 << 20) + b'"\r\n')
+        raw.send(b'NOOP "' + b'x' * (1 << 20) + b'"\r\n', may_close=True)
         got = raw.line()
         report(got == b'BYE "Input buffer full, aborting"\r\n' and raw.closed(2), '1 MiB line: BYE', got)
         raw.close()
