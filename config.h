@@ -20,6 +20,7 @@
 #define CONF_INCLUDE_FILES_MAX	1024	/* files matched by one !include pattern */
 #define CONF_VALUE_FILE_MAX	(1024 * 1024)	/* key = <file */
 #define DLINE_MAX		16384	/* Dovecot's auth protocol line limit; used for all admin sockets */
+#define DLINE_READER_MAX	(16u * 1024 * 1024)	/* one reply line to doveadm (proxy list, director map) */
 #define LOG_LINE_MAX		4096	/* one log line; longer messages are truncated with "..." */
 
 /* proxyd pre-login limits (Dovecot's login processes use a few KiB too). */

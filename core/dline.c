@@ -2,7 +2,6 @@
 #include "core/dline.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +11,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "core/addr.h"
 #include "core/conn.h"
 #include "core/tabescape.h"
 
@@ -214,155 +212,74 @@ dline_listen_unix(const char *path, mode_t mode, uid_t uid, gid_t gid)
 	return fd;
 }
 
-static int
-wait_fd(int fd, short events, int timeout_ms)
+void
+dline_reader_init(struct dline_reader *r, int fd)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int r;
-	do
-		r = poll(&pfd, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		errno = ETIMEDOUT;
-	return r > 0 ? 0 : -1;
-}
-
-static int
-connect_tcp(const char *target, int timeout_ms, char *err, size_t errlen)
-{
-	char buf[512];
-	const char *host;
-	unsigned int port;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	char portstr[8];
-
-	str_copy(buf, target, sizeof(buf));
-	if (hostport_parse(buf, &host, &port, 0) < 0 || port == 0) {
-		str_fmt(err, errlen, "invalid host:port '%s'", target);
-		return -1;
-	}
-	str_fmt(portstr, sizeof(portstr), "%u", port);
-	int gai = getaddrinfo(host, portstr, &hints, &res);
-	if (gai != 0) {
-		str_fmt(err, errlen, "cannot resolve %s: %s", host, gai_strerror(gai));
-		return -1;
-	}
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int r = fd < 0 ? -1 : connect(fd, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	if (r < 0 && fd >= 0 && errno == EINPROGRESS && wait_fd(fd, POLLOUT, timeout_ms) == 0) {
-		int soerr = 0;
-		socklen_t len = sizeof(soerr);
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-		errno = soerr;
-		r = soerr ? -1 : 0;
-	}
-	if (r < 0) {
-		str_fmt(err, errlen, "net_connect_ip(%s) failed: %s", target, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
 }
 
 int
-dline_client_connect(struct dline_client *c, const char *target, int timeout_ms, char *err, size_t errlen)
+dline_reader_buffered(const struct dline_reader *r)
 {
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-	c->max = DLINE_MAX * 64;	/* replies (proxy list, director map) may be long lines */
-	c->timeout_ms = timeout_ms;
-	if (strchr(target, '/') == NULL) {
-		c->fd = connect_tcp(target, timeout_ms, err, errlen);
-		return c->fd < 0 ? -1 : 0;
-	}
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (str_copy(sun.sun_path, target, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
-		str_fmt(err, errlen, "net_connect_unix(%s) failed: %s", target, strerror(ENAMETOOLONG));
-		return -1;
-	}
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		str_fmt(err, errlen, "net_connect_unix(%s) failed: %s", target, strerror(errno));
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd = -1;
-		return -1;
-	}
-	return 0;
+	return r->len > r->start && memchr(r->buf + r->start, '\n', r->len - r->start) != NULL;
 }
 
 int
-dline_client_send(struct dline_client *c, const char *line)
+dline_reader_line(struct dline_reader *r, char **line, int timeout_ms)
 {
-	size_t len = strlen(line);
-	for (int part = 0; part < 2; part++) {
-		const char *p = part ? "\n" : line;
-		size_t left = part ? 1 : len;
-		while (left > 0) {
-			ssize_t n = send(c->fd, p, left, MSG_NOSIGNAL);
-			if (n < 0 && errno == EAGAIN && wait_fd(c->fd, POLLOUT, c->timeout_ms) == 0)
-				continue;
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return -1;
-			p += n;
-			left -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
-int
-dline_client_read(struct dline_client *c, char **line)
-{
-	/* drop the line returned last time */
-	if (c->consumed > 0) {
-		memmove(c->buf, c->buf + c->consumed, c->len - c->consumed);
-		c->len -= c->consumed;
-		c->consumed = 0;
-	}
 	for (;;) {
-		char *lf = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+		char *lf = r->len > r->start ? memchr(r->buf + r->start, '\n', r->len - r->start) : NULL;
 		if (lf != NULL) {
 			*lf = '\0';
-			*line = c->buf;
-			c->consumed = (size_t)(lf - c->buf) + 1;
+			*line = r->buf + r->start;
+			r->start = (size_t)(lf - r->buf) + 1;
 			return 1;
 		}
-		if (c->len >= c->max) {
-			errno = EMSGSIZE;
-			return -1;
+		if (r->start > 0) {
+			memmove(r->buf, r->buf + r->start, r->len - r->start);
+			r->len -= r->start;
+			r->start = 0;
 		}
-		if (c->len == c->cap) {
-			size_t cap = c->cap ? c->cap * 2 : 4096;
-			char *b = realloc(c->buf, cap);
+		if (r->len + 1 >= r->cap) {
+			if (r->cap >= DLINE_READER_MAX) {
+				errno = EMSGSIZE;
+				return -1;
+			}
+			size_t cap = r->cap ? r->cap * 2 : 8192;
+			char *b = realloc(r->buf, cap);
 			if (b == NULL)
 				return -1;
-			c->buf = b;
-			c->cap = cap;
+			r->buf = b;
+			r->cap = cap;
 		}
-		if (c->timeout_ms > 0 && wait_fd(c->fd, POLLIN, c->timeout_ms) < 0)
-			return -1;
-		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		if (timeout_ms >= 0) {
+			struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+			int n = poll(&pfd, 1, timeout_ms);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -1;
+			if (n == 0)
+				return -2;
+		}
+		ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
 		if (n == 0)
 			return 0;
-		c->len += (size_t)n;
+		r->len += (size_t)n;
 	}
 }
 
 void
-dline_client_close(struct dline_client *c)
+dline_reader_free(struct dline_reader *r)
 {
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c->buf);
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
 }

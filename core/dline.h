@@ -46,24 +46,23 @@ void dline_conn_free(struct dline_conn *);
  * -1), replacing a stale socket file. Returns the fd or -1 with errno set. */
 int dline_listen_unix(const char *path, mode_t mode, uid_t uid, gid_t gid);
 
-/* Blocking client, for doveadm-like tools. */
-struct dline_client {
+/* A blocking line reader for command-line clients (doveadm): reads LF-terminated lines
+ * from a socket as Dovecot's istream does for them (a last line without LF at EOF is
+ * dropped), can wait with a timeout (anvil's version detection) and can say whether a
+ * line is already buffered (ipc's "unexpected input" after a reply). */
+struct dline_reader {
 	int fd;
 	char *buf;
-	size_t len, cap, max;
-	size_t consumed;	/* length of the line returned last, with its LF */
-	int timeout_ms;
+	size_t start, len, cap;
 };
-
-/* target with a '/' is a UNIX socket path, anything else "host:port" over TCP (as
- * doveadm). Returns 0, or -1 with a message in err. */
-int dline_client_connect(struct dline_client *, const char *target, int timeout_ms,
-    char *err, size_t errlen);
-/* Writes line plus LF entirely. Returns 0 or -1 (errno). */
-int dline_client_send(struct dline_client *, const char *line);
-/* Reads the next line (LF removed, NUL-terminated, valid until the next call).
- * Returns 1, 0 at EOF, -1 on error or timeout (errno ETIMEDOUT) or a too long line. */
-int dline_client_read(struct dline_client *, char **line);
-void dline_client_close(struct dline_client *);
+void dline_reader_init(struct dline_reader *, int fd);
+/* The next line (LF removed, NUL-terminated, valid until the next call): returns 1;
+ * 0 at EOF; -1 on a read error (errno) or a line over DLINE_READER_MAX (EMSGSIZE); -2 if
+ * timeout_ms >= 0 passed without a whole line (-1 waits for ever). */
+int dline_reader_line(struct dline_reader *, char **line, int timeout_ms);
+/* 1 if a whole line is already buffered (no read needed). */
+int dline_reader_buffered(const struct dline_reader *);
+/* Frees the buffer and closes fd. */
+void dline_reader_free(struct dline_reader *);
 
 #endif

@@ -40,8 +40,8 @@ anvil_connect(struct anvil *a, int wait_ms)
 {
 	char *line;
 
-	dv_reader_init(&a->r, dv_connect(a->path));
-	int ret = dv_reader_line(&a->r, &line, wait_ms);
+	dline_reader_init(&a->r, dv_connect(a->path));
+	int ret = dline_reader_line(&a->r, &line, wait_ms);
 	if (ret == -2 || ret == 0) {
 		/* silent, or gone before we spoke: either way not a version 2 server,
 		 * and doveadm 2.3 would have gone on with version 1 */
@@ -77,7 +77,7 @@ dump_start_v2(struct anvil *a)
 
 	hello_v2(a);
 	anvil_send(a, "CONNECT-DUMP\n");
-	int ret = dv_reader_line(&a->r, &line, -1);
+	int ret = dline_reader_line(&a->r, &line, -1);
 	if (ret <= 0)
 		dv_fatal("anvil didn't send header line");
 	if ((a->header = strdup(line)) == NULL)
@@ -186,13 +186,13 @@ anvil_open(struct anvil *a, const char *path)
 	 * greeting after all, the server was slow to greet: start over as version 2 (it
 	 * has logged our version 1 line and hung up). */
 	anvil_send(a, ANVIL_V1_CMD);
-	int ret = dv_reader_line(&a->r, &line, -1);
+	int ret = dline_reader_line(&a->r, &line, -1);
 	if (ret < 0)
 		dv_fatal("read(%s) failed: %s", a->path, dv_strerror(errno));
 	if (ret == 0) {
 		a->done = 1;
 	} else if (greeting_version(line) == 2) {
-		dv_reader_free(&a->r);
+		dline_reader_free(&a->r);
 		anvil_connect(a, ANVIL_V2_GREET_WAIT_MS);
 		if (a->version != 2)
 			dv_fatal("anvil didn't send VERSION line");
@@ -218,7 +218,7 @@ anvil_dump_next(struct anvil *a, struct who_line *w)
 			line = a->pending_used = a->pending;
 			a->pending = NULL;
 		} else {
-			ret = dv_reader_line(&a->r, &line, -1);
+			ret = dline_reader_line(&a->r, &line, -1);
 		}
 		if (ret < 0)
 			dv_fatal("read(%s) failed: %s", a->path, dv_strerror(errno));
@@ -266,7 +266,7 @@ anvil_kick(struct anvil *a, char **cmds, size_t n, int *failed)
 			anvil_send(a, sb.s);
 			strbuf_free(&sb);
 		}
-		int ret = dv_reader_line(&a->r, &line, -1);
+		int ret = dline_reader_line(&a->r, &line, -1);
 		if (ret <= 0) {
 			dv_error("Failed to send kick to anvil: %s",
 			    ret == 0 ? "Connection closed" : dv_strerror(errno));
@@ -294,6 +294,6 @@ anvil_close(struct anvil *a)
 	free(a->fields);
 	free(a->alt_fields);
 	free(a->header);
-	dv_reader_free(&a->r);
+	dline_reader_free(&a->r);
 	memset(a, 0, sizeof(*a));
 }

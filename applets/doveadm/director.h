@@ -18,7 +18,7 @@ enum { DIR_OPT_SOCKET, DIR_OPT_FIRST_OWN };
 struct dir_conn {
 	char *path;		/* -a, or <base_dir>/director-admin */
 	int explicit_path;	/* -a given: `dump` repeats it */
-	struct dv_reader r;
+	struct dline_reader r;
 	int connected;
 	int read_errno;		/* a read failed: fatal when the connection closes */
 	int exit_code;		/* doveadm_exit_code: the last error's */

@@ -88,10 +88,10 @@ dir_connect(struct dir_conn *c)
 {
 	char *line;
 
-	dv_reader_init(&c->r, dv_connect(c->path));
+	dline_reader_init(&c->r, dv_connect(c->path));
 	c->connected = 1;
 	dir_send(c, DIR_HANDSHAKE);
-	int ret = dv_reader_line(&c->r, &line, DIR_HANDSHAKE_MS);
+	int ret = dline_reader_line(&c->r, &line, DIR_HANDSHAKE_MS);
 	if (ret == -1)
 		dv_fatal("read(%s) failed: %s", c->path, dv_strerror(errno));
 	if (ret == 0)
@@ -122,7 +122,7 @@ char *
 dir_read(struct dir_conn *c)
 {
 	char *line;
-	int ret = dv_reader_line(&c->r, &line, -1);
+	int ret = dline_reader_line(&c->r, &line, -1);
 
 	if (ret == 1)
 		return line;
@@ -142,7 +142,7 @@ dir_close(struct dir_conn *c)
 	if (c->connected) {
 		if (c->read_errno != 0)
 			dv_fatal("read(%s) failed: %s", c->path, dv_strerror(c->read_errno));
-		dv_reader_free(&c->r);
+		dline_reader_free(&c->r);
 		c->connected = 0;
 	}
 	free(c->path);

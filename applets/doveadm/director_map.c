@@ -115,7 +115,7 @@ static void
 users_from_userdb(struct doveadm_ctx *ctx, struct dir_conn *c, struct user_list *ul)
 {
 	char *path = dv_socket_path(ctx, "auth-userdb");
-	struct dv_reader r;
+	struct dline_reader r;
 	char *line;
 	int ok = 0, fd = dv_connect_unix(path);
 	int ret;
@@ -125,15 +125,15 @@ users_from_userdb(struct doveadm_ctx *ctx, struct dir_conn *c, struct user_list 
 		    dv_strerror(errno));
 		goto fail;
 	}
-	dv_reader_init(&r, fd);
+	dline_reader_init(&r, fd);
 	static const char req[] = "VERSION\t1\t0\nLIST\t1\n";
 	if (dv_write_all(fd, req, sizeof(req) - 1) < 0) {
 		dv_error("auth-master: userdb list: write(auth socket) failed: %s",
 		    dv_strerror(errno));
-		dv_reader_free(&r);
+		dline_reader_free(&r);
 		goto fail;
 	}
-	while ((ret = dv_reader_line(&r, &line, -1)) == 1) {
+	while ((ret = dline_reader_line(&r, &line, -1)) == 1) {
 		size_t n;
 		char **f = dv_split_tabescaped(line, &n);
 		if (n >= 1 && (strcmp(f[0], "VERSION") == 0 || strcmp(f[0], "SPID") == 0)) {
@@ -159,7 +159,7 @@ users_from_userdb(struct doveadm_ctx *ctx, struct dir_conn *c, struct user_list 
 	}
 	if (ret != 1)
 		dv_error("auth-master: userdb list: Disconnected unexpectedly");
-	dv_reader_free(&r);
+	dline_reader_free(&r);
 	if (ok) {
 		free(path);
 		return;

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "core/dline.h"
+
 /* doveadm's documented exit codes (sysexits.h values, as Dovecot uses them) */
 #define DOVEADM_EX_OK		0
 #define DOVEADM_EX_USAGE	64
@@ -82,22 +84,5 @@ char **dv_split_tabescaped(char *line, size_t *nfields);
 
 /* Writes all of buf; 0, or -1 with errno. */
 int dv_write_all(int fd, const void *buf, size_t len);
-
-/* Reads LF-terminated lines from a socket, as Dovecot's istream does for these clients:
- * a last line without LF at EOF is dropped. */
-struct dv_reader {
-	int fd;
-	char *buf;
-	size_t start, len, cap;
-};
-void dv_reader_init(struct dv_reader *, int fd);
-/* The next line (LF removed, NUL-terminated, valid until the next call): returns 1;
- * 0 at EOF; -1 on a read error (errno) or a line over 16 MiB; -2 if timeout_ms >= 0
- * passed without a whole line (-1 waits for ever). */
-int dv_reader_line(struct dv_reader *, char **line, int timeout_ms);
-/* 1 if a whole line is already buffered (no read needed). */
-int dv_reader_buffered(const struct dv_reader *);
-/* Frees the buffer and closes fd. */
-void dv_reader_free(struct dv_reader *);
 
 #endif

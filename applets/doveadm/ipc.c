@@ -13,7 +13,7 @@
 void
 ipc_run(const char *path, const char *cmd, ipc_cb *cb, void *arg)
 {
-	struct dv_reader r;
+	struct dline_reader r;
 	struct strbuf line;
 	char *l;
 
@@ -23,7 +23,7 @@ ipc_run(const char *path, const char *cmd, ipc_cb *cb, void *arg)
 		cb(IPC_ERROR, "ipc connect failed", arg);
 		return;
 	}
-	dv_reader_init(&r, fd);
+	dline_reader_init(&r, fd);
 	strbuf_init(&line, SIZE_MAX);
 	strbuf_puts(&line, cmd);
 	strbuf_putc(&line, '\n');
@@ -34,7 +34,7 @@ ipc_run(const char *path, const char *cmd, ipc_cb *cb, void *arg)
 	strbuf_free(&line);
 
 	for (;;) {
-		if (dv_reader_line(&r, &l, -1) <= 0) {
+		if (dline_reader_line(&r, &l, -1) <= 0) {
 			cb(IPC_ERROR, "Disconnected", arg);
 			break;
 		}
@@ -45,7 +45,7 @@ ipc_run(const char *path, const char *cmd, ipc_cb *cb, void *arg)
 		if (l[0] == '+' || l[0] == '-') {
 			cb(l[0] == '+' ? IPC_OK : IPC_ERROR, l + 1, arg);
 			/* the rest of what came in the same read is not for any command */
-			while (dv_reader_buffered(&r) && dv_reader_line(&r, &l, -1) > 0)
+			while (dline_reader_buffered(&r) && dline_reader_line(&r, &l, -1) > 0)
 				dv_error("IPC proxy sent unexpected input: %s", l);
 			break;
 		}
@@ -53,5 +53,5 @@ ipc_run(const char *path, const char *cmd, ipc_cb *cb, void *arg)
 		cb(IPC_ERROR, "Invalid input", arg);
 		break;
 	}
-	dv_reader_free(&r);
+	dline_reader_free(&r);
 }

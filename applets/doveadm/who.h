@@ -64,7 +64,7 @@ int who_ip_equal(const struct ip_addr *, const struct ip_addr *);
 struct anvil {
 	const char *path;
 	int version;			/* 1 or 2 */
-	struct dv_reader r;
+	struct dline_reader r;
 	char *header;			/* version 2: the dump's header line (storage) */
 	char **alt_fields;		/* version 2: passdb field names of the alt columns */
 	size_t nalt_fields;

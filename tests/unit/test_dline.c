@@ -53,13 +53,14 @@ TEST(version_handshake_and_escaping)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		struct dline_client c = { .fd = sv[1], .timeout_ms = 5000, .max = 65536 };
+		static const char out[] = "VERSION\ttest\t1\t7\nHELLO\tw\001torld\n";
+		struct dline_reader c;
 		char *line;
-		int ok = dline_client_read(&c, &line) == 1 && strcmp(line, "VERSION\ttest-server\t1\t0") == 0;
-		ok = ok && dline_client_send(&c, "VERSION\ttest\t1\t7") == 0;
-		ok = ok && dline_client_send(&c, "HELLO\tw\001torld") == 0;
-		ok = ok && dline_client_read(&c, &line) == 1 && strcmp(line, "OK\tHELLO\ttab\001there") == 0;
-		dline_client_close(&c);
+		dline_reader_init(&c, sv[1]);
+		int ok = dline_reader_line(&c, &line, 5000) == 1 && strcmp(line, "VERSION\ttest-server\t1\t0") == 0;
+		ok = ok && write(sv[1], out, sizeof(out) - 1) == (ssize_t)sizeof(out) - 1;
+		ok = ok && dline_reader_line(&c, &line, 5000) == 1 && strcmp(line, "OK\tHELLO\ttab\001there") == 0;
+		dline_reader_free(&c);
 		_exit(ok ? 0 : 1);
 	}
 	close(sv[1]);
@@ -102,12 +103,27 @@ TEST(too_long_line_ends_the_connection)
 	CHECK_STR(s.reason, "Input line too long");
 }
 
-TEST(client_unix_connect_errors)
+
+/* The blocking reader of doveadm: a timeout without a whole line, lines that came in one
+ * read are buffered, a last line without LF is dropped at EOF (as Dovecot's istream). */
+TEST(reader_timeout_buffered_eof)
 {
-	struct dline_client c;
-	char err[256];
-	CHECK_INT(dline_client_connect(&c, "/nonexistent/socket", 1000, err, sizeof(err)), -1);
-	CHECK_STR(err, "net_connect_unix(/nonexistent/socket) failed: No such file or directory");
-	CHECK_INT(dline_client_connect(&c, "nohostport", 1000, err, sizeof(err)), -1);
-	CHECK_STR(err, "invalid host:port 'nohostport'");
+	struct dline_reader r;
+	char *line;
+	int sv[2];
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	dline_reader_init(&r, sv[0]);
+	CHECK_INT(write(sv[1], "part", 4), 4);
+	CHECK_INT(dline_reader_line(&r, &line, 50), -2);
+	CHECK_INT(write(sv[1], "ial\nsecond\nno-lf", 16), 16);
+	CHECK_INT(dline_reader_line(&r, &line, 1000), 1);
+	CHECK_STR(line, "partial");
+	CHECK(dline_reader_buffered(&r));
+	CHECK_INT(dline_reader_line(&r, &line, -1), 1);
+	CHECK_STR(line, "second");
+	CHECK(!dline_reader_buffered(&r));
+	close(sv[1]);
+	CHECK_INT(dline_reader_line(&r, &line, -1), 0);
+	dline_reader_free(&r);
+	CHECK_INT(r.fd, -1);
 }
