@@ -7,7 +7,7 @@
  *   linker keeps only those (no CBC, 3DES, CCM, static RSA or ECDH key exchange; RSA
  *   with 31-bit limbs only: 3 KiB smaller than the 62-bit code, slower). Elliptic curves
  *   with BearSSL's generic 31-bit code: X25519 and the NIST curves (P-256, P-384, P-521);
- *   the special-purpose P-256 and X25519 code would be 10 KiB more for faster handshakes.
+ *   the special-purpose P-256 and X25519 code would be 8 KiB more for faster handshakes.
  * - SNI: the server engine gets our own policy object; its choose() looks at the name
  *   the client asked for, installs that certificate's "single" policy (RSA or EC) on the
  *   engine and hands over to it. BearSSL reads the policy pointer again for the key
@@ -155,17 +155,28 @@ struct tls {
 	int handshaken;			/* the first handshake finished (latched: a
 					 * failed engine says nothing any more) */
 	char errbuf[96];
-	union {
-		br_ssl_server_context s;
-		struct {
-			br_ssl_client_context cc;
-			union {
-				br_x509_minimal_context xc;
-				struct anycert any;
-			} x;
-		} c;
-	} u;
+	unsigned char *ibuf;		/* then the output buffer: see tls_alloc */
+	size_t alloc;
 };
+
+/* Each role allocates only its own context: a server engine does not carry a client's
+ * X.509 validator (3 KiB). */
+struct tls_srv {
+	struct tls t;
+	br_ssl_server_context sc;
+};
+
+struct tls_cli {
+	struct tls t;
+	br_ssl_client_context cc;
+	union {
+		br_x509_minimal_context xc;
+		struct anycert any;
+	} x;
+};
+
+#define SRV(t)	(&((struct tls_srv *)(void *)(t))->sc)
+#define CLI(t)	((struct tls_cli *)(void *)(t))
 
 /* Everything an engine of either role needs for the suites in p. */
 static void
@@ -194,17 +205,16 @@ engine_setup(br_ssl_engine_context *eng, const struct tls_params *p, unsigned ch
 }
 
 static struct tls *
-tls_alloc(void)
+tls_alloc(size_t size)
 {
-	/* one block: the engine, then its two record buffers */
-	struct tls *t = calloc(1, sizeof(*t) + TLS_IBUF_SIZE + TLS_OBUF_SIZE);
+	/* one block: the role's context, then the two record buffers */
+	size = (size + 15) & ~(size_t)15;
+	struct tls *t = calloc(1, size + TLS_IBUF_SIZE + TLS_OBUF_SIZE);
+	if (t != NULL) {
+		t->ibuf = (unsigned char *)t + size;
+		t->alloc = size + TLS_IBUF_SIZE + TLS_OBUF_SIZE;
+	}
 	return t;
-}
-
-static unsigned char *
-tls_ibuf(struct tls *t)
-{
-	return (unsigned char *)(t + 1);
 }
 
 static int
@@ -212,7 +222,7 @@ sni_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context 
     br_ssl_server_choices *choices)
 {
 	struct tls *t = (struct tls *)((char *)pctx - offsetof(struct tls, sni_vtable));
-	br_ssl_server_context *sc = &t->u.s;
+	br_ssl_server_context *sc = SRV(t);
 	const struct tls_cert *ct = tls_server_pick(t->srv, br_ssl_engine_get_server_name(&sc->eng));
 
 	if (ct->key_type == BR_KEYTYPE_RSA)
@@ -231,19 +241,19 @@ static const br_ssl_server_policy_class sni_policy_class = {
 struct tls *
 tls_new_server(struct tls_server *srv)
 {
-	struct tls *t = tls_alloc();
+	struct tls *t = tls_alloc(sizeof(struct tls_srv));
 	if (t == NULL)
 		return NULL;
 	t->srv = srv;
 	tls_server_ref(srv);
-	br_ssl_server_zero(&t->u.s);
-	t->eng = &t->u.s.eng;
-	engine_setup(t->eng, &srv->params, tls_ibuf(t), tls_ibuf(t) + TLS_IBUF_SIZE);
+	br_ssl_server_zero(SRV(t));
+	t->eng = &SRV(t)->eng;
+	engine_setup(t->eng, &srv->params, t->ibuf, t->ibuf + TLS_IBUF_SIZE);
 	t->sni_vtable = &sni_policy_class;
-	t->u.s.policy_vtable = &t->sni_vtable;
+	SRV(t)->policy_vtable = &t->sni_vtable;
 	if (srv->cache_store)
-		br_ssl_server_set_cache(&t->u.s, &srv->cache.vtable);
-	if (!br_ssl_server_reset(&t->u.s)) {
+		br_ssl_server_set_cache(SRV(t), &srv->cache.vtable);
+	if (!br_ssl_server_reset(SRV(t))) {
 		tls_free(t);
 		return NULL;
 	}
@@ -253,18 +263,18 @@ tls_new_server(struct tls_server *srv)
 struct tls *
 tls_new_client(struct tls_client *cl, const char *server_name, int verify)
 {
-	struct tls *t = tls_alloc();
+	struct tls *t = tls_alloc(sizeof(struct tls_cli));
 	struct ip_addr ip;
 	if (t == NULL)
 		return NULL;
-	br_ssl_client_context *cc = &t->u.c.cc;
+	br_ssl_client_context *cc = &CLI(t)->cc;
 	br_ssl_client_zero(cc);
 	t->eng = &cc->eng;
-	engine_setup(t->eng, &cl->params, tls_ibuf(t), tls_ibuf(t) + TLS_IBUF_SIZE);
+	engine_setup(t->eng, &cl->params, t->ibuf, t->ibuf + TLS_IBUF_SIZE);
 	br_ssl_engine_set_rsavrfy(t->eng, &br_rsa_i31_pkcs1_vrfy);
 	br_ssl_engine_set_ecdsa(t->eng, &br_ecdsa_i31_vrfy_asn1);
 	if (verify) {
-		br_x509_minimal_context *xc = &t->u.c.x.xc;
+		br_x509_minimal_context *xc = &CLI(t)->x.xc;
 		br_x509_minimal_init(xc, &br_sha256_vtable, cl->tas, cl->ntas);
 		br_x509_minimal_set_hash(xc, br_sha1_ID, &br_sha1_vtable);
 		br_x509_minimal_set_hash(xc, br_sha224_ID, &br_sha224_vtable);
@@ -275,8 +285,8 @@ tls_new_client(struct tls_client *cl, const char *server_name, int verify)
 		br_x509_minimal_set_ecdsa(xc, br_ssl_engine_get_ec(t->eng), br_ssl_engine_get_ecdsa(t->eng));
 		br_ssl_engine_set_x509(t->eng, &xc->vtable);
 	} else {
-		t->u.c.x.any.vtable = &anycert_class;
-		br_ssl_engine_set_x509(t->eng, &t->u.c.x.any.vtable);
+		CLI(t)->x.any.vtable = &anycert_class;
+		br_ssl_engine_set_x509(t->eng, &CLI(t)->x.any.vtable);
 	}
 	const struct tls_cert *ct = &cl->cert;
 	if (ct->nchain > 0 && ct->key_type == BR_KEYTYPE_RSA)
@@ -302,7 +312,7 @@ tls_free(struct tls *t)
 		return;
 	tls_server_unref(t->srv);
 	/* the buffers held plaintext and keys */
-	memset(t, 0, sizeof(*t) + TLS_IBUF_SIZE + TLS_OBUF_SIZE);
+	memset(t, 0, t->alloc);
 	free(t);
 }
 
