@@ -11,6 +11,7 @@
 
 /* Dovecot's base_dir as Debian installs it, so that doveadm and mtool find each other's
  * sockets without options. */
+#define MTOOL_SYSLOG_PATH	"/dev/log"	/* log_path = syslog */
 #define MTOOL_BASE_DIR		"/run/dovecot"
 #define MTOOL_STATE_DIR		"/var/lib/dovecot"	/* Dovecot's state_dir: what survives a reboot */
 

@@ -6,18 +6,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "core/str.h"
+#include "core/timefmt.h"
 
 static struct {
 	char prefix[64];
 	int debug;
 	int syslog;
-} log_state = { "mtool", 0, 0 };
+	int syslog_fd;			/* -1: not connected (yet, or the daemon went away) */
+	struct sockaddr_un syslog_addr;
+} log_state = { "mtool", 0, 0, -1, { AF_UNIX, MTOOL_SYSLOG_PATH } };
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_DEBUG] = "Debug: ",
@@ -35,10 +40,53 @@ static const int syslog_prio[] = {
 	[LOG_LEVEL_FATAL] = LOG_CRIT,
 };
 
+/* syslog(3) without libc's: a datagram to the log socket in RFC 3164's form, as musl's
+ * would send it ("<PRI>Mmm dd hh:mm:ss TAG[PID]: MESSAGE"), facility mail. Our own,
+ * because musl's formats its stamp with strftime(3), whose locale tables cost the static
+ * binary 5 KiB. A socket that went away (syslogd restarted) is reconnected once per
+ * message; a message that still cannot go is dropped, as syslog(3) drops it. */
+static void
+syslog_connect(void)
+{
+	if (log_state.syslog_fd >= 0)
+		close(log_state.syslog_fd);
+	log_state.syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (log_state.syslog_fd >= 0 && connect(log_state.syslog_fd,
+	    (struct sockaddr *)&log_state.syslog_addr, sizeof(log_state.syslog_addr)) < 0) {
+		close(log_state.syslog_fd);
+		log_state.syslog_fd = -1;
+	}
+}
+
+static void
+syslog_send(enum log_level level, const char *msg)
+{
+	char pkt[LOG_LINE_MAX + 128];
+	size_t len = str_fmt(pkt, sizeof(pkt), "<%d>", LOG_MAIL | syslog_prio[level]);
+
+	len += timefmt_log(pkt + len, sizeof(pkt) - len, time(NULL));
+	len += str_fmt(pkt + len, sizeof(pkt) - len, " %s[%d]: %s", log_state.prefix,
+	    (int)getpid(), msg);
+	if (len >= sizeof(pkt))
+		len = sizeof(pkt) - 1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (log_state.syslog_fd < 0 || attempt > 0)
+			syslog_connect();
+		if (log_state.syslog_fd >= 0 && send(log_state.syslog_fd, pkt, len, MSG_NOSIGNAL) >= 0)
+			return;
+	}
+}
+
 int
 log_open(const char *prefix, const char *path, int debug)
 {
-	if (strcmp(path, "syslog") == 0) {
+	if (strcmp(path, "syslog") == 0 || strncmp(path, "syslog:", 7) == 0) {
+		const char *sock = path[6] == ':' ? path + 7 : MTOOL_SYSLOG_PATH;
+		if (str_copy(log_state.syslog_addr.sun_path, sock,
+		    sizeof(log_state.syslog_addr.sun_path)) >= sizeof(log_state.syslog_addr.sun_path)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
 		log_init(prefix, debug, 1);
 		return 0;
 	}
@@ -58,8 +106,13 @@ log_init(const char *prefix, int debug, int use_syslog)
 	log_set_prefix(prefix);
 	log_state.debug = debug;
 	log_state.syslog = use_syslog;
-	if (use_syslog)
-		openlog(log_state.prefix, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	if (use_syslog) {
+		/* now, before a chroot or privilege drop could make the socket unreachable */
+		syslog_connect();
+	} else if (log_state.syslog_fd >= 0) {
+		close(log_state.syslog_fd);
+		log_state.syslog_fd = -1;
+	}
 }
 
 void
@@ -90,9 +143,8 @@ log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	if (level == LOG_LEVEL_DEBUG && !log_state.debug)
 		return;
 	if (!log_state.syslog) {
-		time_t now = time(NULL);
-		struct tm tm;
-		len = strftime(line, sizeof(line), "%b %d %H:%M:%S ", localtime_r(&now, &tm));
+		len = timefmt_log(line, sizeof(line), time(NULL));
+		line[len++] = ' ';	/* the stamp is 15 bytes: LOG_LINE_MAX has room */
 		len += str_fmt(line + len, sizeof(line) - len, "%s: ", log_state.prefix);
 	}
 	len += str_copy(line + len, level_names[level], sizeof(line) - len);
@@ -116,7 +168,7 @@ log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	}
 
 	if (log_state.syslog) {
-		syslog(syslog_prio[level], "%s", line);
+		syslog_send(level, line);
 	} else {
 		line[len++] = '\n';
 		/* one write per line so that lines of several processes do not interleave */

@@ -14,7 +14,7 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARNING, LOG_LEVEL_E
 void log_init(const char *prefix, int debug, int use_syslog);
 void log_set_prefix(const char *prefix);
 /* log_init() for a daemon's log_path setting: "" or "/dev/stderr" keeps stderr, "syslog"
- * logs there, anything else is a file appended to (stderr is redirected to it, so that
+ * logs to /dev/log (facility mail), "syslog:PATH" to the syslog socket PATH, anything else is a file appended to (stderr is redirected to it, so that
  * sanitizer and fatal messages land there too). Returns 0, or -1 with errno set. */
 int log_open(const char *prefix, const char *log_path, int debug);
 void log_set_debug(int debug);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "core/dirhash.h"
 #include "core/str.h"
+#include "core/timefmt.h"
 #include "core/varexpand.h"
 
 #define DIR_HANDSHAKE		"VERSION\tdirector-doveadm\t1\t0\n"
@@ -248,10 +249,6 @@ const char *
 dir_unixdate(long long t)
 {
 	static char buf[64];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (localtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		buf[0] = '\0';
+	timefmt_iso(buf, sizeof(buf), (time_t)t);
 	return buf;
 }

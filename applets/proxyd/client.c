@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/str.h"
+#include "core/timefmt.h"
 #include "core/tabescape.h"
 
 #define LOGIN_PROXY_TTL		5	/* as Dovecot: hops a login may take */
@@ -331,9 +332,7 @@ const char *
 client_auth_temp_text(struct client *c, char *buf, size_t len)
 {
 	char when[64];
-	struct tm tm;
-	time_t now = time(NULL);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+	timefmt_iso(when, sizeof(when), time(NULL));
 	str_fmt(buf, len, "Temporary authentication failure. [%s:%s]", c->pd->set->hostname, when);
 	return buf;
 }

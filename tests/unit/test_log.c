@@ -4,12 +4,15 @@
 #include "tests/unit/unit.h"
 #include "core/log.h"
 #include "config.h"
+#include "core/timefmt.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 struct capture {
@@ -272,4 +275,70 @@ TEST(fatal_exits_1)
 	c.after = time(NULL);
 	CHECK_INT(status, 1);
 	CHECK_LINE(&c, out, "replicator: Fatal: bad config: 7\n");
+}
+
+/* log_path = syslog:PATH: one datagram per line in RFC 3164's form, facility mail, the
+ * prefix as tag with the pid; a syslog socket that comes back later is reconnected. */
+TEST(syslog_datagram)
+{
+	char dir[] = "/tmp/mtool-syslog-XXXXXX", path[64], want[256], got[512], stamp[64];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	ssize_t n;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/log", dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	CHECK_INT(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+
+	snprintf(want, sizeof(want), "syslog:%s", path);
+	CHECK_INT(log_open("proxyd", want, 0), 0);
+	time_t before = time(NULL);
+	log_info("hello %d", 1);
+	log_errorx("bad");
+	n = recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT);
+	CHECK(n > 0);
+	got[n > 0 ? n : 0] = '\0';
+	/* "<22>Nov 02 09:05:01 proxyd[PID]: Info: hello 1": mail.info = 2 * 8 + 6 */
+	timefmt_log(stamp, sizeof(stamp), before);
+	snprintf(want, sizeof(want), "<22>%s proxyd[%d]: Info: hello 1", stamp, (int)getpid());
+	CHECK_STR(got, want);
+	n = recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT);
+	got[n > 0 ? n : 0] = '\0';
+	CHECK(n > 4 && strncmp(got, "<19>", 4) == 0 && strstr(got, "]: Error: bad") != NULL);
+
+	/* syslogd restarts: the next message reaches the new socket */
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	CHECK_INT(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	log_warnx("again");
+	n = recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT);
+	got[n > 0 ? n : 0] = '\0';
+	CHECK(n > 0 && strstr(got, "]: Warning: again") != NULL);
+
+	CHECK_INT(log_open("proxyd", "syslog:/nonexistent/a/very/long/path/that/does/not/fit/"
+	    "in/sun_path/at/all/because/it/is/longer/than/one/hundred/and/eight/bytes/xxxxxxxx", 0), -1);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+	log_restore();
+}
+
+/* core/timefmt against strftime(3) itself, across months and both ends of a day */
+TEST(timefmt_matches_strftime)
+{
+	static const time_t when[] = { 0, 86399, 1700000000, 1704067199, 1709251200, 1790000000 };
+	for (size_t i = 0; i < sizeof(when) / sizeof(when[0]); i++) {
+		char a[64], b[64];
+		struct tm tm;
+		localtime_r(&when[i], &tm);
+		strftime(b, sizeof(b), "%b %d %H:%M:%S", &tm);
+		CHECK_INT(timefmt_log(a, sizeof(a), when[i]), strlen(b));
+		CHECK_STR(a, b);
+		strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", &tm);
+		CHECK_INT(timefmt_iso(a, sizeof(a), when[i]), strlen(b));
+		CHECK_STR(a, b);
+	}
 }
