@@ -45,6 +45,7 @@ static const struct conf_key directord_schema[] = {
 	{ "", "director_health_check_fails" }, { "", "director_health_check_rises" },
 	{ "", "director_health_check_flush" }, { "", "director_health_check_flush_max_parallel" },
 	{ "", "director_health_check_user" }, { "", "director_health_check_password" },
+	{ "", "director_health_check_ssl_ca_file" }, { "", "director_health_check_ssl_any_cert" },
 	{ NULL, NULL },
 };
 
@@ -170,6 +171,12 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 		bad = 1;
 	s->hc_user = conf_get(root, "director_health_check_user", "");
 	s->hc_password = conf_get(root, "director_health_check_password", "");
+	s->hc_ssl_ca = conf_get(root, "director_health_check_ssl_ca_file", "");
+	if (*s->hc_ssl_ca == '\0')
+		s->hc_ssl_ca = NULL;
+	n = conf_find(root, "director_health_check_ssl_any_cert");
+	if (n && conf_parse_bool(n, &s->hc_ssl_any_cert, errf) < 0)
+		bad = 1;
 
 	hosts_init(&dd->hosts);
 	hosts_init(&dd->orig);

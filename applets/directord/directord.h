@@ -114,7 +114,8 @@ struct dir_settings {
 	unsigned int hc_fails, hc_rises;
 	unsigned int hc_flush_parallel;
 	const char *hc_user, *hc_password;
-	int hc_flush;
+	const char *hc_ssl_ca;		/* PEM text, NULL: the system store */
+	int hc_flush, hc_ssl_any_cert;
 };
 
 struct directord {
@@ -225,7 +226,6 @@ int health_init(struct directord *, FILE *errf);
 void health_host_added(struct directord *, struct dir_host *);
 void health_host_removed(struct directord *, struct dir_host *);
 void health_free(struct directord *);
-/* " (health: ...)" text for logs, or "" */
 
 /* directord.c */
 /* A listening UNIX socket at path registered with the loop; returns the fd or -1 after

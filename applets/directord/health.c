@@ -3,7 +3,11 @@
  * Dovecot directors). Every director_health_check_interval each host's ports are probed
  * one after the other: connect, read the greeting (IMAP "* OK", POP3 "+OK", LMTP/SMTP
  * "220", ManageSieve "OK" after its capability lines), LMTP also LHLO; with a test user,
- * an IMAP LOGIN and an LMTP MAIL FROM:<> + RCPT TO:<user>. director_health_check_fails failed rounds in a row take the host down and
+ * an IMAP LOGIN and an LMTP MAIL FROM:<> + RCPT TO:<user>. A port may be implicit TLS
+ * (imaps, pop3s, submissions) or take STARTTLS first ("imap:143/starttls"): the TLS is
+ * core/tls.c run by core/conn.c, the backend's chain verified against
+ * director_health_check_ssl_ca_file, and the test login goes over it.
+ * director_health_check_fails failed rounds in a row take the host down and
  * (director_health_check_flush) move its users away at most
  * director_health_check_flush_max_parallel at a time; director_health_check_rises good
  * rounds in a row bring it back up. Only a host the checks took down is brought up by
@@ -16,6 +20,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/tls.h"
 
 #define HC_PORTS_MAX	8
 #define HC_LINE_MAX	4096
@@ -25,12 +30,14 @@ enum hc_proto { HC_TCP, HC_IMAP, HC_POP3, HC_SMTP, HC_LMTP, HC_SIEVE };
 struct hc_port {
 	enum hc_proto proto;
 	unsigned int port;
+	int tls, starttls;		/* implicit TLS; STARTTLS after the greeting */
 	char name[16];
 };
 
 struct health_ctx {
 	struct hc_port ports[HC_PORTS_MAX];
 	unsigned int nports;
+	struct tls_client *tls;		/* when a port uses TLS */
 };
 
 struct health {
@@ -39,7 +46,8 @@ struct health {
 	struct loop_timer timer;	/* next round, or the probe's deadline */
 	struct conn *conn;
 	unsigned int port_idx;
-	int step;			/* 0 greeting, 1 after LHLO/LOGIN */
+	int step;			/* 0 greeting, then per protocol (probe_line) */
+	int tls_on;
 	unsigned int fails, oks;
 	int took_down;
 	char last_error[160];
@@ -51,10 +59,12 @@ static void probe_next(struct health *);
 static const struct {
 	const char *name;
 	enum hc_proto proto;
+	int tls;
 } proto_names[] = {
-	{ "tcp", HC_TCP }, { "imap", HC_IMAP }, { "pop3", HC_POP3 }, { "smtp", HC_SMTP },
-	{ "submission", HC_SMTP }, { "lmtp", HC_LMTP }, { "sieve", HC_SIEVE },
-	{ "managesieve", HC_SIEVE },
+	{ "tcp", HC_TCP, 0 }, { "imap", HC_IMAP, 0 }, { "pop3", HC_POP3, 0 }, { "smtp", HC_SMTP, 0 },
+	{ "submission", HC_SMTP, 0 }, { "lmtp", HC_LMTP, 0 }, { "sieve", HC_SIEVE, 0 },
+	{ "managesieve", HC_SIEVE, 0 }, { "imaps", HC_IMAP, 1 }, { "pop3s", HC_POP3, 1 },
+	{ "submissions", HC_SMTP, 1 }, { "smtps", HC_SMTP, 1 },
 };
 
 int
@@ -71,16 +81,19 @@ health_init(struct directord *dd, FILE *errf)
 		size_t n = strcspn(s, " ,");
 		if (n == 0)
 			break;
-		char item[64], *colon;
+		char item[64], *colon, *slash;
 		str_fmt(item, sizeof(item), "%.*s", (int)n, s);
 		s += n;
 		if (hc->nports == HC_PORTS_MAX) {
 			fprintf(errf, "director_health_check_ports: at most %d ports\n", HC_PORTS_MAX);
-			free(hc);
-			return -1;
+			goto fail;
 		}
 		struct hc_port *p = &hc->ports[hc->nports];
 		const char *num = item;
+		if ((slash = strchr(item, '/')) != NULL) {
+			*slash++ = '\0';
+			p->starttls = 1;
+		}
 		p->proto = HC_TCP;
 		str_copy(p->name, "tcp", sizeof(p->name));
 		if ((colon = strchr(item, ':')) != NULL) {
@@ -91,27 +104,45 @@ health_init(struct directord *dd, FILE *errf)
 				if (strcmp(proto_names[i].name, item) == 0)
 					break;
 			if (i == sizeof(proto_names) / sizeof(proto_names[0])) {
-				fprintf(errf, "director_health_check_ports: unknown protocol '%s' (imap, pop3, lmtp, submission, smtp, sieve, tcp)\n", item);
-				free(hc);
-				return -1;
+				fprintf(errf, "director_health_check_ports: unknown protocol '%s' (imap, pop3, lmtp, submission, smtp, sieve, tcp; imaps, pop3s, submissions, smtps)\n", item);
+				goto fail;
 			}
 			p->proto = proto_names[i].proto;
+			p->tls = proto_names[i].tls;
 			str_copy(p->name, item, sizeof(p->name));
 		}
 		long long v;
 		const char *err;
 		if (str_to_num(num, 1, 65535, &v, &err) < 0) {
 			fprintf(errf, "director_health_check_ports: bad port '%s'\n", num);
-			free(hc);
-			return -1;
+			goto fail;
 		}
 		p->port = (unsigned int)v;
+		if (p->starttls && (strcmp(slash, "starttls") != 0 || p->tls || p->proto == HC_TCP)) {
+			fprintf(errf, "director_health_check_ports: '%s:%u/%s': only /starttls, and only after imap, pop3, lmtp, submission, smtp or sieve\n",
+			    p->name, p->port, slash);
+			goto fail;
+		}
 		hc->nports++;
+		if ((p->tls || p->starttls) && hc->tls == NULL) {
+			char terr[256];
+			struct tls_params params;
+			tls_params_default(&params);
+			hc->tls = tls_client_new(dd->set.hc_ssl_ca, NULL, NULL, NULL, &params, terr, sizeof(terr));
+			if (hc->tls == NULL) {
+				fprintf(errf, "director_health_check_ssl_ca_file (TLS client): %s\n", terr);
+				goto fail;
+			}
+			/* with no anchor every verification would fail: say so now */
+			if (tls_client_anchors(hc->tls) == 0 && !dd->set.hc_ssl_any_cert) {
+				fprintf(errf, "director_health_check_ssl_ca_file: no CA certificate found (a '<file' of PEM certificates)\n");
+				goto fail;
+			}
+		}
 	}
 	if (hc->nports == 0) {
 		fprintf(errf, "director_health_check_ports: no ports\n");
-		free(hc);
-		return -1;
+		goto fail;
 	}
 	dd->health = hc;
 	size_t n;
@@ -119,6 +150,10 @@ health_init(struct directord *dd, FILE *errf)
 	for (size_t i = 0; i < n; i++)
 		health_host_added(dd, hosts[i]);
 	return 0;
+fail:
+	tls_client_free(hc->tls);
+	free(hc);
+	return -1;
 }
 
 void
@@ -156,6 +191,8 @@ health_free(struct directord *dd)
 	struct dir_host **hosts = hosts_sorted(&dd->hosts, &n);
 	for (size_t i = 0; i < n; i++)
 		health_host_removed(dd, hosts[i]);
+	if (dd->health)
+		tls_client_free(dd->health->tls);
 	free(dd->health);
 	dd->health = NULL;
 }
@@ -223,11 +260,28 @@ probe_timeout(struct loop_timer *t, void *arg)
 	probe_fail(arg, "%s", "timed out");
 }
 
-/* 1 done (ok), 0 more lines wanted, -1 failed */
+/* TLS from here on: the chain is verified against director_health_check_ssl_ca_file
+ * (or the system store), not a name (a host is known by its address only). Output
+ * queued now goes out after the handshake. */
+static int
+probe_tls(struct health *he)
+{
+	struct tls *t = tls_new_client(he->dd->health->tls, NULL, !he->dd->set.hc_ssl_any_cert);
+	if (t == NULL || conn_start_tls(he->conn, t) < 0)
+		return -1;
+	he->tls_on = 1;
+	return 0;
+}
+
+/* 1 done (ok), 0 more lines wanted, -1 failed, -2 TLS could not start. Steps: IMAP 0
+ * greeting, 1 LOGIN/NOOP sent, 2 STARTTLS sent; POP3 0 greeting, 1 STLS sent, 2 QUIT
+ * sent over TLS; LMTP/SMTP 0 greeting, 1 LHLO/EHLO sent, 2 MAIL, 3 RCPT, 4 STARTTLS;
+ * ManageSieve 0 capabilities, 1 STARTTLS sent, 2 capabilities over TLS. */
 static int
 probe_line(struct health *he, const struct hc_port *p, const char *line)
 {
 	const struct dir_settings *s = &he->dd->set;
+	int want_tls = p->starttls && !he->tls_on;
 	switch (p->proto) {
 	case HC_TCP:
 		return 1;
@@ -235,48 +289,70 @@ probe_line(struct health *he, const struct hc_port *p, const char *line)
 		if (he->step == 0) {
 			if (strncmp(line, "* OK", 4) != 0)
 				return -1;
+			if (want_tls) {
+				conn_puts(he->conn, "h STARTTLS\r\n");
+				he->step = 2;
+				return 0;
+			}
 			if (*s->hc_user == '\0') {
 				conn_puts(he->conn, "h LOGOUT\r\n");
 				return 1;
 			}
-			conn_printf(he->conn, "h LOGIN \"%s\" \"%s\"\r\n", s->hc_user, s->hc_password);
-			he->step = 1;
+		} else if (line[0] == '*') {
 			return 0;
-		}
-		if (line[0] == '*')
-			return 0;
-		if (strncmp(line, "h OK", 4) != 0)
+		} else if (strncmp(line, "h OK", 4) != 0) {
 			return -1;
-		conn_puts(he->conn, "h LOGOUT\r\n");
-		return 1;
+		} else if (he->step == 1) {
+			conn_puts(he->conn, "h LOGOUT\r\n");
+			return 1;
+		} else if (probe_tls(he) < 0) {
+			return -2;
+		}
+		/* after STARTTLS a NOOP without a test user: its answer proves the handshake */
+		if (*s->hc_user == '\0')
+			conn_puts(he->conn, "h NOOP\r\n");
+		else
+			conn_printf(he->conn, "h LOGIN \"%s\" \"%s\"\r\n", s->hc_user, s->hc_password);
+		he->step = 1;
+		return 0;
 	case HC_POP3:
 		if (strncmp(line, "+OK", 3) != 0)
 			return -1;
-		conn_puts(he->conn, "QUIT\r\n");
-		return 1;
-	case HC_SMTP:
-		if (strncmp(line, "220", 3) != 0)
-			return -1;
-		if (line[3] == '-')
-			return 0;
-		conn_puts(he->conn, "QUIT\r\n");
-		return 1;
-	case HC_LMTP:
-		if (he->step == 0) {
-			if (strncmp(line, "220", 3) != 0)
-				return -1;
-			if (line[3] == '-')
-				return 0;
-			conn_puts(he->conn, "LHLO mtool-health-check\r\n");
+		if (he->step == 0 && want_tls) {
+			conn_puts(he->conn, "STLS\r\n");
 			he->step = 1;
 			return 0;
 		}
-		/* LHLO, then with a test user MAIL FROM:<> and RCPT TO:<user>: all 250 */
-		if (strncmp(line, "250", 3) != 0)
+		if (he->step == 1) {
+			if (probe_tls(he) < 0)
+				return -2;
+			conn_puts(he->conn, "QUIT\r\n");
+			he->step = 2;
+			return 0;
+		}
+		if (he->step == 0)
+			conn_puts(he->conn, "QUIT\r\n");
+		return 1;
+	case HC_SMTP:
+	case HC_LMTP:
+		if (strncmp(line, he->step == 0 || he->step == 4 ? "220" : "250", 3) != 0)
 			return -1;
 		if (line[3] == '-')
 			return 0;
-		if (he->step == 1 && *s->hc_user != '\0') {
+		if (he->step == 4 && probe_tls(he) < 0)
+			return -2;
+		if (he->step == 4 || (he->step == 0 && (p->proto == HC_LMTP || want_tls))) {
+			conn_printf(he->conn, "%s mtool-health-check\r\n", p->proto == HC_LMTP ? "LHLO" : "EHLO");
+			he->step = 1;
+			return 0;
+		}
+		/* after LHLO: STARTTLS, then with a test user MAIL FROM:<> and RCPT TO:<user> */
+		if (he->step == 1 && want_tls) {
+			conn_puts(he->conn, "STARTTLS\r\n");
+			he->step = 4;
+			return 0;
+		}
+		if (p->proto == HC_LMTP && he->step == 1 && *s->hc_user != '\0') {
 			conn_puts(he->conn, "MAIL FROM:<>\r\n");
 			he->step = 2;
 			return 0;
@@ -289,9 +365,23 @@ probe_line(struct health *he, const struct hc_port *p, const char *line)
 		conn_puts(he->conn, "QUIT\r\n");
 		return 1;
 	case HC_SIEVE:
-		if (strncmp(line, "OK", 2) == 0)
-			return 1;
-		return line[0] == '"' ? 0 : -1;
+		if (line[0] == '"')
+			return 0;
+		if (strncmp(line, "OK", 2) != 0)
+			return -1;
+		if (he->step == 1) {
+			/* the capabilities come again over TLS */
+			if (probe_tls(he) < 0)
+				return -2;
+			he->step = 2;
+			return 0;
+		}
+		if (he->step == 0 && want_tls) {
+			conn_puts(he->conn, "STARTTLS\r\n");
+			he->step = 1;
+			return 0;
+		}
+		return 1;
 	}
 	return -1;
 }
@@ -307,6 +397,8 @@ probe_cb(struct conn *c, enum conn_event ev, void *arg)
 	case CONN_EV_CONNECTED:
 		if (p->proto == HC_TCP)
 			probe_ok(he);
+		else if (p->tls && probe_tls(he) < 0)	/* the greeting comes over TLS */
+			probe_fail(he, "%s", "TLS: out of memory");
 		return;
 	case CONN_EV_DATA:
 		for (;;) {
@@ -322,6 +414,10 @@ probe_cb(struct conn *c, enum conn_event ev, void *arg)
 				probe_ok(he);
 				return;
 			}
+			if (r == -2) {
+				probe_fail(he, "%s", "TLS: out of memory");
+				return;
+			}
 			if (r < 0) {
 				char copy[80];
 				str_copy(copy, line, sizeof(copy));
@@ -330,10 +426,15 @@ probe_cb(struct conn *c, enum conn_event ev, void *arg)
 			}
 		}
 	case CONN_EV_EOF:
-		probe_fail(he, "%s", "connection closed");
+		probe_fail(he, "%s", he->tls_on && !conn_tls_ready(c) ?
+		    "connection closed during the TLS handshake" : "connection closed");
 		return;
 	case CONN_EV_ERROR:
-		probe_fail(he, "%s", strerror(conn_error(c)));
+		if (he->tls_on && !conn_tls_ready(c))
+			probe_fail(he, p->starttls ? "STARTTLS handshake failed: %s" :
+			    "TLS handshake failed: %s", conn_error_str(c));
+		else
+			probe_fail(he, "%s", conn_error_str(c));
 		return;
 	case CONN_EV_TIMEOUT:
 		probe_fail(he, "%s", "timed out");
@@ -355,6 +456,7 @@ probe_next(struct health *he)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	he->step = 0;
+	he->tls_on = 0;
 	ip_to_sockaddr(&he->host->ip, p->port, &ss, &len);
 	he->conn = conn_connect(dd->loop, (struct sockaddr *)&ss, len, NULL, 0, HC_LINE_MAX, probe_cb, he);
 	if (he->conn == NULL) {
