@@ -86,6 +86,14 @@ class Directord(Proxyd):
         self.stop()
         return self.start()
 
+    def refuses_to_start(self):
+        """True if start() fails (a configuration or state error: see log())."""
+        try:
+            self.start()
+        except RuntimeError:
+            return True
+        return False
+
     def director(self, *args, fmt=None, check=True):
         """The real `doveadm [-f fmt] -c CONF director ARGS -a ADMIN_SOCKET`."""
         args = list(args)
@@ -97,6 +105,16 @@ class Directord(Proxyd):
             raise RuntimeError('%s failed (%d): %s' % (' '.join(argv), r.returncode,
                                                        r.stderr.decode('utf-8', 'replace')))
         return r
+
+
+def wait_until(cond, timeout=20):
+    """Polls cond() until it is true or timeout seconds have passed; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
 
 
 def admin_lines(path, commands, timeout=30):
