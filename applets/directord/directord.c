@@ -342,7 +342,7 @@ directord_main(int argc, char **argv)
 	if (admin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
 		fatalx("cannot create the sockets in %s", dd.set.base_dir);
 	if (health_init(&dd, stderr) < 0)
-		fatalx("director_health_check_ports: fix the setting above");
+		fatalx("health checks: fix the director_health_check_* settings above");
 	char state_dir[sizeof(dd.set.state_path)], err[256];
 	if (dd.set.state_path[0])
 		prepare_state_dir(&dd.set, state_dir, sizeof(state_dir));
