@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The README's run command: a real Dovecot backend on 127.0.0.1 with a demo user, and
-mtool proxyd in front of it with a working default config. Prints how to log in with curl,
-then runs until Ctrl-C (or for DEMO_SECONDS seconds), and stops both by PID."""
+mtool proxyd in front of it with a working default config, IMAP and POP3 in clear and over
+TLS (a certificate from a demo CA made with openssl). Prints how to log in with curl, then
+runs until Ctrl-C (or for DEMO_SECONDS seconds), and stops both by PID."""
 
 import os
 import sys
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.join(top, 'tests', 'integration'))
 
 from fixtures import DovecotBackend, stop_all  # noqa: E402
 from mtoolfix import Proxyd  # noqa: E402
+from tlsfix import make_ca, make_cert  # noqa: E402
 
 USER, PASS = 'demo@example.org', 'demo'
 
@@ -25,9 +27,14 @@ def main():
     be.deliver(USER, 'From: mtool@example.org\r\nSubject: Welcome to mtool\r\n\r\n'
                      'This message was fetched through mtool proxyd.\r\n')
     fields = 'proxy host=127.0.0.1 port=%d'
-    px = Proxyd('proxyd', users={USER: (PASS, fields % be.imap_port)},
+    ca = make_ca('demo-ca')
+    cert = make_cert(ca, 'demo', ['localhost'], kind='ec', ips=['127.0.0.1'])
+    px = Proxyd('proxyd', users={USER: (PASS, fields % be.imap_port)}, tls=True,
+                settings={'ssl_cert': '<' + cert['chain'], 'ssl_key': '<' + cert['key']},
                 imap_port=int(os.environ.get('DEMO_IMAP_PORT', '10143')),
                 pop3_port=int(os.environ.get('DEMO_POP3_PORT', '10110')))
+    px.imaps_port = int(os.environ.get('DEMO_IMAPS_PORT', '10993'))
+    px.pop3s_port = 0
     # one passdb entry per protocol port: POP3 logins use the backend's POP3 port
     px.extra_conf = ''
     px.start()
@@ -39,10 +46,13 @@ mtool proxyd is running (pid %d) in front of a real Dovecot backend (pid %d).
 Log in through the proxy:
   curl -u %s:%s imap://127.0.0.1:%d/                 # list mailboxes
   curl -u %s:%s 'imap://127.0.0.1:%d/INBOX;UID=1'    # read the welcome message
+  curl --cacert %s -u %s:%s imaps://127.0.0.1:%d/    # the same over TLS
+  curl --cacert %s --ssl-reqd -u %s:%s imap://127.0.0.1:%d/    # STARTTLS
   mtool proxyd --help
 
 Ctrl-C stops both.''' % (px.pid, be.pid, px.conf, px.log_path, USER, PASS, px.imap_port,
-                          USER, PASS, px.imap_port), flush=True)
+                          USER, PASS, px.imap_port, ca['cert'], USER, PASS, px.imaps_port,
+                          ca['cert'], USER, PASS, px.imap_port), flush=True)
     secs = float(os.environ.get('DEMO_SECONDS', '0'))
     try:
         deadline = time.monotonic() + secs

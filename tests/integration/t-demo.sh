@@ -5,7 +5,8 @@
 
 chmod 711 "$TESTDIR"	# the demo's Dovecot runs as other users and must reach its files
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-DEMO_SECONDS=20 DEMO_IMAP_PORT=$port DEMO_POP3_PORT=0 TESTDIR=$TESTDIR/demo \
+tlsport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+DEMO_SECONDS=30 DEMO_IMAP_PORT=$port DEMO_IMAPS_PORT=$tlsport DEMO_POP3_PORT=0 TESTDIR=$TESTDIR/demo \
 	python3 "$TOP/scripts/demo.py" >demo.out 2>&1 &
 demo=$!
 i=0
@@ -15,6 +16,12 @@ testing "curl lists the demo mailbox through proxyd" \
 	"curl -sS --max-time 10 -u demo@example.org:demo imap://127.0.0.1:$port/ | tr -d '\\r'" '* LIST (\\HasNoChildren) "/" INBOX'
 testing "curl reads the welcome message through proxyd" \
 	"curl -sS --max-time 10 -u demo@example.org:demo 'imap://127.0.0.1:$port/INBOX;UID=1' | grep -c 'fetched through mtool proxyd'" "1"
+ca=$(sed -n "s/^  curl --cacert \([^ ]*\) -u.*imaps:.*/\1/p" demo.out)
+check "the demo prints how to log in over TLS" grep -q "imaps://127.0.0.1:$tlsport/" demo.out
+testing "curl --cacert lists the demo mailbox over imaps://" \
+	"curl -sS --max-time 10 --cacert '$ca' -u demo@example.org:demo imaps://127.0.0.1:$tlsport/ | tr -d '\\r'" '* LIST (\\HasNoChildren) "/" INBOX'
+testing "curl --ssl-reqd (STARTTLS) reads the welcome message" \
+	"curl -sS --max-time 10 --cacert '$ca' --ssl-reqd -u demo@example.org:demo 'imap://127.0.0.1:$port/INBOX;UID=1' | grep -c 'fetched through mtool proxyd'" "1"
 kill $demo
 wait $demo
 check "the demo stopped both servers" sh -c "! grep -q 'proxyd exited' demo.out"
