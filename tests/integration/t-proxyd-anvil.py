@@ -63,7 +63,7 @@ def main():
                    and 'user1@example.org\timap\t%d\t127.0.0.9\t127.0.0.1\tone' % px.pid in rows,
                    'who -1 lists proxied sessions with destination and user_* fields', out + err)
             rc, out, err = mdoveadm(anvil, 'who')
-            report(rc == 0 and re.search(r'^user1@example\.org +2 imap +\(%d\) \((127\.0\.0\.1 127\.0\.0\.9|127\.0\.0\.9 127\.0\.0\.1)\)' % px.pid, out, re.M),
+            report(rc == 0 and re.search(r'^user1@example\.org +2 imap +\(%d\) +\((127\.0\.0\.1 127\.0\.0\.9|127\.0\.0\.9 127\.0\.0\.1)\)' % px.pid, out, re.M),
                    'who aggregates by user', out + err)
             rc, out, err = mdoveadm(anvil, 'who', 'user?@example.org', '127.0.0.9/32', pre=['-f', 'tab'])
             report(rc == 0 and sorted(l.split('\t')[0] for l in out.splitlines()[1:]) ==
