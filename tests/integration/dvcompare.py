@@ -15,9 +15,9 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 
+from fakepeer import FakeBackend
 from fixtures import MTOOL, report
 
 DOVEADM = shutil.which('doveadm') or '/usr/bin/doveadm'
@@ -103,14 +103,13 @@ def table_cells(res):
 
 # ---- scripted UNIX-socket servers --------------------------------------------------------------
 
-class FakeUnix:
+class FakeUnix(FakeBackend):
     """A UNIX socket at path; each connection runs script(conn, log) in a thread, log being
-    a list of what the script recorded (bytes received). Use as a context manager."""
+    a list of what the script recorded (bytes received), and is closed when the script
+    returns. Use as a context manager."""
 
     def __init__(self, path, script):
         self.path = path
-        self.script = script
-        self.log = []
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -118,56 +117,16 @@ class FakeUnix:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
         self.sock.listen(64)
-        self.stopping = False
-        self.conns = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._run, args=(c,), daemon=True).start()
+        self._serve(script)
 
     def _run(self, c):
         try:
-            self.script(c, self.log)
-        except OSError:
-            pass
+            super()._run(c)
         finally:
             try:
                 c.close()
             except OSError:
                 pass
-
-    def close(self):
-        self.stopping = True
-        # wake accept() and wait for it: a thread still blocked in accept() on a closed
-        # fd would accept for the next server that gets the same fd number
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.thread.join(5)
-        self.sock.close()
-        for c in self.conns:
-            try:
-                c.close()
-            except OSError:
-                pass
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def recv_until(c, token, timeout=5.0):

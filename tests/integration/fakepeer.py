@@ -18,6 +18,9 @@ class FakeBackend:
         self.sock.bind((ip, 0))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
+        self._serve(script)
+
+    def _serve(self, script):
         self.script = script
         self.log = []
         self.conns = []
@@ -42,6 +45,13 @@ class FakeBackend:
 
     def close(self):
         self.stopping = True
+        # wake accept() and wait for it: a thread still blocked in accept() on a closed
+        # fd would accept for the next server that gets the same fd number
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(5)
         self.sock.close()
         for c in self.conns:
             try:
