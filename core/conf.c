@@ -390,7 +390,9 @@ match_files(const char *pattern, char ***out)
 		str_fmt(names[n++], size, "%.*s%s", prefix, pattern, de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	/* qsort's array may not be NULL, even for no elements (C11 7.22.5) */
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 	*out = names;
 	return (int)n;
 fail:

@@ -346,6 +346,31 @@ TEST(include_wildcards)
 	rm_tree(dir);
 }
 
+/* A pattern in a directory with no matching file: nothing to sort (qsort(NULL, 0) was
+ * undefined behaviour that the sanitizer build aborted on, with Debian's empty conf.d). */
+TEST(include_glob_empty_dir)
+{
+	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, sub[512], want[1024];
+	str_fmt(sub, sizeof(sub), "%s/empty.d", dir);
+	CHECK_INT(mkdir(sub, 0700), 0);
+	put(dir, "ok.conf", "!include_try empty.d/*.conf\na = 1\n");
+	struct conf *c = load_file(dir, "ok.conf", &e);
+	CHECK_STR(e, "");
+	CHECK_STR(conf_get(conf_root(c), "a", NULL), "1");
+	conf_free(c);
+	free(e);
+
+	put(dir, "one.d.conf", "b = 2\n");
+	put(dir, "bad.conf", "!include empty.d/*.conf\n!include one.d.c?nf\n");
+	c = load_file(dir, "bad.conf", &e);
+	CHECK(c == NULL);
+	str_fmt(want, sizeof(want), "%s/bad.conf:1: !include: %s/empty.d/*.conf: no file matches\n",
+	    dir, dir);
+	CHECK_STR(e, want);
+	free(e);
+	rm_tree(dir);
+}
+
 TEST(include_try_and_missing)
 {
 	char dbuf[64], *dir = tmpdir(dbuf, sizeof(dbuf)), *e, want[1024];
