@@ -49,6 +49,7 @@
 /* directord: what one proxy connection may make it hold (each costs ~100 bytes). */
 #define DIRECTOR_PENDING_MAX	100000	/* lookups held (user being moved, no host) */
 #define DIRECTOR_PROXY_SESSIONS_MAX	1000000	/* open sessions reported by one proxy */
+#define DIRECTOR_SESSIONS_MAX	1000000	/* director_max_sessions' default: over all proxies */
 
 /* TLS (core/tls.h). The input buffer must take the largest record a peer may send
  * (16 KiB + 325, BR_SSL_BUFSIZE_INPUT): smaller breaks interoperability. The output

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "core/dline.h"
 #include "core/log.h"
+#include "core/peercred.h"
 #include "core/str.h"
 #include "core/tabescape.h"
 
@@ -528,9 +529,16 @@ admin_accept(struct loop_io *io, uint32_t events, void *arg)
 {
 	struct directord *dd = arg;
 	(void)events;
+	struct peercred cred;
 	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	if (!peercred_allowed(fd, 0600, dd->admin_uid, (gid_t)-1, &cred)) {
+		log_warnx("%s: refused a connection from uid %u (pid %d): the socket's mode does not allow it (docs/sockets.md)",
+		    dd->set.admin_path, (unsigned int)cred.uid, (int)cred.pid);
+		close(fd);
+		return;
+	}
 	struct admin_conn *ac = calloc(1, sizeof(*ac));
 	if (ac == NULL) {
 		close(fd);
@@ -551,6 +559,8 @@ admin_accept(struct loop_io *io, uint32_t events, void *arg)
 int
 admin_listen(struct directord *dd, FILE *errf)
 {
+	/* made before the privilege drop: root's, or the user's who started directord */
+	dd->admin_uid = geteuid();
 	dd->admin_fd = dir_listen(dd, dd->set.admin_path, 0600, &dd->admin_io, admin_accept, errf);
 	return dd->admin_fd < 0 ? -1 : 0;
 }

@@ -39,7 +39,8 @@ static const struct conf_key directord_schema[] = {
 	{ "", "director_user_kick_delay" }, { "", "director_max_parallel_moves" },
 	{ "", "director_max_parallel_kicks" }, { "", "director_state_file" },
 	{ "", "director_proxy_socket" }, { "", "director_admin_socket" },
-	{ "", "director_lookup_timeout" },
+	{ "", "director_lookup_timeout" }, { "", "default_login_user" },
+	{ "", "director_proxy_max_connections" }, { "", "director_max_sessions" },
 	{ "", "director_health_check" }, { "", "director_health_check_ports" },
 	{ "", "director_health_check_interval" }, { "", "director_health_check_timeout" },
 	{ "", "director_health_check_fails" }, { "", "director_health_check_rises" },
@@ -122,6 +123,9 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	sock_path(s->proxy_path, sizeof(s->proxy_path), s->base_dir,
 	    conf_get(root, "director_proxy_socket", "mtool-director"));
 	s->user = conf_get(root, "default_internal_user", "dovecot");
+	s->login_user = conf_get(root, "default_login_user", "dovenull");
+	bad |= get_uint(dd->conf, "director_proxy_max_connections", 64, 1, 100000, &s->proxy_max_conns, errf);
+	bad |= get_uint(dd->conf, "director_max_sessions", DIRECTOR_SESSIONS_MAX, 1, 100000000, &s->max_sessions, errf);
 	const char *state = conf_get(root, "director_state_file", "directord/director.state");
 	if (*state)
 		sock_path(s->state_path, sizeof(s->state_path),

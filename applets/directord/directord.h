@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "core/addr.h"
 #include "core/dirhash.h"
@@ -95,6 +96,9 @@ struct dir_peer {
 struct dir_settings {
 	const char *base_dir;
 	const char *user;		/* default_internal_user: who directord runs as */
+	const char *login_user;		/* default_login_user: who may use the proxy socket */
+	unsigned int proxy_max_conns;	/* director_proxy_max_connections */
+	unsigned int max_sessions;	/* director_max_sessions: over all proxy connections */
 	struct ip_addr self_ip;		/* director_servers' only entry, else 127.0.0.1 */
 	char self_ip_str[IP_ADDR_STRLEN];
 	unsigned int self_port;
@@ -127,6 +131,9 @@ struct directord {
 	struct loop_timer tick;
 	struct admin_conn *admins;
 	struct proxy_conn *proxies;
+	unsigned int nproxies, nsessions;
+	uid_t proxy_uid, admin_uid;	/* the sockets' owners and group (docs/sockets.md) */
+	gid_t proxy_gid;
 	struct pending *pending;	/* lookups waiting for a user's move, or for hosts */
 	struct reset_cmd *resets;
 	unsigned int npending;
@@ -201,9 +208,10 @@ void host_remove_safely(struct directord *, struct dir_host *);
 /* proxy.c: the mtool-director socket for proxyd (docs/director-proxy-protocol.md) */
 int proxy_listen(struct directord *, FILE *errf);
 void proxy_close_all(struct directord *);
-/* Asks every proxy to kick the session. */
+/* Asks the proxy that reported the session to kick it. */
 void proxy_kick_session(struct directord *, struct dir_session *, const char *reason);
-/* USER-KICK / USER-KICK-ALT: forwarded to every proxy; returns how many proxies. */
+/* USER-KICK: forwarded to the proxies that reported a session of the user; USER-KICK-ALT
+ * to every proxy with sessions (the alt fields are the proxy's). Returns how many. */
 unsigned int proxy_kick_user(struct directord *, const char *user);
 unsigned int proxy_kick_alt(struct directord *, const char *field, const char *value);
 /* Answers the lookups that can be answered now (after a move finished, a host came). */

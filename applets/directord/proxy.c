@@ -10,16 +10,20 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "applets/directord/directord.h"
 #include "config.h"
 #include "core/dline.h"
 #include "core/log.h"
+#include "core/peercred.h"
+#include "core/privdrop.h"
 #include "core/str.h"
 
 #define PROXY_LINE_MAX		4096
 #define SESSION_BUCKETS		4096
+#define PROXY_SOCKET_MODE	0660
 
 struct proxy_conn {
 	struct proxy_conn *prev, *next;
@@ -259,9 +263,10 @@ cmd_start(struct proxy_conn *pc, char **f, size_t n)
 	}
 	if (session_find(pc, f[1], &where) != NULL)
 		return;		/* a resync repeating what we know */
-	if (pc->nsessions >= DIRECTOR_PROXY_SESSIONS_MAX) {
+	if (pc->nsessions >= DIRECTOR_PROXY_SESSIONS_MAX || dd->nsessions >= dd->set.max_sessions) {
 		const char *k[] = { "KICK", f[1], "Too many sessions reported to the director" };
-		log_errorx("proxy reported more than %u sessions: session %s kicked", DIRECTOR_PROXY_SESSIONS_MAX, f[1]);
+		log_errorx("proxies reported more than %u sessions (director_max_sessions): session %s kicked",
+		    pc->nsessions >= DIRECTOR_PROXY_SESSIONS_MAX ? DIRECTOR_PROXY_SESSIONS_MAX : dd->set.max_sessions, f[1]);
 		send_fields(pc, k, 3);
 		return;
 	}
@@ -278,6 +283,7 @@ cmd_start(struct proxy_conn *pc, char **f, size_t n)
 	s->ip = ip;
 	*where = s;
 	pc->nsessions++;
+	dd->nsessions++;
 
 	dirhash_user(f[2], dd->set.username_hash, &hash);
 	int64_t now = loop_wall(dd->loop);
@@ -322,6 +328,7 @@ cmd_end(struct proxy_conn *pc, char **f, size_t n)
 		return;
 	*where = s->hnext;
 	pc->nsessions--;
+	pc->dd->nsessions--;
 	session_end(pc->dd, s);
 }
 
@@ -356,6 +363,7 @@ proxy_conn_free(struct proxy_conn *pc)
 		while (pc->buckets[i]) {
 			struct dir_session *s = pc->buckets[i];
 			pc->buckets[i] = s->hnext;
+			dd->nsessions--;
 			session_end(dd, s);
 		}
 	}
@@ -366,6 +374,7 @@ proxy_conn_free(struct proxy_conn *pc)
 		dd->proxies = pc->next;
 	if (pc->next)
 		pc->next->prev = pc->prev;
+	dd->nproxies--;
 	free(pc);
 }
 
@@ -383,9 +392,22 @@ proxy_accept(struct loop_io *io, uint32_t events, void *arg)
 {
 	struct directord *dd = arg;
 	(void)events;
+	struct peercred cred;
 	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	if (!peercred_allowed(fd, PROXY_SOCKET_MODE, dd->proxy_uid, dd->proxy_gid, &cred)) {
+		log_warnx("%s: refused a connection from uid %u (pid %d): only %s (default_login_user) may use it (docs/sockets.md)",
+		    dd->set.proxy_path, (unsigned int)cred.uid, (int)cred.pid, dd->set.login_user);
+		close(fd);
+		return;
+	}
+	if (dd->nproxies >= dd->set.proxy_max_conns) {
+		log_warnx("%s: refused a connection from uid %u (pid %d): %u proxies are connected (director_proxy_max_connections)",
+		    dd->set.proxy_path, (unsigned int)cred.uid, (int)cred.pid, dd->nproxies);
+		close(fd);
+		return;
+	}
 	struct proxy_conn *pc = calloc(1, sizeof(*pc));
 	if (pc == NULL || (pc->buckets = calloc(SESSION_BUCKETS, sizeof(*pc->buckets))) == NULL) {
 		free(pc);
@@ -403,16 +425,37 @@ proxy_accept(struct loop_io *io, uint32_t events, void *arg)
 	if (pc->next)
 		pc->next->prev = pc;
 	dd->proxies = pc;
-	log_debug("proxy connected");
+	dd->nproxies++;
+	log_debug("proxy connected (uid %u, pid %d)", (unsigned int)cred.uid, (int)cred.pid);
 }
 
+/* Only the proxies may use the socket, as only Dovecot's login processes reach its
+ * login/director socket (base_dir/login is 0750, group of default_login_user): the file
+ * is mode 0660, group default_login_user's group, and the peer's credentials must say
+ * root, directord itself, the file's owner or a member of that group. Run by a user
+ * other than root, the socket is that user's (mode 0660, its own group). */
 int
 proxy_listen(struct directord *dd, FILE *errf)
 {
-	/* proxyd runs as an unprivileged user: the socket is for everyone on the host, as
-	 * Dovecot's login/director socket */
-	dd->proxy_fd = dir_listen(dd, dd->set.proxy_path, 0666, &dd->proxy_io, proxy_accept, errf);
-	return dd->proxy_fd < 0 ? -1 : 0;
+	char err[256];
+	uid_t luid;
+	gid_t lgid = (gid_t)-1;
+	struct stat st;
+	if (geteuid() == 0 && privdrop_lookup(dd->set.login_user, &luid, &lgid, err, sizeof(err)) < 0) {
+		fprintf(errf, "directord: default_login_user (who may use %s): %s\n", dd->set.proxy_path, err);
+		return -1;
+	}
+	dd->proxy_fd = dir_listen(dd, dd->set.proxy_path, PROXY_SOCKET_MODE, &dd->proxy_io, proxy_accept, errf);
+	if (dd->proxy_fd < 0)
+		return -1;
+	if ((lgid != (gid_t)-1 && chown(dd->set.proxy_path, (uid_t)-1, lgid) < 0) ||
+	    stat(dd->set.proxy_path, &st) < 0) {
+		fprintf(errf, "directord: %s: %s\n", dd->set.proxy_path, strerror(errno));
+		return -1;
+	}
+	dd->proxy_uid = st.st_uid;
+	dd->proxy_gid = st.st_gid;
+	return 0;
 }
 
 void
@@ -439,22 +482,45 @@ proxy_kick_session(struct directord *dd, struct dir_session *s, const char *reas
 	send_fields(s->pc, f, 3);
 }
 
+static int
+proxy_has_user(const struct proxy_conn *pc, const char *user)
+{
+	if (pc->nsessions == 0)
+		return 0;
+	for (unsigned int i = 0; i < SESSION_BUCKETS; i++)
+		for (const struct dir_session *s = pc->buckets[i]; s; s = s->hnext)
+			if (strcmp(s->user, user) == 0)
+				return 1;
+	return 0;
+}
+
+/* A user's name goes only to a proxy that told us about one of its sessions: the others
+ * have nothing to kick and no business learning who is logged in elsewhere. */
 unsigned int
 proxy_kick_user(struct directord *dd, const char *user)
 {
 	unsigned int n = 0;
 	const char *f[] = { "KICK-USER", user };
-	for (struct proxy_conn *pc = dd->proxies; pc; pc = pc->next, n++)
-		send_fields(pc, f, 2);
+	for (struct proxy_conn *pc = dd->proxies; pc; pc = pc->next) {
+		if (proxy_has_user(pc, user)) {
+			send_fields(pc, f, 2);
+			n++;
+		}
+	}
 	return n;
 }
 
+/* The user_* fields live in the proxies only: every proxy with sessions gets it. */
 unsigned int
 proxy_kick_alt(struct directord *dd, const char *field, const char *value)
 {
 	unsigned int n = 0;
 	const char *f[] = { "KICK-ALT", field, value };
-	for (struct proxy_conn *pc = dd->proxies; pc; pc = pc->next, n++)
-		send_fields(pc, f, 3);
+	for (struct proxy_conn *pc = dd->proxies; pc; pc = pc->next) {
+		if (pc->nsessions > 0) {
+			send_fields(pc, f, 3);
+			n++;
+		}
+	}
 	return n;
 }

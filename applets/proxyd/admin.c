@@ -20,6 +20,7 @@
 #include "core/dline.h"
 #include "core/log.h"
 #include "core/passdb.h"
+#include "core/peercred.h"
 #include "core/str.h"
 #include "core/tabescape.h"
 
@@ -358,23 +359,6 @@ admin_conn_close(struct admin_conn *ac)
 	admin_conn_unlink(ac);
 }
 
-/* Only the socket's owner, its group (when the mode lets the group in) and root may talk
- * to it: the file mode says so already; the peer's credentials say it again, so that a
- * socket made world-writable by mistake does not open the admin commands to everyone. */
-static int
-admin_peer_allowed(const struct admin_listener *l, int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return 0;
-	if (cred.uid == 0 || cred.uid == l->uid || cred.uid == geteuid())
-		return 1;
-	if ((l->mode & 0070) && cred.gid == l->gid)
-		return 1;
-	return (l->mode & 0007) != 0;
-}
-
 static void
 admin_accept(struct loop_io *io, uint32_t events, void *arg)
 {
@@ -384,9 +368,11 @@ admin_accept(struct loop_io *io, uint32_t events, void *arg)
 		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (!admin_peer_allowed(l, fd)) {
+		struct peercred pc;
+		if (!peercred_allowed(fd, l->mode, l->uid, l->gid, &pc)) {
 			log_set_prefix("proxyd");
-			log_warnx("%s: refused a connection from a user the socket's mode does not allow", l->path);
+			log_warnx("%s: refused a connection from uid %u (pid %d): the socket's mode does not allow it (docs/sockets.md)",
+			    l->path, (unsigned int)pc.uid, (int)pc.pid);
 			close(fd);
 			continue;
 		}

@@ -29,6 +29,7 @@
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/passdb.h"
+#include "core/peercred.h"
 #include "core/privdrop.h"
 #include "core/str.h"
 
@@ -46,6 +47,8 @@ struct listener {
 	struct loop_io io;
 	struct loop_timer pause;
 	int fd;
+	uid_t owner;		/* a UNIX listener's file owner and group (docs/sockets.md) */
+	gid_t group;
 };
 
 static void listener_accept(struct loop_io *, uint32_t, void *);
@@ -83,6 +86,14 @@ listener_accept(struct loop_io *io, uint32_t events, void *arg)
 			continue;
 		}
 		if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0) {
+			close(fd);
+			continue;
+		}
+		struct peercred cred;
+		if (l->set->path && !peercred_allowed(fd, l->set->mode, l->owner, l->group, &cred)) {
+			log_set_prefix("proxyd");
+			log_warnx("%s: refused a connection from uid %u (pid %d): the socket's mode does not allow it (docs/sockets.md)",
+			    l->set->path, (unsigned int)cred.uid, (int)cred.pid);
 			close(fd);
 			continue;
 		}
@@ -272,6 +283,8 @@ proxyd_main(int argc, char **argv)
 		ls[i].fd = listener_bind(&set.listeners[i], err, sizeof(err));
 		if (ls[i].fd < 0)
 			fatalx("%s", err);
+		ls[i].owner = set.listeners[i].uid == (uid_t)-1 ? geteuid() : set.listeners[i].uid;
+		ls[i].group = set.listeners[i].gid == (gid_t)-1 ? getegid() : set.listeners[i].gid;
 	}
 	/* admin sockets, before privileges go: base_dir may belong to root */
 	mkdir(set.base_dir, 0755);

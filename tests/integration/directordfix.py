@@ -49,6 +49,9 @@ class Directord(Proxyd):
         servers = ' '.join(a + ('@' + t if t else '') for a, _, t in self.hosts)
         lines = ['base_dir = %s' % self.base_dir, 'state_dir = %s' % self.state_dir,
                  'director_mail_servers = %s' % servers]
+        if os.geteuid() == 0:
+            # who may use the proxy socket: the user Proxyd's proxyd runs as
+            lines.append('default_login_user = nobody')
         lines += ['%s = %s' % kv for kv in self.settings.items()]
         with open(self.conf, 'w') as f:
             f.write('\n'.join(lines) + '\n' + self.extra_conf)
