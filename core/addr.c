@@ -88,6 +88,34 @@ ip_equal(const struct ip_addr *a, const struct ip_addr *b)
 	return a->family == 0;
 }
 
+struct ip_addr *
+ip_prefix(const struct ip_addr *ip, unsigned int v6_bits, struct ip_addr *out)
+{
+	struct in_addr v4;
+	memset(out, 0, sizeof(*out));
+	if (ip_get_v4(ip, &v4)) {
+		out->family = AF_INET;
+		out->u.v4 = v4;
+	} else if (ip->family == AF_INET6) {
+		out->family = AF_INET6;
+		for (unsigned int i = 0; i < 16 && i * 8 < v6_bits; i++)
+			out->u.v6.s6_addr[i] = ip->u.v6.s6_addr[i] &
+			    (unsigned char)(v6_bits - i * 8 >= 8 ? 0xff : 0xff << (8 - (v6_bits - i * 8)));
+	}
+	return out;
+}
+
+unsigned int
+ip_table_hash(const struct ip_addr *ip)
+{
+	const unsigned char *p = ip->family == AF_INET6 ? ip->u.v6.s6_addr : (const unsigned char *)&ip->u.v4;
+	size_t n = ip->family == AF_INET6 ? 16 : ip->family == AF_INET ? 4 : 0;
+	unsigned int h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
 int
 ip_is_loopback(const struct ip_addr *ip)
 {

@@ -41,6 +41,12 @@ const char *ip_format(const struct ip_addr *, char *buf, size_t len);
  * being the same as a.b.c.d; two unset addresses are equal. Otherwise 0. */
 int ip_equal(const struct ip_addr *, const struct ip_addr *);
 
+/* The address as per-client tables key it: an IPv4-mapped IPv6 address as IPv4, an IPv6
+ * address cut to its first v6_bits bits (the rest zero: one holder of a /48 or /64 is
+ * one client), IPv4 as it is. Returns out. Also a hash of it for a table. */
+struct ip_addr *ip_prefix(const struct ip_addr *, unsigned int v6_bits, struct ip_addr *out);
+unsigned int ip_table_hash(const struct ip_addr *);
+
 /* Returns 1 for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104, else 0 (also when unset). */
 int ip_is_loopback(const struct ip_addr *);
 

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "applets/proxyd/director.h"
+#include "applets/proxyd/limits.h"
+#include "applets/proxyd/penalty.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
@@ -96,6 +98,7 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 		c->next->prev = c;
 	pd->clients = c;
 	pd->nclients++;
+	limits_client_added(c);
 	/* implicit TLS: the greeting waits in the queue for the handshake */
 	if (ssl && client_start_tls(c) < 0) {
 		client_destroy(c, "TLS initialization failed");
@@ -274,6 +277,7 @@ client_destroy(struct client *c, const char *reason)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->pd->nclients--;
+	limits_client_gone(c);
 	loop_defer_free(c->pd->loop, client_free, c);
 }
 
@@ -293,11 +297,12 @@ client_login_timeout(struct loop_timer *t, void *arg)
 	}
 }
 
+/* Dovecot's login processes at shutdown: "Shutting down" to the client and in the log */
 void
 client_destroy_all(struct proxyd *pd)
 {
 	while (pd->clients)
-		client_destroy(pd->clients, "Shutting down");
+		limits_client_bye(pd->clients, "4.3.2", "Shutting down", "Shutting down");
 }
 
 static void
@@ -445,12 +450,20 @@ client_auth_failed(struct client *c, int nodelay)
 		client_fail_now(c, FAIL_AUTH, NULL);
 }
 
+static void client_auth_lookup(struct client *);
+
+static void
+client_penalty_done(struct loop_timer *t, void *arg)
+{
+	struct client *c = arg;
+	(void)t;
+	conn_pause_read(c->conn, 0);
+	client_auth_lookup(c);
+}
+
 void
 client_auth(struct client *c, const char *mech, const char *authzid, const char *user, const char *pass)
 {
-	struct passdb_request req = { 0 };
-	char rip[IP_ADDR_STRLEN], lip[IP_ADDR_STRLEN];
-
 	c->auth_attempts++;
 	c->authenticating = 1;
 	c->mech_name = mech;
@@ -470,6 +483,27 @@ client_auth(struct client *c, const char *mech, const char *authzid, const char 
 		client_auth_failed(c, 0);
 		return;
 	}
+	/* Dovecot's auth penalty: a login from an address that failed lately waits before
+	 * its lookup (penalty.c); connections from login_trusted_networks never wait */
+	c->last_penalty = c->trusted || !c->pd->set->auth_penalty ? PENALTY_EXEMPT : penalty_get(c->pd, &c->rip);
+	if (c->last_penalty != 0 && c->last_penalty != PENALTY_EXEMPT) {
+		unsigned int secs = penalty_secs(c->last_penalty);
+		client_log_debug(c, "Authentication waits %u secs: auth penalty %u of this address", secs, c->last_penalty);
+		conn_pause_read(c->conn, 1);
+		if (loop_timer_set(c->pd->loop, &c->timer, secs * 1000ULL, client_penalty_done, c) == 0)
+			return;
+		conn_pause_read(c->conn, 0);
+	}
+	client_auth_lookup(c);
+}
+
+static void
+client_auth_lookup(struct client *c)
+{
+	struct passdb_request req = { 0 };
+	char rip[IP_ADDR_STRLEN], lip[IP_ADDR_STRLEN];
+	const char *user = c->user, *pass = c->password, *mech = c->mech_name;
+
 	req.user = user;
 	req.password = pass;
 	req.service = c->proto->name;
@@ -495,6 +529,8 @@ client_auth(struct client *c, const char *mech, const char *authzid, const char 
 	default: {
 		const char *reason = passdb_field(r, "reason");
 		int nodelay = passdb_field(r, "nodelay") != NULL;
+		if (!nodelay && c->last_penalty != PENALTY_EXEMPT)
+			penalty_failed(c->pd, &c->rip, c->last_penalty, user, pass);
 		if (reason != NULL && *reason) {
 			client_fail_now(c, FAIL_AUTH_REASON, reason);
 			return;
@@ -503,6 +539,8 @@ client_auth(struct client *c, const char *mech, const char *authzid, const char 
 		return;
 	}
 	}
+	if (c->last_penalty != 0 && c->last_penalty != PENALTY_EXEMPT)
+		penalty_reset(c->pd, &c->rip);
 	c->auth_successes++;
 	c->virtual_user = strdup(r->user ? r->user : user);
 	if (c->virtual_user == NULL) {

@@ -21,6 +21,8 @@
 #include "applets/applets.h"
 #include "applets/proxyd/admin.h"
 #include "applets/proxyd/director.h"
+#include "applets/proxyd/limits.h"
+#include "applets/proxyd/penalty.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
@@ -97,6 +99,8 @@ listener_accept(struct loop_io *io, uint32_t events, void *arg)
 			close(fd);
 			continue;
 		}
+		if (!limits_admit(pd, l->set->proto, fd, (struct sockaddr *)&peer, l->set->ssl))
+			continue;
 		if (l->set->proto->accept)
 			l->set->proto->accept(pd, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local, l->set->ssl);
 		else
@@ -194,17 +198,82 @@ passdb_from_conf(const struct conf *conf, FILE *errf)
 	return chain;
 }
 
+/* SIGTERM: listeners close first, so that a new proxyd can take the ports and sockets at
+ * once; pre-login clients get Dovecot's "Shutting down" in their protocol. Proxied
+ * sessions end with a log line each (shutdown_clients = yes), or are left to finish
+ * (no): the process exits when the last one ends, or after shutdown_clients_timeout. A
+ * second SIGTERM ends them at once. */
+struct term_ctx {
+	struct proxyd *pd;
+	struct listener *ls;
+	unsigned int nls;
+	struct loop_timer drain;
+	uint64_t deadline;
+};
+
+#define DRAIN_CHECK_MS	200
+
+static void
+listeners_close(struct proxyd *pd, struct listener *ls, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (ls[i].fd < 0)
+			continue;
+		loop_timer_cancel(pd->loop, &ls[i].pause);
+		loop_io_del(pd->loop, &ls[i].io);
+		close(ls[i].fd);
+		ls[i].fd = -1;
+		if (ls[i].set->path)
+			unlink(ls[i].set->path);
+	}
+}
+
+static void
+drain_check(struct loop_timer *t, void *arg)
+{
+	struct term_ctx *tc = arg;
+	struct proxyd *pd = tc->pd;
+	(void)t;
+	if (pd->nrelays > 0 && loop_now(pd->loop) < tc->deadline) {
+		loop_timer_set(pd->loop, &tc->drain, DRAIN_CHECK_MS, drain_check, tc);
+		return;
+	}
+	if (pd->nrelays > 0) {
+		log_set_prefix("proxyd");
+		log_info("shutdown_clients_timeout reached: ending the %u proxied sessions left", pd->nrelays);
+	}
+	relay_shutdown_all(pd);
+	loop_stop(pd->loop);
+}
+
 static void
 on_term(int signo, void *arg)
 {
-	struct proxyd *pd = arg;
+	struct term_ctx *tc = arg;
+	struct proxyd *pd = tc->pd;
 	log_set_prefix("proxyd");
 	log_info("received signal %d, shutting down", signo);
+	if (pd->shutting_down) {
+		loop_timer_cancel(pd->loop, &tc->drain);
+		relay_shutdown_all(pd);
+		loop_stop(pd->loop);
+		return;
+	}
 	pd->shutting_down = 1;
+	listeners_close(pd, tc->ls, tc->nls);
+	admin_close(pd);
 	client_destroy_all(pd);
 	lmtp_destroy_all(pd);
-	relay_shutdown_all(pd);
-	loop_stop(pd->loop);
+	if (pd->set->shutdown_clients || pd->nrelays == 0) {
+		relay_shutdown_all(pd);
+		loop_stop(pd->loop);
+		return;
+	}
+	log_set_prefix("proxyd");
+	log_info("shutdown_clients = no: %u proxied sessions are left to finish (for at most %u secs, shutdown_clients_timeout)",
+	    pd->nrelays, pd->set->shutdown_clients_timeout_ms / 1000);
+	tc->deadline = loop_now(pd->loop) + pd->set->shutdown_clients_timeout_ms;
+	loop_timer_set(pd->loop, &tc->drain, DRAIN_CHECK_MS, drain_check, tc);
 }
 
 struct hup_ctx {
@@ -271,6 +340,8 @@ proxyd_main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	pd.loop = loop_new();
+	if (limits_init(&pd) < 0)
+		fatalx("out of memory");
 	if (getrandom(&pd.guid_prefix, sizeof(pd.guid_prefix), 0) != sizeof(pd.guid_prefix))
 		pd.guid_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
 
@@ -307,8 +378,9 @@ proxyd_main(int argc, char **argv)
 		fatal("epoll_ctl");
 	if (director_init(&pd) < 0)
 		fatalx("out of memory");
-	loop_signal(pd.loop, SIGTERM, on_term, &pd);
-	loop_signal(pd.loop, SIGINT, on_term, &pd);
+	struct term_ctx term = { &pd, ls, set.nlisteners, { 0 }, 0 };
+	loop_signal(pd.loop, SIGTERM, on_term, &term);
+	loop_signal(pd.loop, SIGINT, on_term, &term);
 	struct hup_ctx hup = { &pd, args.conf_path, args.overrides, args.noverrides };
 	loop_signal(pd.loop, SIGHUP, on_hup, &hup);
 
@@ -323,15 +395,14 @@ proxyd_main(int argc, char **argv)
 	log_info("mtool %s proxyd started (pid %d)", MTOOL_VERSION, (int)getpid());
 	int r = loop_run(pd.loop);
 
-	for (unsigned int i = 0; i < set.nlisteners; i++) {
-		loop_io_del(pd.loop, &ls[i].io);
-		close(ls[i].fd);
-		if (set.listeners[i].path)
-			unlink(set.listeners[i].path);
-	}
+	loop_timer_cancel(pd.loop, &term.drain);
+	listeners_close(&pd, ls, set.nlisteners);
+	relay_shutdown_all(&pd);
 	free(ls);
 	admin_close(&pd);
 	director_close(&pd);
+	limits_free(&pd);
+	penalty_free(&pd);
 	loop_free(pd.loop);
 	passdb_chain_free(pd.passdb);
 	proxyd_tls_free(&pd);

@@ -41,6 +41,8 @@ struct login_proto {
 	void (*fail)(struct client *, enum client_fail, const char *text);
 	/* last words before a disconnect: "* BYE text" / "-ERR text" */
 	void (*bye)(struct client *, const char *text);
+	/* SMTP: the same with an enhanced status code ("421 enh host text"); NULL: bye */
+	void (*bye_enh)(struct client *, const char *enh, const char *text);
 	const char *bye_fmt;		/* the same as a format for a relayed session */
 	void (*backend_start)(struct client *);	/* backend connected */
 	void (*backend_input)(struct client *);	/* backend bytes are buffered */
@@ -109,6 +111,7 @@ struct client {
 	unsigned int bad_cmds;
 	unsigned int reconnects;
 	unsigned int director_lookup_id;	/* a director lookup is out (director.c) */
+	unsigned int last_penalty;	/* auth penalty of rip when this login began (penalty.c) */
 
 	/* the login being processed */
 	char *user;			/* the name the client gave */
@@ -144,6 +147,8 @@ struct proxyd {
 	struct tls_server *tls_server;	/* client-facing certificates; NULL with ssl = no */
 	struct tls_client *tls_client;	/* backend-facing trust anchors; NULL until needed */
 	int shutting_down;
+	struct limits *limits;		/* limits.c */
+	struct penalty *penalty;	/* penalty.c */
 };
 
 /* client.c */

@@ -25,6 +25,7 @@
 
 #include "applets/proxyd/director.h"
 #include "applets/proxyd/admin.h"
+#include "applets/proxyd/limits.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
@@ -167,6 +168,7 @@ relay_close(struct relay *r, const char *side, const char *err)
 	}
 	if (r->backend)
 		r->backend->proxying--;
+	limits_session_gone(pd, r->proto);
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -579,7 +581,7 @@ void
 relay_shutdown_all(struct proxyd *pd)
 {
 	while (pd->relays)
-		relay_close(pd->relays, "server", "shutting down");
+		relay_close(pd->relays, "proxy", "Process shutting down");	/* Dovecot's words */
 	while (pd->backends) {
 		struct backend_rec *b = pd->backends;
 		pd->backends = b->next;

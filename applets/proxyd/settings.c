@@ -37,7 +37,10 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "submission_max_mail_size" }, { "", "managesieve_implementation_string" },
 	{ "", "managesieve_sieve_capability" }, { "", "managesieve_notify_capability" },
 	{ "protocol", NULL },
-	{ "service", "client_limit" },
+	{ "service", "client_limit" }, { "service", "process_limit" },
+	{ "", "default_client_limit" }, { "", "default_process_limit" },
+	{ "", "login_max_prelogin_per_ip" },
+	{ "", "shutdown_clients" }, { "", "shutdown_clients_timeout" },
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
 	{ "service/unix_listener", "group" },
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
@@ -441,11 +444,11 @@ add_unix_listener(struct proxyd_settings *set, const struct login_proto *p, cons
 
 /* service NAME { unix_listener NAME { mode user group } } for the admin sockets */
 static void
-load_unix_listener(struct proxyd_settings *set, const char *name, struct unix_listener_set *ul,
-    struct errctx *e)
+load_unix_listener(struct proxyd_settings *set, const char *name, const char *lname,
+    struct unix_listener_set *ul, struct errctx *e)
 {
 	const struct conf_node *root = conf_root(set->conf), *sec = NULL, *l = NULL;
-	str_fmt(ul->path, sizeof(ul->path), "%s/%s", set->base_dir, name);
+	str_fmt(ul->path, sizeof(ul->path), "%s/%s", set->base_dir, lname);
 	ul->mode = 0600;
 	ul->uid = (uid_t)-1;
 	ul->gid = (gid_t)-1;
@@ -454,7 +457,7 @@ load_unix_listener(struct proxyd_settings *set, const char *name, struct unix_li
 			continue;
 		const struct conf_node *it = NULL;
 		while ((it = conf_next_section(sec, it, "unix_listener")) != NULL)
-			if (it->name && strcmp(it->name, name) == 0)
+			if (it->name && strcmp(it->name, lname) == 0)
 				l = it;
 	}
 	parse_unix_owner(l, &ul->mode, &ul->uid, &ul->gid, e);
@@ -699,6 +702,49 @@ load_managesieve(struct proxyd_settings *set)
 		set->sieve_notify = NULL;
 }
 
+/* service X-login { client_limit process_limit } with Dovecot's defaults: proxyd is one
+ * process, so a service holds client_limit * process_limit connections (pre-login and
+ * proxied), as Dovecot's login processes do together in high-performance mode. */
+static void
+load_limits(struct proxyd_settings *set, struct errctx *e)
+{
+	const struct conf_node *root = conf_root(set->conf);
+	unsigned int def_client, def_process;
+	get_uint(set->conf, "default_client_limit", 1000, 10000000, &def_client, e);
+	get_uint(set->conf, "default_process_limit", 100, 100000, &def_process, e);
+	get_uint(set->conf, "login_max_prelogin_per_ip", 20, 10000000, &set->login_max_prelogin_per_ip, e);
+	get_bool(set->conf, "shutdown_clients", 1, &set->shutdown_clients, e);
+	get_ms(set->conf, "shutdown_clients_timeout", 3600 * 1000, &set->shutdown_clients_timeout_ms, e);
+	/* Dovecot's way to turn the auth penalty off: service anvil { unix_listener
+	 * anvil-auth-penalty { mode = 0 } } */
+	struct unix_listener_set pen;
+	load_unix_listener(set, "anvil", "anvil-auth-penalty", &pen, e);
+	set->auth_penalty = pen.mode != 0;
+	for (size_t i = 0; i < NPROTOS; i++) {
+		struct proto_set *ps = (struct proto_set *)settings_proto(set, protos[i]->name);
+		const struct conf_node *sec = NULL, *n;
+		ps->client_limit = def_client;
+		ps->process_limit = def_process;
+		while ((sec = conf_next_section(root, sec, "service")) != NULL) {
+			if (sec->name == NULL || strcmp(sec->name, protos[i]->log_prefix) != 0)
+				continue;
+			unsigned long long v;
+			const char *keys[] = { "client_limit", "process_limit" };
+			unsigned int *outs[] = { &ps->client_limit, &ps->process_limit };
+			for (int k = 0; k < 2; k++) {
+				if ((n = conf_find(sec, keys[k])) == NULL)
+					continue;
+				if (conf_parse_uint(n, 10000000, &v, e->f) < 0)
+					e->n++;
+				else if (v == 0)
+					err_at(e, n, "%s: must be at least 1", keys[k]);
+				else
+					*outs[k] = (unsigned int)v;
+			}
+		}
+	}
+}
+
 int
 settings_load(struct proxyd_settings *set, const char *path, char *const *overrides,
     size_t noverrides, FILE *errf)
@@ -766,8 +812,8 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 		err_at(&e, NULL, "%s", "no listeners: enable a protocol (protocols = imap pop3) with a port");
 	}
 	load_source_ips(set, &e);
-	load_unix_listener(set, "ipc", &set->ipc, &e);
-	load_unix_listener(set, "anvil", &set->anvil, &e);
+	load_unix_listener(set, "ipc", "ipc", &set->ipc, &e);
+	load_unix_listener(set, "anvil", "anvil", &set->anvil, &e);
 	load_proto(set, "imap", &set->imap, &e);
 	load_proto(set, "pop3", &set->pop3, &e);
 	load_lmtp(set, &e);
@@ -775,6 +821,7 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	load_proto(set, "sieve", &set->sieve, &e);
 	load_submission(set, &e);
 	load_managesieve(set);
+	load_limits(set, &e);
 	return e.n ? -1 : 0;
 }
 

@@ -29,6 +29,7 @@ struct listener_set {
 struct proto_set {			/* per protocol, from "protocol NAME { }" or the top level */
 	const char *local_host;		/* proxy_local_host: where "log in locally" goes */
 	unsigned int local_port;
+	unsigned int client_limit, process_limit;	/* service X-login { } (limits.c) */
 };
 
 /* service ipc { unix_listener ipc { mode user group } }, and the same for anvil */
@@ -85,6 +86,10 @@ struct proxyd_settings {
 	const char *sieve_capability;	/* managesieve_sieve_capability */
 	const char *sieve_notify;	/* managesieve_notify_capability, or NULL */
 	unsigned int max_clients;
+	unsigned int login_max_prelogin_per_ip;	/* 0: no limit */
+	int shutdown_clients;
+	int auth_penalty;		/* no with anvil-auth-penalty's mode = 0, as Dovecot */
+	unsigned int shutdown_clients_timeout_ms;
 	const char *recipient_delimiter;	/* LMTP: characters that start a detail */
 	const char *mail_temp_dir;		/* LMTP: where messages are spooled */
 	unsigned long long lmtp_max_mail_size;	/* 0: no limit */

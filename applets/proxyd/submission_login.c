@@ -28,9 +28,15 @@ smtp_greet(struct client *c)
 }
 
 static void
+smtp_send_bye_enh(struct client *c, const char *enh, const char *text)
+{
+	conn_printf(c->conn, "421 %s %s %s\r\n", enh, c->pd->set->hostname, text);
+}
+
+static void
 smtp_send_bye(struct client *c, const char *text)
 {
-	conn_printf(c->conn, "421 4.4.2 %s %s\r\n", c->pd->set->hostname, text);
+	smtp_send_bye_enh(c, "4.4.2", text);
 }
 
 /* A final reply, then the connection ends; the queued reply still goes out. */
@@ -436,6 +442,7 @@ const struct login_proto submission_proto = {
 	.input = smtp_input,
 	.fail = smtp_fail,
 	.bye = smtp_send_bye,
+	.bye_enh = smtp_send_bye_enh,
 	.bye_fmt = "421 4.3.2 %s\r\n",
 	.backend_start = submission_backend_start,
 	.backend_input = submission_backend_input,

@@ -20,7 +20,8 @@ def main():
             slow.line()
             t0 = time.monotonic()
             slow.send(b'a LOGIN user1@example.org wrong\r\nb NOOP\r\n')
-            other = RawClient('127.0.0.1', px.imap_port, timeout=10)
+            # from another address: the auth penalty (t-proxyd-penalty) holds 127.0.0.1 now
+            other = RawClient('127.0.0.1', px.imap_port, source_ip='127.0.0.2', timeout=10)
             other.line()
             other.send(b'x LOGIN user1@example.org pass\r\n')
             ol = other.until(b'x ')[-1]

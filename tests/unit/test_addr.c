@@ -2,6 +2,8 @@
 #include "tests/unit/unit.h"
 #include "core/addr.h"
 
+#include <string.h>
+
 #include <sys/un.h>
 
 TEST(ip_parse_and_format)
@@ -122,6 +124,36 @@ TEST(ip_equal_and_loopback)
 			    l[i].loopback);
 	}
 	CHECK(!ip_is_loopback(&unset));
+}
+
+/* per-client keys: mapped IPv4 is IPv4, IPv6 cut to the prefix (48 and 64 bits, and one
+ * that ends inside a byte) */
+TEST(ip_prefix_keys)
+{
+	static const struct {
+		const char *in;
+		unsigned int bits;
+		const char *want;
+	} t[] = {
+		{ "192.0.2.7", 48, "192.0.2.7" },
+		{ "::ffff:192.0.2.7", 48, "192.0.2.7" },
+		{ "2001:db8:1:2:3:4:5:6", 48, "2001:db8:1::" },
+		{ "2001:db8:1:2:3:4:5:6", 64, "2001:db8:1:2::" },
+		{ "2001:db8:1:2ff:3:4:5:6", 60, "2001:db8:1:2f0::" },
+		{ "2001:db8::1", 128, "2001:db8::1" },
+	};
+	struct ip_addr a, k, k2;
+	char buf[IP_ADDR_STRLEN];
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CHECK_INT(ip_parse(t[i].in, &a), 0);
+		CHECK_STR(ip_format(ip_prefix(&a, t[i].bits, &k), buf, sizeof(buf)), t[i].want);
+	}
+	CHECK_INT(ip_parse("::ffff:192.0.2.7", &a), 0);
+	ip_prefix(&a, 64, &k);
+	CHECK_INT(ip_parse("192.0.2.7", &a), 0);
+	ip_prefix(&a, 64, &k2);
+	CHECK(ip_table_hash(&k) == ip_hash(&k2));
+	CHECK(memcmp(&k, &k2, sizeof(k)) == 0);
 }
 
 TEST(ip_net_parse_table)
