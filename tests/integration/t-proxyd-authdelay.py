@@ -37,7 +37,8 @@ def main():
             slow.close()
             other.close()
 
-            q = RawClient('127.0.0.1', px.imap_port, timeout=10)
+            # a fresh address: the penalty applies before the passdb says nodelay, as Dovecot's
+            q = RawClient('127.0.0.1', px.imap_port, source_ip='127.0.0.3', timeout=10)
             q.line()
             t0 = time.monotonic()
             q.send(b'a LOGIN quick@example.org wrong\r\n')
