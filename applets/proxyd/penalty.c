@@ -2,9 +2,10 @@
 /* applets/proxyd/penalty.c: Dovecot's auth penalty, kept in the process (Dovecot's auth
  * asks anvil's "anvil-auth-penalty"; proxyd is its own auth). Per client address (IPv6:
  * per /48, as Dovecot), a penalty of 0..4 and the time it last grew:
- * - before a login's passdb lookup, the penalty is aged (from 4 down, one step per
- *   penalty_secs(step) passed since it last grew) and the login waits penalty_secs() of
- *   what is left: 2 s doubled per step, at most 15 (4, 8, 15, 15);
+ * - before a login's passdb lookup, the penalty is aged as Dovecot's auth does (stepping
+ *   down from 4 while the time since it last grew is at least penalty_secs(step): all of
+ *   it after 15 s, none before) and the login waits penalty_secs() of what is left: 2 s
+ *   doubled per step, at most 15 (4, 8, 15, 15);
  * - a failed login sets it to the aged value + 1 (at most 4), unless the same user and
  *   password failed from that address lately (kept: the last 10), which leaves it as it
  *   was: a client retrying a stale password is not a guesser;
