@@ -174,12 +174,14 @@ def main():
     send(fa, 'START\ts1\tu1\t\t127.0.0.2')
     send(fb, 'START\ts2\tu2\t\t127.0.0.2')
     send(fa, 'START\ts3\tu3\t\t127.0.0.2')
+    time.sleep(0.3)     # two sockets: let the first three arrive first
     send(fb, 'START\ts4\tu4\t\t127.0.0.2')
     got_a, got_b = lines_within(a, fa, 0.5), lines_within(b, fb, 1.0)
     report(got_a == [] and got_b == ['KICK\ts4\tToo many sessions reported to the director'],
            'director_max_sessions = 3 over two connections: the fourth session is kicked',
            'a: %s b: %s' % (got_a, got_b))
     send(fa, 'END\ts1')
+    time.sleep(0.3)
     send(fb, 'START\ts5\tu5\t\t127.0.0.2')
     got_b = lines_within(b, fb, 0.5)
     report(got_b == [], 'after an END there is room for a session again', 'b: %s' % got_b)
