@@ -206,9 +206,8 @@ static int
 dir_fill(struct relay *r, struct relay_dir *d, int src)
 {
 	ssize_t n;
-	if (r->pd->set->relay_splice) {
-		if (d->pipe[0] < 0 && pipe_get(d->pipe) < 0)
-			return -1;
+	/* out of descriptors for a pipe (EMFILE): this read goes through the buffer */
+	if (r->pd->set->relay_splice && (d->pipe[0] >= 0 || pipe_get(d->pipe) == 0)) {
 		n = splice(src, NULL, d->pipe[1], NULL, RELAY_SPLICE_MAX, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n > 0)
 			d->in_pipe = (size_t)n;
