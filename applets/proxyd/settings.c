@@ -712,7 +712,7 @@ load_limits(struct proxyd_settings *set, struct errctx *e)
 	unsigned int def_client, def_process;
 	get_uint(set->conf, "default_client_limit", 1000, 10000000, &def_client, e);
 	get_uint(set->conf, "default_process_limit", 100, 100000, &def_process, e);
-	get_uint(set->conf, "login_max_prelogin_per_ip", 20, 10000000, &set->login_max_prelogin_per_ip, e);
+	get_uint(set->conf, "login_max_prelogin_per_ip", 100, 10000000, &set->login_max_prelogin_per_ip, e);
 	get_bool(set->conf, "shutdown_clients", 1, &set->shutdown_clients, e);
 	get_ms(set->conf, "shutdown_clients_timeout", 3600 * 1000, &set->shutdown_clients_timeout_ms, e);
 	/* Dovecot's way to turn the auth penalty off: service anvil { unix_listener

@@ -96,7 +96,8 @@ def main():
     users = {'user%d@example.org' % i: 'pass' for i in range(1, USERS + 1)}
     with DovecotBackend('be', users=users, settings=BE_SETTINGS) as be, \
             DovecotBackend('be2', ip='127.0.0.3', users=users, settings=BE_SETTINGS) as be2:
-        px = Proxyd(users={})
+        # 1,000 logins at once from one address: login_max_prelogin_per_ip would refuse them
+        px = Proxyd(users={}, settings={'login_max_prelogin_per_ip': '0'})
         # half the users live on each backend
         for i in range(1, USERS + 1):
             b = be if i % 2 else be2
