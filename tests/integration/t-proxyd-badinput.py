@@ -23,7 +23,10 @@ def main():
         hp = 'proxy host=127.0.0.1 port=%d'
         px = Proxyd(users={'user1@example.org': hp % be.imap_port,
                            'pop@example.org': (('pass', hp % be.pop3_port + ' destuser=user1@example.org'))},
-                    settings={'auth_mechanisms': 'plain login'})
+                    settings={'auth_mechanisms': 'plain login'},
+                    # wrong passwords below are bad input here, not guesses: no auth penalty
+                    # (t-proxyd-penalty tests it)
+                    extra_conf='service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n')
         with px:
             # a logged-in session that must survive everything below
             keep = imaplib.IMAP4('127.0.0.1', px.imap_port)
