@@ -25,6 +25,15 @@ const char *passdb_drv_name(const struct passdb_drv *);
  * caller's to apply). */
 enum passdb_status passdb_drv_lookup(struct passdb_drv *, struct passdb_lookup *L);
 
+/* Asynchronous drivers answer PASSDB_PENDING and later call passdb_lookup_done(). */
+
+/* Gives up L's work under way (the lookup is cancelled, or timed out: expired 1). */
+void passdb_drv_cancel(struct passdb_drv *, struct passdb_lookup *L, int expired);
+
+/* The loop for drivers that wait on the network (see passdb_chain_set_loop). */
+struct loop;
+void passdb_drv_set_loop(struct passdb_drv *, struct loop *);
+
 /* NULL is fine. */
 void passdb_drv_free(struct passdb_drv *);
 

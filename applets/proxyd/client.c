@@ -29,6 +29,7 @@
 
 static void client_conn_cb(struct conn *, enum conn_event, void *);
 static void client_login_timeout(struct loop_timer *, void *);
+static void client_passdb_done(struct passdb_result *, void *);
 
 /* see proxyd.h */
 void
@@ -255,6 +256,7 @@ client_destroy(struct client *c, const char *reason)
 		return;
 	c->destroyed = 1;
 	director_client_gone(c);
+	passdb_chain_cancel(c->pd->passdb, c->passdb_lookup_id);
 	if (reason != NULL) {
 		client_disconnect_detail(c, detail, sizeof(detail));
 		client_log_info(c, "Disconnected: %s (%s): %s", reason, detail,
@@ -478,13 +480,25 @@ client_auth(struct client *c, const char *mech, const char *authzid, const char 
 	req.rport = c->rport;
 	req.lport = c->lport;
 	req.session = c->session_id;
+	/* the client's input stays paused until the passdb answers */
+	c->passdb_lookup_id = passdb_chain_lookup_start(c->pd->passdb, &req, client_passdb_done, c);
+}
 
+static void
+client_passdb_done(struct passdb_result *res, void *arg)
+{
+	struct client *c = arg;
+	const char *user = c->user, *mech = c->mech_name;
+	int has_pass = c->password != NULL;
+
+	c->passdb_lookup_id = 0;
 	c->passdb = calloc(1, sizeof(*c->passdb));
 	if (c->passdb == NULL) {
+		passdb_result_free(res);
 		client_fail_now(c, FAIL_AUTH_TEMP, NULL);
 		return;
 	}
-	passdb_chain_lookup(c->pd->passdb, &req, c->passdb);
+	*c->passdb = *res;
 	const struct passdb_result *r = c->passdb;
 	switch (r->status) {
 	case PASSDB_OK:
@@ -509,7 +523,7 @@ client_auth(struct client *c, const char *mech, const char *authzid, const char 
 		client_fail_now(c, FAIL_AUTH_TEMP, NULL);
 		return;
 	}
-	if (pass == NULL) {
+	if (!has_pass) {
 		/* a passthrough mechanism: the passdb must route it to a backend that speaks it */
 		const char *pm = passdb_field(r, "proxy_mech");
 		if (pm == NULL || !str_eq_nocase(pm, mech)) {

@@ -296,6 +296,8 @@ proxyd_main(int argc, char **argv)
 		fatalx("out of memory");
 	loop_signal(pd.loop, SIGTERM, on_term, &pd);
 	loop_signal(pd.loop, SIGINT, on_term, &pd);
+	/* sql passdbs connect now; a lookup gets Dovecot's SQL query timeout */
+	passdb_chain_set_loop(pd.passdb, pd.loop, PASSDB_TIMEOUT_MS);
 	struct hup_ctx hup = { &pd, args.conf_path, args.overrides, args.noverrides };
 	loop_signal(pd.loop, SIGHUP, on_hup, &hup);
 
@@ -319,8 +321,8 @@ proxyd_main(int argc, char **argv)
 	free(ls);
 	admin_close(&pd);
 	director_close(&pd);
-	loop_free(pd.loop);
 	passdb_chain_free(pd.passdb);
+	loop_free(pd.loop);
 	proxyd_tls_free(&pd);
 	settings_free(&set);
 	free(args.overrides);

@@ -109,6 +109,7 @@ struct client {
 	unsigned int bad_cmds;
 	unsigned int reconnects;
 	unsigned int director_lookup_id;	/* a director lookup is out (director.c) */
+	unsigned int passdb_lookup_id;	/* the passdb has not answered yet */
 
 	/* the login being processed */
 	char *user;			/* the name the client gave */

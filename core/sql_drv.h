@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* core/sql_drv.h: what core/sql.c's pool and its wire-protocol drivers (core/pgsql.c,
+ * core/mysql.c) say to each other. Not for applets, which use core/sql.h.
+ *
+ * A driver connection reports to its link from loop callbacks only: ready once (logged
+ * in), a result per query sent, or failed once (then the pool closes it: the driver
+ * returns at once without touching its state again). */
+#ifndef CORE_SQL_DRV_H
+#define CORE_SQL_DRV_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "core/sql.h"
+
+struct sql_link;
+
+/* One key=value of the connect string (host= and maxconns= are the pool's). */
+struct sql_param {
+	char *key;
+	char *value;
+};
+
+/* Where a host= value points: an IP address (with the driver's port) or a UNIX socket. */
+struct sql_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int is_unix;
+	char name[128];		/* for logs: "127.0.0.1:5432" or the socket's path */
+};
+
+/* host as Dovecot's drivers take it: an IP address, "localhost" (127.0.0.1: no
+ * resolver here) or a path (pgsql: the socket's directory, mysql: the socket itself;
+ * unix_name is appended to a directory when not NULL). 0, or -1 with err. */
+int sql_addr_parse(const char *host, unsigned int port, const char *unix_name,
+    struct sql_addr *, char *err, size_t errlen);
+
+struct sql_driver {
+	const char *name;
+	/* host (NULL: the driver's default) and the other params: settings or NULL with
+	 * err (unknown key, bad value) */
+	void *(*parse)(const char *host, const struct sql_param *, size_t n, char *err,
+	    size_t errlen);
+	void (*parse_free)(void *set);
+	const char *(*host_name)(const void *set);
+	/* starts connecting: the driver's connection, or NULL (out of memory, socket) */
+	void *(*open)(struct sql_link *, const void *set, struct loop *);
+	/* sends one statement; 0 or -1 (then failed follows) */
+	int (*query)(void *dc, const char *sql, size_t len);
+	/* the escaping this connection's server settings need */
+	var_escape_fn *(*escape)(void *dc);
+	void (*close)(void *dc);
+};
+
+extern const struct sql_driver sql_driver_pgsql;
+extern const struct sql_driver sql_driver_mysql;
+
+void sql_link_ready(struct sql_link *);
+void sql_link_result(struct sql_link *, const struct sql_result *);
+void sql_link_failed(struct sql_link *, const char *error);
+
+/* For drivers' log lines: "pgsql(127.0.0.1:5432)". */
+const char *sql_link_name(const struct sql_link *);
+
+/* Collects a result's column names, the first row and the row count within the
+ * limits of core/sql.h; shared by the drivers. */
+struct sql_rows {
+	unsigned int nfields;
+	char *names[SQL_FIELDS_MAX];
+	char *values[SQL_FIELDS_MAX];
+	unsigned long nrows;
+	size_t row_bytes;
+	int have_row;
+};
+/* 0, or -1 with *error (too many columns, out of memory) */
+int sql_rows_field(struct sql_rows *, const char *name, size_t len, const char **error);
+/* value NULL: SQL NULL. Only the first row is kept; later ones are counted. 0 or -1. */
+int sql_rows_value(struct sql_rows *, unsigned int col, const char *value, size_t len,
+    const char **error);
+void sql_rows_end_row(struct sql_rows *);
+void sql_rows_result(const struct sql_rows *, struct sql_result *);
+void sql_rows_clear(struct sql_rows *);
+
+#endif
