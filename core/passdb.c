@@ -37,6 +37,8 @@ struct passdb_chain {
 	unsigned int timeout_ms;
 	unsigned int next_id;
 	struct passdb_pending *pending;
+	int username_chars_set;			/* 0: any character */
+	unsigned char username_chars[32];	/* bit map */
 };
 
 /* ---- the chain (auth_request_handle_passdb_callback) ---- */
@@ -274,6 +276,14 @@ passdb_chain_lookup_start(struct passdb_chain *chain, const struct passdb_reques
 	if (p->lnext)
 		p->lnext->lprev = p;
 	chain->pending = p;
+	for (const unsigned char *u = (const unsigned char *)p->req.user;
+	    chain->username_chars_set && *u != '\0'; u++)
+		if (!(chain->username_chars[*u >> 3] & (1u << (*u & 7)))) {
+			passdb_log(&p->L, LOG_LEVEL_INFO, "Username character disallowed by "
+			    "auth_username_chars: 0x%02x (username: %s)", *u, p->req.user);
+			chain_finish(p, PASSDB_USER_UNKNOWN);
+			return 0;
+		}
 	if (chain->n == 0) {
 		chain_finish(p, PASSDB_USER_UNKNOWN);
 		return 0;
@@ -339,6 +349,16 @@ passdb_chain_set_loop(struct passdb_chain *chain, struct loop *loop, unsigned in
 	chain->timeout_ms = timeout_ms;
 	for (size_t i = 0; i < chain->n; i++)
 		passdb_drv_set_loop(chain->dbs[i].drv, loop);
+}
+
+void
+passdb_chain_set_username_chars(struct passdb_chain *chain, const char *chars)
+{
+	memset(chain->username_chars, 0, sizeof(chain->username_chars));
+	chain->username_chars_set = chars != NULL && *chars != '\0';
+	for (const unsigned char *c = (const unsigned char *)chars; chain->username_chars_set &&
+	    *c != '\0'; c++)
+		chain->username_chars[*c >> 3] |= (unsigned char)(1u << (*c & 7));
 }
 
 size_t

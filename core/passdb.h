@@ -92,6 +92,13 @@ int passdb_chain_add(struct passdb_chain *, const char *driver, const char *args
     const char *result_success, const char *result_failure, const char *result_internalfail,
     const char **error);
 
+/* Dovecot's auth_username_chars: a login name with any other byte is not looked up
+ * (USER_UNKNOWN, logged as Dovecot does). NULL or "": every byte is allowed, which is also
+ * the state of a new chain (callers give Dovecot's default, PASSDB_USERNAME_CHARS). */
+#define PASSDB_USERNAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+void passdb_chain_set_username_chars(struct passdb_chain *, const char *chars);
+
 /* Number of passdbs added so far. */
 size_t passdb_chain_count(const struct passdb_chain *);
 

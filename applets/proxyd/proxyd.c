@@ -171,6 +171,8 @@ passdb_from_conf(const struct conf *conf, FILE *errf)
 			errors++;
 		}
 	}
+	passdb_chain_set_username_chars(chain, conf_get(conf_root(conf), "auth_username_chars",
+	    PASSDB_USERNAME_CHARS));
 	if (n == 0) {
 		fprintf(errf, "%s: no passdb { } section: proxyd needs one to know where users live\n",
 		    conf_root(conf)->file);
