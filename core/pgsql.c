@@ -16,19 +16,16 @@
 
 #include <bearssl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 #define PG_PORT			5432
 #define PG_SOCKET_DIR		"/var/run/postgresql"
 #define PG_PROTOCOL		196608		/* 3.0 */
 #define PG_SSL_REQUEST		80877103
 #define PG_NONCE_LEN		18
-#define PG_CA_FILE_MAX		(1024 * 1024)
 
 enum pg_sslmode { SSL_DISABLE, SSL_ALLOW, SSL_PREFER, SSL_REQUIRE, SSL_VERIFY_CA, SSL_VERIFY_FULL };
 static const char *const sslmode_names[] = {
@@ -686,30 +683,10 @@ start_tls(struct pgsql_conn *pg)
 	struct pg_set *set = (struct pg_set *)pg->set;
 	char err[256];
 
-	if (set->tls == NULL) {
-		char *ca = NULL;
-		if (set->sslrootcert != NULL) {
-			int fd = open(set->sslrootcert, O_RDONLY | O_CLOEXEC);
-			ssize_t n = -1;
-			if (fd >= 0 && (ca = malloc(PG_CA_FILE_MAX)) != NULL)
-				n = read(fd, ca, PG_CA_FILE_MAX - 1);
-			if (fd >= 0)
-				close(fd);
-			if (n < 0) {
-				free(ca);
-				pg_fail(pg, "could not read sslrootcert %s", set->sslrootcert);
-				return -1;
-			}
-			ca[n] = '\0';
-		}
-		struct tls_params params;
-		tls_params_default(&params);
-		set->tls = tls_client_new(ca, NULL, NULL, NULL, &params, err, sizeof(err));
-		free(ca);
-		if (set->tls == NULL) {
-			pg_fail(pg, "%s", err);
-			return -1;
-		}
+	if (set->tls == NULL &&
+	    (set->tls = sql_tls_client(set->sslrootcert, NULL, NULL, NULL, err, sizeof(err))) == NULL) {
+		pg_fail(pg, "%s", err);
+		return -1;
 	}
 	int verify = set->sslmode >= SSL_VERIFY_CA;
 	struct tls *t = tls_new_client(set->tls,

@@ -11,9 +11,13 @@
 #include "core/loop.h"
 #include "core/str.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
+
+#include "core/tls.h"
 
 #define SQL_CONNECT_MIN_DELAY_S		1
 #define SQL_CONNECT_MAX_DELAY_S		(30 * 60)
@@ -22,6 +26,7 @@
 #define SQL_DEFAULT_CONNECTION_LIMIT	5
 #define SQL_HOSTS_MAX			16
 #define SQL_QUERY_MAX			(64 * 1024)
+#define SQL_PEM_FILE_MAX		(1024 * 1024)
 
 enum link_state { LINK_CONNECTING, LINK_IDLE, LINK_BUSY };
 
@@ -577,6 +582,54 @@ sql_db_free(struct sql_db *db)
 	for (unsigned int i = 0; i < db->nhosts; i++)
 		db->drv->parse_free(db->hosts[i].set);
 	free(db);
+}
+
+/* ---- TLS for the drivers ---- */
+
+static char *
+pem_read(const char *path, const char *what, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text = fd >= 0 ? malloc(SQL_PEM_FILE_MAX) : NULL;
+	ssize_t n = -1;
+	size_t len = 0;
+
+	while (text != NULL && len < SQL_PEM_FILE_MAX - 1 &&
+	    (n = read(fd, text + len, SQL_PEM_FILE_MAX - 1 - len)) > 0)
+		len += (size_t)n;
+	if (fd >= 0)
+		close(fd);
+	if (text == NULL || n < 0) {
+		str_fmt(err, errlen, "%s: cannot read %s", what, path);
+		free(text);
+		return NULL;
+	}
+	text[len] = '\0';
+	return text;
+}
+
+struct tls_client *
+sql_tls_client(const char *ca_file, const char *ca_dir, const char *cert_file,
+    const char *key_file, char *err, size_t errlen)
+{
+	char *ca = NULL, *cert = NULL, *key = NULL;
+	struct tls_client *cl = NULL;
+	struct tls_params params;
+
+	if ((ca_file != NULL && (ca = pem_read(ca_file, "CA file", err, errlen)) == NULL) ||
+	    (cert_file != NULL && (cert = pem_read(cert_file, "certificate", err, errlen)) == NULL) ||
+	    (key_file != NULL && (key = pem_read(key_file, "key", err, errlen)) == NULL))
+		goto out;
+	tls_params_default(&params);
+	cl = tls_client_new(ca, ca_dir, cert, key, &params, err, errlen);
+out:
+	free(ca);
+	free(cert);
+	if (key != NULL) {
+		memset(key, 0, strlen(key));
+		free(key);
+	}
+	return cl;
 }
 
 /* ---- result rows, for the drivers ---- */

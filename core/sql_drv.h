@@ -59,6 +59,12 @@ void sql_link_ready(struct sql_link *);
 void sql_link_result(struct sql_link *, const struct sql_result *);
 void sql_link_failed(struct sql_link *, const char *error);
 
+/* Trust anchors from ca_file and/or ca_dir (both NULL: the system store) and an optional
+ * client certificate (cert_file and key_file, PEM), for a driver's TLS. NULL with err. */
+struct tls_client;
+struct tls_client *sql_tls_client(const char *ca_file, const char *ca_dir,
+    const char *cert_file, const char *key_file, char *err, size_t errlen);
+
 /* For drivers' log lines: "pgsql(127.0.0.1:5432)". */
 const char *sql_link_name(const struct sql_link *);
 
