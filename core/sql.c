@@ -321,14 +321,14 @@ sql_link_failed(struct sql_link *l, const char *error)
 		    h->delay_s * 2 > SQL_CONNECT_MAX_DELAY_S ? SQL_CONNECT_MAX_DELAY_S :
 		    h->delay_s * 2;
 		h->retry_at = now + (uint64_t)h->delay_s * 1000;
-		log_error("%s: Connect failed: %s (next try in %u s)", l->name, error,
+		log_errorx("%s: Connect failed: %s (next try in %u s)", l->name, error,
 		    h->delay_s);
 	} else {
 		if (now - l->ready_at >= SQL_CONNECT_RESET_DELAY_MS)
 			h->delay_s = 0;
 		else if (h->delay_s == 0)
 			h->delay_s = SQL_CONNECT_MIN_DELAY_S;
-		log_error("%s: Connection lost: %s", l->name, error);
+		log_errorx("%s: Connection lost: %s", l->name, error);
 	}
 	l->q = NULL;
 	link_unlist(l);

@@ -15,8 +15,10 @@ SqlProxyd is mtoolfix.Proxyd with the same passdb blocks."""
 import glob
 import os
 import pwd
+import re
 import signal
 import subprocess
+import threading
 import time
 
 import fixtures
@@ -269,3 +271,160 @@ class SqlProxyd(Proxyd):
         text = text[:start] + passdb_blocks(self.sql_confs) + text[end:]
         with open(self.conf, 'w') as f:
             f.write(text)
+
+
+# ---- the suite both database tests run ------------------------------------------------------
+
+def crypt512(pw):
+    r = subprocess.run(['doveadm', 'pw', '-s', 'SHA512-CRYPT', '-p', pw], stdout=subprocess.PIPE,
+                       check=True)
+    return r.stdout.decode().strip()
+
+
+def login(port, user, password, timeout=10):
+    """The tagged answer to LOGIN, without Dovecot's [host:time] suffix, and seconds taken."""
+    c = fixtures.RawClient('127.0.0.1', port, timeout=timeout)
+    c.line()
+    t0 = time.monotonic()
+    q = lambda s: '"%s"' % s.replace('\\', '\\\\').replace('"', '\\"')
+    c.send(('a LOGIN %s %s\r\n' % (q(user), q(password))).encode())
+    line = c.until(b'a ')[-1].decode(errors='replace').rstrip('\r\n')
+    took = time.monotonic() - t0
+    c.close()
+    return re.sub(r' \[[^\]]*:[0-9 :-]+\]$', '', line), took
+
+
+# (login, password column, via, nopassword, destuser): via picks the dovecot-sql.conf.ext
+# whose query finds the row, so each login goes through one way of reaching the server
+def user_rows(c512):
+    return [
+        ('user1@example.org', c512, 'tcp', None, None),
+        ('user2@example.org', None, 'tcp', 'y', None),
+        ('alias@example.org', None, 'tcp', 'y', 'user4@example.org'),
+        ('user3@example.org', c512, 'unix', None, None),
+        ('user4@example.org', None, 'auth2', 'y', None),
+        ('user5@example.org', c512, 'tls', None, None),
+        ('fail@example.org', None, 'failover', 'y', 'user1@example.org'),
+        ('slow@example.org', None, 'tcp', 'y', 'user1@example.org'),
+        ("o'brien@example.org", None, 'tcp', 'y', 'user2@example.org'),
+    ]
+
+
+def write_sql_conf(driver, via, connect, sleep_expr):
+    """One dovecot-sql.conf.ext; sleep_expr makes logins starting with "slow" take 2 s."""
+    path = os.path.join(TESTDIR, '%s-%s.conf.ext' % (driver, via))
+    with open(path, 'w') as f:
+        f.write('# dovecot-sql.conf.ext: %s over %s\n'
+                'driver = %s\n'
+                'connect = %s\n'
+                'default_pass_scheme = SHA512-CRYPT\n'
+                "password_query = SELECT username AS user, password, host, port, 'y' AS proxy, \\\n"
+                '  nopassword, destuser FROM users \\\n'
+                "  WHERE username = '%%u' AND via = '%s' AND %s\n"
+                % (driver, via, driver, connect, via, sleep_expr))
+    os.chmod(path, 0o644)
+    return path
+
+
+def run_suite(db, be, confs, labels):
+    """The cases every driver must pass. db: PgServer or MariaServer holding user_rows() in
+    table users; confs: the dovecot-sql.conf.ext files in chain order; labels: via -> words."""
+    port = be.imap_port
+    report_ = fixtures.report
+    # Dovecot's default auth_username_chars keeps quotes out of the queries: both proxies
+    # answer without asking the database
+    dv = DovecotSqlProxy(confs, name='dvdefault', backend=be)
+    px = SqlProxyd(confs, name='pxdefault')
+    with dv, px:
+        for user in ("o'brien@example.org", "x' OR '1'='1", 'back\\slash'):
+            mine, _ = login(px.imap_port, user, 'pass')
+            theirs, _ = login(dv.imap_port, user, 'pass')
+            report_(mine == theirs == 'a NO [AUTHENTICATIONFAILED] Authentication failed.',
+                    'auth_username_chars refuses %r as Dovecot does' % user,
+                    'mtool %r, Dovecot %r' % (mine, theirs))
+        report_(px.wait_log(r'Username character disallowed by auth_username_chars: 0x27', timeout=2),
+                'the refused character is logged')
+    # from here on every byte is allowed: the escaping has to hold
+    anychar = {'auth_username_chars': ''}
+    dv = DovecotSqlProxy(confs, name='dvproxy', backend=be, settings=anychar)
+    px = SqlProxyd(confs, settings=anychar)
+    with dv, px:
+        cases = [
+            ('user1@example.org', 'pass', 'SHA512-CRYPT column checked by the proxy'),
+            ('user1@example.org', 'wrong', 'a wrong password against SHA512-CRYPT'),
+            ('user2@example.org', 'pass', 'nopassword: the password is forwarded'),
+            ('user2@example.org', 'wrong', 'nopassword: the backend refuses a wrong one'),
+            ('alias@example.org', 'pass', 'destuser from a column'),
+            ('user3@example.org', 'pass', labels['unix']),
+            ('user4@example.org', 'pass', labels['auth2']),
+            ('user5@example.org', 'pass', labels['tls']),
+            ('fail@example.org', 'pass', 'failover: the first host= is down, the second answers'),
+            ('nobody@example.org', 'pass', 'user not found'),
+            ("o'brien@example.org", 'pass', 'a quote in a real user name'),
+            ("x' OR '1'='1", 'pass', 'injection: OR 1=1'),
+            ("x' UNION SELECT 'user1@example.org', NULL, '127.0.0.1', %d, 'y', 'y', NULL -- " % port,
+             'pass', 'injection: UNION with nopassword'),
+            ("\\' OR 1=1 -- ", 'pass', 'injection: backslash before a quote'),
+            ("x\\", 'pass', 'injection: a backslash at the end'),
+            ("user1@example.org'; DROP TABLE users; -- ", 'pass', 'injection: stacked statement'),
+            ("x\" OR \"1\"=\"1", 'pass', 'injection: double quotes'),
+            ('%u%d%%', 'pass', 'percent signs in the name'),
+            ('üser€@example.org', 'pass', 'multibyte user name'),
+            ('\xbf\' OR 1=1 -- ', 'pass', 'injection: a lone multibyte lead byte before a quote'),
+        ]
+        for user, pw, what in cases:
+            mine, _ = login(px.imap_port, user, pw)
+            theirs, _ = login(dv.imap_port, user, pw)
+            report_(mine == theirs, '%s: %s' % (what, mine[:60]), 'mtool %r, Dovecot %r' % (mine, theirs))
+        ok, _ = login(px.imap_port, 'user1@example.org', 'pass')
+        report_(ok.startswith('a OK'), 'a proxied login succeeds', ok)
+        for user in ("x' OR '1'='1", "x' UNION SELECT 'user1@example.org', NULL, '127.0.0.1', %d, "
+                     "'y', 'y', NULL -- " % port):
+            r, _ = login(px.imap_port, user, 'pass')
+            report_('AUTHENTICATIONFAILED' in r, 'injection finds nothing: %.20s...' % user, r)
+        report_(db.sql('SELECT count(*) FROM users', db='mail').strip() == str(len(user_rows(''))),
+                'the users table is intact after the injection attempts')
+
+        # one slow lookup (2 s) holds up nobody else
+        res = {}
+        t = threading.Thread(target=lambda: res.update(slow=login(px.imap_port, 'slow@example.org', 'pass')))
+        t.start()
+        time.sleep(0.3)
+        quick, took = login(px.imap_port, 'user1@example.org', 'pass')
+        t.join()
+        report_(quick.startswith('a OK') and took < 1.0,
+                'a login during a slow query is not delayed', '%r in %.2fs' % (quick, took))
+        report_(res['slow'][0].startswith('a OK') and res['slow'][1] >= 1.9,
+                'the slow login itself succeeds after its query', repr(res['slow']))
+
+        # the database goes away: Dovecot's temporary failure text. Not compared with the
+        # real Dovecot here: its sqlpool keeps the query of a multi-host connect waiting,
+        # and 2.3.19's auth process was seen dying of SIGSEGV when the server went away
+        db.stop()
+        mine, took = login(px.imap_port, 'user1@example.org', 'pass')
+        report_(mine == 'a NO [UNAVAILABLE] Temporary authentication failure.' and took < 3,
+                'database down: temporary failure at once', '%r in %.2fs' % (mine, took))
+        report_(px.wait_log(r'Password query failed', timeout=2) is not None,
+                'database down: the failure is logged')
+        db.start()
+        deadline = time.monotonic() + 15
+        while True:
+            r, _ = login(px.imap_port, 'user1@example.org', 'pass')
+            if r.startswith('a OK') or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        report_(r.startswith('a OK'), 'database back: logins work again', r)
+        for user, what in (('user3@example.org', 'UNIX socket'), ('user5@example.org', 'TLS')):
+            r, _ = login(px.imap_port, user, 'pass')
+            report_(r.startswith('a OK'), 'database back: %s reconnects' % what, r)
+
+        # killed hard, in the middle of a slow query
+        res = {}
+        t = threading.Thread(target=lambda: res.update(slow=login(px.imap_port, 'slow@example.org', 'pass')))
+        t.start()
+        time.sleep(0.5)
+        db.kill()
+        t.join()
+        report_(res['slow'][0].startswith('a NO [UNAVAILABLE]'),
+                'server killed mid-query: temporary failure', repr(res['slow']))
+    report_(not px.check_log(), 'no crash or sanitizer report', '\n'.join(px.check_log()))
