@@ -5,6 +5,7 @@
  * undone from that copy (Dovecot's auth_fields_rollback). The drivers are in
  * core/passdb_drv.c, the per-lookup field handling in core/passdb_req.c. */
 #include "core/passdb.h"
+#include "core/authcache.h"
 #include "core/passdb_drv.h"
 #include "core/passdb_req.h"
 #include "core/loop.h"
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum passdb_rule {
 	RULE_RETURN, RULE_RETURN_OK, RULE_RETURN_FAIL,
@@ -37,6 +39,8 @@ struct passdb_chain {
 	unsigned int timeout_ms;
 	unsigned int next_id;
 	struct passdb_pending *pending;
+	struct authcache *cache;		/* NULL: auth_cache_size = 0 */
+	unsigned int cache_negative_ttl;
 	int username_chars_set;			/* 0: any character */
 	unsigned char username_chars[32];	/* bit map */
 };
@@ -55,6 +59,9 @@ struct passdb_pending {
 	size_t i;			/* the passdb asked now */
 	int success, seen_internal, next, fail_nodelay;
 	char *fail_reason;
+	char *cache_key;		/* this passdb's, when the cache applies */
+	int from_cache;			/* this passdb's answer came from the cache */
+	int timed_out;
 	struct loop_timer timer;
 	passdb_callback *cb;
 	void *arg;
@@ -62,6 +69,121 @@ struct passdb_pending {
 };
 
 static void chain_step(struct passdb_pending *p);
+
+/* ---- the auth cache (Dovecot's passdb-cache.c and auth_request_save_cache()) ---- */
+
+static void
+rec_clear(struct passdb_lookup *L)
+{
+	for (size_t i = 0; i < L->nrec; i++) {
+		free(L->rec[i].key);
+		free(L->rec[i].value);
+	}
+	free(L->rec);
+	L->rec = NULL;
+	L->nrec = L->caprec = 0;
+	L->recording = 0;
+}
+
+/* tabs and backslashes escaped: the key's variables stay apart */
+static void
+key_escape(struct strbuf *out, const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == '\\' || v[i] == '\t')
+			strbuf_putc(out, '\\');
+		strbuf_putc(out, v[i] == '\t' ? 't' : v[i]);
+	}
+}
+
+static char *
+cache_key(struct passdb_pending *p, const char *tmpl)
+{
+	char errbuf[128], prefix[16];
+	const char *error;
+	struct strbuf sb;
+
+	char *k = passdb_expand(&p->L, NULL, tmpl, key_escape, errbuf, sizeof(errbuf), &error);
+	if (k == NULL)
+		return NULL;
+	strbuf_init(&sb, PASSDB_VALUE_MAX + 16);
+	str_fmt(prefix, sizeof(prefix), "P%zu\t", p->i);
+	strbuf_puts(&sb, prefix);
+	strbuf_puts(&sb, k);
+	free(k);
+	if (sb.error) {
+		strbuf_free(&sb);
+		return NULL;
+	}
+	return sb.s;
+}
+
+/* Undoes what this passdb set so far (a cache entry that will not do after all). */
+static void
+lookup_reset(struct passdb_pending *p)
+{
+	struct passdb_lookup *L = &p->L;
+
+	passdb_result_free(&p->out);
+	if (passdb_result_copy(&p->snap, &p->out) < 0)
+		p->out.user = strdup(p->req.user);
+	L->res = &p->out;
+	L->failed = L->nopassword = L->noauthenticate = L->stored_noscheme = 0;
+	free(L->stored);
+	L->stored = NULL;
+}
+
+/* The cached answer for this passdb, or PASSDB_PENDING to ask the passdb itself. */
+static enum passdb_status
+cache_answer(struct passdb_pending *p, const char *scheme, int use_expired)
+{
+	struct passdb_chain *chain = p->chain;
+	struct passdb_lookup *L = &p->L;
+	int64_t now = chain->loop != NULL ? loop_wall(chain->loop) : (int64_t)time(NULL);
+	const struct authcache_entry *e = authcache_get(chain->cache, p->cache_key, now);
+	enum passdb_status st;
+
+	if (e == NULL || (e->expired && !use_expired)) {
+		passdb_log(L, LOG_LEVEL_DEBUG, e == NULL ? "cache miss" : "cache expired");
+		return PASSDB_PENDING;
+	}
+	passdb_log(L, LOG_LEVEL_DEBUG, "cache hit");
+	if (e->negative) {
+		passdb_log(L, LOG_LEVEL_DEBUG, "unknown user");
+		return PASSDB_USER_UNKNOWN;
+	}
+	int last_success = e->last_success;
+	int neg_expired = now - e->created >= (int64_t)chain->cache_negative_ttl;
+	L->scheme = scheme;
+	for (size_t i = 0; i < e->nfields; i++)
+		if (passdb_set_field(L, e->fields[i].key, e->fields[i].value) < 0)
+			return PASSDB_INTERNAL_FAILURE;
+	st = passdb_verify_password(L);
+	if (st == PASSDB_PASSWORD_MISMATCH && (last_success || neg_expired) && !use_expired) {
+		/* the password may have changed since the last success, or the mismatch
+		 * is as old as a negative entry may be: ask the passdb */
+		authcache_set_failed(chain->cache, p->cache_key);
+		lookup_reset(p);
+		return PASSDB_PENDING;
+	}
+	return st;
+}
+
+/* After the passdb itself answered st: what the cache keeps of it. */
+static void
+cache_save(struct passdb_pending *p, enum passdb_status st)
+{
+	struct passdb_chain *chain = p->chain;
+	struct passdb_lookup *L = &p->L;
+	int64_t now = chain->loop != NULL ? loop_wall(chain->loop) : (int64_t)time(NULL);
+
+	if (st == PASSDB_USER_UNKNOWN && L->nrec == 0)
+		authcache_put(chain->cache, p->cache_key, p->req.user, 1, 0, NULL, 0, now);
+	else if ((st == PASSDB_OK || st == PASSDB_PASSWORD_MISMATCH) &&
+	    (L->stored != NULL || L->nopassword))
+		authcache_put(chain->cache, p->cache_key, p->req.user, 0, st == PASSDB_OK,
+		    L->rec, L->nrec, now);
+}
 
 static void
 pending_free(struct passdb_pending *p)
@@ -78,6 +200,8 @@ pending_free(struct passdb_pending *p)
 		loop_timer_cancel(chain->loop, &p->timer);
 	free(p->L.stored);
 	free(p->fail_reason);
+	free(p->cache_key);
+	rec_clear(&p->L);
 	passdb_result_free(&p->out);
 	passdb_result_free(&p->snap);
 	free(p);
@@ -122,6 +246,26 @@ chain_answer(struct passdb_pending *p, enum passdb_status st)
 	struct passdb_lookup *L = &p->L;
 	enum passdb_rule rule;
 	int cont = 0;
+
+	if (p->cache_key != NULL && !p->from_cache) {
+		const char *scheme = NULL;
+		(void)passdb_drv_cache_key(db->drv, &scheme);
+		L->recording = 0;
+		if (st == PASSDB_INTERNAL_FAILURE) {
+			/* as Dovecot: a passdb that fails may be answered by an expired entry */
+			lookup_reset(p);
+			enum passdb_status cst = cache_answer(p, scheme, 1);
+			if (cst != PASSDB_PENDING) {
+				passdb_log(L, LOG_LEVEL_INFO, "Falling back to expired data from cache");
+				st = cst;
+			} else
+				lookup_reset(p);
+		} else
+			cache_save(p, st);
+	}
+	free(p->cache_key);
+	p->cache_key = NULL;
+	rec_clear(L);
 
 	p->next = st == PASSDB_OK && L->noauthenticate;
 	if (L->failed && st == PASSDB_OK && !p->next)
@@ -171,7 +315,7 @@ chain_answer(struct passdb_pending *p, enum passdb_status st)
 		p->out = p->snap;
 		memset(&p->snap, 0, sizeof(p->snap));
 	}
-	if (!cont || p->i + 1 == p->chain->n) {
+	if (!cont || p->i + 1 == p->chain->n || p->timed_out) {
 		chain_finish(p, st);
 		return;
 	}
@@ -199,7 +343,17 @@ chain_step(struct passdb_pending *p)
 		return;
 	}
 	passdb_log(L, LOG_LEVEL_DEBUG, "Performing passdb lookup");
-	st = passdb_drv_lookup(db->drv, L);
+	st = PASSDB_PENDING;
+	p->from_cache = 0;
+	const char *scheme = NULL, *tmpl;
+	if (p->chain->cache != NULL && (tmpl = passdb_drv_cache_key(db->drv, &scheme)) != NULL &&
+	    (p->cache_key = cache_key(p, tmpl)) != NULL) {
+		st = cache_answer(p, scheme, 0);
+		p->from_cache = st != PASSDB_PENDING;
+		L->recording = !p->from_cache;
+	}
+	if (st == PASSDB_PENDING)
+		st = passdb_drv_lookup(db->drv, L);
 	if (st != PASSDB_PENDING)
 		chain_answer(p, st);
 }
@@ -223,9 +377,10 @@ pending_timeout(struct loop_timer *t, void *arg)
 	passdb_drv_cancel(p->chain->dbs[p->i].drv, &p->L, 1);
 	passdb_log(&p->L, LOG_LEVEL_ERROR, "Lookup timed out after %u msecs",
 	    p->chain->timeout_ms);
-	p->next = 0;
-	p->success = 0;
-	chain_finish(p, PASSDB_INTERNAL_FAILURE);
+	/* an internal failure of this passdb (an expired cache entry may still answer),
+	 * and the end of the walk */
+	p->timed_out = 1;
+	chain_answer(p, PASSDB_INTERNAL_FAILURE);
 }
 
 static char *
@@ -351,6 +506,25 @@ passdb_chain_set_loop(struct passdb_chain *chain, struct loop *loop, unsigned in
 		passdb_drv_set_loop(chain->dbs[i].drv, loop);
 }
 
+int
+passdb_chain_set_cache(struct passdb_chain *chain, size_t max_bytes, unsigned int ttl_s,
+    unsigned int negative_ttl_s)
+{
+	authcache_free(chain->cache);
+	chain->cache = NULL;
+	chain->cache_negative_ttl = negative_ttl_s;
+	if (max_bytes == 0)
+		return 0;
+	chain->cache = authcache_new(max_bytes, ttl_s, negative_ttl_s);
+	return chain->cache != NULL ? 0 : -1;
+}
+
+unsigned int
+passdb_chain_cache_flush(struct passdb_chain *chain, const char *const *users, size_t nusers)
+{
+	return chain->cache == NULL ? 0 : authcache_flush(chain->cache, users, nusers);
+}
+
 void
 passdb_chain_set_username_chars(struct passdb_chain *chain, const char *chars)
 {
@@ -376,6 +550,7 @@ passdb_chain_free(struct passdb_chain *chain)
 		passdb_chain_cancel(chain, chain->pending->id);
 	for (size_t i = 0; i < chain->n; i++)
 		passdb_drv_free(chain->dbs[i].drv);
+	authcache_free(chain->cache);
 	free(chain->dbs);
 	free(chain);
 }

@@ -99,6 +99,20 @@ int passdb_chain_add(struct passdb_chain *, const char *driver, const char *args
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
 void passdb_chain_set_username_chars(struct passdb_chain *, const char *chars);
 
+/* Dovecot's auth cache: auth_cache_size bytes (0: none, the default), auth_cache_ttl and
+ * auth_cache_negative_ttl in seconds. Only passdbs that wait on a database (sql) are
+ * cached; their answers follow Dovecot's passdb-cache rules: a hit is checked against
+ * the cached password, a mismatch after a success (or older than the negative ttl) asks
+ * the passdb again, and a passdb that fails is answered from an expired entry when there
+ * is one. Returns 0, or -1 when out of memory. */
+int passdb_chain_set_cache(struct passdb_chain *, size_t max_bytes, unsigned int ttl_s,
+    unsigned int negative_ttl_s);
+
+/* Drops every cached entry (users NULL) or those of the given login names; returns how
+ * many (doveadm auth cache flush). */
+unsigned int passdb_chain_cache_flush(struct passdb_chain *, const char *const *users,
+    size_t nusers);
+
 /* Number of passdbs added so far. */
 size_t passdb_chain_count(const struct passdb_chain *);
 

@@ -446,6 +446,12 @@ passdb_drv_cancel(struct passdb_drv *db, struct passdb_lookup *L, int expired)
 		passdb_sql_cancel(db->sql, L, expired);
 }
 
+const char *
+passdb_drv_cache_key(const struct passdb_drv *db, const char **scheme)
+{
+	return db->driver == DRIVER_SQL ? passdb_sql_cache_key(db->sql, scheme) : NULL;
+}
+
 void
 passdb_drv_set_loop(struct passdb_drv *db, struct loop *loop)
 {

@@ -34,6 +34,10 @@ void passdb_drv_cancel(struct passdb_drv *, struct passdb_lookup *L, int expired
 struct loop;
 void passdb_drv_set_loop(struct passdb_drv *, struct loop *);
 
+/* The auth cache key template of a driver whose answers are worth caching (sql), with
+ * the default scheme of its passwords; NULL for the others. */
+const char *passdb_drv_cache_key(const struct passdb_drv *, const char **scheme);
+
 /* NULL is fine. */
 void passdb_drv_free(struct passdb_drv *);
 

@@ -18,6 +18,7 @@ struct passdb_sql {
 	char *path;
 	char *password_query;
 	char *default_pass_scheme;
+	char *cache_key;
 	int default_query;
 };
 
@@ -98,6 +99,11 @@ passdb_sql_new(const char *args, char *eb, size_t el)
 		passdb_sql_free(ps);
 		return NULL;
 	}
+	struct strbuf key;
+	strbuf_init(&key, 4096);
+	var_template_vars(&key, ps->password_query);
+	ps->cache_key = key.error ? NULL : strdup(key.s != NULL ? key.s : "");
+	strbuf_free(&key);
 	ps->db = sql_db_new(driver, connect, err, sizeof(err));
 	conf_free(conf);
 	if (ps->db == NULL) {
@@ -227,6 +233,13 @@ passdb_sql_set_loop(struct passdb_sql *ps, struct loop *loop)
 	sql_db_set_loop(ps->db, loop);
 }
 
+const char *
+passdb_sql_cache_key(const struct passdb_sql *ps, const char **scheme)
+{
+	*scheme = ps->default_pass_scheme;
+	return ps->cache_key;
+}
+
 void
 passdb_sql_free(struct passdb_sql *ps)
 {
@@ -236,5 +249,6 @@ passdb_sql_free(struct passdb_sql *ps)
 	free(ps->path);
 	free(ps->password_query);
 	free(ps->default_pass_scheme);
+	free(ps->cache_key);
 	free(ps);
 }

@@ -23,6 +23,9 @@ struct passdb_sql *passdb_sql_new(const char *args, char *eb, size_t el);
 enum passdb_status passdb_sql_lookup(struct passdb_sql *, struct passdb_lookup *L);
 void passdb_sql_cancel(struct passdb_sql *, struct passdb_lookup *L, int expired);
 void passdb_sql_set_loop(struct passdb_sql *, struct loop *);
+/* The auth cache key template (the query's variables, as Dovecot's) and the default
+ * scheme of the passwords it returns. */
+const char *passdb_sql_cache_key(const struct passdb_sql *, const char **scheme);
 void passdb_sql_free(struct passdb_sql *);
 
 #endif
