@@ -310,8 +310,9 @@ def user_rows(c512):
     ]
 
 
-def write_sql_conf(driver, via, connect, sleep_expr):
-    """One dovecot-sql.conf.ext; sleep_expr makes logins starting with "slow" take 2 s."""
+def write_sql_conf(driver, via, connect, sleep_expr, columns=''):
+    """One dovecot-sql.conf.ext; sleep_expr makes logins starting with "slow" take 2 s;
+    columns: more of them (", 'x' AS y")."""
     path = os.path.join(TESTDIR, '%s-%s.conf.ext' % (driver, via))
     with open(path, 'w') as f:
         f.write('# dovecot-sql.conf.ext: %s over %s\n'
@@ -319,9 +320,9 @@ def write_sql_conf(driver, via, connect, sleep_expr):
                 'connect = %s\n'
                 'default_pass_scheme = SHA512-CRYPT\n'
                 "password_query = SELECT username AS user, password, host, port, 'y' AS proxy, \\\n"
-                '  nopassword, destuser FROM users \\\n'
+                '  nopassword, destuser%s FROM users \\\n'
                 "  WHERE username = '%%u' AND via = '%s' AND %s\n"
-                % (driver, via, driver, connect, via, sleep_expr))
+                % (driver, via, driver, connect, columns, via, sleep_expr))
     os.chmod(path, 0o644)
     return path
 
