@@ -200,9 +200,11 @@ my_fail(struct mysql_conn *my, const char *fmt, const char *arg)
 		sql_link_failed(my->link, my->error);
 }
 
+/* One packet, written at once (see pgsql.c's pg_send: Nagle) */
 static void
 my_send(struct mysql_conn *my, const void *a, size_t alen, const void *b, size_t blen)
 {
+	struct strbuf sb;
 	unsigned char hdr[4];
 	size_t len = alen + blen;
 
@@ -212,11 +214,15 @@ my_send(struct mysql_conn *my, const void *a, size_t alen, const void *b, size_t
 	hdr[3] = my->seq++;
 	if (my->conn == NULL)
 		return;
-	(void)conn_write(my->conn, hdr, 4);
+	strbuf_init(&sb, SQL_MSG_MAX);
+	strbuf_append(&sb, hdr, 4);
 	if (alen > 0)
-		(void)conn_write(my->conn, a, alen);
+		strbuf_append(&sb, a, alen);
 	if (blen > 0)
-		(void)conn_write(my->conn, b, blen);
+		strbuf_append(&sb, b, blen);
+	if (!sb.error)
+		(void)conn_write(my->conn, sb.s, sb.len);
+	strbuf_free(&sb);
 }
 
 /* A length-encoded integer at *p (advanced); -1 when it does not fit or is NULL (0xfb). */
@@ -750,6 +756,7 @@ my_open(struct sql_link *link, const void *setp, struct loop *loop)
 		free(my);
 		return NULL;
 	}
+	sql_nodelay(conn_fd(my->conn), &set->addr);
 	return my;
 }
 

@@ -194,21 +194,28 @@ pg_write(struct pgsql_conn *pg, const void *data, size_t len)
 		(void)conn_write(pg->conn, data, len);
 }
 
-/* A message with type (0: the untyped startup ones) and body parts a, b. */
+/* A message with type (0: the untyped startup ones) and body parts a, b, written at
+ * once (several small writes would meet Nagle's algorithm and the server's delayed
+ * ACK: 40 ms per query). */
 static void
 pg_send(struct pgsql_conn *pg, char type, const void *a, size_t alen, const void *b, size_t blen)
 {
+	struct strbuf sb;
 	unsigned char hdr[5];
 	size_t h = 0;
 
 	if (type != 0)
 		hdr[h++] = (unsigned char)type;
 	put32(hdr + h, (uint32_t)(4 + alen + blen));
-	pg_write(pg, hdr, h + 4);
+	strbuf_init(&sb, SQL_MSG_MAX);
+	strbuf_append(&sb, hdr, h + 4);
 	if (alen > 0)
-		pg_write(pg, a, alen);
+		strbuf_append(&sb, a, alen);
 	if (blen > 0)
-		pg_write(pg, b, blen);
+		strbuf_append(&sb, b, blen);
+	if (!sb.error)
+		pg_write(pg, sb.s, sb.len);
+	strbuf_free(&sb);
 }
 
 static void
@@ -769,6 +776,7 @@ pg_open(struct sql_link *link, const void *setp, struct loop *loop)
 		free(pg);
 		return NULL;
 	}
+	sql_nodelay(conn_fd(pg->conn), &set->addr);
 	return pg;
 }
 

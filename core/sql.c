@@ -12,6 +12,8 @@
 #include "core/str.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -582,6 +584,15 @@ sql_db_free(struct sql_db *db)
 	for (unsigned int i = 0; i < db->nhosts; i++)
 		db->drv->parse_free(db->hosts[i].set);
 	free(db);
+}
+
+void
+sql_nodelay(int fd, const struct sql_addr *a)
+{
+	int one = 1;
+
+	if (!a->is_unix)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 /* ---- TLS for the drivers ---- */

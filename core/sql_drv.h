@@ -59,6 +59,10 @@ void sql_link_ready(struct sql_link *);
 void sql_link_result(struct sql_link *, const struct sql_result *);
 void sql_link_failed(struct sql_link *, const char *error);
 
+/* TCP_NODELAY on a TCP connection to a database: each query is one write and waits
+ * for its answer. */
+void sql_nodelay(int fd, const struct sql_addr *);
+
 /* Trust anchors from ca_file and/or ca_dir (both NULL: the system store) and an optional
  * client certificate (cert_file and key_file, PEM), for a driver's TLS. NULL with err. */
 struct tls_client;
