@@ -31,9 +31,9 @@ def main():
                     'connect = host=%s port=%d dbname=mail user=mail password=mailpw\n'
                     "password_query = SELECT NULL AS password, 'y' AS nopassword, 'y' AS proxy, \\\n"
                     "  '127.0.0.1' AS host, port, \\\n"
-                    "  CASE WHEN username LIKE 'slow%%' THEN 'user2@example.org' END AS destuser \\\n"
+                    "  CASE WHEN username LIKE 'slow%%%%' THEN 'user2@example.org' END AS destuser \\\n"
                     "  FROM users WHERE username = '%%u' \\\n"
-                    "  AND pg_sleep(CASE WHEN username LIKE 'slow%%' THEN 2 ELSE 0 END) IS NOT NULL\n"
+                    "  AND pg_sleep(CASE WHEN username LIKE 'slow%%%%' THEN 2 ELSE 0 END) IS NOT NULL\n"
                     % (pg.dir, pg.port))
         os.chmod(conf, 0o644)
         with SqlProxyd([conf], lmtp=True) as px:
