@@ -193,18 +193,14 @@ my_fail(struct mysql_conn *my, const char *fmt, const char *arg)
 		return;
 	my->state = MY_DEAD;
 	str_fmt(my->error, sizeof(my->error), fmt, arg);
-	for (char *p = my->error; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	sql_one_line(my->error);
 	if (my->link != NULL)
 		sql_link_failed(my->link, my->error);
 }
 
-/* One packet, written at once (see pgsql.c's pg_send: Nagle) */
 static void
 my_send(struct mysql_conn *my, const void *a, size_t alen, const void *b, size_t blen)
 {
-	struct strbuf sb;
 	unsigned char hdr[4];
 	size_t len = alen + blen;
 
@@ -212,17 +208,7 @@ my_send(struct mysql_conn *my, const void *a, size_t alen, const void *b, size_t
 	hdr[1] = (unsigned char)(len >> 8);
 	hdr[2] = (unsigned char)(len >> 16);
 	hdr[3] = my->seq++;
-	if (my->conn == NULL)
-		return;
-	strbuf_init(&sb, SQL_MSG_MAX);
-	strbuf_append(&sb, hdr, 4);
-	if (alen > 0)
-		strbuf_append(&sb, a, alen);
-	if (blen > 0)
-		strbuf_append(&sb, b, blen);
-	if (!sb.error)
-		(void)conn_write(my->conn, sb.s, sb.len);
-	strbuf_free(&sb);
+	sql_write(my->conn, hdr, 4, a, alen, b, blen);
 }
 
 /* A length-encoded integer at *p (advanced); -1 when it does not fit or is NULL (0xfb). */
@@ -257,9 +243,7 @@ err_text(const unsigned char *b, size_t len, char *out, size_t outlen)
 	if (len > 3 && b[3] == '#')
 		i = len >= 9 ? 9 : len;
 	str_fmt(out, outlen, "%.*s", (int)(len > i ? len - i : 0), (const char *)b + i);
-	for (char *p = out; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	sql_one_line(out);
 }
 
 /* ---- authentication ---- */
@@ -727,14 +711,9 @@ my_conn_cb(struct conn *c, enum conn_event ev, void *arg)
 			conn_consume(c, (size_t)used);
 		return;
 	}
-	case CONN_EV_EOF:
-		my_fail(my, "%s", "the server closed the connection");
-		return;
-	case CONN_EV_TIMEOUT:
-		my_fail(my, "%s", "read timeout");
-		return;
-	case CONN_EV_ERROR:
-		my_fail(my, "%s", conn_error_str(c));
+	default:
+		if (sql_conn_failure(c, ev) != NULL)
+			my_fail(my, "%s", sql_conn_failure(c, ev));
 		return;
 	}
 }
@@ -750,13 +729,10 @@ my_open(struct sql_link *link, const void *setp, struct loop *loop)
 	my->link = link;
 	my->set = set;
 	my->state = MY_GREETING;
-	my->conn = conn_connect(loop, (const struct sockaddr *)&set->addr.ss, set->addr.len,
-	    NULL, 0, SQL_MSG_MAX + 8, my_conn_cb, my);
-	if (my->conn == NULL) {
+	if ((my->conn = sql_connect(loop, &set->addr, my_conn_cb, my)) == NULL) {
 		free(my);
 		return NULL;
 	}
-	sql_nodelay(conn_fd(my->conn), &set->addr);
 	return my;
 }
 
@@ -798,20 +774,10 @@ escape_backslash(struct strbuf *out, const char *v, size_t len)
 	}
 }
 
-static void
-escape_quotes(struct strbuf *out, const char *v, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (v[i] == '\'')
-			strbuf_putc(out, '\'');
-		strbuf_putc(out, v[i]);
-	}
-}
-
 static var_escape_fn *
 my_escape(void *p)
 {
-	return ((struct mysql_conn *)p)->status & STATUS_NO_BACKSLASH ? escape_quotes :
+	return ((struct mysql_conn *)p)->status & STATUS_NO_BACKSLASH ? sql_escape_quotes :
 	    escape_backslash;
 }
 

@@ -187,35 +187,17 @@ get32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static void
-pg_write(struct pgsql_conn *pg, const void *data, size_t len)
-{
-	if (pg->conn != NULL)
-		(void)conn_write(pg->conn, data, len);
-}
-
-/* A message with type (0: the untyped startup ones) and body parts a, b, written at
- * once (several small writes would meet Nagle's algorithm and the server's delayed
- * ACK: 40 ms per query). */
+/* A message with type (0: the untyped startup ones) and body parts a, b. */
 static void
 pg_send(struct pgsql_conn *pg, char type, const void *a, size_t alen, const void *b, size_t blen)
 {
-	struct strbuf sb;
 	unsigned char hdr[5];
 	size_t h = 0;
 
 	if (type != 0)
 		hdr[h++] = (unsigned char)type;
 	put32(hdr + h, (uint32_t)(4 + alen + blen));
-	strbuf_init(&sb, SQL_MSG_MAX);
-	strbuf_append(&sb, hdr, h + 4);
-	if (alen > 0)
-		strbuf_append(&sb, a, alen);
-	if (blen > 0)
-		strbuf_append(&sb, b, blen);
-	if (!sb.error)
-		pg_write(pg, sb.s, sb.len);
-	strbuf_free(&sb);
+	sql_write(pg->conn, hdr, h + 4, a, alen, b, blen);
 }
 
 static void
@@ -225,9 +207,7 @@ pg_fail(struct pgsql_conn *pg, const char *fmt, const char *arg)
 		return;
 	pg->state = PG_DEAD;
 	str_fmt(pg->error, sizeof(pg->error), fmt, arg);
-	for (char *p = pg->error; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	sql_one_line(pg->error);
 	if (pg->link != NULL)
 		sql_link_failed(pg->link, pg->error);
 }
@@ -588,9 +568,7 @@ on_error(const unsigned char *b, size_t len, char *out, size_t outlen)
 		i = (size_t)(z - b) + 1;
 	}
 	str_fmt(out, outlen, "%s:  %s", sev, msg);
-	for (char *p = out; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	sql_one_line(out);
 }
 
 /* One message. Returns 0, or -1 for a protocol violation. */
@@ -718,7 +696,7 @@ pg_conn_cb(struct conn *c, enum conn_event ev, void *arg)
 			unsigned char req[8];
 			put32(req, 8);
 			put32(req + 4, PG_SSL_REQUEST);
-			pg_write(pg, req, 8);
+			sql_write(pg->conn, req, 8, NULL, 0, NULL, 0);
 			pg->state = PG_SSL_WAIT;
 		} else
 			send_startup(pg);
@@ -745,16 +723,9 @@ pg_conn_cb(struct conn *c, enum conn_event ev, void *arg)
 		if (used > 0 && pg->state != PG_DEAD)
 			conn_consume(c, (size_t)used);
 		return;
-	case CONN_EV_DRAINED:
-		return;
-	case CONN_EV_EOF:
-		pg_fail(pg, "%s", "the server closed the connection");
-		return;
-	case CONN_EV_TIMEOUT:
-		pg_fail(pg, "%s", "timeout");
-		return;
-	case CONN_EV_ERROR:
-		pg_fail(pg, "%s", conn_error_str(c));
+	default:
+		if (sql_conn_failure(c, ev) != NULL)
+			pg_fail(pg, "%s", sql_conn_failure(c, ev));
 		return;
 	}
 }
@@ -770,13 +741,10 @@ pg_open(struct sql_link *link, const void *setp, struct loop *loop)
 	pg->link = link;
 	pg->set = set;
 	pg->state = PG_AUTH;
-	pg->conn = conn_connect(loop, (const struct sockaddr *)&set->addr.ss, set->addr.len,
-	    NULL, 0, SQL_MSG_MAX + 8, pg_conn_cb, pg);
-	if (pg->conn == NULL) {
+	if ((pg->conn = sql_connect(loop, &set->addr, pg_conn_cb, pg)) == NULL) {
 		free(pg);
 		return NULL;
 	}
-	sql_nodelay(conn_fd(pg->conn), &set->addr);
 	return pg;
 }
 
@@ -796,16 +764,6 @@ pg_query(void *p, const char *sql, size_t len)
  * standard_conforming_strings = on (or before it said anything: doubling is then safe
  * either way) */
 static void
-escape_std(struct strbuf *out, const char *v, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (v[i] == '\'')
-			strbuf_putc(out, '\'');
-		strbuf_putc(out, v[i]);
-	}
-}
-
-static void
 escape_nonstd(struct strbuf *out, const char *v, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
@@ -818,7 +776,7 @@ escape_nonstd(struct strbuf *out, const char *v, size_t len)
 static var_escape_fn *
 pg_escape(void *p)
 {
-	return ((struct pgsql_conn *)p)->std_strings ? escape_std : escape_nonstd;
+	return ((struct pgsql_conn *)p)->std_strings ? sql_escape_quotes : escape_nonstd;
 }
 
 static void

@@ -586,13 +586,70 @@ sql_db_free(struct sql_db *db)
 	free(db);
 }
 
-void
-sql_nodelay(int fd, const struct sql_addr *a)
+/* ---- connections, for the drivers ---- */
+
+struct conn *
+sql_connect(struct loop *loop, const struct sql_addr *a, conn_cb *cb, void *arg)
 {
 	int one = 1;
+	struct conn *c = conn_connect(loop, (const struct sockaddr *)&a->ss, a->len, NULL, 0,
+	    SQL_MSG_MAX + 8, cb, arg);
 
-	if (!a->is_unix)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c != NULL && !a->is_unix)
+		(void)setsockopt(conn_fd(c), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return c;
+}
+
+const char *
+sql_conn_failure(struct conn *c, enum conn_event ev)
+{
+	switch (ev) {
+	case CONN_EV_EOF:
+		return "the server closed the connection";
+	case CONN_EV_TIMEOUT:
+		return "read timeout";
+	case CONN_EV_ERROR:
+		return conn_error_str(c);
+	default:
+		return NULL;
+	}
+}
+
+void
+sql_write(struct conn *c, const void *head, size_t hlen, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	struct strbuf sb;
+
+	if (c == NULL)
+		return;
+	strbuf_init(&sb, SQL_MSG_MAX);
+	strbuf_append(&sb, head, hlen);
+	if (alen > 0)
+		strbuf_append(&sb, a, alen);
+	if (blen > 0)
+		strbuf_append(&sb, b, blen);
+	if (!sb.error)
+		(void)conn_write(c, sb.s, sb.len);
+	strbuf_free(&sb);
+}
+
+void
+sql_one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+void
+sql_escape_quotes(struct strbuf *out, const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == '\'')
+			strbuf_putc(out, '\'');
+		strbuf_putc(out, v[i]);
+	}
 }
 
 /* ---- TLS for the drivers ---- */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "core/conn.h"
 #include "core/sql.h"
 
 struct sql_link;
@@ -59,9 +60,22 @@ void sql_link_ready(struct sql_link *);
 void sql_link_result(struct sql_link *, const struct sql_result *);
 void sql_link_failed(struct sql_link *, const char *error);
 
-/* TCP_NODELAY on a TCP connection to a database: each query is one write and waits
- * for its answer. */
-void sql_nodelay(int fd, const struct sql_addr *);
+/* What the drivers share for their connections (core/conn.h): connecting to a (with
+ * TCP_NODELAY: each message is one write and waits for its answer, so Nagle's algorithm
+ * would only add the server's delayed ACK), the failure an event means ("the server
+ * closed the connection" ...; NULL for CONNECTED, DATA and DRAINED), and one message
+ * written at once from up to three parts. */
+struct conn *sql_connect(struct loop *, const struct sql_addr *a, conn_cb *, void *arg);
+const char *sql_conn_failure(struct conn *, enum conn_event);
+void sql_write(struct conn *, const void *head, size_t hlen, const void *a, size_t alen,
+    const void *b, size_t blen);
+
+/* Control characters become spaces: a server's text goes to log lines. */
+void sql_one_line(char *s);
+
+/* Single quotes doubled: PostgreSQL with standard_conforming_strings, MySQL with
+ * NO_BACKSLASH_ESCAPES. */
+void sql_escape_quotes(struct strbuf *out, const char *v, size_t len);
 
 /* Trust anchors from ca_file and/or ca_dir (both NULL: the system store) and an optional
  * client certificate (cert_file and key_file, PEM), for a driver's TLS. NULL with err. */
