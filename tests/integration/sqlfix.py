@@ -233,8 +233,15 @@ class MariaServer(_Server):
         return r.stdout.decode()
 
 
-def passdb_blocks(confs):
-    return ''.join('passdb {\n  driver = sql\n  args = %s\n}\n' % c for c in confs)
+def use_sql_passdbs(conf_path, confs):
+    """Replaces the first passdb { } block of a written config with sql passdbs."""
+    with open(conf_path) as f:
+        text = f.read()
+    start = text.index('passdb {')
+    end = text.index('\n}\n', start) + 3
+    blocks = ''.join('passdb {\n  driver = sql\n  args = %s\n}\n' % c for c in confs)
+    with open(conf_path, 'w') as f:
+        f.write(text[:start] + blocks + text[end:])
 
 
 class DovecotSqlProxy(fixtures.DovecotProxy):
@@ -246,13 +253,7 @@ class DovecotSqlProxy(fixtures.DovecotProxy):
 
     def write_conf(self):
         super().write_conf()
-        with open(self.conf) as f:
-            text = f.read()
-        start = text.index('passdb {')
-        end = text.index('\n}\n', start) + 3
-        text = text[:start] + passdb_blocks(self.sql_confs) + text[end:]
-        with open(self.conf, 'w') as f:
-            f.write(text)
+        use_sql_passdbs(self.conf, self.sql_confs)
 
 
 class SqlProxyd(Proxyd):
@@ -264,13 +265,7 @@ class SqlProxyd(Proxyd):
 
     def write_conf(self):
         super().write_conf()
-        with open(self.conf) as f:
-            text = f.read()
-        start = text.index('passdb {')
-        end = text.index('\n}\n', start) + 3
-        text = text[:start] + passdb_blocks(self.sql_confs) + text[end:]
-        with open(self.conf, 'w') as f:
-            f.write(text)
+        use_sql_passdbs(self.conf, self.sql_confs)
 
 
 # ---- the suite both database tests run ------------------------------------------------------
