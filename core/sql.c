@@ -41,6 +41,8 @@ struct sql_host {
 
 struct sql_link {
 	struct sql_db *db;
+	const struct sql_driver *drv;	/* link_free() may run after the db is gone */
+	int gone;		/* unlisted: whatever its driver reports now is dropped */
 	struct sql_host *host;
 	struct sql_link *next;
 	void *dc;		/* the driver's connection */
@@ -272,7 +274,7 @@ link_free(void *p)
 	struct sql_link *l = p;
 
 	if (l->dc != NULL)
-		l->db->drv->close(l->dc);
+		l->drv->close(l->dc);
 	free(l);
 }
 
@@ -281,6 +283,7 @@ link_unlist(struct sql_link *l)
 {
 	struct sql_db *db = l->db;
 
+	l->gone = 1;
 	for (struct sql_link **lp = &db->links; *lp != NULL; lp = &(*lp)->next)
 		if (*lp == l) {
 			*lp = l->next;
@@ -318,6 +321,8 @@ sql_link_failed(struct sql_link *l, const char *error)
 	struct sql_query *q = l->q;
 	uint64_t now = loop_now(db->loop);
 
+	if (l->gone)
+		return;
 	if (l->state == LINK_CONNECTING) {
 		h->delay_s = h->delay_s == 0 ? SQL_CONNECT_MIN_DELAY_S :
 		    h->delay_s * 2 > SQL_CONNECT_MAX_DELAY_S ? SQL_CONNECT_MAX_DELAY_S :
@@ -352,6 +357,8 @@ sql_link_failed(struct sql_link *l, const char *error)
 void
 sql_link_ready(struct sql_link *l)
 {
+	if (l->gone)
+		return;
 	l->state = LINK_IDLE;
 	l->ready_at = loop_now(l->db->loop);
 	loop_timer_cancel(l->db->loop, &l->timer);
@@ -364,6 +371,8 @@ sql_link_result(struct sql_link *l, const struct sql_result *res)
 {
 	struct sql_query *q = l->q;
 
+	if (l->gone)
+		return;
 	l->q = NULL;
 	l->state = LINK_IDLE;
 	if (res->error != NULL && res->nfields == 0 && res->values == NULL)
@@ -384,7 +393,7 @@ link_connect_timeout(struct loop_timer *t, void *arg)
 	struct sql_link *l = arg;
 
 	(void)t;
-	l->db->drv->close(l->dc);
+	l->drv->close(l->dc);
 	l->dc = NULL;
 	sql_link_failed(l, "Connect timed out");
 }
@@ -397,6 +406,7 @@ link_open(struct sql_db *db, struct sql_host *h)
 	if (l == NULL)
 		return NULL;
 	l->db = db;
+	l->drv = db->drv;
 	l->host = h;
 	l->state = LINK_CONNECTING;
 	str_fmt(l->name, sizeof(l->name), "%s(%s)", db->drv->name, db->drv->host_name(h->set));
