@@ -70,7 +70,7 @@ struct passdb_chain;
 /* An empty chain, or NULL if out of memory. */
 struct passdb_chain *passdb_chain_new(void);
 
-/* Appends one passdb { } block. driver: "passwd-file" or "static".
+/* Appends one passdb { } block. driver: "passwd-file", "static" or "sql".
  *   passwd-file args: [scheme=S] [username_format=F] PATH (Dovecot's order: options
  *     first; the first word starting with '/' is the path and the rest of args with it).
  *     S defaults to CRYPT, F to %u. PATH may hold %-variables (per-domain files: the
@@ -82,6 +82,8 @@ struct passdb_chain *passdb_chain_new(void);
  *   static args: space-separated key[=value] extra fields, values %-expanded at lookup;
  *     password=X is the password to check ({SCHEME} prefix allowed, default PLAIN);
  *     nopassword (any value) accepts any password.
+ *   sql args: the path of a dovecot-sql.conf.ext (core/passdb_sql.h); it connects once
+ *     passdb_chain_set_loop() gives it the loop.
  * The result rules take Dovecot's words: return-ok, return, return-fail, continue,
  * continue-ok, continue-fail. NULL means the default: success return-ok, failure
  * continue, internalfail continue.
