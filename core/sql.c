@@ -439,7 +439,7 @@ host_pick(struct sql_db *db)
 	return NULL;
 }
 
-/* Sends q on l; 0, or -1 when the query could not even be written (q failed). */
+/* Sends q on l; a query that cannot be built fails here (its callback runs). */
 static void
 link_send(struct sql_link *l, struct sql_query *q)
 {
