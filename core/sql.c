@@ -452,7 +452,7 @@ link_send(struct sql_link *l, struct sql_query *q)
 		query_fail(q, error != NULL ? error : "Query too long");
 		return;
 	}
-	log_debug("%s: query: %s", l->name, sb.s);
+	/* the passdb logs the query (its values made safe for a log line) */
 	l->q = q;
 	q->link = l;
 	l->state = LINK_BUSY;
