@@ -22,6 +22,7 @@
 #define CONF_VALUE_FILE_MAX	(1024 * 1024)	/* key = <file */
 #define DLINE_MAX		16384	/* Dovecot's auth protocol line limit; used for all admin sockets */
 #define DLINE_READER_MAX	(16u * 1024 * 1024)	/* one reply line to doveadm (proxy list, director map) */
+#define PASSDB_TIMEOUT_MS	60000	/* one passdb lookup (Dovecot's SQL_QUERY_TIMEOUT_SECS) */
 #define LOG_LINE_MAX		4096	/* one log line; longer messages are truncated with "..." */
 
 /* proxyd pre-login limits (Dovecot's login processes use a few KiB too). */

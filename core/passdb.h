@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* core/passdb.h: Dovecot 2.3's passdbs "passwd-file" and "static", chained with
+/* core/passdb.h: Dovecot 2.3's passdbs "passwd-file", "static" and "sql", chained with
  * result_success/failure/internalfail rules; answers a login with a status and extra fields.
- * Not Dovecot's auth process: lookups are synchronous (the tables are in memory; a
- * passwd-file is read again, inside the lookup, when it changed), and there is no cache,
- * no userdb, no master users and no SASL here. */
+ * Not Dovecot's auth process: lookups run on the caller's event loop (passwd-file and
+ * static answer at once; sql answers when its database does), and there is no userdb,
+ * no master users and no SASL here. */
 #ifndef CORE_PASSDB_H
 #define CORE_PASSDB_H
 
@@ -27,7 +27,9 @@ enum passdb_status {
 	PASSDB_PASSWORD_MISMATCH,	/* also "return-fail", or "return" before a success */
 	PASSDB_USER_UNKNOWN,		/* also allow_nets mismatch or fail=yes, as Dovecot */
 	PASSDB_USER_DISABLED,		/* not produced by these drivers; for callers */
-	PASSDB_INTERNAL_FAILURE,	/* unreadable file, bad %-variable, out of memory */
+	PASSDB_INTERNAL_FAILURE,	/* unreadable file, bad %-variable, out of memory,
+					 * database unreachable, timeout */
+	PASSDB_PENDING,			/* inside core only: a driver answers later */
 };
 
 /* One extra field as Dovecot's auth would send it after "OK\t<id>\tuser=...": value is
@@ -68,7 +70,7 @@ struct passdb_chain;
 /* An empty chain, or NULL if out of memory. */
 struct passdb_chain *passdb_chain_new(void);
 
-/* Appends one passdb { } block. driver: "passwd-file" or "static".
+/* Appends one passdb { } block. driver: "passwd-file", "static" or "sql".
  *   passwd-file args: [scheme=S] [username_format=F] PATH (Dovecot's order: options
  *     first; the first word starting with '/' is the path and the rest of args with it).
  *     S defaults to CRYPT, F to %u. PATH may hold %-variables (per-domain files: the
@@ -80,6 +82,8 @@ struct passdb_chain *passdb_chain_new(void);
  *   static args: space-separated key[=value] extra fields, values %-expanded at lookup;
  *     password=X is the password to check ({SCHEME} prefix allowed, default PLAIN);
  *     nopassword (any value) accepts any password.
+ *   sql args: the path of a dovecot-sql.conf.ext (core/passdb_sql.h); it connects once
+ *     passdb_chain_set_loop() gives it the loop.
  * The result rules take Dovecot's words: return-ok, return, return-fail, continue,
  * continue-ok, continue-fail. NULL means the default: success return-ok, failure
  * continue, internalfail continue.
@@ -89,6 +93,27 @@ struct passdb_chain *passdb_chain_new(void);
 int passdb_chain_add(struct passdb_chain *, const char *driver, const char *args,
     const char *result_success, const char *result_failure, const char *result_internalfail,
     const char **error);
+
+/* Dovecot's auth_username_chars: a login name with any other byte is not looked up
+ * (USER_UNKNOWN, logged as Dovecot does). NULL or "": every byte is allowed, which is also
+ * the state of a new chain (callers give Dovecot's default, PASSDB_USERNAME_CHARS). */
+#define PASSDB_USERNAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
+void passdb_chain_set_username_chars(struct passdb_chain *, const char *chars);
+
+/* Dovecot's auth cache: auth_cache_size bytes (0: none, the default), auth_cache_ttl and
+ * auth_cache_negative_ttl in seconds. Only passdbs that wait on a database (sql) are
+ * cached; their answers follow Dovecot's passdb-cache rules: a hit is checked against
+ * the cached password, a mismatch after a success (or older than the negative ttl) asks
+ * the passdb again, and a passdb that fails is answered from an expired entry when there
+ * is one. Returns 0, or -1 when out of memory. */
+int passdb_chain_set_cache(struct passdb_chain *, size_t max_bytes, unsigned int ttl_s,
+    unsigned int negative_ttl_s);
+
+/* Drops every cached entry (users NULL) or those of the given login names; returns how
+ * many (doveadm auth cache flush). */
+unsigned int passdb_chain_cache_flush(struct passdb_chain *, const char *const *users,
+    size_t nusers);
 
 /* Number of passdbs added so far. */
 size_t passdb_chain_count(const struct passdb_chain *);
@@ -100,6 +125,8 @@ size_t passdb_chain_count(const struct passdb_chain *);
  * gives PASSDB_OK, else an internal failure seen on the way gives
  * PASSDB_INTERNAL_FAILURE, else the last passdb's status (a last "OK" without success
  * becomes PASSWORD_MISMATCH). An empty chain answers USER_UNKNOWN.
+ * This synchronous form is passdb_chain_lookup_start() for chains whose passdbs answer
+ * at once (tests, tools); a lookup that would wait answers PASSDB_INTERNAL_FAILURE.
  * out is overwritten (not freed first) and must be freed with passdb_result_free().
  * Logs in Dovecot's words with Dovecot's prefix ("passwd-file(user,rip,<session>): "):
  * "unknown user" and "Password mismatch" at debug level, configuration and file problems
@@ -107,7 +134,29 @@ size_t passdb_chain_count(const struct passdb_chain *);
 int passdb_chain_lookup(struct passdb_chain *, const struct passdb_request *req,
     struct passdb_result *out);
 
-/* Frees the chain and every table it loaded. NULL is fine. */
+/* Lookups that wait for a database need the loop; they end with PASSDB_INTERNAL_FAILURE
+ * ("Lookup timed out" logged) timeout_ms after they started (0: no limit). Call before
+ * the first lookup; the sql driver connects from now on. */
+struct loop;
+void passdb_chain_set_loop(struct passdb_chain *, struct loop *, unsigned int timeout_ms);
+
+/* What passdb_chain_lookup_start() calls once at the end: res is the caller's now (the
+ * struct may be copied; free its contents with passdb_result_free()). */
+typedef void passdb_callback(struct passdb_result *res, void *arg);
+
+/* Starts a lookup of req (copied: the caller's strings may go at once). cb runs exactly
+ * once, unless the lookup is cancelled: before this function returns when every passdb
+ * asked answered at once (then 0 is returned), or later from the loop (then the
+ * lookup's id, never 0, is returned, valid until cb runs). */
+unsigned int passdb_chain_lookup_start(struct passdb_chain *,
+    const struct passdb_request *req, passdb_callback *cb, void *arg);
+
+/* Forgets a waiting lookup: its callback will not run. An id that already finished is
+ * ignored. */
+void passdb_chain_cancel(struct passdb_chain *, unsigned int id);
+
+/* Frees the chain and every table it loaded; waiting lookups are cancelled. NULL is
+ * fine. */
 void passdb_chain_free(struct passdb_chain *);
 
 #endif

@@ -4,6 +4,7 @@
  * user or domain: those are kept in a small list, the oldest dropped when it is full,
  * and a file that vanished is forgotten (Dovecot frees it too). */
 #include "core/passdb_drv.h"
+#include "core/passdb_sql.h"
 #include "core/password.h"
 #include "core/passwdfile.h"
 #include "core/str.h"
@@ -20,7 +21,7 @@ struct passdb_arg {
 	char *value;	/* NULL: no '=' */
 };
 
-enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC };
+enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC, DRIVER_SQL };
 
 struct passdb_drv {
 	enum passdb_driver driver;
@@ -34,6 +35,8 @@ struct passdb_drv {
 	struct passdb_arg *args;
 	size_t nargs;
 	char *password;				/* password= template, or NULL */
+	/* sql */
+	struct passdb_sql *sql;
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -401,9 +404,13 @@ passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
 	} else if (driver != NULL && strcmp(driver, "static") == 0) {
 		db->driver = DRIVER_STATIC;
 		r = add_static(db, args, eb, el);
+	} else if (driver != NULL && strcmp(driver, "sql") == 0) {
+		db->driver = DRIVER_SQL;
+		db->sql = passdb_sql_new(args, eb, el);
+		r = db->sql != NULL ? 0 : -1;
 	} else
-		r = drv_fail(eb, el, "Unknown passdb driver '%s' (mtool has passwd-file and "
-		    "static)", driver != NULL ? driver : "");
+		r = drv_fail(eb, el, "Unknown passdb driver '%s' (mtool has passwd-file, "
+		    "static and sql)", driver != NULL ? driver : "");
 	if (r < 0) {
 		passdb_drv_free(db);
 		return NULL;
@@ -414,14 +421,42 @@ passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
 const char *
 passdb_drv_name(const struct passdb_drv *db)
 {
-	return db->driver == DRIVER_PASSWD_FILE ? "passwd-file" : "static";
+	return db->driver == DRIVER_PASSWD_FILE ? "passwd-file" :
+	    db->driver == DRIVER_STATIC ? "static" : "sql";
 }
 
 enum passdb_status
 passdb_drv_lookup(struct passdb_drv *db, struct passdb_lookup *L)
 {
-	return db->driver == DRIVER_PASSWD_FILE ? lookup_passwd_file(L, db) :
-	    lookup_static(L, db);
+	switch (db->driver) {
+	case DRIVER_PASSWD_FILE:
+		return lookup_passwd_file(L, db);
+	case DRIVER_STATIC:
+		return lookup_static(L, db);
+	case DRIVER_SQL:
+		break;
+	}
+	return passdb_sql_lookup(db->sql, L);
+}
+
+void
+passdb_drv_cancel(struct passdb_drv *db, struct passdb_lookup *L, int expired)
+{
+	if (db->driver == DRIVER_SQL)
+		passdb_sql_cancel(db->sql, L, expired);
+}
+
+const char *
+passdb_drv_cache_key(const struct passdb_drv *db, const char **scheme)
+{
+	return db->driver == DRIVER_SQL ? passdb_sql_cache_key(db->sql, scheme) : NULL;
+}
+
+void
+passdb_drv_set_loop(struct passdb_drv *db, struct loop *loop)
+{
+	if (db->driver == DRIVER_SQL)
+		passdb_sql_set_loop(db->sql, loop);
 }
 
 void
@@ -441,5 +476,6 @@ passdb_drv_free(struct passdb_drv *db)
 	}
 	free(db->args);
 	free(db->password);
+	passdb_sql_free(db->sql);
 	free(db);
 }

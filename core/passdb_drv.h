@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* core/passdb_drv.h: the passdb drivers behind core/passdb's chain: passwd-file and static.
+/* core/passdb_drv.h: the passdb drivers behind core/passdb's chain: passwd-file, static
+ * and sql (core/passdb_sql.h).
  * Not for applets, which use core/passdb.h; the chain's rules live in core/passdb.c. */
 #ifndef CORE_PASSDB_DRV_H
 #define CORE_PASSDB_DRV_H
@@ -10,13 +11,13 @@
 
 struct passdb_drv;
 
-/* A driver ("passwd-file" or "static") set up from args as passdb_chain_add() describes
+/* A driver ("passwd-file", "static" or "sql") set up from args as passdb_chain_add() describes
  * them; a passwd-file without variables in its path is read now (problems are logged,
  * not fatal). Returns NULL with the reason in errbuf. */
 struct passdb_drv *passdb_drv_new(const char *driver, const char *args, char *errbuf,
     size_t errlen);
 
-/* "passwd-file" or "static", for log prefixes. */
+/* "passwd-file", "static" or "sql", for log prefixes. */
 const char *passdb_drv_name(const struct passdb_drv *);
 
 /* Looks L->req up for L's current user: sets the passdb's fields and stored password
@@ -24,6 +25,19 @@ const char *passdb_drv_name(const struct passdb_drv *);
  * Returns OK, PASSWORD_MISMATCH, USER_UNKNOWN or INTERNAL_FAILURE (L->failed is the
  * caller's to apply). */
 enum passdb_status passdb_drv_lookup(struct passdb_drv *, struct passdb_lookup *L);
+
+/* Asynchronous drivers answer PASSDB_PENDING and later call passdb_lookup_done(). */
+
+/* Gives up L's work under way (the lookup is cancelled, or timed out: expired 1). */
+void passdb_drv_cancel(struct passdb_drv *, struct passdb_lookup *L, int expired);
+
+/* The loop for drivers that wait on the network (see passdb_chain_set_loop). */
+struct loop;
+void passdb_drv_set_loop(struct passdb_drv *, struct loop *);
+
+/* The auth cache key template of a driver whose answers are worth caching (sql), with
+ * the default scheme of its passwords; NULL for the others. */
+const char *passdb_drv_cache_key(const struct passdb_drv *, const char **scheme);
 
 /* NULL is fine. */
 void passdb_drv_free(struct passdb_drv *);

@@ -312,6 +312,26 @@ passdb_set_field(struct passdb_lookup *L, const char *key, const char *value)
 	size_t klen = strlen(key);
 	char base[256];
 
+	if (L->recording) {
+		if (L->nrec == L->caprec) {
+			size_t ncap = L->caprec ? L->caprec * 2 : 8;
+			struct authcache_field *nr = realloc(L->rec, ncap * sizeof(*nr));
+			if (nr == NULL)
+				return -1;
+			L->rec = nr;
+			L->caprec = ncap;
+		}
+		struct authcache_field *f = &L->rec[L->nrec];
+		f->key = strdup(key);
+		f->value = value != NULL ? strdup(value) : NULL;
+		if (f->key == NULL || (value != NULL && f->value == NULL)) {
+			free(f->key);
+			free(f->value);
+			return -1;
+		}
+		L->nrec++;
+	}
+
 	if (value == NULL)
 		value = "";
 	if (klen > 10 && strcmp(key + klen - 10, ":protected") == 0) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "core/authcache.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/varexpand.h"
@@ -27,7 +28,16 @@ struct passdb_lookup {
 	char *stored;			/* this passdb's stored password; NULL: none */
 	const char *scheme;		/* its default scheme (static string or the db's) */
 	int stored_noscheme;		/* password_noscheme: a '{' is not a scheme prefix */
+	void *drv_op;			/* an asynchronous driver's work under way */
+	/* the fields this passdb set, in order, for the auth cache (while recording) */
+	int recording;
+	struct authcache_field *rec;
+	size_t nrec, caprec;
 };
+
+/* An asynchronous driver's answer for L (after it returned PASSDB_PENDING), from a loop
+ * callback: the chain goes on, and L may be freed before this returns. */
+void passdb_lookup_done(struct passdb_lookup *L, enum passdb_status st);
 
 /* Logs "<db_name>(<user>,<rip>,<session>): <message>" as Dovecot's auth does; the user is
  * the current one, with control characters as '?' and cut at 64 bytes. */

@@ -289,3 +289,25 @@ var_std_free(struct var_std *std)
 	free(std->username);
 	std->username = NULL;
 }
+
+void
+var_template_vars(struct strbuf *out, const char *tmpl)
+{
+	for (const char *p = strchr(tmpl, '%'); p != NULL; p = strchr(p, '%')) {
+		const char *v = p + 1 + strspn(p + 1, "-0123456789.LU");
+		if (*v == '\0')
+			break;
+		if (*v == '%' && v == p + 1) {
+			p = v + 1;
+			continue;
+		}
+		const char *end = v + 1;
+		if (*v == '{' && (end = strchr(v, '}')) != NULL)
+			end++;
+		else
+			end = v + 1;
+		strbuf_append(out, p, (size_t)(end - p));
+		strbuf_putc(out, '\t');
+		p = end;
+	}
+}

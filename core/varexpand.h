@@ -42,6 +42,10 @@ int var_expand(struct strbuf *out, const char *tmpl, const struct var_tab *tab,
 int var_expand_escape(struct strbuf *out, const char *tmpl, const struct var_tab *tab,
     var_escape_fn *escape, const char **error);
 
+/* Appends every variable of tmpl (with its modifiers, "%Lu", "%{domain}") to out, each
+ * followed by a tab; "%%" is no variable. Dovecot builds its auth cache keys this way. */
+void var_template_vars(struct strbuf *out, const char *tmpl);
+
 /* Escapes for var_expand_escape(). var_escape_path cuts the value at its first '/' so
  * that a user name cannot reach another directory (Dovecot's path_fix for passwd-file
  * paths). var_escape_str puts a backslash before '"', '\'' and '\\' (Dovecot's

@@ -23,6 +23,7 @@ static int cmd_help(struct doveadm_ctx *, const struct doveadm_cmd *, int, char 
 /* Usage texts are doveadm's where doveadm prints them (`doveadm proxy`, a missing
  * argument), with mtool's additions (who -f, kick -h) in doveadm 2.4's words. */
 static const struct doveadm_cmd doveadm_cmds[] = {
+	{ "auth cache flush", cmd_auth_cache_flush, "[-a <master socket path>] [<user> [...]]" },
 	{ "director add", cmd_director_add, "[-a <director socket path>] [-t <tag>] <host> [<vhost count>]" },
 	{ "director down", cmd_director_down, "[-a <director socket path>] <host>" },
 	{ "director dump", cmd_director_dump, "[-a <director socket path>]" },

@@ -407,16 +407,18 @@ listener_open(struct admin_listener *l, struct proxyd *pd, const struct admin_so
 
 int
 admin_open(struct proxyd *pd, const struct admin_socket_set *ipc, const struct admin_socket_set *anvil,
-    FILE *errf)
+    const struct admin_socket_set *authm, FILE *errf)
 {
 	struct admin *a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return -1;
 	pd->admin = a;
-	a->ipc.fd = a->anvil.fd = -1;
+	a->ipc.fd = a->anvil.fd = a->authm.fd = -1;
 	if (ipc && listener_open(&a->ipc, pd, ipc, ipc_accept, errf) < 0)
 		return -1;
 	if (anvil && listener_open(&a->anvil, pd, anvil, anvil_accept, errf) < 0)
+		return -1;
+	if (authm && listener_open(&a->authm, pd, authm, authmaster_accept, errf) < 0)
 		return -1;
 	return 0;
 }
@@ -425,8 +427,8 @@ int
 admin_start(struct proxyd *pd)
 {
 	struct admin *a = pd->admin;
-	struct admin_listener *ls[] = { &a->ipc, &a->anvil };
-	for (size_t i = 0; i < 2; i++)
+	struct admin_listener *ls[] = { &a->ipc, &a->anvil, &a->authm };
+	for (size_t i = 0; i < 3; i++)
 		if (ls[i]->fd >= 0 && loop_io_add(pd->loop, &ls[i]->io, ls[i]->fd, EPOLLIN, admin_accept, ls[i]) < 0)
 			return -1;
 	return 0;
@@ -438,8 +440,8 @@ admin_close(struct proxyd *pd)
 	struct admin *a = pd->admin;
 	if (a == NULL)
 		return;
-	struct admin_listener *ls[] = { &a->ipc, &a->anvil };
-	for (size_t i = 0; i < 2; i++) {
+	struct admin_listener *ls[] = { &a->ipc, &a->anvil, &a->authm };
+	for (size_t i = 0; i < 3; i++) {
 		if (ls[i]->fd < 0)
 			continue;
 		loop_io_del(pd->loop, &ls[i]->io);

@@ -19,7 +19,7 @@ struct admin_socket_set {
 /* Binds the sockets (start-up, before privileges are dropped). Returns 0 or -1 after
  * printing why to errf. */
 int admin_open(struct proxyd *, const struct admin_socket_set *ipc,
-    const struct admin_socket_set *anvil, FILE *errf);
+    const struct admin_socket_set *anvil, const struct admin_socket_set *authm, FILE *errf);
 /* Registers the listeners with the loop. */
 int admin_start(struct proxyd *);
 void admin_close(struct proxyd *);

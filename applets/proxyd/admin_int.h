@@ -34,7 +34,7 @@ struct admin_conn {
 };
 
 struct admin {
-	struct admin_listener ipc, anvil;
+	struct admin_listener ipc, anvil, authm;
 	struct admin_conn *conns;
 	char **alt_keys;	/* user_* keys in first-seen order */
 	unsigned int nalt_keys;
@@ -68,5 +68,7 @@ void admin_conn_close(struct admin_conn *);
 
 /* anvil.c */
 void anvil_accept(struct proxyd *, int fd);
+/* authmaster.c */
+void authmaster_accept(struct proxyd *, int fd);
 
 #endif

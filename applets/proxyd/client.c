@@ -31,6 +31,7 @@
 
 static void client_conn_cb(struct conn *, enum conn_event, void *);
 static void client_login_timeout(struct loop_timer *, void *);
+static void client_passdb_done(struct passdb_result *, void *);
 
 /* see proxyd.h */
 void
@@ -258,6 +259,7 @@ client_destroy(struct client *c, const char *reason)
 		return;
 	c->destroyed = 1;
 	director_client_gone(c);
+	passdb_chain_cancel(c->pd->passdb, c->passdb_lookup_id);
 	if (reason != NULL) {
 		client_disconnect_detail(c, detail, sizeof(detail));
 		client_log_info(c, "Disconnected: %s (%s): %s", reason, detail,
@@ -502,7 +504,7 @@ client_auth_lookup(struct client *c)
 {
 	struct passdb_request req = { 0 };
 	char rip[IP_ADDR_STRLEN], lip[IP_ADDR_STRLEN];
-	const char *user = c->user, *pass = c->password, *mech = c->mech_name;
+	const char *user = c->user, *pass = c->password;
 
 	req.user = user;
 	req.password = pass;
@@ -512,13 +514,25 @@ client_auth_lookup(struct client *c)
 	req.rport = c->rport;
 	req.lport = c->lport;
 	req.session = c->session_id;
+	/* the client's input stays paused until the passdb answers */
+	c->passdb_lookup_id = passdb_chain_lookup_start(c->pd->passdb, &req, client_passdb_done, c);
+}
 
+static void
+client_passdb_done(struct passdb_result *res, void *arg)
+{
+	struct client *c = arg;
+	const char *user = c->user, *mech = c->mech_name;
+	int has_pass = c->password != NULL;
+
+	c->passdb_lookup_id = 0;
 	c->passdb = calloc(1, sizeof(*c->passdb));
 	if (c->passdb == NULL) {
+		passdb_result_free(res);
 		client_fail_now(c, FAIL_AUTH_TEMP, NULL);
 		return;
 	}
-	passdb_chain_lookup(c->pd->passdb, &req, c->passdb);
+	*c->passdb = *res;
 	const struct passdb_result *r = c->passdb;
 	switch (r->status) {
 	case PASSDB_OK:
@@ -530,7 +544,7 @@ client_auth_lookup(struct client *c)
 		const char *reason = passdb_field(r, "reason");
 		int nodelay = passdb_field(r, "nodelay") != NULL;
 		if (!nodelay && c->last_penalty != PENALTY_EXEMPT)
-			penalty_failed(c->pd, &c->rip, c->last_penalty, user, pass);
+			penalty_failed(c->pd, &c->rip, c->last_penalty, user, c->password);
 		if (reason != NULL && *reason) {
 			client_fail_now(c, FAIL_AUTH_REASON, reason);
 			return;
@@ -547,7 +561,7 @@ client_auth_lookup(struct client *c)
 		client_fail_now(c, FAIL_AUTH_TEMP, NULL);
 		return;
 	}
-	if (pass == NULL) {
+	if (!has_pass) {
 		/* a passthrough mechanism: the passdb must route it to a backend that speaks it */
 		const char *pm = passdb_field(r, "proxy_mech");
 		if (pm == NULL || !str_eq_nocase(pm, mech)) {

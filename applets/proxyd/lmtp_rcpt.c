@@ -65,6 +65,7 @@ address_with_detail(const char *user, const struct rcpt_name *n)
 
 static void rcpt_finish(struct lmtp_session *, struct lmtp_rcpt *, struct lmtp_route *);
 static void rcpt_director_reply(void *, const char *, const char *, const char *);
+static void rcpt_passdb_done(struct passdb_result *, void *);
 
 static void
 rcpt_fail(struct lmtp_session *s, struct lmtp_rcpt *r, const char *fmt, const char *arg)
@@ -172,8 +173,6 @@ lmtp_rcpt_route(struct lmtp_session *s, const char *address, const char *params,
 {
 	struct proxyd *pd = s->pd;
 	struct rcpt_name name;
-	struct passdb_result res;
-	struct lmtp_route rt;
 	char rip[IP_ADDR_STRLEN], lip[IP_ADDR_STRLEN];
 
 	if (rcpt_name_parse(address, pd->set->recipient_delimiter, &name) < 0 || name.user[0] == '\0') {
@@ -201,7 +200,32 @@ lmtp_rcpt_route(struct lmtp_session *s, const char *address, const char *params,
 		.rip = ip_format(&s->rip, rip, sizeof(rip)), .lip = ip_format(&s->lip, lip, sizeof(lip)),
 		.rport = s->rport, .lport = s->lport, .session = r->session_id,
 	};
-	passdb_chain_lookup(pd->passdb, &req, &res);
+	/* the recipient waits in dir_rcpt, the session's input paused, until the passdb
+	 * answers (at once for passwd-file and static) */
+	s->dir_rcpt = r;
+	s->rcpt_has_orcpt = has_orcpt != 0;
+	unsigned int id = passdb_chain_lookup_start(pd->passdb, &req, rcpt_passdb_done, s);
+	if (id != 0) {
+		s->passdb_lookup_id = id;
+		lmtp_session_busy(s);
+	}
+}
+
+static void
+rcpt_passdb_done(struct passdb_result *resp, void *arg)
+{
+	struct lmtp_session *s = arg;
+	struct proxyd *pd = s->pd;
+	struct lmtp_rcpt *r = s->dir_rcpt;
+	struct passdb_result res = *resp;
+	struct rcpt_name name;
+	struct lmtp_route rt;
+	const char *address = r->address;
+	int has_orcpt = s->rcpt_has_orcpt;
+
+	s->dir_rcpt = NULL;
+	s->passdb_lookup_id = 0;
+	(void)rcpt_name_parse(r->address, pd->set->recipient_delimiter, &name);
 	if (res.status == PASSDB_INTERNAL_FAILURE) {
 		passdb_result_free(&res);
 		lmtp_rcpt_done(s, r, 0, "451 4.3.0 Temporary user lookup failure");
@@ -290,6 +314,8 @@ lmtp_rcpt_abort(struct lmtp_session *s)
 {
 	if (s->dir_rcpt == NULL)
 		return;
+	passdb_chain_cancel(s->pd->passdb, s->passdb_lookup_id);
+	s->passdb_lookup_id = 0;
 	director_lookup_cancel(&s->dir_lookup_id);
 	lmtp_rcpt_free(s->dir_rcpt);
 	s->dir_rcpt = NULL;

@@ -186,6 +186,27 @@ passdb_from_conf(const struct conf *conf, FILE *errf)
 			errors++;
 		}
 	}
+	passdb_chain_set_username_chars(chain, conf_get(conf_root(conf), "auth_username_chars",
+	    PASSDB_USERNAME_CHARS));
+	/* Dovecot's auth cache: off unless auth_cache_size is set */
+	static const char *const cache_keys[] = {
+		"auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl",
+	};
+	unsigned long long cache_val[3] = { 0, 3600000, 3600000 };
+	for (int i = 0; i < 3; i++) {
+		const struct conf_node *cn = conf_find(conf_root(conf), cache_keys[i]);
+		if (cn != NULL && (i == 0 ? conf_parse_size_string(cn->value, &cache_val[i]) :
+		    conf_parse_time_string_ms(cn->value, &cache_val[i])) < 0) {
+			fprintf(errf, "%s:%u: %s: invalid value %s\n", cn->file, cn->line,
+			    cache_keys[i], cn->value);
+			errors++;
+		}
+	}
+	if (passdb_chain_set_cache(chain, (size_t)cache_val[0], (unsigned int)(cache_val[1] / 1000),
+	    (unsigned int)(cache_val[2] / 1000)) < 0) {
+		fprintf(errf, "proxyd: out of memory for auth_cache_size\n");
+		errors++;
+	}
 	if (n == 0) {
 		fprintf(errf, "%s: no passdb { } section: proxyd needs one to know where users live\n",
 		    conf_root(conf)->file);
@@ -361,7 +382,11 @@ proxyd_main(int argc, char **argv)
 	mkdir(set.base_dir, 0755);
 	struct admin_socket_set ipc = { set.ipc.path, set.ipc.mode, set.ipc.uid, set.ipc.gid };
 	struct admin_socket_set anvil = { set.anvil.path, set.anvil.mode, set.anvil.uid, set.anvil.gid };
-	if (admin_open(&pd, &ipc, &anvil, stderr) < 0)
+	/* auth-master: doveadm auth cache flush; root's (or whoever starts proxyd) only */
+	char authm_path[512];
+	str_fmt(authm_path, sizeof(authm_path), "%s/auth-master", set.base_dir);
+	struct admin_socket_set authm = { authm_path, 0600, (uid_t)-1, (gid_t)-1 };
+	if (admin_open(&pd, &ipc, &anvil, &authm, stderr) < 0)
 		fatalx("cannot create the admin sockets in base_dir %s", set.base_dir);
 	if (proxyd_tls_load(&pd, &set, err, sizeof(err)) < 0) {
 		fprintf(stderr, "proxyd: %s\nproxyd: not started: fix the configuration above\n", err);
@@ -381,6 +406,8 @@ proxyd_main(int argc, char **argv)
 	struct term_ctx term = { &pd, ls, set.nlisteners, { 0 }, 0 };
 	loop_signal(pd.loop, SIGTERM, on_term, &term);
 	loop_signal(pd.loop, SIGINT, on_term, &term);
+	/* sql passdbs connect now; a lookup gets Dovecot's SQL query timeout */
+	passdb_chain_set_loop(pd.passdb, pd.loop, PASSDB_TIMEOUT_MS);
 	struct hup_ctx hup = { &pd, args.conf_path, args.overrides, args.noverrides };
 	loop_signal(pd.loop, SIGHUP, on_hup, &hup);
 
@@ -403,8 +430,8 @@ proxyd_main(int argc, char **argv)
 	director_close(&pd);
 	limits_free(&pd);
 	penalty_free(&pd);
-	loop_free(pd.loop);
 	passdb_chain_free(pd.passdb);
+	loop_free(pd.loop);
 	proxyd_tls_free(&pd);
 	settings_free(&set);
 	free(args.overrides);

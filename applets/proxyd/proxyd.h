@@ -112,6 +112,7 @@ struct client {
 	unsigned int reconnects;
 	unsigned int director_lookup_id;	/* a director lookup is out (director.c) */
 	unsigned int last_penalty;	/* auth penalty of rip when this login began (penalty.c) */
+	unsigned int passdb_lookup_id;	/* the passdb has not answered yet */
 
 	/* the login being processed */
 	char *user;			/* the name the client gave */

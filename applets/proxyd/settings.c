@@ -21,7 +21,9 @@
 static const struct conf_key proxyd_schema[] = {
 	{ "", "base_dir" }, { "", "protocols" }, { "", "listen" }, { "", "hostname" },
 	{ "", "login_trusted_networks" }, { "", "disable_plaintext_auth" },
-	{ "", "auth_allow_cleartext" }, { "", "auth_failure_delay" }, { "", "auth_mechanisms" },
+	{ "", "auth_allow_cleartext" }, { "", "auth_failure_delay" }, { "", "auth_username_chars" }, { "", "auth_mechanisms" },
+	{ "", "auth_cache_size" }, { "", "auth_cache_ttl" }, { "", "auth_cache_negative_ttl" },
+	{ "", "auth_cache_verify_password_with_worker" },
 	{ "", "login_greeting" }, { "", "login_timeout" },
 	{ "", "login_proxy_timeout" }, { "", "login_proxy_max_reconnects" },
 	{ "", "login_proxy_max_disconnect_delay" }, { "", "login_source_ips" },

@@ -624,7 +624,7 @@ TEST(chain_add_errors)
 		const char *driver, *args, *rule, *err;
 	} t[] = {
 		{ "ldap", "", NULL,
-		    "Unknown passdb driver 'ldap' (mtool has passwd-file and static)" },
+		    "Unknown passdb driver 'ldap' (mtool has passwd-file, static and sql)" },
 		{ "passwd-file", "", NULL, "passwd-file: Missing args (the file's path)" },
 		{ "passwd-file", "scheme=SHA1", NULL,
 		    "passwd-file: Missing args (the file's path)" },
