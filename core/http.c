@@ -103,8 +103,14 @@ http_parse(const char *data, size_t len, struct http_request *req)
 		len = HTTP_HEAD_MAX;
 	for (;;) {
 		const char *l = data + pos, *nl = memchr(l, '\n', len - pos);
-		if (nl == NULL)
+		if (nl == NULL) {
+			/* a line still arriving is judged by what it holds so far: a TLS hello
+			 * or a binary probe is answered at once, not at the deadline */
+			for (const char *p = l; p < data + len; p++)
+				if (!is_fchar((unsigned char)*p) && *p != '\r')
+					return -400;
 			return len == HTTP_HEAD_MAX ? -431 : 0;
+		}
 		size_t n = (size_t)(nl - l);
 		if (n > 0 && l[n - 1] == '\r')
 			n--;
@@ -305,8 +311,12 @@ conn_read(struct http_conn *c)
 	}
 	size_t old = c->inlen;
 	c->inlen += (size_t)n;
-	/* parse again only when a line ended (or the buffer is full) */
-	if (memchr(c->in + old, '\n', (size_t)n) == NULL && c->inlen < sizeof(c->in))
+	/* parse again only when a line ended, a control character came (no request holds
+	 * one) or the buffer is full: a request sent a byte at a time costs no more */
+	int again = c->inlen == sizeof(c->in);
+	for (size_t i = old; i < c->inlen && !again; i++)
+		again = (unsigned char)c->in[i] < 0x20 && c->in[i] != '\t' && c->in[i] != '\r';
+	if (!again)
 		return;
 	struct http_request req;
 	int r = http_parse(c->in, c->inlen, &req);

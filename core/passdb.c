@@ -5,6 +5,7 @@
  * undone from that copy (Dovecot's auth_fields_rollback). The drivers are in
  * core/passdb_drv.c, the per-lookup field handling in core/passdb_req.c. */
 #include "core/passdb.h"
+#include "core/metrics.h"
 #include "core/passdb_drv.h"
 #include "core/passdb_req.h"
 #include "core/str.h"
@@ -31,6 +32,11 @@ struct passdb_chain {
 	struct passdb *dbs;
 	size_t n;
 	char errbuf[256];
+};
+
+struct metrics_family passdb_lookup_seconds = {
+	.name = "mtool_passdb_lookup_duration_seconds", .help = "Time of one passdb lookup, by driver",
+	.type = METRICS_HISTOGRAM, .labels = { "driver" }, .bounds = metrics_bounds_latency,
 };
 
 /* ---- the chain (auth_request_handle_passdb_callback) ---- */
@@ -68,7 +74,9 @@ passdb_chain_lookup(struct passdb_chain *chain, const struct passdb_request *req
 			break;
 		}
 		passdb_log(&L, LOG_LEVEL_DEBUG, "Performing passdb lookup");
+		uint64_t t0 = metrics_now_us();
 		st = passdb_drv_lookup(db->drv, &L);
+		metrics_observe(&passdb_lookup_seconds, metrics_now_us() - t0, METRICS_VALUES(L.db_name));
 		next = st == PASSDB_OK && L.noauthenticate;
 		if (L.failed && st == PASSDB_OK && !next)
 			st = PASSDB_USER_UNKNOWN;	/* Dovecot: allow_nets, fail=yes */

@@ -110,4 +110,9 @@ int passdb_chain_lookup(struct passdb_chain *, const struct passdb_request *req,
 /* Frees the chain and every table it loaded. NULL is fine. */
 void passdb_chain_free(struct passdb_chain *);
 
+/* mtool_passdb_lookup_duration_seconds{driver} (core/metrics.h), observed around each
+ * driver's lookup; a daemon that wants it shown registers it. */
+struct metrics_family;
+extern struct metrics_family passdb_lookup_seconds;
+
 #endif

@@ -16,6 +16,7 @@
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
+#include "applets/proxyd/stats.h"
 #include "config.h"
 #include "core/base64.h"
 #include "core/conf.h"
@@ -254,6 +255,8 @@ client_destroy(struct client *c, const char *reason)
 	if (c->destroyed)
 		return;
 	c->destroyed = 1;
+	if ((c->authenticating || c->proxying) && !c->logged_in)
+		METRICS_INC(stats_logins, c->proto->name, "aborted");
 	director_client_gone(c);
 	if (reason != NULL) {
 		client_disconnect_detail(c, detail, sizeof(detail));
@@ -414,6 +417,7 @@ client_fail_now(struct client *c, enum client_fail why, const char *text)
 {
 	c->authenticating = 0;
 	c->last_fail = why;
+	METRICS_INC(stats_logins, c->proto->name, stats_fail_result(why));
 	director_session_end(c->pd, c->conn_guid);
 	/* text may point into the passdb result: reply first, then free */
 	c->proto->fail(c, why, text);
@@ -570,6 +574,7 @@ client_proxy_established(struct client *c)
 	client_log_proxy(c, 0, "Started proxying to <%s>%s", ip_format(&c->dest.ip, ip, sizeof(ip)), extra);
 	loop_timer_cancel(c->pd->loop, &c->timer);
 	loop_timer_cancel(c->pd->loop, &c->login_timer);
+	stats_login_ok(c);
 	if (relay_start(c) < 0) {
 		client_destroy(c, "Out of memory");
 		return;

@@ -118,6 +118,8 @@ TEST(http_parse_requests)
 		{ "GET /metrics HTTP/1.1\r\nHost: x\ry\r\n\r\n", -400, 0, 0, 0 },
 		{ "G\x80T /metrics HTTP/1.1\r\n", -400, 0, 0, 0 },
 		{ "\r\n", -400, 0, 0, 0 },
+		{ "\x16\x03\x01\x02", -400, 0, 0, 0 },		/* a TLS hello, before any LF */
+		{ "GET /metrics HTTP/1.1\r\nHost: \x01", -400, 0, 0, 0 },
 	};
 	static const char nul[] = "GET /metrics HTTP/1.1\r\nHost: x\0y\r\n\r\n";
 	struct http_request req;
