@@ -13,6 +13,7 @@
 #include "core/str.h"
 
 static struct metrics_family *families, **families_tail = &families;
+static unsigned int scrape_gen;
 
 static void
 family_init(struct metrics_family *f)
@@ -104,16 +105,20 @@ void
 metrics_add(struct metrics_family *f, int64_t n, const char *const *values)
 {
 	struct metrics_series *s = series_get(f, values);
-	if (s)
+	if (s) {
 		s->value += n;
+		s->gen = scrape_gen;
+	}
 }
 
 void
 metrics_set(struct metrics_family *f, int64_t v, const char *const *values)
 {
 	struct metrics_series *s = series_get(f, values);
-	if (s)
+	if (s) {
 		s->value = v;
+		s->gen = scrape_gen;
+	}
 }
 
 void
@@ -305,6 +310,8 @@ render_family(struct out *o, struct metrics_family *f, int om)
 	for (int pass = 0; pass < 2; pass++) {
 		const struct metrics_series *s = pass == 0 ? f->series : f->other;
 		for (; s != NULL; s = pass == 0 ? s->next : NULL) {
+			if (f->collect && s->gen != scrape_gen)
+				continue;	/* not set by this scrape's collect */
 			if (f->type == METRICS_HISTOGRAM) {
 				render_histogram(o, f, s);
 				continue;
@@ -320,6 +327,7 @@ int
 metrics_render(struct buf *b, int openmetrics)
 {
 	struct out o = { b, 0 };
+	scrape_gen++;
 	for (struct metrics_family *f = families; f; f = f->next) {
 		if (f->collect) {
 			for (struct metrics_series *s = f->series; s; s = s->next)

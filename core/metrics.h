@@ -43,6 +43,7 @@ struct metrics_series {
 	int64_t value;			/* counter, gauge; histogram: number of observations */
 	uint64_t sum_us;		/* histogram: sum of observations */
 	uint64_t *buckets;		/* histogram: per-bound counts (not cumulative) */
+	unsigned int gen;		/* the scrape that last touched it (collected gauges) */
 };
 
 struct metrics_family {
@@ -53,8 +54,8 @@ struct metrics_family {
 	/* histogram: upper bounds in microseconds, ascending, 0-terminated (+Inf is added);
 	 * metrics_bounds_latency is 1 ms .. 30 s */
 	const uint64_t *bounds;
-	/* gauges computed at scrape time: called before rendering, after every series of
-	 * the family was set to 0 (series stay, so a series that goes to 0 reads 0) */
+	/* gauges computed at scrape time: called before rendering; only the series it sets
+	 * (metrics_set or metrics_add) are shown, so a removed host's series disappears */
 	void (*collect)(struct metrics_family *, void *arg);
 	void *collect_arg;
 

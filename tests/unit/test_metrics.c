@@ -20,7 +20,8 @@ render(int om)
 static void
 collect_two(struct metrics_family *f, void *arg)
 {
-	metrics_set(f, *(int *)arg, METRICS_VALUES("imap", "proxying"));
+	if (*(int *)arg >= 0)
+		metrics_set(f, *(int *)arg, METRICS_VALUES("imap", "proxying"));
 }
 
 TEST(metrics_text_and_openmetrics)
@@ -71,6 +72,11 @@ TEST(metrics_text_and_openmetrics)
 	CHECK_CONTAINS(t, "# TYPE mtool_build info\nmtool_build_info{");
 	size_t len = strlen(t);
 	CHECK(len > 6 && strcmp(t + len - 6, "# EOF\n") == 0);
+	/* a series the collect callback no longer sets is not shown */
+	n = -1;
+	t = render(0);
+	CHECK(strstr(t, "t_sessions{") == NULL);
+	CHECK_CONTAINS(t, "# TYPE t_sessions gauge\n");
 	metrics_reset();
 }
 
