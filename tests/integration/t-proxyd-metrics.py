@@ -19,6 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import DovecotBackend, RawClient, report, main_guard, free_port  # noqa: E402
 from mtoolfix import Proxyd, MTOOL  # noqa: E402
+from tlsfix import make_ca, make_cert, s_client  # noqa: E402
 from metricsfix import stats_conf, Scrape, http_get, http_raw, promtool_check, PROM_ACCEPT  # noqa: E402
 
 LOGINS = 'mtool_proxyd_logins_total'
@@ -26,6 +27,36 @@ LOGINS = 'mtool_proxyd_logins_total'
 
 def delta(before, after, name, **labels):
     return after.value(name, **labels) - before.value(name, **labels)
+
+
+def tls_handshakes(be):
+    """TLS handshakes on the client side: a full one, a resumed one (openssl's -sess_in),
+    and a failed one (no TLS at all on the imaps port)."""
+    ca = make_ca('ca')
+    leaf = make_cert(ca, 'srv', ['mail.test'])
+    os.chmod(leaf['key'], 0o644)
+    http = free_port()
+    px = Proxyd(name='tls', users={'user1@example.org': 'proxy host=127.0.0.1 port=%d' % be.imap_port},
+                tls=True, settings={'ssl': 'yes', 'ssl_cert': '<' + leaf['chain'], 'ssl_key': '<' + leaf['key']},
+                extra_conf=stats_conf(http))
+    with px:
+        s0 = Scrape(http)
+        sess = os.path.join(px.dir, 'tls.sess')
+        out1 = s_client(px.imaps_port, ['-tls1_2', '-sess_out', sess], input=b'a LOGOUT\r\n')
+        out2 = s_client(px.imaps_port, ['-tls1_2', '-sess_in', sess], input=b'a LOGOUT\r\n')
+        raw = RawClient('127.0.0.1', px.imaps_port)
+        raw.send(b'hello, this is no TLS record\r\n' * 4)
+        raw.closed(3)
+        raw.close()
+        time.sleep(0.3)
+        s1 = Scrape(http)
+        name = 'mtool_tls_handshakes_total'
+        report('Reused, TLSv1.2' in out2, 'openssl resumed its TLS session', out2[-600:])
+        report(delta(s0, s1, name, side='client', result='success', resumed='no') == 1 and
+               delta(s0, s1, name, side='client', result='success', resumed='yes') == 1,
+               'tls handshakes{client,success}: one full, one resumed', s1.text)
+        report(delta(s0, s1, name, side='client', result='failed', resumed='no') == 1,
+               'a client that speaks no TLS: tls handshakes{client,failed} +1', out1[-300:])
 
 
 def main():
@@ -227,6 +258,7 @@ def main():
     px.stop()
     bad = px.check_log()
     report(not bad, 'no sanitizer reports or crashes in the log', '\n'.join(bad))
+    tls_handshakes(be)
     be.stop()
 
 
