@@ -23,6 +23,7 @@
 #define HTTP_LINGER_MS		1000
 #define HTTP_LINGER_BYTES	65536
 #define HTTP_METHOD_MAX		16
+#define HTTP_EMFILE_PAUSE_MS	1000
 
 /* ---- the parser ---- */
 
@@ -174,6 +175,7 @@ struct http_conn {
 struct http_listener {
 	struct http_server *srv;
 	struct loop_io io;
+	struct loop_timer pause;	/* out of descriptors: accept again later */
 	int fd;
 	struct ip_addr ip;
 	unsigned int port;
@@ -354,6 +356,14 @@ conn_event(struct loop_io *io, uint32_t events, void *arg)
 }
 
 static void
+listener_resume(struct loop_timer *t, void *arg)
+{
+	struct http_listener *l = arg;
+	(void)t;
+	loop_io_set(l->srv->loop, &l->io, EPOLLIN);
+}
+
+static void
 listener_accept(struct loop_io *io, uint32_t events, void *arg)
 {
 	struct http_listener *l = arg;
@@ -361,6 +371,13 @@ listener_accept(struct loop_io *io, uint32_t events, void *arg)
 	(void)events;
 	for (int i = 0; i < HTTP_CONNS_MAX; i++) {
 		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+			/* the connection stays queued: level-triggered epoll would report it
+			 * again at once, so stop listening for a while instead of spinning */
+			loop_io_set(srv->loop, io, 0);
+			loop_timer_set(srv->loop, &l->pause, HTTP_EMFILE_PAUSE_MS, listener_resume, l);
+			return;
+		}
 		if (fd < 0)
 			return;
 		if (srv->nconns >= HTTP_CONNS_MAX) {
@@ -527,6 +544,8 @@ http_server_free(struct http_server *srv)
 	while (srv->conns)
 		conn_close(srv->conns);
 	for (unsigned int i = 0; i < srv->n; i++) {
+		if (srv->loop)
+			loop_timer_cancel(srv->loop, &srv->l[i].pause);
 		if (srv->loop && srv->l[i].io.fd >= 0)
 			loop_io_del(srv->loop, &srv->l[i].io);
 		if (srv->l[i].fd >= 0)

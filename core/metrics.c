@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* core/metrics.c: the metrics registry and its two text renderings. Series are found by
- * a linear walk with strcmp: families have a handful of series, and an update costs far
- * less than the read or write system call it counts. Numbers are integers throughout
+ * a linear walk comparing a hash of the label values, then the strings of the one that
+ * matches: families have a few dozen series at most, and an update then costs far less
+ * than the system call it counts (bench/metricsupd.c). Numbers are integers throughout
  * (durations in microseconds), so rendering needs no floating point. */
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,19 @@ metrics_register_collect(struct metrics_family *f, void (*collect)(struct metric
 	metrics_register(f);
 }
 
+static uint32_t
+values_hash(const struct metrics_family *f, const char *const *values)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a over the values, each ended by its NUL */
+	for (unsigned int i = 0; i < f->nlabels; i++) {
+		const unsigned char *p = (const unsigned char *)(values[i] ? values[i] : "");
+		do
+			h = (h ^ *p) * 16777619u;
+		while (*p++);
+	}
+	return h;
+}
+
 static struct metrics_series *
 series_new(const struct metrics_family *f, const char *const *values)
 {
@@ -79,7 +93,10 @@ series_get(struct metrics_family *f, const char *const *values)
 {
 	struct metrics_series **pp = &f->series, *s;
 	family_init(f);
+	uint32_t h = values_hash(f, values);
 	for (; (s = *pp) != NULL; pp = &s->next) {
+		if (s->hash != h)
+			continue;
 		unsigned int i = 0;
 		while (i < f->nlabels && strcmp(s->labels[i], values[i] ? values[i] : "") == 0)
 			i++;
@@ -90,6 +107,7 @@ series_get(struct metrics_family *f, const char *const *values)
 	for (unsigned int i = 0; i < f->nlabels; i++)
 		v[i] = values[i] ? values[i] : "";
 	if (f->nseries < METRICS_SERIES_MAX && (s = series_new(f, v)) != NULL) {
+		s->hash = h;
 		*pp = s;
 		f->nseries++;
 		return s;

@@ -44,6 +44,7 @@ struct metrics_series {
 	uint64_t sum_us;		/* histogram: sum of observations */
 	uint64_t *buckets;		/* histogram: per-bound counts (not cumulative) */
 	unsigned int gen;		/* the scrape that last touched it (collected gauges) */
+	uint32_t hash;			/* of the label values: compared before the strings */
 };
 
 struct metrics_family {

@@ -67,8 +67,7 @@ backend_timeout(struct loop_timer *t, void *arg)
 	char why[256], suffix[128];
 	(void)t;
 	backend_failure_suffix(c, suffix, sizeof(suffix));
-	if (c->backend == NULL || c->backend_state == NULL)
-		stats_backend_failure(c, "timeout");
+	stats_backend_failure(c, "timeout");
 	str_fmt(why, sizeof(why), "Login timed out in state=%s%s",
 	    c->backend == NULL ? "connect" : c->backend_state ? c->backend_state : "banner", suffix);
 	client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);

@@ -574,12 +574,12 @@ client_proxy_established(struct client *c)
 	client_log_proxy(c, 0, "Started proxying to <%s>%s", ip_format(&c->dest.ip, ip, sizeof(ip)), extra);
 	loop_timer_cancel(c->pd->loop, &c->timer);
 	loop_timer_cancel(c->pd->loop, &c->login_timer);
-	stats_login_ok(c);
 	if (relay_start(c) < 0) {
 		client_destroy(c, "Out of memory");
 		return;
 	}
 	c->logged_in = 1;
+	stats_login_ok(c);
 	/* the relay owns both connections now */
 	c->conn = c->backend = NULL;
 	client_destroy(c, NULL);

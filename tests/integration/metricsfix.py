@@ -8,6 +8,7 @@ text and OpenMetrics parsers and `promtool check metrics` (Debian's prometheus p
     s = Scrape(port)                    # parsed
     s.value('mtool_proxyd_logins_total', protocol='imap', result='success')"""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -94,3 +95,32 @@ class Scrape:
         """Sum over the samples of name whose labels include labels."""
         want = set(labels.items())
         return sum(v for (n, l), v in self.samples.items() if n == name and want <= l)
+
+
+DOC = os.path.join(os.environ.get('TOP') or os.path.join(os.path.dirname(__file__), '..', '..'),
+                   'docs', 'metrics.md')
+
+
+def undocumented(scrape):
+    """Metric families of a scrape that docs/metrics.md does not list in a table row."""
+    with open(DOC) as f:
+        doc = f.read()
+    out = []
+    for fam in scrape.families:
+        names = {fam.name, fam.name + '_total', fam.name + '_info'}
+        if not any('| `%s` |' % n in doc for n in names):
+            out.append(fam.name)
+    return out
+
+
+def doc_block(title):
+    """The indented block of docs/metrics.md that starts with the line '# title'."""
+    with open(DOC) as f:
+        lines = f.read().split('\n')
+    i = [k for k, l in enumerate(lines) if l.strip() == '# ' + title][0]
+    out = []
+    for l in lines[i:]:
+        if not (l.startswith('    ') or l == ''):
+            break
+        out.append(l[4:])
+    return '\n'.join(out) + '\n'

@@ -15,7 +15,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import DovecotBackend, report, main_guard, free_port, port_listening  # noqa: E402
 from mtoolfix import Proxyd  # noqa: E402
 from directordfix import Directord, wait_until  # noqa: E402
-from metricsfix import stats_conf, Scrape, promtool_check  # noqa: E402
+import subprocess  # noqa: E402
+from fixtures import TESTDIR  # noqa: E402
+from metricsfix import stats_conf, Scrape, promtool_check, undocumented, doc_block  # noqa: E402
 
 A, B = '127.0.0.2', '127.0.0.3'
 USERS = ['user%d@example.org' % i for i in range(1, 6)]
@@ -95,6 +97,15 @@ def main():
     # formats, SIGHUP
     ok, out = promtool_check(s3.text)
     report(ok, 'promtool check metrics passes', out)
+    report(not undocumented(s3), 'every metric is documented in docs/metrics.md', undocumented(s3))
+    # the documentation's example configuration and alert rules are valid for promtool
+    for name in ('prometheus.yml', 'mtool-alerts.yml'):
+        with open(os.path.join(TESTDIR, name), 'w') as f:
+            f.write(doc_block(name))
+    r = subprocess.run(['promtool', 'check', 'config', os.path.join(TESTDIR, 'prometheus.yml')],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    report(r.returncode == 0 and b'6 rules found' in r.stdout,
+           'docs/metrics.md: the scrape config and its 6 alert rules pass promtool', r.stdout)
     om = Scrape(http, openmetrics=True)
     report(om.text.endswith('# EOF\n') and om.value('mtool_director_moves_total', reason='doveadm') ==
            s3.value('mtool_director_moves_total', reason='doveadm'), 'the OpenMetrics parser reads the same counters')

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import DovecotBackend, RawClient, report, main_guard, free_port  # noqa: E402
 from mtoolfix import Proxyd, MTOOL  # noqa: E402
 from tlsfix import make_ca, make_cert, s_client  # noqa: E402
-from metricsfix import stats_conf, Scrape, http_get, http_raw, promtool_check, PROM_ACCEPT  # noqa: E402
+from metricsfix import stats_conf, Scrape, http_get, http_raw, promtool_check, PROM_ACCEPT, undocumented  # noqa: E402
 
 LOGINS = 'mtool_proxyd_logins_total'
 
@@ -179,6 +179,7 @@ def main():
     # formats and promtool
     ok, out = promtool_check(s4.text)
     report(ok, 'promtool check metrics passes', out)
+    report(not undocumented(s4), 'every metric is documented in docs/metrics.md', undocumented(s4))
     om = Scrape(http, openmetrics=True)
     report(om.content_type.startswith('application/openmetrics-text; version=1.0.0') and
            om.text.endswith('# EOF\n'), 'OpenMetrics when Prometheus asks for it', om.content_type)
