@@ -280,6 +280,7 @@ conn_answer(struct http_conn *c, int status, const struct http_request *req)
 	if (status == 200) {
 		type = metrics_content_type(openmetrics);
 	} else if (buf_append(&body, text, strlen(text)) < 0 || buf_append(&body, "\n", 1) < 0) {
+		buf_release(&body);
 		conn_drop(c, "out_of_memory");
 		return;
 	}

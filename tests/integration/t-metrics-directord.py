@@ -7,6 +7,8 @@ prometheus_client's parsers and `promtool check metrics`."""
 
 import imaplib
 import os
+import re
+import socket
 import signal
 import sys
 import time
@@ -132,6 +134,22 @@ def main():
     dd.stop()
     bad = dd.check_log() + px.check_log()
     report(not bad, 'no sanitizer reports in the logs', '\n'.join(bad))
+
+    # configuration errors: file:line, not started
+    dd.extra_conf = stats_conf(http, address='localhost')
+    report(dd.refuses_to_start() and re.search(r"directord\.conf:\d+: inet_listener of service stats: "
+                                               r"'localhost' is not an IP address", dd.log()),
+           'a host name as address: file:line error, not started', dd.log()[-400:])
+    dd.extra_conf = stats_conf(http).replace('port = %d' % http, 'port = 70000')
+    report(dd.refuses_to_start() and re.search(r'directord\.conf:\d+: port', dd.log()),
+           'a port above 65535: file:line error, not started', dd.log()[-400:])
+    busy = socket.socket()
+    busy.bind(('127.0.0.1', 0))
+    busy.listen(1)
+    dd.extra_conf = stats_conf(busy.getsockname()[1])
+    report(dd.refuses_to_start() and 'service stats: listen(127.0.0.1, %d) failed' % busy.getsockname()[1] in dd.log(),
+           'a port in use: the error names it, not started', dd.log()[-400:])
+    busy.close()
     bea.stop()
 
 
