@@ -13,6 +13,16 @@
 #include "core/metrics.h"
 #include "core/str.h"
 
+struct metrics_series {
+	struct metrics_series *next;
+	const char *labels[METRICS_LABELS_MAX];	/* copies, in the same allocation */
+	int64_t value;			/* counter, gauge; histogram: number of observations */
+	uint64_t sum_us;		/* histogram: sum of observations */
+	uint64_t *buckets;		/* histogram: per-bound counts (not cumulative) */
+	unsigned int gen;		/* the scrape that last touched it (collected gauges) */
+	uint32_t hash;			/* of the label values: compared before the strings */
+};
+
 static struct metrics_family *families, **families_tail = &families;
 static unsigned int scrape_gen;
 

@@ -37,15 +37,7 @@ enum metrics_type {
 	METRICS_INFO,		/* value 1, the labels carry the information: NAME_info */
 };
 
-struct metrics_series {
-	struct metrics_series *next;
-	const char *labels[METRICS_LABELS_MAX];	/* copies, in the same allocation */
-	int64_t value;			/* counter, gauge; histogram: number of observations */
-	uint64_t sum_us;		/* histogram: sum of observations */
-	uint64_t *buckets;		/* histogram: per-bound counts (not cumulative) */
-	unsigned int gen;		/* the scrape that last touched it (collected gauges) */
-	uint32_t hash;			/* of the label values: compared before the strings */
-};
+struct metrics_series;
 
 struct metrics_family {
 	const char *name;		/* without _total / _info: "mtool_proxyd_logins" */
