@@ -31,12 +31,15 @@ def delta(before, after, name, **labels):
 
 def tls_handshakes(be):
     """TLS handshakes on the client side: a full one, a resumed one (openssl's -sess_in),
-    and a failed one (no TLS at all on the imaps port)."""
+    and a failed one (no TLS at all on the imaps port); on the backend side, one to a
+    Dovecot with implicit TLS."""
     ca = make_ca('ca')
     leaf = make_cert(ca, 'srv', ['mail.test'])
     os.chmod(leaf['key'], 0o644)
     http = free_port()
-    px = Proxyd(name='tls', users={'user1@example.org': 'proxy host=127.0.0.1 port=%d' % be.imap_port},
+    tbe = DovecotBackend('be-tls', ssl=True).start()
+    px = Proxyd(name='tls', users={'user1@example.org': 'proxy host=127.0.0.1 port=%d' % be.imap_port,
+                                   'user2@example.org': 'proxy host=127.0.0.1 port=%d ssl=any-cert' % tbe.imaps_port},
                 tls=True, settings={'ssl': 'yes', 'ssl_cert': '<' + leaf['chain'], 'ssl_key': '<' + leaf['key']},
                 extra_conf=stats_conf(http))
     with px:
@@ -48,6 +51,9 @@ def tls_handshakes(be):
         raw.send(b'hello, this is no TLS record\r\n' * 4)
         raw.closed(3)
         raw.close()
+        m = imaplib.IMAP4('127.0.0.1', px.imap_port)
+        m.login('user2@example.org', 'pass')
+        m.logout()
         time.sleep(0.3)
         s1 = Scrape(http)
         name = 'mtool_tls_handshakes_total'
@@ -57,6 +63,9 @@ def tls_handshakes(be):
                'tls handshakes{client,success}: one full, one resumed', s1.text)
         report(delta(s0, s1, name, side='client', result='failed', resumed='no') == 1,
                'a client that speaks no TLS: tls handshakes{client,failed} +1', out1[-300:])
+        report(delta(s0, s1, name, side='backend', result='success', resumed='no') == 1,
+               'a login to a TLS backend: tls handshakes{backend,success} +1', s1.text)
+    tbe.stop()
 
 
 def main():
