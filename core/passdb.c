@@ -6,6 +6,7 @@
  * core/passdb_drv.c, the per-lookup field handling in core/passdb_req.c. */
 #include "core/passdb.h"
 #include "core/authcache.h"
+#include "core/metrics.h"
 #include "core/passdb_drv.h"
 #include "core/passdb_req.h"
 #include "core/loop.h"
@@ -45,6 +46,11 @@ struct passdb_chain {
 	unsigned char username_chars[32];	/* bit map */
 };
 
+struct metrics_family passdb_lookup_seconds = {
+	.name = "mtool_passdb_lookup_duration_seconds", .help = "Time of one passdb lookup, by driver",
+	.type = METRICS_HISTOGRAM, .labels = { "driver" }, .bounds = metrics_bounds_latency,
+};
+
 /* ---- the chain (auth_request_handle_passdb_callback) ---- */
 
 /* One lookup on its way through the chain. L.req points at req, whose strings are
@@ -62,6 +68,7 @@ struct passdb_pending {
 	char *cache_key;		/* this passdb's, when the cache applies */
 	int from_cache;			/* this passdb's answer came from the cache */
 	int timed_out;
+	uint64_t t0;			/* when this passdb was asked (metrics) */
 	struct loop_timer timer;
 	passdb_callback *cb;
 	void *arg;
@@ -247,6 +254,7 @@ chain_answer(struct passdb_pending *p, enum passdb_status st)
 	enum passdb_rule rule;
 	int cont = 0;
 
+	metrics_observe(&passdb_lookup_seconds, metrics_now_us() - p->t0, METRICS_VALUES(L->db_name));
 	if (p->cache_key != NULL && !p->from_cache) {
 		const char *scheme = NULL;
 		(void)passdb_drv_cache_key(db->drv, &scheme);
@@ -343,6 +351,7 @@ chain_step(struct passdb_pending *p)
 		return;
 	}
 	passdb_log(L, LOG_LEVEL_DEBUG, "Performing passdb lookup");
+	p->t0 = metrics_now_us();
 	st = PASSDB_PENDING;
 	p->from_cache = 0;
 	const char *scheme = NULL, *tmpl;

@@ -159,4 +159,9 @@ void passdb_chain_cancel(struct passdb_chain *, unsigned int id);
  * fine. */
 void passdb_chain_free(struct passdb_chain *);
 
+/* mtool_passdb_lookup_duration_seconds{driver} (core/metrics.h), observed around each
+ * driver's lookup; a daemon that wants it shown registers it. */
+struct metrics_family;
+extern struct metrics_family passdb_lookup_seconds;
+
 #endif

@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "core/addr.h"
+#include "core/metrics.h"
 #include "core/str.h"
 #include "core/tls_int.h"
 
@@ -154,6 +155,8 @@ struct tls {
 	const br_ssl_server_policy_class *sni_vtable;
 	int handshaken;			/* the first handshake finished (latched: a
 					 * failed engine says nothing any more) */
+	unsigned char chose;		/* server: choose() ran, so the session is new */
+	unsigned char counted;		/* the handshake's outcome is in tls_handshakes */
 	char errbuf[96];
 	unsigned char *ibuf;		/* then the output buffer: see tls_alloc */
 	size_t alloc;
@@ -204,6 +207,24 @@ engine_setup(br_ssl_engine_context *eng, const struct tls_params *p, unsigned ch
 	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION | BR_OPT_ENFORCE_SERVER_PREFERENCES);
 }
 
+struct metrics_family tls_handshakes = {
+	.name = "mtool_tls_handshakes",
+	.help = "TLS handshakes by side (client: mtool serves a mail client; backend: mtool connects to a server), result and resumption",
+	.type = METRICS_COUNTER, .labels = { "side", "result", "resumed" },
+};
+
+/* Once per engine: success, failed (an alert either way), or aborted (freed before the
+ * handshake ended: the peer left or timed out). The client side never resumes. */
+static void
+tls_count(struct tls *t, const char *result)
+{
+	if (t->counted || (t->handshaken && strcmp(result, "success") != 0))
+		return;
+	t->counted = 1;
+	METRICS_INC(tls_handshakes, t->srv ? "client" : "backend", result,
+	    t->srv && t->handshaken && !t->chose ? "yes" : "no");
+}
+
 static struct tls *
 tls_alloc(size_t size)
 {
@@ -223,6 +244,7 @@ sni_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context 
 {
 	struct tls *t = (struct tls *)((char *)pctx - offsetof(struct tls, sni_vtable));
 	br_ssl_server_context *sc = SRV(t);
+	t->chose = 1;	/* BearSSL asks the policy only in a full handshake, not on resumption */
 	const struct tls_cert *ct = tls_server_pick(t->srv, br_ssl_engine_get_server_name(&sc->eng));
 
 	if (ct->key_type == BR_KEYTYPE_RSA)
@@ -310,6 +332,7 @@ tls_free(struct tls *t)
 {
 	if (t == NULL)
 		return;
+	tls_count(t, "aborted");
 	tls_server_unref(t->srv);
 	/* the buffers held plaintext and keys */
 	memset(t, 0, t->alloc);
@@ -418,8 +441,10 @@ tls_closed(struct tls *t)
 {
 	unsigned int st = br_ssl_engine_current_state(t->eng);
 	/* a failure counts at once, while its alert may still wait to be sent */
-	if (br_ssl_engine_last_error(t->eng) != BR_ERR_OK)
+	if (br_ssl_engine_last_error(t->eng) != BR_ERR_OK) {
+		tls_count(t, "failed");
 		return -1;
+	}
 	if (st == BR_SSL_CLOSED)
 		return 1;
 	/* closing: after the handshake, an engine that neither reads nor takes data only
@@ -433,8 +458,11 @@ int
 tls_handshake_done(struct tls *t)
 {
 	/* the engine takes application data only once the handshake has finished */
-	if (!t->handshaken)
+	if (!t->handshaken) {
 		t->handshaken = (br_ssl_engine_current_state(t->eng) & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0;
+		if (t->handshaken)
+			tls_count(t, "success");
+	}
 	return t->handshaken;
 }
 

@@ -106,4 +106,9 @@ const char *tls_error(struct tls *);
 /* "TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256" for logs, after the handshake. */
 const char *tls_describe(struct tls *, char *buf, size_t len);
 
+/* mtool_tls_handshakes_total{side, result, resumed} (core/metrics.h): counted by every
+ * engine once; a daemon that wants it shown registers it. */
+struct metrics_family;
+extern struct metrics_family tls_handshakes;
+
 #endif

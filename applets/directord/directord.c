@@ -13,11 +13,13 @@
 
 #include "applets/applets.h"
 #include "applets/directord/directord.h"
+#include "applets/directord/dirstats.h"
 #include "config.h"
 #include "core/buf.h"
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/dline.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/privdrop.h"
 #include "core/str.h"
@@ -47,6 +49,8 @@ static const struct conf_key directord_schema[] = {
 	{ "", "director_health_check_flush" }, { "", "director_health_check_flush_max_parallel" },
 	{ "", "director_health_check_user" }, { "", "director_health_check_password" },
 	{ "", "director_health_check_ssl_ca_file" }, { "", "director_health_check_ssl_any_cert" },
+	/* service stats { inet_listener http { } }: the metrics endpoint */
+	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
 	{ NULL, NULL },
 };
 
@@ -182,6 +186,8 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	if (n && conf_parse_bool(n, &s->hc_ssl_any_cert, errf) < 0)
 		bad = 1;
 
+	if (http_conf(dd->conf, "*, ::", &dd->stats_set, errf) < 0)
+		bad = 1;
 	hosts_init(&dd->hosts);
 	hosts_init(&dd->orig);
 	if (hosts_parse(&dd->hosts, s->mail_servers, errf, "director_mail_servers") < 0 ||
@@ -323,6 +329,7 @@ directord_main(int argc, char **argv)
 {
 	struct daemon_args args;
 	struct directord dd = { .admin_fd = -1, .proxy_fd = -1 };
+	char state_dir[sizeof(dd.set.state_path)], err[256];
 
 	daemon_parse_args(argc, argv, &directord_cmd, &args);
 	log_init("directord", args.debug, 0);
@@ -347,7 +354,9 @@ directord_main(int argc, char **argv)
 		fatalx("cannot create the sockets in %s", dd.set.base_dir);
 	if (health_init(&dd, stderr) < 0)
 		fatalx("health checks: fix the director_health_check_* settings above");
-	char state_dir[sizeof(dd.set.state_path)], err[256];
+	struct http_server *stats = http_server_bind(&dd.stats_set, err, sizeof(err));
+	if (stats == NULL)
+		fatalx("%s", err);
 	if (dd.set.state_path[0])
 		prepare_state_dir(&dd.set, state_dir, sizeof(state_dir));
 	if (privdrop(dd.set.user, err, sizeof(err)) < 0)
@@ -360,12 +369,17 @@ directord_main(int argc, char **argv)
 	loop_signal(dd.loop, SIGINT, on_term, &dd);
 	loop_signal(dd.loop, SIGHUP, on_hup, &dd);
 	loop_timer_set(dd.loop, &dd.tick, TICK_MS, tick, &dd);
+	dirstats_init(&dd);
+	if (http_server_start(stats, dd.loop) < 0)
+		fatal("epoll_ctl");
+	http_server_log(stats);
 	log_info("mtool %s directord started (pid %d): %zu mail hosts, admin socket %s, proxy socket %s",
 	    MTOOL_VERSION, (int)getpid(), dd.hosts.n, dd.set.admin_path, dd.set.proxy_path);
 	int r = loop_run(dd.loop);
 	if (dd.state_dirty || dd.set.state_path[0])
 		state_save(&dd);
 	loop_timer_cancel(dd.loop, &dd.tick);
+	http_server_free(stats);
 	directord_free(&dd);
 	loop_free(dd.loop);
 	free(args.overrides);

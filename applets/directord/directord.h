@@ -16,6 +16,7 @@
 
 #include "core/addr.h"
 #include "core/dirhash.h"
+#include "core/http.h"
 #include "core/loop.h"
 
 struct dir_host;
@@ -147,6 +148,7 @@ struct directord {
 	struct dir_peer peers[DIR_PEERS_MAX];
 	size_t npeers;
 	struct dir_user *moving;	/* users being killed or in their kick delay */
+	struct http_listen_set stats_set;	/* service stats { inet_listener http } */
 };
 
 /* hosts.c */

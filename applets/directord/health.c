@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "applets/directord/directord.h"
+#include "applets/directord/dirstats.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -239,6 +240,7 @@ probe_fail(struct health *he, const char *fmt, const char *arg)
 	char msg[128];
 	str_fmt(msg, sizeof(msg), fmt, arg);
 	str_fmt(he->last_error, sizeof(he->last_error), "%s port %u: %s", p->name, p->port, msg);
+	dirstats_health_probe(he->host->ip_str, p->name, p->port, "failed");
 	loop_timer_cancel(he->dd->loop, &he->timer);
 	round_done(he, 0);
 }
@@ -246,6 +248,8 @@ probe_fail(struct health *he, const char *fmt, const char *arg)
 static void
 probe_ok(struct health *he)
 {
+	const struct hc_port *p = &he->dd->health->ports[he->port_idx];
+	dirstats_health_probe(he->host->ip_str, p->name, p->port, "ok");
 	loop_timer_cancel(he->dd->loop, &he->timer);
 	conn_free(he->conn);
 	he->conn = NULL;

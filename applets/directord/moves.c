@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "applets/directord/directord.h"
+#include "applets/directord/dirstats.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -59,6 +60,7 @@ move_user(struct directord *dd, struct dir_tag *tag, struct dir_user *u, struct 
 	const char *from = u->host ? u->host->ip_str : "-";
 	if (to != NULL) {
 		log_info("%s: User hash %u moved from %s to %s", why, u->hash, from, to->ip_str);
+		METRICS_INC(dirstats_moves, why);
 		users_set_host(u, to);
 	} else {
 		log_info("%s: User hash %u on %s has no host left: kicked", why, u->hash, from);

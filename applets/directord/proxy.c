@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "applets/directord/directord.h"
+#include "applets/directord/dirstats.h"
 #include "config.h"
 #include "core/dline.h"
 #include "core/log.h"
@@ -168,6 +169,7 @@ pending_run(struct directord *dd)
 		struct pending *p = *pp;
 		struct dir_host *h;
 		if (lookup_try(dd, p->hash, p->tag, &h)) {
+			METRICS_INC(dirstats_lookups, "waited");
 			reply_host(p->pc, p->id, h);
 			*pp = p->next;
 			pending_free(dd, p);
@@ -194,6 +196,7 @@ pending_tick(struct directord *dd)
 		    "no mail host is available", (long long)(loop_wall(dd->loop) - p->queued));
 		log_errorx("director: User %s host lookup failed: %s", p->user, reason);
 		const char *f[] = { "FAIL", p->id, reason };
+		METRICS_INC(dirstats_lookups, "timeout");
 		send_fields(p->pc, f, 3);
 		*pp = p->next;
 		pending_free(dd, p);
@@ -214,16 +217,19 @@ cmd_lookup(struct proxy_conn *pc, char **f, size_t n)
 	if (dirhash_user(f[2], dd->set.username_hash, &hash) < 0) {
 		const char *r[] = { "FAIL", f[1], "director_username_hash could not be expanded" };
 		log_errorx("director: User %s host lookup failed: director_username_hash could not be expanded", f[2]);
+		METRICS_INC(dirstats_lookups, "failed");
 		send_fields(pc, r, 3);
 		return;
 	}
 	if (lookup_try(dd, hash, tag, &h)) {
+		METRICS_INC(dirstats_lookups, "ok");
 		reply_host(pc, f[1], h);
 		return;
 	}
 	if (dd->npending >= DIRECTOR_PENDING_MAX) {
 		const char *r[] = { "FAIL", f[1], "too many lookups held" };
 		log_errorx("director: User %s host lookup failed: %u lookups are held already", f[2], dd->npending);
+		METRICS_INC(dirstats_lookups, "failed");
 		send_fields(pc, r, 3);
 		return;
 	}
@@ -236,6 +242,7 @@ cmd_lookup(struct proxy_conn *pc, char **f, size_t n)
 			free(p);
 		}
 		const char *r[] = { "FAIL", f[1], "out of memory" };
+		METRICS_INC(dirstats_lookups, "failed");
 		send_fields(pc, r, 3);
 		return;
 	}
@@ -479,6 +486,7 @@ proxy_kick_session(struct directord *dd, struct dir_session *s, const char *reas
 {
 	(void)dd;
 	const char *f[] = { "KICK", s->guid, reason };
+	METRICS_INC(dirstats_kicks, "user_moved");
 	send_fields(s->pc, f, 3);
 }
 
@@ -501,6 +509,7 @@ proxy_kick_user(struct directord *dd, const char *user)
 {
 	unsigned int n = 0;
 	const char *f[] = { "KICK-USER", user };
+	METRICS_INC(dirstats_kicks, "doveadm_user");
 	for (struct proxy_conn *pc = dd->proxies; pc; pc = pc->next) {
 		if (proxy_has_user(pc, user)) {
 			send_fields(pc, f, 2);
@@ -516,6 +525,7 @@ proxy_kick_alt(struct directord *dd, const char *field, const char *value)
 {
 	unsigned int n = 0;
 	const char *f[] = { "KICK-ALT", field, value };
+	METRICS_INC(dirstats_kicks, "doveadm_alt");
 	for (struct proxy_conn *pc = dd->proxies; pc; pc = pc->next) {
 		if (pc->nsessions > 0) {
 			send_fields(pc, f, 3);

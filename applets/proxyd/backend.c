@@ -9,6 +9,7 @@
 
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/settings.h"
+#include "applets/proxyd/stats.h"
 #include "core/base64.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -66,6 +67,7 @@ backend_timeout(struct loop_timer *t, void *arg)
 	char why[256], suffix[128];
 	(void)t;
 	backend_failure_suffix(c, suffix, sizeof(suffix));
+	stats_backend_failure(c, "timeout");
 	str_fmt(why, sizeof(why), "Login timed out in state=%s%s",
 	    c->backend == NULL ? "connect" : c->backend_state ? c->backend_state : "banner", suffix);
 	client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
@@ -127,6 +129,7 @@ backend_try(struct client *c)
 		str_fmt(why, sizeof(why), "connect(%s, %u) failed: %s%s",
 		    ip_format(&c->dest.ip, ip, sizeof(ip)), c->dest.port, strerror(errno),
 		    sip ? " (binding the source address)" : "");
+		stats_backend_failure(c, "error");
 		backend_failed(c, why);
 		return;
 	}
@@ -224,6 +227,7 @@ backend_cb(struct conn *conn, enum conn_event ev, void *arg)
 		c->proto->backend_input(c);
 		return;
 	case CONN_EV_EOF:
+		stats_backend_failure(c, "closed");
 		str_fmt(why, sizeof(why), "Disconnected by server: Connection closed (state=%s)",
 		    c->backend_state ? c->backend_state : "banner");
 		backend_failed(c, why);
@@ -235,9 +239,11 @@ backend_cb(struct conn *conn, enum conn_event ev, void *arg)
 			str_fmt(why, sizeof(why), "%s: %s (host=%s%s)",
 			    c->dest.starttls ? "STARTTLS handshake failed" : "TLS handshake failed",
 			    conn_error_str(conn), backend_tls_name(c), c->dest.any_cert ? ", any-cert" : "");
+			stats_backend_failure(c, "tls");
 			client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, why);
 			return;
 		}
+		stats_backend_failure(c, c->backend_state ? "closed" : conn_error(conn) == ECONNREFUSED ? "refused" : "error");
 		if (c->backend_state == NULL)
 			str_fmt(why, sizeof(why), "connect(%s, %u) failed: %s",
 			    ip_format(&c->dest.ip, ip, sizeof(ip)), c->dest.port, strerror(conn_error(conn)));

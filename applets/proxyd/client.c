@@ -18,6 +18,7 @@
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
+#include "applets/proxyd/stats.h"
 #include "config.h"
 #include "core/base64.h"
 #include "core/conf.h"
@@ -258,6 +259,8 @@ client_destroy(struct client *c, const char *reason)
 	if (c->destroyed)
 		return;
 	c->destroyed = 1;
+	if ((c->authenticating || c->proxying) && !c->logged_in)
+		METRICS_INC(stats_logins, c->proto->name, "aborted");
 	director_client_gone(c);
 	passdb_chain_cancel(c->pd->passdb, c->passdb_lookup_id);
 	if (reason != NULL) {
@@ -421,6 +424,7 @@ client_fail_now(struct client *c, enum client_fail why, const char *text)
 {
 	c->authenticating = 0;
 	c->last_fail = why;
+	METRICS_INC(stats_logins, c->proto->name, stats_fail_result(why));
 	director_session_end(c->pd, c->conn_guid);
 	/* text may point into the passdb result: reply first, then free */
 	c->proto->fail(c, why, text);
@@ -627,6 +631,7 @@ client_proxy_established(struct client *c)
 		return;
 	}
 	c->logged_in = 1;
+	stats_login_ok(c);
 	/* the relay owns both connections now */
 	c->conn = c->backend = NULL;
 	client_destroy(c, NULL);

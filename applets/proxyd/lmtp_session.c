@@ -16,6 +16,7 @@
 
 #include "applets/proxyd/lmtp.h"
 #include "applets/proxyd/settings.h"
+#include "applets/proxyd/stats.h"
 #include "config.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -381,6 +382,7 @@ void
 lmtp_rcpt_done(struct lmtp_session *s, struct lmtp_rcpt *r, int accepted, const char *text)
 {
 	reply(s, "%s", text);
+	METRICS_INC(stats_lmtp_rcpts, accepted ? "accepted" : text[0] == '4' ? "tempfail" : "rejected");
 	if (accepted && r) {
 		if (s->nrcpts == s->rcpts_cap) {
 			unsigned int cap = s->rcpts_cap ? s->rcpts_cap * 2 : 8;

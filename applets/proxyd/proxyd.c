@@ -26,9 +26,11 @@
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
+#include "applets/proxyd/stats.h"
 #include "config.h"
 #include "core/conf.h"
 #include "core/daemon.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/peercred.h"
@@ -333,6 +335,7 @@ proxyd_main(int argc, char **argv)
 	struct daemon_args args;
 	struct proxyd_settings set;
 	struct proxyd pd = { 0 };
+	struct http_listen_set stats_set;
 	char err[512];
 
 	daemon_parse_args(argc, argv, &proxyd_cmd, &args);
@@ -340,8 +343,10 @@ proxyd_main(int argc, char **argv)
 	/* every configuration error is reported before giving up, the passdb's too */
 	int bad = settings_load(&set, args.conf_path, args.overrides, args.noverrides, stderr) < 0;
 	pd.set = &set;
-	if (set.conf != NULL)
+	if (set.conf != NULL) {
 		pd.passdb = passdb_from_conf(set.conf, stderr);
+		bad |= http_conf(set.conf, conf_get(conf_root(set.conf), "listen", "*, ::"), &stats_set, stderr) < 0;
+	}
 	if (bad || pd.passdb == NULL) {
 		fprintf(stderr, "proxyd: not started: fix the configuration above\n");
 		passdb_chain_free(pd.passdb);
@@ -388,6 +393,9 @@ proxyd_main(int argc, char **argv)
 	struct admin_socket_set authm = { authm_path, 0600, (uid_t)-1, (gid_t)-1 };
 	if (admin_open(&pd, &ipc, &anvil, &authm, stderr) < 0)
 		fatalx("cannot create the admin sockets in base_dir %s", set.base_dir);
+	struct http_server *stats = http_server_bind(&stats_set, err, sizeof(err));
+	if (stats == NULL)
+		fatalx("%s", err);
 	if (proxyd_tls_load(&pd, &set, err, sizeof(err)) < 0) {
 		fprintf(stderr, "proxyd: %s\nproxyd: not started: fix the configuration above\n", err);
 		return 1;
@@ -403,6 +411,9 @@ proxyd_main(int argc, char **argv)
 		fatal("epoll_ctl");
 	if (director_init(&pd) < 0)
 		fatalx("out of memory");
+	stats_init(&pd);
+	if (http_server_start(stats, pd.loop) < 0)
+		fatal("epoll_ctl");
 	struct term_ctx term = { &pd, ls, set.nlisteners, { 0 }, 0 };
 	loop_signal(pd.loop, SIGTERM, on_term, &term);
 	loop_signal(pd.loop, SIGINT, on_term, &term);
@@ -419,6 +430,7 @@ proxyd_main(int argc, char **argv)
 			log_info("%s: listening on %s port %u", set.listeners[i].proto->name,
 			    ip_format(&set.listeners[i].ip, ip, sizeof(ip)), set.listeners[i].port);
 	}
+	http_server_log(stats);
 	log_info("mtool %s proxyd started (pid %d)", MTOOL_VERSION, (int)getpid());
 	int r = loop_run(pd.loop);
 
@@ -426,6 +438,7 @@ proxyd_main(int argc, char **argv)
 	listeners_close(&pd, ls, set.nlisteners);
 	relay_shutdown_all(&pd);
 	free(ls);
+	http_server_free(stats);
 	admin_close(&pd);
 	director_close(&pd);
 	limits_free(&pd);

@@ -29,6 +29,7 @@
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
+#include "applets/proxyd/stats.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/tls.h"
@@ -228,6 +229,7 @@ dir_fill(struct relay *r, struct relay_dir *d, int src)
 	}
 	if (n > 0) {
 		d->bytes += (uint64_t)n;
+		stats_relayed(r, d, (uint64_t)n);
 		return 1;
 	}
 	if (n == 0)
@@ -265,6 +267,7 @@ dir_fill_tls(struct relay *r, struct relay_dir *d, int src, const char **why)
 	if (n > 0) {
 		tls_out_ack(D, (size_t)n);
 		d->bytes += (uint64_t)n;
+		stats_relayed(r, d, (uint64_t)n);
 		return 1;
 	}
 	if (n == 0)
@@ -319,6 +322,7 @@ dir_flush_tls(struct relay *r, struct relay_dir *d, int dst, const char **why)
 		} else {
 			tls_in_ack(S, n);
 			d->bytes += n;
+			stats_relayed(r, d, n);
 		}
 	}
 }
@@ -561,6 +565,7 @@ void
 relay_kick(struct relay *r, const char *reason)
 {
 	char line[256];
+	METRICS_INC(stats_kicks, r->proto->name);
 	/* the client's last words, best effort: only when no reply is half-way through */
 	if (!dir_busy(r, &r->down) && r->cio.fd >= 0 && r->proto->bye_fmt) {
 		size_t n = str_fmt(line, sizeof(line), r->proto->bye_fmt, reason), room = 0;
