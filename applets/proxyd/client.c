@@ -255,6 +255,7 @@ client_destroy(struct client *c, const char *reason)
 		return;
 	c->destroyed = 1;
 	director_client_gone(c);
+	route_client_gone(c);
 	if (reason != NULL) {
 		client_disconnect_detail(c, detail, sizeof(detail));
 		client_log_info(c, "Disconnected: %s (%s): %s", reason, detail,

@@ -134,9 +134,10 @@ struct lmtp_session {
 	unsigned int bdat_failed : 1;	/* a chunk was refused: RSET needed */
 	uint64_t data_started_ms;
 	struct loop_timer finish;	/* ends a transaction outside the backends' callbacks */
-	struct lmtp_rcpt *dir_rcpt;	/* waiting for directord (lmtp_rcpt.c) */
+	struct lmtp_rcpt *dir_rcpt;	/* waiting for directord or DNS (lmtp_rcpt.c) */
 	struct lmtp_route dir_route;
 	unsigned int dir_lookup_id;
+	struct dns_query *dns_q;	/* the DNS lookup for dir_route.host */
 };
 
 /* lmtp_session.c */

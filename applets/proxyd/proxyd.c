@@ -27,6 +27,7 @@
 #include "config.h"
 #include "core/conf.h"
 #include "core/daemon.h"
+#include "core/dns.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/privdrop.h"
@@ -260,6 +261,10 @@ proxyd_main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	pd.loop = loop_new();
+	/* read now, with the privileges the files may need; a file that cannot be read is
+	 * one without entries */
+	if ((pd.dns = dns_new(pd.loop, set.resolv_conf, set.hosts_file)) == NULL)
+		fatalx("out of memory");
 	if (getrandom(&pd.guid_prefix, sizeof(pd.guid_prefix), 0) != sizeof(pd.guid_prefix))
 		pd.guid_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
 
@@ -294,6 +299,7 @@ proxyd_main(int argc, char **argv)
 		fatal("epoll_ctl");
 	if (director_init(&pd) < 0)
 		fatalx("out of memory");
+
 	loop_signal(pd.loop, SIGTERM, on_term, &pd);
 	loop_signal(pd.loop, SIGINT, on_term, &pd);
 	struct hup_ctx hup = { &pd, args.conf_path, args.overrides, args.noverrides };
@@ -319,6 +325,7 @@ proxyd_main(int argc, char **argv)
 	free(ls);
 	admin_close(&pd);
 	director_close(&pd);
+	dns_free(pd.dns);
 	loop_free(pd.loop);
 	passdb_chain_free(pd.passdb);
 	proxyd_tls_free(&pd);
