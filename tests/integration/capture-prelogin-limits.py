@@ -224,4 +224,5 @@ def main():
     sink.stop()
 
 
-main_guard(main)
+if __name__ == '__main__':
+    main_guard(main)

@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import DovecotBackend, report, main_guard  # noqa
 from mtoolfix import Proxyd  # noqa
 from dnsfix import FakeDns, free_ip  # noqa
+from lmtpfix import lmtp_backend, start_lmtp_backend  # noqa
 
 TEMP = b'[UNAVAILABLE] Account is temporarily unavailable.'
 
@@ -45,8 +46,9 @@ def main():
     dns.nxdomain('nx.test', neg_ttl=30)
     dns.truncate('big.test', '127.0.0.1')
     dns.garbage('evil.test')
-    be = DovecotBackend('be').start()
-    users = {}
+    dns.delay('lslow.test', '127.0.0.1', 1.0)
+    be = start_lmtp_backend(lmtp_backend('be'))
+    users = {'lslow@example.org': 'proxy host=lslow.test port=%d destuser=user1@example.org' % be.lmtp_port}
     for u, host in (('ip', '127.0.0.1'), ('name', 'mail.test'), ('other', 'other.test'),
                     ('hang', 'hang.test'), ('slow', 'slow.test'), ('nx', 'nx.test'),
                     ('hosts', 'local-alias.test'), ('big', 'big.test'), ('evil', 'evil.test'),
@@ -118,7 +120,26 @@ def main():
                                                               r'Temporary failure') is not None,
                'a malformed answer (compression loop) is ignored: timeout, temporary failure', err)
 
-        # LMTP: recipients are routed through the same resolver
+        # LMTP: a recipient waits for its name while logins go on; then it is delivered
+        with smtplib.LMTP('127.0.0.1', px.lmtp_port, timeout=10) as l:
+            l.ehlo('client.test')
+            l.mail('sender@example.org')
+            res = {}
+
+            def rcpt():
+                t0 = time.monotonic()
+                res['rcpt'] = l.rcpt('lslow@example.org') + (time.monotonic() - t0,)
+            t = threading.Thread(target=rcpt)
+            t.start()
+            time.sleep(0.2)
+            fast = login(px, 'ip@example.org')
+            t.join(10)
+            r = res.get('rcpt')
+            report(r is not None and r[0] == 250 and r[2] > 0.8 and fast[0] and fast[1] < 0.5,
+                   'LMTP: a recipient waits for its name (1 s) while a login goes through at once',
+                   '%r %r' % (r, fast))
+            code, msg = l.data(b'Subject: dns\r\n\r\nhello\r\n')
+            report(code == 250, 'LMTP: ... and is delivered to the backend it names', '%r %r' % (code, msg))
         with smtplib.LMTP('127.0.0.1', px.lmtp_port, timeout=10) as l:
             l.ehlo('client.test')
             l.mail('sender@example.org')

@@ -5,6 +5,7 @@ real Dovecot backend and to mtool, and mtool must answer exactly as Dovecot does
 bytes, the connection closed or not) on both sides of each limit. The ID sizes of issue 21
 included. Then imap_id_send, imap_id_log and imap_id_retain."""
 
+import importlib.util
 import os
 import sys
 import threading
@@ -15,22 +16,15 @@ from fixtures import DovecotBackend, RawClient, free_port, report, main_guard  #
 from mailfix import SmtpSink, mail_backend_kw, mail_backend_ports  # noqa
 from mtoolfix import Proxyd  # noqa
 
+# the capture script's probe: the same exchange against Dovecot and mtool
+_spec = importlib.util.spec_from_file_location(
+    'cap', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'capture-prelogin-limits.py'))
+cap = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cap)
+
 
 def outcome(port, greet_end, steps, wait):
-    c = RawClient('127.0.0.1', port, timeout=5)
-    c.until(greet_end)
-    c.buf = b''
-    got = b''
-    try:
-        for st in steps:
-            c.send(st, may_close=True)
-            got += c.read(wait)
-            if c.eof:
-                break
-        closed = c.closed(0.3)
-    finally:
-        c.close()
-    return got, closed
+    return cap.Probe('127.0.0.1', port, greet_end).run(steps, wait)
 
 
 def id_cmd(pairs, size):
