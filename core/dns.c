@@ -59,6 +59,7 @@ struct lookup {
 	struct dnspkt_answer ans[T_N];
 	struct tcp tcp[T_N];
 	const char *error;	/* of the last failed try */
+	const char *fail_now;	/* this try failed while sending: move on at the next turn */
 };
 
 struct entry {
@@ -375,8 +376,9 @@ next_try(struct lookup *lk, const char *error)
 static void
 timeout_cb(struct loop_timer *t, void *arg)
 {
+	struct lookup *lk = arg;
 	(void)t;
-	next_try(arg, "timed out");
+	next_try(lk, lk->fail_now ? lk->fail_now : "timed out");
 }
 
 static int tcp_start(struct lookup *, int t);
@@ -541,6 +543,7 @@ lookup_try(struct lookup *lk)
 	unsigned int s = lk->try % d->nservers;
 
 	lookup_close(lk);
+	lk->fail_now = NULL;
 	if (loop_timer_set(d->loop, &lk->timer, d->timeout_ms, timeout_cb, lk) < 0) {
 		finish(lk, NULL, 0, "Temporary failure in name resolution (out of memory)");
 		return;
@@ -560,9 +563,13 @@ lookup_try(struct lookup *lk)
 			continue;
 		lk->id[t] = random_id();
 		int n = dnspkt_query(q, sizeof(q), lk->id[t], lk->e->name, qtypes[t]);
-		/* a lost datagram is a timeout like any other */
-		if (n > 0)
-			(void)send(lk->fd, q, (size_t)n, MSG_NOSIGNAL);
+		/* a lost datagram is a timeout like any other; a refusal (the ICMP error of
+		 * the first query, reported to the second) moves on at once */
+		if (n > 0 && send(lk->fd, q, (size_t)n, MSG_NOSIGNAL) < 0 && errno != EAGAIN &&
+		    errno != ENOBUFS && lk->fail_now == NULL) {
+			lk->fail_now = strerror(errno);
+			loop_timer_set(d->loop, &lk->timer, 0, timeout_cb, lk);
+		}
 	}
 }
 

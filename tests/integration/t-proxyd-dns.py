@@ -4,7 +4,8 @@
 with IP hosts and cached names go through at normal speed; answers are cached for their
 TTL and asked again after it; NXDOMAIN is a temporary failure with a log line (and is
 cached); proxy_hosts_file comes first; a truncated answer is asked again over TCP; a
-malformed answer is ignored; LMTP recipients wait the same way."""
+malformed answer is ignored; a server that refuses is skipped; LMTP recipients wait the
+same way."""
 
 import imaplib
 import os
@@ -59,7 +60,10 @@ def main():
     resolv = os.path.join(px.dir, 'resolv.conf')
     hosts = os.path.join(px.dir, 'hosts')
     with open(resolv, 'w') as f:
-        f.write('# test resolver\nnameserver %s\noptions timeout:2 attempts:1\n' % dns.ip)
+        # the first server listens nowhere (refused at once): every lookup moves on to the
+        # second, the stand-in
+        f.write('# test resolver\nnameserver %s\nnameserver %s\noptions timeout:2 attempts:1\n'
+                % (free_ip(), dns.ip))
     with open(hosts, 'w') as f:
         f.write('127.0.0.1 localhost\n127.0.0.1   local-alias.test  # comment\n')
     px.settings.update({'proxy_resolv_conf': resolv, 'proxy_hosts_file': hosts})
