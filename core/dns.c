@@ -22,6 +22,7 @@
 #include "core/str.h"
 
 #define DNS_SERVERS_MAX		3	/* as the C library: MAXNS */
+#define DNS_SEARCH_MAX		6	/* as the C library: MAXDNSRCH */
 #define DNS_BUCKETS		256
 #define DNS_FILE_MAX		(1 << 20)
 #define DNS_UDP_MAX		1500	/* no EDNS is sent, so answers are 512 bytes at most */
@@ -58,6 +59,8 @@ struct lookup {
 	int done[T_N];
 	struct dnspkt_answer ans[T_N];
 	struct tcp tcp[T_N];
+	char qname[DNSPKT_NAME_MAX + 1];	/* the candidate being asked */
+	unsigned int cand;	/* its index: the search list applied to the name */
 	const char *error;	/* of the last failed try */
 	const char *fail_now;	/* this try failed while sending: move on at the next turn */
 };
@@ -72,6 +75,7 @@ struct entry {
 	struct dns_query *waiters;
 	struct lookup *lk;
 	int busy;		/* its waiters are being called: not to be evicted */
+	int absolute;		/* asked with a final dot: no search list */
 };
 
 struct host {
@@ -84,7 +88,9 @@ struct dns {
 	struct sockaddr_storage servers[DNS_SERVERS_MAX];
 	socklen_t server_len[DNS_SERVERS_MAX];
 	unsigned int nservers;
-	unsigned int timeout_ms, attempts;
+	unsigned int timeout_ms, attempts, ndots;
+	char search[DNS_SEARCH_MAX][DNSPKT_NAME_MAX + 1];
+	unsigned int nsearch;
 	struct host *hosts;
 	size_t nhosts;
 	struct entry *buckets[DNS_BUCKETS];
@@ -166,11 +172,25 @@ load_resolv_conf(struct dns *d, const char *path)
 		const char *err;
 		if (n >= 2 && strcmp(w[0], "nameserver") == 0 && ip_parse(w[1], &ip) == 0)
 			add_server(d, &ip);
+		/* as the C library: the last search or domain line wins */
+		if (n >= 2 && (strcmp(w[0], "search") == 0 || strcmp(w[0], "domain") == 0)) {
+			d->nsearch = 0;
+			for (int i = 1; i < n && d->nsearch < DNS_SEARCH_MAX; i++) {
+				size_t l = strlen(w[i]);
+				l -= l > 0 && w[i][l - 1] == '.';
+				if (l > 0 && l < 200) {
+					memcpy(d->search[d->nsearch], w[i], l);
+					d->search[d->nsearch++][l] = '\0';
+				}
+			}
+		}
 		for (int i = 1; n >= 2 && strcmp(w[0], "options") == 0 && i < n; i++) {
 			if (strncmp(w[i], "timeout:", 8) == 0 && str_to_num(w[i] + 8, 1, 30, &v, &err) == 0)
 				d->timeout_ms = (unsigned int)v * 1000;
 			else if (strncmp(w[i], "attempts:", 9) == 0 && str_to_num(w[i] + 9, 1, 5, &v, &err) == 0)
 				d->attempts = (unsigned int)v;
+			else if (strncmp(w[i], "ndots:", 6) == 0 && str_to_num(w[i] + 6, 0, 15, &v, &err) == 0)
+				d->ndots = (unsigned int)v;
 		}
 	}
 	free(text);
@@ -218,6 +238,7 @@ dns_new(struct loop *l, const char *resolv_conf, const char *hosts)
 	d->loop = l;
 	d->timeout_ms = 5000;	/* the C library's defaults */
 	d->attempts = 2;
+	d->ndots = 1;
 	load_resolv_conf(d, resolv_conf ? resolv_conf : "/etc/resolv.conf");
 	load_hosts(d, hosts ? hosts : "/etc/hosts");
 	return d;
@@ -232,10 +253,10 @@ slot(struct dns *d, const char *name)
 }
 
 static struct entry *
-find(struct dns *d, const char *name)
+find(struct dns *d, const char *name, int absolute)
 {
 	for (struct entry *e = *slot(d, name); e; e = e->hnext)
-		if (strcmp(e->name, name) == 0)
+		if (strcmp(e->name, name) == 0 && e->absolute == absolute)
 			return e;
 	return NULL;
 }
@@ -270,6 +291,33 @@ evict(struct dns *d)
 /* ---- one lookup on the network ---------------------------------------------------- */
 
 static void lookup_try(struct lookup *);
+
+/* The cand'th name to ask for e->name, as the C library's res_search: a name with at
+ * least ndots dots is asked as it is first, then with each search domain; one with fewer
+ * dots the other way round; one that ends with a dot only as it is. Returns 0, or -1
+ * when there are no more. */
+static int
+candidate(const struct dns *d, const char *name, int absolute, unsigned int cand, char *out)
+{
+	unsigned int dots = 0, nsearch = absolute ? 0 : d->nsearch;
+	for (const char *p = name; *p; p++)
+		dots += *p == '.';
+	for (;;) {
+		if (cand > nsearch)
+			return -1;
+		unsigned int asis = dots >= d->ndots ? 0 : nsearch;
+		if (cand == asis) {
+			str_copy(out, name, DNSPKT_NAME_MAX + 1);
+			return 0;
+		}
+		const char *dom = d->search[cand > asis ? cand - 1 : cand];
+		if (strlen(name) + 1 + strlen(dom) <= 253) {
+			str_fmt(out, DNSPKT_NAME_MAX + 1, "%s.%s", name, dom);
+			return 0;
+		}
+		cand++;	/* too long with this domain: the next one */
+	}
+}
 
 static void
 tcp_close(struct lookup *lk, int t)
@@ -355,6 +403,14 @@ check_done(struct lookup *lk)
 			ttl = lk->ans[t].neg_ttl;
 	if (ttl > DNS_NEG_TTL_MAX)
 		ttl = DNS_NEG_TTL_MAX;
+	/* not under this name: the next one of the search list, if any */
+	if (candidate(lk->dns, lk->e->name, lk->e->absolute, lk->cand + 1, lk->qname) == 0) {
+		lk->cand++;
+		lk->try = 0;
+		memset(lk->done, 0, sizeof(lk->done));
+		lookup_try(lk);
+		return 1;
+	}
 	str_fmt(msg, sizeof(msg), nx ? "Host not found (NXDOMAIN)" : "No address for the name (NODATA)");
 	finish(lk, NULL, ttl, msg);
 	return 1;
@@ -414,7 +470,7 @@ received(struct lookup *lk, const uint8_t *p, size_t len, int only)
 		const char *err;
 		if (lk->done[t] || (only >= 0 && t != only))
 			continue;
-		if (dnspkt_parse(p, len, lk->id[t], lk->e->name, qtypes[t], &a, &err) == 0)
+		if (dnspkt_parse(p, len, lk->id[t], lk->qname, qtypes[t], &a, &err) == 0)
 			return answer(lk, t, &a);
 	}
 	return 2;
@@ -503,7 +559,7 @@ tcp_start(struct lookup *lk, int t)
 	struct dns *d = lk->dns;
 	unsigned int s = lk->try % d->nservers;
 	struct tcp *tc = &lk->tcp[t];
-	int q = dnspkt_query(tc->out + 2, sizeof(tc->out) - 2, lk->id[t], lk->e->name, qtypes[t]);
+	int q = dnspkt_query(tc->out + 2, sizeof(tc->out) - 2, lk->id[t], lk->qname, qtypes[t]);
 	if (q < 0)
 		return -1;
 	tc->out[0] = (uint8_t)(q >> 8);
@@ -562,7 +618,7 @@ lookup_try(struct lookup *lk)
 		if (lk->done[t])
 			continue;
 		lk->id[t] = random_id();
-		int n = dnspkt_query(q, sizeof(q), lk->id[t], lk->e->name, qtypes[t]);
+		int n = dnspkt_query(q, sizeof(q), lk->id[t], lk->qname, qtypes[t]);
 		/* a lost datagram is a timeout like any other; a refusal (the ICMP error of
 		 * the first query, reported to the second) moves on at once */
 		if (n > 0 && send(lk->fd, q, (size_t)n, MSG_NOSIGNAL) < 0 && errno != EAGAIN &&
@@ -582,6 +638,10 @@ lookup_start(struct dns *d, struct entry *e)
 	lk->dns = d;
 	lk->e = e;
 	lk->fd = -1;
+	if (candidate(d, e->name, e->absolute, 0, lk->qname) < 0) {
+		free(lk);
+		return -1;
+	}
 	for (int t = 0; t < T_N; t++)
 		lk->tcp[t].fd = -1;
 	e->lk = lk;
@@ -614,10 +674,12 @@ dns_lookup(struct dns *d, const char *name, struct ip_addr *ip, const char **err
 	}
 	for (size_t i = 0; i < n; i++)
 		key[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
-	n -= n > 0 && name[n - 1] == '.';
+	/* "mail." and "mail" differ once a search list applies */
+	int absolute = n > 0 && name[n - 1] == '.';
+	n -= absolute;
 	key[n] = '\0';
 
-	struct entry *e = find(d, key);
+	struct entry *e = find(d, key, absolute);
 	if (e != NULL && e->state != E_PENDING && e->expires >= loop_now(d->loop)) {
 		if (e->state == E_OK) {
 			*ip = e->ip;
@@ -636,6 +698,7 @@ dns_lookup(struct dns *d, const char *name, struct ip_addr *ip, const char **err
 			return -1;
 		}
 		memcpy(e->name, key, n + 1);
+		e->absolute = absolute;
 		e->hnext = *slot(d, key);
 		*slot(d, key) = e;
 		d->nentries++;

@@ -3,9 +3,9 @@
  * then the nameservers of /etc/resolv.conf over UDP (TCP when an answer is truncated),
  * A and AAAA asked together (an IPv4 address is preferred), a cache that keeps answers
  * for their TTL and "no such name" for a bounded time, per-try timeouts and retries
- * across the servers (resolv.conf's options timeout: and attempts:). Lookups of the same
- * name share one query. A failure is temporary and says why. Not in this version: the
- * search list (names are looked up as given) and re-reading the files after start-up. */
+ * across the servers (resolv.conf's options timeout: and attempts:), the search list as the
+ * C library applies it. Lookups of the same name share one query. A failure is temporary
+ * and says why. Not in this version: re-reading the files after start-up. */
 #ifndef CORE_DNS_H
 #define CORE_DNS_H
 

@@ -4,8 +4,8 @@
 with IP hosts and cached names go through at normal speed; answers are cached for their
 TTL and asked again after it; NXDOMAIN is a temporary failure with a log line (and is
 cached); proxy_hosts_file comes first; a truncated answer is asked again over TCP; a
-malformed answer is ignored; a server that refuses is skipped; LMTP recipients wait the
-same way."""
+malformed answer is ignored; a server that refuses is skipped; resolv.conf's search list
+applies; LMTP recipients wait the same way."""
 
 import imaplib
 import os
@@ -42,6 +42,7 @@ def main():
     dns = FakeDns(free_ip()).start()
     dns.add('mail.test', '127.0.0.1', ttl=2)
     dns.add('other.test', '127.0.0.1', ttl=60)
+    dns.add('short.sub.test', '127.0.0.1', ttl=60)
     dns.hang('hang.test')
     dns.delay('slow.test', '127.0.0.1', 1.0)
     dns.nxdomain('nx.test', neg_ttl=30)
@@ -53,7 +54,7 @@ def main():
     for u, host in (('ip', '127.0.0.1'), ('name', 'mail.test'), ('other', 'other.test'),
                     ('hang', 'hang.test'), ('slow', 'slow.test'), ('nx', 'nx.test'),
                     ('hosts', 'local-alias.test'), ('big', 'big.test'), ('evil', 'evil.test'),
-                    ('nxmaybe', 'nx.test')):
+                    ('nxmaybe', 'nx.test'), ('short', 'short')):
         users['%s@example.org' % u] = 'proxy host=%s port=%d destuser=user1@example.org' % (host, be.imap_port)
     px = Proxyd(users=users, lmtp=True)
     os.makedirs(px.dir, exist_ok=True)
@@ -63,7 +64,7 @@ def main():
         # the first server listens nowhere (refused at once): every lookup moves on to the
         # second, the stand-in
         f.write('# test resolver\nnameserver %s\nnameserver %s\noptions timeout:2 attempts:1\n'
-                % (free_ip(), dns.ip))
+                'search sub.test\n' % (free_ip(), dns.ip))
     with open(hosts, 'w') as f:
         f.write('127.0.0.1 localhost\n127.0.0.1   local-alias.test  # comment\n')
     px.settings.update({'proxy_resolv_conf': resolv, 'proxy_hosts_file': hosts})
@@ -75,6 +76,10 @@ def main():
         report(ok and dns.count('mail.test') == 1, 'the answer is cached for its TTL (no new query)',
                'queries=%d' % dns.count('mail.test'))
         login(px, 'other@example.org')
+        ok, secs, err = login(px, 'short@example.org')
+        report(ok and dns.count('short.sub.test') == 1 and dns.count('short') == 0,
+               'a name without dots is asked with the search list first (search sub.test)',
+               '%s %s %d %d' % (ok, err, dns.count('short.sub.test'), dns.count('short')))
 
         # one name hangs: its login waits, others go through at normal speed
         res = {}
