@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/dnspkt.h"
@@ -26,6 +27,7 @@
 #define DNS_BUCKETS		256
 #define DNS_FILE_MAX		(1 << 20)
 #define DNS_UDP_MAX		1500	/* no EDNS is sent, so answers are 512 bytes at most */
+#define DNS_RECHECK_MS		1000	/* how often the two files are looked at for changes */
 
 enum { T_A, T_AAAA, T_N };
 static const uint16_t qtypes[T_N] = { DNSPKT_TYPE_A, DNSPKT_TYPE_AAAA };
@@ -83,8 +85,19 @@ struct host {
 	struct ip_addr ip;
 };
 
+/* What tells a changed file: as the C library's resolv.conf check. */
+struct file_id {
+	struct timespec mtime;
+	off_t size;
+	ino_t ino;
+	int exists;
+};
+
 struct dns {
 	struct loop *loop;
+	char *paths[2];			/* resolv.conf, hosts */
+	struct file_id ids[2];
+	uint64_t checked;		/* loop_now() of the last look at them */
 	struct sockaddr_storage servers[DNS_SERVERS_MAX];
 	socklen_t server_len[DNS_SERVERS_MAX];
 	unsigned int nservers;
@@ -229,6 +242,64 @@ out:
 	free(text);
 }
 
+static void
+file_id_get(const char *path, struct file_id *id)
+{
+	struct stat st;
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &st) == 0) {
+		id->exists = 1;
+		id->mtime = st.st_mtim;
+		id->size = st.st_size;
+		id->ino = st.st_ino;
+	}
+}
+
+static void
+free_hosts(struct dns *d)
+{
+	for (size_t i = 0; i < d->nhosts; i++)
+		free(d->hosts[i].name);
+	free(d->hosts);
+	d->hosts = NULL;
+	d->nhosts = 0;
+}
+
+/* (Re)reads both files. Running lookups go on with the new servers; answers already
+ * cached stay until their TTL. */
+static void
+load_all(struct dns *d)
+{
+	d->nservers = d->nsearch = 0;
+	d->timeout_ms = 5000;	/* the C library's defaults */
+	d->attempts = 2;
+	d->ndots = 1;
+	free_hosts(d);
+	file_id_get(d->paths[0], &d->ids[0]);
+	file_id_get(d->paths[1], &d->ids[1]);
+	load_resolv_conf(d, d->paths[0]);
+	load_hosts(d, d->paths[1]);
+}
+
+static void
+recheck(struct dns *d)
+{
+	uint64_t now = loop_now(d->loop);
+	if (now - d->checked < DNS_RECHECK_MS)
+		return;
+	d->checked = now;
+	for (int i = 0; i < 2; i++) {
+		struct file_id id;
+		file_id_get(d->paths[i], &id);
+		if (id.exists != d->ids[i].exists || id.size != d->ids[i].size || id.ino != d->ids[i].ino ||
+		    id.mtime.tv_sec != d->ids[i].mtime.tv_sec || id.mtime.tv_nsec != d->ids[i].mtime.tv_nsec) {
+			log_info("dns: %s changed: read again", d->paths[i]);
+			load_all(d);
+			return;
+		}
+	}
+}
+
 struct dns *
 dns_new(struct loop *l, const char *resolv_conf, const char *hosts)
 {
@@ -236,11 +307,14 @@ dns_new(struct loop *l, const char *resolv_conf, const char *hosts)
 	if (d == NULL)
 		return NULL;
 	d->loop = l;
-	d->timeout_ms = 5000;	/* the C library's defaults */
-	d->attempts = 2;
-	d->ndots = 1;
-	load_resolv_conf(d, resolv_conf ? resolv_conf : "/etc/resolv.conf");
-	load_hosts(d, hosts ? hosts : "/etc/hosts");
+	d->paths[0] = strdup(resolv_conf ? resolv_conf : "/etc/resolv.conf");
+	d->paths[1] = strdup(hosts ? hosts : "/etc/hosts");
+	if (d->paths[0] == NULL || d->paths[1] == NULL) {
+		dns_free(d);
+		return NULL;
+	}
+	load_all(d);
+	d->checked = loop_now(l);
 	return d;
 }
 
@@ -663,6 +737,7 @@ dns_lookup(struct dns *d, const char *name, struct ip_addr *ip, const char **err
 	*q = NULL;
 	if (ip_parse(name, ip) == 0)
 		return 1;
+	recheck(d);
 	for (size_t i = 0; i < d->nhosts; i++)
 		if (dnspkt_name_eq(d->hosts[i].name, name)) {
 			*ip = d->hosts[i].ip;
@@ -758,8 +833,8 @@ dns_free(struct dns *d)
 			}
 			free(e);
 		}
-	for (size_t i = 0; i < d->nhosts; i++)
-		free(d->hosts[i].name);
-	free(d->hosts);
+	free_hosts(d);
+	free(d->paths[0]);
+	free(d->paths[1]);
 	free(d);
 }

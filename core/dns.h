@@ -5,7 +5,8 @@
  * for their TTL and "no such name" for a bounded time, per-try timeouts and retries
  * across the servers (resolv.conf's options timeout: and attempts:), the search list as the
  * C library applies it. Lookups of the same name share one query. A failure is temporary
- * and says why. Not in this version: re-reading the files after start-up. */
+ * and says why. Both files are read again when they change (looked at once a second at
+ * most, on lookups). */
 #ifndef CORE_DNS_H
 #define CORE_DNS_H
 
@@ -23,8 +24,9 @@ struct dns_query;
 /* ip is the address, or NULL when the lookup failed and error says why. */
 typedef void dns_cb(const struct ip_addr *ip, const char *error, void *arg);
 
-/* Reads resolv_conf and hosts (NULL: /etc/resolv.conf, /etc/hosts); a missing file is
- * an empty one (no servers: 127.0.0.1, as the C library). Returns NULL if out of memory. */
+/* Reads resolv_conf and hosts (NULL: /etc/resolv.conf, /etc/hosts); a missing or
+ * unreadable file is an empty one (no servers: 127.0.0.1, as the C library). Returns
+ * NULL if out of memory. */
 struct dns *dns_new(struct loop *, const char *resolv_conf, const char *hosts);
 /* Fails the lookups still waiting (their callbacks are not called) and frees all. */
 void dns_free(struct dns *);

@@ -54,7 +54,7 @@ def main():
     for u, host in (('ip', '127.0.0.1'), ('name', 'mail.test'), ('other', 'other.test'),
                     ('hang', 'hang.test'), ('slow', 'slow.test'), ('nx', 'nx.test'),
                     ('hosts', 'local-alias.test'), ('big', 'big.test'), ('evil', 'evil.test'),
-                    ('nxmaybe', 'nx.test'), ('short', 'short')):
+                    ('nxmaybe', 'nx.test'), ('short', 'short'), ('late', 'late.test')):
         users['%s@example.org' % u] = 'proxy host=%s port=%d destuser=user1@example.org' % (host, be.imap_port)
     px = Proxyd(users=users, lmtp=True)
     os.makedirs(px.dir, exist_ok=True)
@@ -100,6 +100,11 @@ def main():
         report(dns.count('hosts.test') == 0 and dns.count('local-alias.test') == 0,
                'proxy_hosts_file is read before any nameserver')
 
+        # the hosts file changed: read again (looked at once a second)
+        with open(hosts + '.new', 'w') as f:
+            f.write('127.0.0.1 localhost local-alias.test\n127.0.0.1 late.test\n')
+        os.rename(hosts + '.new', hosts)
+
         # TTL expiry: mail.test had ttl=2
         time.sleep(max(0, 2.2 - 0))
         ok, secs, err = login(px, 'name@example.org')
@@ -128,6 +133,10 @@ def main():
         report(not ok and TEMP.decode() in err and px.wait_log(r'Couldn\'t resolve host evil\.test: '
                                                               r'Temporary failure') is not None,
                'a malformed answer (compression loop) is ignored: timeout, temporary failure', err)
+
+        ok, secs, err = login(px, 'late@example.org')
+        report(ok and dns.count('late.test') == 0 and px.wait_log(r'dns: .*hosts changed') is not None,
+               'a changed hosts file is read again', '%s %s %d' % (ok, err, dns.count('late.test')))
 
         # LMTP: a recipient waits for its name while logins go on; then it is delivered
         with smtplib.LMTP('127.0.0.1', px.lmtp_port, timeout=10) as l:
