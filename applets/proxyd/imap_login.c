@@ -344,8 +344,10 @@ imap_input(struct client *c)
 			return;	/* input waits in the buffer (pipelined after LOGIN) */
 		size_t len, used;
 		const char *data = conn_peek(c->conn, &len);
-		if (data == NULL)
+		if (data == NULL) {
+			imap_parser_idle(&ic->parser);
 			return;
+		}
 		enum imap_parse_status st;
 		if (imap_parser_feed(&ic->parser, data, len, &used, &st) < 0) {
 			imap_bye(c, "Out of memory.", "Out of memory");
@@ -373,8 +375,6 @@ imap_input(struct client *c)
 				return;
 			continue;
 		case IMAP_PARSE_SKIPPED:
-			if (conn_peek(c->conn, &len) == NULL)
-				imap_parser_reset(&ic->parser);
 			continue;
 		case IMAP_PARSE_BAD:
 			imap_id_free(c);

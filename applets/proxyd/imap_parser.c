@@ -35,6 +35,13 @@ imap_parser_reset(struct imap_parser *p)
 }
 
 void
+imap_parser_idle(struct imap_parser *p)
+{
+	if (p->state == S_START && p->mem != NULL)
+		imap_parser_reset(p);
+}
+
+void
 imap_parser_skip_line(struct imap_parser *p)
 {
 	p->state = S_SKIP;

@@ -108,6 +108,10 @@ int imap_parser_feed(struct imap_parser *, const char *data, size_t len, size_t 
 /* Frees the storage (the mode and limits stay); the parser may be fed again afterwards. */
 void imap_parser_reset(struct imap_parser *);
 
+/* Frees the storage if no command is half read (call when the input is drained), so
+ * that an idle connection holds none. */
+void imap_parser_idle(struct imap_parser *);
+
 /* After an ARG: ignore the rest of the line; the next feed reports SKIPPED at its end. */
 void imap_parser_skip_line(struct imap_parser *);
 

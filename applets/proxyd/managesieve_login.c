@@ -329,8 +329,10 @@ sieve_input(struct client *c)
 	while (!c->destroyed && c->conn != NULL && sc->state != SIEVE_LOGIN_BUSY) {
 		size_t len, used;
 		const char *data = conn_peek(c->conn, &len);
-		if (data == NULL)
+		if (data == NULL) {
+			imap_parser_idle(&sc->parser);
 			return;
+		}
 		enum imap_parse_status st;
 		if (imap_parser_feed(&sc->parser, data, len, &used, &st) < 0) {
 			sieve_bye(c, "Out of memory.", "Out of memory");

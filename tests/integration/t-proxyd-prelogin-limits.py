@@ -14,6 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import DovecotBackend, RawClient, free_port, report, main_guard  # noqa
 from mailfix import SmtpSink, mail_backend_kw, mail_backend_ports  # noqa
+import mtoolfix  # noqa
 from mtoolfix import Proxyd  # noqa
 
 # the capture script's probe: the same exchange against Dovecot and mtool
@@ -134,6 +135,37 @@ def main():
                 mn = (m[0].replace(b'* ID ("name" "mtool" "x-note" "a \\"b\\"")', b'* ID'), m[1])
                 report(dn == mn, '%s: %s: as Dovecot' % (proto, what),
                        'dovecot %r %s, mtool %r %s' % (short(d[0]), d[1], short(m[0]), m[1]))
+
+        # memory: a connection that sent a 31 KB ID and went idle holds no more than an
+        # idle one (the parser's storage, up to 11 KiB, is given back)
+        def rss():
+            with open('/proc/%d/status' % px.pid) as f:
+                return next(int(l.split()[1]) for l in f if l.startswith('VmRSS'))
+
+        def park(n, data):
+            out = []
+            for _ in range(n):
+                c = RawClient('127.0.0.1', px.imap_port)
+                c.line()
+                if data:
+                    c.send(data)
+                    c.until(b'a OK')
+                out.append(c)
+            return out
+        # (not under ASan, whose quarantine keeps freed memory on purpose)
+        asan = 'asan' in os.path.basename(mtoolfix.MTOOL)
+        held = park(20, b'') if not asan else []
+        r0 = rss()
+        held += park(200, b'') if not asan else []
+        r1 = rss()
+        held += park(200, id_cmd(30, 1024)) if not asan else []
+        r2 = rss()
+        for c in held:
+            c.close()
+        if not asan:
+            report((r2 - r1) < (r1 - r0) + 200 and (r2 - r1) / 200 < 6,
+                   'memory: 200 connections idle after a 31 KB ID hold what 200 idle ones hold',
+                   'idle: %d KiB, after an ID: %d KiB' % (r1 - r0, r2 - r1))
 
         # imap_id_log = *: every field, values cut at 80 bytes as Dovecot; the first ID only
         c = RawClient('127.0.0.1', px.imap_port)
