@@ -76,10 +76,10 @@ struct proxy_dest {
 	unsigned int any_cert : 1;
 };
 
-/* One client connection from accept until its relay starts. */
 struct dns;
 struct dns_query;
 
+/* One client connection from accept until its relay starts. */
 struct client {
 	struct proxyd *pd;
 	struct client *prev, *next;	/* pd->clients */
