@@ -167,17 +167,24 @@ def main():
                    'memory: 200 connections idle after a 31 KB ID hold what 200 idle ones hold',
                    'idle: %d KiB, after an ID: %d KiB' % (r1 - r0, r2 - r1))
 
-        # imap_id_log = *: every field, values cut at 80 bytes as Dovecot; the first ID only
-        c = RawClient('127.0.0.1', px.imap_port)
-        c.line()
-        c.send(b'a ID ("name" "' + b'n' * 100 + b'" "v\\"x" NIL "ctl" {3+}\r\na\tb)\r\nb ID ("second" "x")\r\n')
-        c.until(b'b OK')
-        c.close()
-        m = px.wait_log(r'ID sent: name=n.*')
-        line = m.group(0) if m else None
-        want = 'ID sent: name=%s..., v"x=NIL, ctl=a?b: user=<>, rip=127.0.0.1' % ('n' * 77)
-        report(line is not None and want in line and 'second' not in px.log(),
-               'imap_id_log = *: fields logged as Dovecot logs them, from the first ID only', line)
+        # imap_id_log = *: the same ID to Dovecot (which logs all fields too) and to mtool:
+        # the same fields logged, values cut at 80 bytes, the first ID only
+        idl = b'a ID ("name" "' + b'n' * 100 + b'" "v\\"x" NIL "ctl" {3+}\r\na\tb)\r\nb ID ("second" "x")\r\n'
+        for port in (be.imap_port, px.imap_port):
+            c = RawClient('127.0.0.1', port)
+            c.line()
+            c.send(idl)
+            c.until(b'b OK')
+            c.close()
+        pat = r'ID sent: (name=n.*?): user=<'
+        m = px.wait_log(pat)
+        dm = be.wait_log(pat)
+        mine = m.group(1) if m else None
+        theirs = dm.group(1) if dm else None
+        report(mine is not None and mine == theirs and mine == 'name=%s..., v"x=NIL, ctl=a?b' % ('n' * 77) and
+               'second' not in px.log(),
+               'imap_id_log = *: the fields logged as Dovecot logs them, from the first ID only',
+               'mtool %r, dovecot %r' % (mine, theirs))
         # imap_id_send: the configured answer, a quoted value with its escape
         got = outcome(px.imap_port, b'* OK', [b'a ID NIL\r\n'], 0.3)[0]
         report(got == b'* ID ("name" "mtool" "x-note" "a \\"b\\"")\r\na OK ID completed.\r\n',
