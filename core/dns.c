@@ -366,13 +366,15 @@ evict(struct dns *d)
 
 static void lookup_try(struct lookup *);
 
-/* The cand'th name to ask for e->name, as the C library's res_search: a name with at
+/* The *cand'th name to ask for e->name, as the C library's res_search: a name with at
  * least ndots dots is asked as it is first, then with each search domain; one with fewer
- * dots the other way round; one that ends with a dot only as it is. Returns 0, or -1
- * when there are no more. */
+ * dots the other way round; one that ends with a dot only as it is. A domain that would
+ * make the name too long is passed over (*cand moves on). Returns 0, or -1 when there
+ * are no more. */
 static int
-candidate(const struct dns *d, const char *name, int absolute, unsigned int cand, char *out)
+candidate(const struct dns *d, const char *name, int absolute, unsigned int *candp, char *out)
 {
+	unsigned int cand = *candp;
 	unsigned int dots = 0, nsearch = absolute ? 0 : d->nsearch;
 	for (const char *p = name; *p; p++)
 		dots += *p == '.';
@@ -380,6 +382,7 @@ candidate(const struct dns *d, const char *name, int absolute, unsigned int cand
 		if (cand > nsearch)
 			return -1;
 		unsigned int asis = dots >= d->ndots ? 0 : nsearch;
+		*candp = cand;
 		if (cand == asis) {
 			str_copy(out, name, DNSPKT_NAME_MAX + 1);
 			return 0;
@@ -389,7 +392,7 @@ candidate(const struct dns *d, const char *name, int absolute, unsigned int cand
 			str_fmt(out, DNSPKT_NAME_MAX + 1, "%s.%s", name, dom);
 			return 0;
 		}
-		cand++;	/* too long with this domain: the next one */
+		cand++;
 	}
 }
 
@@ -478,8 +481,9 @@ check_done(struct lookup *lk)
 	if (ttl > DNS_NEG_TTL_MAX)
 		ttl = DNS_NEG_TTL_MAX;
 	/* not under this name: the next one of the search list, if any */
-	if (candidate(lk->dns, lk->e->name, lk->e->absolute, lk->cand + 1, lk->qname) == 0) {
-		lk->cand++;
+	unsigned int next = lk->cand + 1;
+	if (candidate(lk->dns, lk->e->name, lk->e->absolute, &next, lk->qname) == 0) {
+		lk->cand = next;
 		lk->try = 0;
 		memset(lk->done, 0, sizeof(lk->done));
 		lookup_try(lk);
@@ -712,7 +716,7 @@ lookup_start(struct dns *d, struct entry *e)
 	lk->dns = d;
 	lk->e = e;
 	lk->fd = -1;
-	if (candidate(d, e->name, e->absolute, 0, lk->qname) < 0) {
+	if (candidate(d, e->name, e->absolute, &lk->cand, lk->qname) < 0) {
 		free(lk);
 		return -1;
 	}
