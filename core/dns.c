@@ -474,10 +474,12 @@ check_done(struct lookup *lk)
 		return 1;
 	}
 	/* "no such name" or "no address": kept for the SOA's negative TTL, bounded */
-	uint32_t ttl = DNS_NEG_TTL_DEFAULT;
+	uint32_t ttl = UINT32_MAX;
 	for (int t = 0; t < T_N; t++)
 		if (lk->done[t] && lk->ans[t].neg_ttl_known && lk->ans[t].neg_ttl < ttl)
 			ttl = lk->ans[t].neg_ttl;
+	if (ttl == UINT32_MAX)
+		ttl = DNS_NEG_TTL_DEFAULT;
 	if (ttl > DNS_NEG_TTL_MAX)
 		ttl = DNS_NEG_TTL_MAX;
 	/* not under this name: the next one of the search list, if any */
