@@ -81,6 +81,9 @@ decode(const char *b64, char *out, size_t outlen, size_t *n)
 	size_t len = strlen(b64);
 	if (len == 1 && b64[0] == '=')
 		len = 0;
+	/* as Dovecot: SASL's base64 is padded (RFC 4422 §4), so only whole quanta */
+	if (len % 4 != 0)
+		return -1;
 	int r = base64_decode(b64, len, out, outlen - 1, n);
 	if (r < 0)
 		return r;	/* -1 not base64, -2 too long */

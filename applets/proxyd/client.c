@@ -263,6 +263,7 @@ client_destroy(struct client *c, const char *reason)
 		METRICS_INC(stats_logins, c->proto->name, "aborted");
 	director_client_gone(c);
 	passdb_chain_cancel(c->pd->passdb, c->passdb_lookup_id);
+	route_client_gone(c);
 	if (reason != NULL) {
 		client_disconnect_detail(c, detail, sizeof(detail));
 		client_log_info(c, "Disconnected: %s (%s): %s", reason, detail,

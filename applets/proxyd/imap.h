@@ -37,9 +37,20 @@ struct imap_client {
 	unsigned int swallow_continuations;	/* "+" replies owed to literals we sent */
 	char *backend_caps;		/* the backend's capability list */
 	char *sasl_pending;		/* AUTHENTICATE without SASL-IR: response to send on "+" */
+	struct imap_id *id;		/* only while an ID command is being read */
 };
 
 static inline struct imap_client *imap_of(struct client *c) { return c->proto_state; }
+
+/* imap_id.c: one argument of ID as the parser streams it: 0 go on, 1 the ID is complete
+ * (ignore the rest of the line), -1 invalid parameters, -2 out of memory. */
+int imap_id_arg(struct client *, const struct imap_arg *);
+/* Logs, retains, answers "* ID ..." and "<tag> OK ID completed."; frees the state. */
+void imap_id_finish(struct client *, const char *tag);
+void imap_id_free(struct client *);
+/* Appends the ID answer for the imap_id_send setting: a parenthesised list or NIL. */
+struct strbuf;
+void imap_id_reply(const char *setting, struct strbuf *);
 
 /* imap_proxy.c */
 void imap_backend_start(struct client *);

@@ -45,6 +45,9 @@ imap_greet(struct client *c)
 		return;
 	}
 	c->proto_state = ic;
+	ic->parser.dovecot_limits = 1;
+	ic->parser.stream_cmd = "ID";
+	ic->parser.sasl_cmd = "AUTHENTICATE";
 	strbuf_init(&sb, 4096);
 	strbuf_puts(&sb, "* OK [CAPABILITY ");
 	imap_capabilities(c, &sb);
@@ -111,96 +114,6 @@ imap_cmd_capability(struct client *c, const char *tag)
 	conn_write(c->conn, sb.s, sb.len);
 	strbuf_free(&sb);
 	imap_of(c)->capability_asked = 1;
-}
-
-/* ID from a trusted proxy in front of us carries the real client (protocols.md §9.2.8). */
-static void
-imap_id_trusted_pair(struct client *c, const char *key, const char *value)
-{
-	long long n;
-	const char *err;
-	if (str_eq_nocase(key, "x-originating-ip"))
-		ip_parse(value, &c->rip);
-	else if (str_eq_nocase(key, "x-originating-port") && str_to_num(value, 1, 65535, &n, &err) == 0)
-		c->rport = (unsigned int)n;
-	else if (str_eq_nocase(key, "x-connected-ip"))
-		ip_parse(value, &c->lip);
-	else if (str_eq_nocase(key, "x-connected-port") && str_to_num(value, 1, 65535, &n, &err) == 0)
-		c->lport = (unsigned int)n;
-	else if ((str_eq_nocase(key, "x-session-id") || str_eq_nocase(key, "x-session-ext-id")) &&
-	    strlen(value) <= 64)
-		str_copy(c->session_id, value, sizeof(c->session_id));
-	else if (str_eq_nocase(key, "x-proxy-ttl") && str_to_num(value, 0, 1000, &n, &err) == 0)
-		c->ttl = (unsigned int)n;
-}
-
-static int
-is_x_proxy_key(const char *key)
-{
-	static const char *const keys[] = {
-		"x-originating-ip", "x-originating-port", "x-connected-ip", "x-connected-port",
-		"x-session-id", "x-session-ext-id", "x-proxy-ttl", NULL,
-	};
-	for (int i = 0; keys[i]; i++)
-		if (str_eq_nocase(key, keys[i]))
-			return 1;
-	return str_has_prefix_nocase(key, "x-forward-");
-}
-
-static void
-imap_cmd_id(struct client *c, const char *tag)
-{
-	struct imap_client *ic = imap_of(c);
-	const struct imap_parser *p = &ic->parser;
-	int first = !ic->id_seen;
-
-	ic->id_seen = 1;
-	if (p->nargs >= 2 && p->args[0].type == IMAP_ARG_LIST_START &&
-	    p->args[p->nargs - 1].type == IMAP_ARG_LIST_END && first) {
-		struct strbuf retained, fwd;
-		strbuf_init(&retained, 2048);
-		strbuf_init(&fwd, 2048);
-		/* pairs sit between the list markers at 0 and nargs - 1 */
-		for (unsigned int i = 1; i + 1 < p->nargs - 1; i += 2) {
-			const struct imap_arg *k = &p->args[i], *v = &p->args[i + 1];
-			if (k->type != IMAP_ARG_STRING || v->type == IMAP_ARG_LIST_START ||
-			    v->type == IMAP_ARG_LIST_END)
-				break;
-			int nil = v->type == IMAP_ARG_ATOM && str_eq_nocase(v->str, "NIL");
-			if (is_x_proxy_key(k->str)) {
-				if (!c->trusted)
-					continue;
-				if (str_has_prefix_nocase(k->str, "x-forward-")) {
-					if (fwd.len)
-						strbuf_putc(&fwd, '\t');
-					strbuf_printf(&fwd, "%s=%s", k->str + 10, nil ? "" : v->str);
-				} else if (!nil) {
-					imap_id_trusted_pair(c, k->str, v->str);
-				}
-				continue;
-			}
-			if (c->pd->set->imap_id_retain) {
-				/* kept as IMAP quoted strings, ready to be sent on in our own ID */
-				strbuf_printf(&retained, "\"%s\" ", k->str);
-				if (nil || strpbrk(v->str, "\"\\\r\n"))
-					strbuf_puts(&retained, "NIL ");
-				else
-					strbuf_printf(&retained, "\"%s\" ", v->str);
-			}
-		}
-		if (retained.len && !retained.error) {
-			strbuf_truncate(&retained, retained.len - 1);
-			free(c->client_id);
-			c->client_id = strdup(retained.s);
-		}
-		if (fwd.len && !fwd.error) {
-			free(c->forward);
-			c->forward = strdup(fwd.s);
-		}
-		strbuf_free(&retained);
-		strbuf_free(&fwd);
-	}
-	conn_printf(c->conn, "* ID (\"name\" \"mtool\")\r\n%s OK ID completed.\r\n", tag);
 }
 
 static void
@@ -344,7 +257,7 @@ imap_command(struct client *c)
 	} else if (str_eq_nocase(name, "NOOP")) {
 		imap_reply(c, tag, "OK NOOP completed.");
 	} else if (str_eq_nocase(name, "ID")) {
-		imap_cmd_id(c, tag);
+		imap_id_finish(c, tag);	/* the arguments came one at a time (imap_id_input) */
 	} else if (str_eq_nocase(name, "LOGOUT")) {
 		conn_printf(c->conn, "* BYE Logging out\r\n%s OK Logout completed.\r\n", tag);
 		ic->state = IMAP_LOGIN_CLOSING;
@@ -372,8 +285,9 @@ imap_sasl_line(struct client *c)
 	int r = conn_getline(c->conn, &line, &len);
 	if (r == 0)
 		return 1;
-	if (r < 0) {
-		/* as Dovecot: an over-long SASL response just ends the connection */
+	if (r < 0 || len >= IMAP_PARSER_SASL_MAX) {
+		/* as Dovecot: an over-long SASL response (8192 bytes with its CR) just ends
+		 * the connection */
 		client_destroy(c, "Authentication response too large");
 		return -1;
 	}
@@ -387,6 +301,30 @@ imap_sasl_line(struct client *c)
 		return 0;
 	}
 	imap_sasl_step(c, line, 0);
+	return 0;
+}
+
+/* One argument of ID. Returns -1 if the client is gone. */
+static int
+imap_id_input(struct client *c)
+{
+	struct imap_client *ic = imap_of(c);
+	switch (imap_id_arg(c, &ic->parser.args[0])) {
+	case 0:
+		return 0;
+	case 1:
+		imap_id_finish(c, ic->parser.tag);
+		break;
+	case -1:
+		/* as Dovecot: answered, not counted as a bad command */
+		imap_id_free(c);
+		imap_reply(c, ic->parser.tag, "BAD Invalid ID parameters");
+		break;
+	default:
+		imap_bye(c, "Out of memory.", "Out of memory");
+		return -1;
+	}
+	imap_parser_skip_line(&ic->parser);
 	return 0;
 }
 
@@ -406,8 +344,10 @@ imap_input(struct client *c)
 			return;	/* input waits in the buffer (pipelined after LOGIN) */
 		size_t len, used;
 		const char *data = conn_peek(c->conn, &len);
-		if (data == NULL)
+		if (data == NULL) {
+			imap_parser_idle(&ic->parser);
 			return;
+		}
 		enum imap_parse_status st;
 		if (imap_parser_feed(&ic->parser, data, len, &used, &st) < 0) {
 			imap_bye(c, "Out of memory.", "Out of memory");
@@ -421,15 +361,28 @@ imap_input(struct client *c)
 			conn_puts(c->conn, "+ OK\r\n");
 			continue;
 		case IMAP_PARSE_TOO_LONG:
-			if (ic->parser.error && strcmp(ic->parser.error, "Literal too large") == 0)
+			if (strcmp(ic->parser.error, "Literal too large") == 0) {
 				imap_bye(c, "Literal size too large", "Literal size too large");
-			else
+			} else if (strcmp(ic->parser.error, "Authentication response too large") == 0) {
+				/* as Dovecot: an over-long SASL response just ends the connection */
+				client_destroy(c, ic->parser.error);
+			} else {
 				imap_bye(c, "Input buffer full, aborting", "Input buffer full");
+			}
 			return;
+		case IMAP_PARSE_ARG:
+			if (imap_id_input(c) < 0)
+				return;
+			continue;
+		case IMAP_PARSE_SKIPPED:
+			continue;
 		case IMAP_PARSE_BAD:
-			/* literal errors get their own answer and do not count as bad commands */
-			if (ic->parser.error && strcmp(ic->parser.error, "Invalid literal size") == 0) {
-				imap_reply(c, ic->parser.tag ? ic->parser.tag : "*", "BAD Invalid literal size");
+			imap_id_free(c);
+			/* errors inside the arguments get the parser's words and do not count
+			 * as bad commands (Dovecot's client_handle_parser_error) */
+			if (ic->parser.bad_reply) {
+				conn_printf(c->conn, "%s BAD %s\r\n", ic->parser.tag ? ic->parser.tag : "*",
+				    ic->parser.error);
 				continue;
 			}
 			if (imap_bad(c, ic->parser.tag) < 0)
@@ -490,6 +443,7 @@ imap_free(struct client *c)
 	if (ic == NULL)
 		return;
 	imap_parser_reset(&ic->parser);
+	imap_id_free(c);
 	free(ic->tag);
 	free(ic->backend_caps);
 	free(ic->sasl_pending);

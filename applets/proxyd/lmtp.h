@@ -134,11 +134,12 @@ struct lmtp_session {
 	unsigned int bdat_failed : 1;	/* a chunk was refused: RSET needed */
 	uint64_t data_started_ms;
 	struct loop_timer finish;	/* ends a transaction outside the backends' callbacks */
-	struct lmtp_rcpt *dir_rcpt;	/* waiting for the passdb or directord (lmtp_rcpt.c) */
+	struct lmtp_rcpt *dir_rcpt;	/* waiting for the passdb, directord or DNS (lmtp_rcpt.c) */
 	unsigned int passdb_lookup_id;
 	unsigned int rcpt_has_orcpt : 1;
 	struct lmtp_route dir_route;
 	unsigned int dir_lookup_id;
+	struct dns_query *dns_q;	/* the DNS lookup for dir_route.host */
 };
 
 /* lmtp_session.c */

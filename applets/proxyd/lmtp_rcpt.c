@@ -10,6 +10,7 @@
 #include "applets/proxyd/director.h"
 #include "applets/proxyd/lmtp.h"
 #include "applets/proxyd/settings.h"
+#include "core/dns.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/str.h"
@@ -75,9 +76,11 @@ rcpt_fail(struct lmtp_session *s, struct lmtp_rcpt *r, const char *fmt, const ch
 	lmtp_rcpt_done(s, r, 0, text);
 }
 
+static void rcpt_dns_reply(const struct ip_addr *, const char *, void *);
+
 /* Reads the route from the passdb fields. Returns 1 to proxy, 2 to proxy where directord
- * says (no host; rt->host stays NULL), -1 after logging a bad field or a user that cannot
- * be proxied. */
+ * says (no host; rt->host stays NULL), 3 to proxy once DNS has answered for rt->host
+ * (s->dns_q is out), -1 after logging a bad field or a user that cannot be proxied. */
 static int
 route_from_fields(struct lmtp_session *s, const struct passdb_result *res, const char *user,
     struct lmtp_route *rt)
@@ -134,8 +137,15 @@ route_from_fields(struct lmtp_session *s, const struct passdb_result *res, const
 	}
 	if (passdb_field(res, "proxy_maybe") != NULL && host != NULL) {
 		struct ip_addr ip;
-		if (rt->ip.family == 0 && route_resolve_host(host, &ip) == 0)
+		struct dns_query *q;
+		const char *err;
+		/* a name not known yet counts as another host (the loop check below still
+		 * holds); its lookup goes on and fills the cache */
+		int r = rt->ip.family == 0 ? dns_lookup(s->pd->dns, host, &ip, &err, rcpt_dns_reply, s, &q) : 0;
+		if (r == 1)
 			rt->ip = ip;
+		else if (r == 0)
+			dns_cancel(q);
 		if (rt->ip.family != 0 &&
 		    route_is_self(s->pd, &s->lip, s->lport, &rt->ip, rt->port, port_set))
 			proxy = passdb_field(res, "proxy_always") != NULL;
@@ -160,12 +170,18 @@ route_from_fields(struct lmtp_session *s, const struct passdb_result *res, const
 		lmtp_log(s, 1, "proxy(%s): proxy: host not given (set director_socket to ask directord)", user);
 		return -1;
 	}
-	if (rt->ip.family == 0 && route_resolve_host(host, &rt->ip) < 0) {
-		lmtp_log(s, 1, "proxy(%s): Couldn't resolve host %s", user, host);
+	const char *err;
+	int r = rt->ip.family != 0 ? 1 : dns_lookup(s->pd->dns, host, &rt->ip, &err, rcpt_dns_reply, s, &s->dns_q);
+	if (r < 0) {
+		lmtp_log(s, 1, "proxy(%s): Couldn't resolve host %s: %s", user, host, err);
 		return -1;
 	}
-	rt->host = strdup(host);
-	return rt->host ? 1 : -1;
+	if ((rt->host = strdup(host)) == NULL) {
+		dns_cancel(s->dns_q);
+		s->dns_q = NULL;
+		return -1;
+	}
+	return r == 0 ? 3 : 1;
 }
 
 void
@@ -248,6 +264,8 @@ rcpt_passdb_done(struct passdb_result *resp, void *arg)
 	v = passdb_field(&res, "director_tag");
 	str_copy(dtag, v ? v : "", sizeof(dtag));
 	if (rv <= 0 || r->user == NULL) {
+		dns_cancel(s->dns_q);
+		s->dns_q = NULL;
 		passdb_result_free(&res);
 		free(rt.host);
 		rcpt_fail(s, r, "451 4.4.0 Proxy failed (session=%s)", r->session_id);
@@ -273,6 +291,8 @@ rcpt_passdb_done(struct passdb_result *resp, void *arg)
 	strbuf_free(&fw);
 	passdb_result_free(&res);
 	if (r->backend_address == NULL) {
+		dns_cancel(s->dns_q);
+		s->dns_q = NULL;
 		free(rt.host);
 		rcpt_fail(s, r, "451 4.3.0 %s", "Out of memory");
 		return;
@@ -286,6 +306,33 @@ rcpt_passdb_done(struct passdb_result *resp, void *arg)
 		director_lookup_fn(duser, dtag, rcpt_director_reply, s, &s->dir_lookup_id);
 		return;
 	}
+	if (rv == 3) {
+		/* the session waits (its input paused) until the name is resolved; other
+		 * sessions and logins go on */
+		s->dir_rcpt = r;
+		s->dir_route = rt;
+		lmtp_session_busy(s);
+		return;
+	}
+	rcpt_finish(s, r, &rt);
+}
+
+/* DNS's answer for the recipient in s->dir_rcpt */
+static void
+rcpt_dns_reply(const struct ip_addr *ip, const char *error, void *arg)
+{
+	struct lmtp_session *s = arg;
+	struct lmtp_rcpt *r = s->dir_rcpt;
+	struct lmtp_route rt = s->dir_route;
+	s->dns_q = NULL;
+	s->dir_rcpt = NULL;
+	if (ip == NULL) {
+		lmtp_log(s, 1, "proxy(%s): Couldn't resolve host %s: %s", r->user, rt.host, error);
+		free(rt.host);
+		rcpt_fail(s, r, "451 4.4.0 Proxy failed (session=%s)", r->session_id);
+		return;
+	}
+	rt.ip = *ip;
 	rcpt_finish(s, r, &rt);
 }
 
@@ -317,6 +364,10 @@ lmtp_rcpt_abort(struct lmtp_session *s)
 	passdb_chain_cancel(s->pd->passdb, s->passdb_lookup_id);
 	s->passdb_lookup_id = 0;
 	director_lookup_cancel(&s->dir_lookup_id);
+	dns_cancel(s->dns_q);
+	s->dns_q = NULL;
+	free(s->dir_route.host);
+	s->dir_route.host = NULL;
 	lmtp_rcpt_free(s->dir_rcpt);
 	s->dir_rcpt = NULL;
 }

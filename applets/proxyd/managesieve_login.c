@@ -13,6 +13,8 @@
 #include "core/log.h"
 #include "core/str.h"
 
+#define SIEVE_SASL_MAX	8192	/* one SASL string (Pigeonhole, measured) */
+
 void
 sieve_quote(struct strbuf *sb, const char *s)
 {
@@ -92,6 +94,11 @@ sieve_greet(struct client *c)
 		return;
 	}
 	sc->parser.mode = IMAP_PARSE_UNTAGGED;
+	/* Pigeonhole's limits are imap-login's, but a SASL string may hold 8192 bytes
+	 * (measured, docs/dovecot-login-behaviour.md §7) */
+	sc->parser.dovecot_limits = 1;
+	sc->parser.sasl_cmd = "AUTHENTICATE";
+	sc->parser.sasl_content_max = SIEVE_SASL_MAX;
 	c->proto_state = sc;
 	sieve_send_caps(c, c->pd->set->login_greeting);
 }
@@ -322,8 +329,10 @@ sieve_input(struct client *c)
 	while (!c->destroyed && c->conn != NULL && sc->state != SIEVE_LOGIN_BUSY) {
 		size_t len, used;
 		const char *data = conn_peek(c->conn, &len);
-		if (data == NULL)
+		if (data == NULL) {
+			imap_parser_idle(&sc->parser);
 			return;
+		}
 		enum imap_parse_status st;
 		if (imap_parser_feed(&sc->parser, data, len, &used, &st) < 0) {
 			sieve_bye(c, "Out of memory.", "Out of memory");
@@ -336,14 +345,24 @@ sieve_input(struct client *c)
 		case IMAP_PARSE_LITERAL:
 			/* ManageSieve has no continuation request: the data follows at once */
 			continue;
+		case IMAP_PARSE_ARG:
+		case IMAP_PARSE_SKIPPED:
+			continue;	/* not asked for: no stream_cmd, no skip_line */
 		case IMAP_PARSE_TOO_LONG:
-			if (sc->parser.error && strcmp(sc->parser.error, "Literal too large") == 0)
-				sieve_bye(c, "Literal size too large", sc->state == SIEVE_LOGIN_SASL ?
-				    "Authentication response too large" : "Literal size too large");
+			if (strcmp(sc->parser.error, "Authentication response too large") == 0)
+				client_destroy(c, sc->parser.error);	/* as Pigeonhole: no word */
+			else if (strcmp(sc->parser.error, "Literal too large") == 0)
+				sieve_bye(c, "Literal size too large", "Literal size too large");
 			else
 				sieve_bye(c, "Input buffer full, aborting", "Input buffer full");
 			return;
 		case IMAP_PARSE_BAD:
+			if (sc->state != SIEVE_LOGIN_SASL &&
+			    strcmp(sc->parser.error, "IMAP command line too large") == 0) {
+				/* as Pigeonhole: answered, the connection goes on */
+				sieve_reply(c, "NO", NULL, "MANAGESIEVE command line too large");
+				continue;
+			}
 			if (sc->state == SIEVE_LOGIN_SASL) {
 				sieve_reply(c, "NO", NULL, "Invalid AUTHENTICATE client response.");
 				sieve_sasl_end(c);

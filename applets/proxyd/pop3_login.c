@@ -10,6 +10,10 @@
 #include "core/log.h"
 #include "core/str.h"
 
+#define POP3_NAME_MAX	8	/* Dovecot's CLIENT_MAX_CMD_LEN */
+#define POP3_INBUF_MAX	1026	/* Dovecot's login input buffer */
+#define POP3_SASL_MAX	8192	/* Dovecot's LOGIN_MAX_AUTH_BUF_SIZE, CR included */
+
 static void
 pop3_greet(struct client *c)
 {
@@ -18,6 +22,9 @@ pop3_greet(struct client *c)
 		client_destroy(c, "Out of memory");
 		return;
 	}
+	/* room for "AUTH <mech> " before an 8192-byte initial response; the buffer grows only
+	 * while such a line is in flight */
+	conn_set_line_max(c->conn, POP3_SASL_MAX + 64);
 	c->proto_state = pc;
 	/* [XCLIENT] tells a trusted proxy in front of us that it may send XCLIENT */
 	conn_printf(c->conn, "+OK %s%s\r\n", c->trusted ? "[XCLIENT] " : "", c->pd->set->login_greeting);
@@ -156,11 +163,8 @@ pop3_cmd_user(struct client *c, const char *args)
 		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
 		return;
 	}
-	if (strlen(args) > SASL_MAX_USER) {
-		conn_puts(c->conn, "-ERR [AUTH] Username too long.\r\n");
-		return;
-	}
-	/* as Dovecot: USER always succeeds; PASS says whether the pair is good */
+	/* as Dovecot: USER always succeeds, whatever its length (the line limit holds it);
+	 * PASS says whether the pair is good */
 	free(pc->user);
 	pc->user = strdup(args);
 	conn_puts(c->conn, "+OK\r\n");
@@ -234,8 +238,24 @@ pop3_cmd_stls(struct client *c)
 
 /* Returns -1 if the client is gone. */
 static int
-pop3_command(struct client *c, char *line)
+pop3_command(struct client *c, char *line, size_t len)
 {
+	/* Dovecot's limits (measured, docs/dovecot-login-behaviour.md §7): the command name
+	 * (at most 8 bytes) is read first, then the rest of the line must fit the 1026-byte
+	 * input buffer with its CRLF; AUTH's initial response may fill 8192 bytes with its CR */
+	size_t name_len = strcspn(line, " ");
+	size_t rest = name_len <= POP3_NAME_MAX ? len - name_len - (name_len < len) :
+	    len - POP3_NAME_MAX;
+	if (name_len == 4 && str_has_prefix_nocase(line, "AUTH")) {
+		size_t mech = strcspn(line + 5, " ");
+		if (rest > mech && rest - mech - 1 >= POP3_SASL_MAX) {
+			client_destroy(c, "Authentication response too large");
+			return -1;
+		}
+	} else if (rest + 2 > POP3_INBUF_MAX) {
+		pop3_bye(c, "Input buffer full, aborting", "Input buffer full");
+		return -1;
+	}
 	char *args = strchr(line, ' ');
 	if (args)
 		*args++ = '\0';
@@ -296,6 +316,11 @@ pop3_input(struct client *c)
 			return;
 		}
 		if (pc->state == POP3_LOGIN_SASL) {
+			if (len >= POP3_SASL_MAX) {
+				/* as Dovecot: 8192 bytes with the CR, and the connection just ends */
+				client_destroy(c, "Authentication response too large");
+				return;
+			}
 			if (strcmp(line, "*") == 0) {
 				pc->state = POP3_LOGIN_AUTH;
 				c->sasl_waiting = 0;
@@ -308,7 +333,7 @@ pop3_input(struct client *c)
 			pop3_sasl_step(c, line, 0);
 			continue;
 		}
-		if (pop3_command(c, line) < 0)
+		if (pop3_command(c, line, len) < 0)
 			return;
 	}
 }

@@ -31,6 +31,7 @@
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/http.h"
+#include "core/dns.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/peercred.h"
@@ -366,6 +367,10 @@ proxyd_main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	pd.loop = loop_new();
+	/* read now, with the privileges the files may need; a file that cannot be read is
+	 * one without entries */
+	if ((pd.dns = dns_new(pd.loop, set.resolv_conf, set.hosts_file)) == NULL)
+		fatalx("out of memory");
 	if (limits_init(&pd) < 0)
 		fatalx("out of memory");
 	if (getrandom(&pd.guid_prefix, sizeof(pd.guid_prefix), 0) != sizeof(pd.guid_prefix))
@@ -443,6 +448,7 @@ proxyd_main(int argc, char **argv)
 	director_close(&pd);
 	limits_free(&pd);
 	penalty_free(&pd);
+	dns_free(pd.dns);
 	passdb_chain_free(pd.passdb);
 	loop_free(pd.loop);
 	proxyd_tls_free(&pd);

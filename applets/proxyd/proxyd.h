@@ -78,6 +78,9 @@ struct proxy_dest {
 	unsigned int any_cert : 1;
 };
 
+struct dns;
+struct dns_query;
+
 /* One client connection from accept until its relay starts. */
 struct client {
 	struct proxyd *pd;
@@ -113,6 +116,7 @@ struct client {
 	unsigned int director_lookup_id;	/* a director lookup is out (director.c) */
 	unsigned int last_penalty;	/* auth penalty of rip when this login began (penalty.c) */
 	unsigned int passdb_lookup_id;	/* the passdb has not answered yet */
+	struct dns_query *dns_q;	/* waiting for host='s address (route.c) */
 
 	/* the login being processed */
 	char *user;			/* the name the client gave */
@@ -147,6 +151,7 @@ struct proxyd {
 	unsigned int source_rr;		/* round-robin index into login_source_ips */
 	struct tls_server *tls_server;	/* client-facing certificates; NULL with ssl = no */
 	struct tls_client *tls_client;	/* backend-facing trust anchors; NULL until needed */
+	struct dns *dns;		/* host= names (core/dns.h) */
 	int shutting_down;
 	struct limits *limits;		/* limits.c */
 	struct penalty *penalty;	/* penalty.c */
@@ -235,7 +240,8 @@ void backend_send(struct client *, const char *fmt, ...) __attribute__((format(p
 void lmtp_destroy_all(struct proxyd *);
 
 /* route.c: the passdb-field parsers that LMTP shares with the logins */
-int route_resolve_host(const char *host, struct ip_addr *);
+/* Forgets the client's DNS lookup, if one is out (client_destroy). */
+void route_client_gone(struct client *);
 int route_port_field(const char *value, unsigned int *port);
 int route_timeout_field(const char *value, unsigned int *ms);
 /* proxy_maybe: is ip[:port] this proxy (the connection's local address, or one of

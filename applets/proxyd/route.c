@@ -3,7 +3,6 @@
  * proxy_maybe (and "self"), host, port, destuser, master, delay_until, the loop checks;
  * and the forward_* fields carried to the backend. Dovecot's auth and login processes
  * split this work between them; here it is one step after the passdb lookup. */
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +11,7 @@
 #include "applets/proxyd/settings.h"
 #include "core/base64.h"
 #include "core/conf.h"
+#include "core/dns.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/str.h"
@@ -25,19 +25,31 @@ xstrdup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* host may be an IP address or a DNS name; a name is resolved now (blocking: see
- * docs/proxyd.8.md, LIMITS). Returns 0 or -1. */
-int
-route_resolve_host(const char *host, struct ip_addr *ip)
+static void
+route_dns_done(const struct ip_addr *ip, const char *error, void *arg)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-	if (ip_parse(host, ip) == 0)
-		return 0;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0)
-		return -1;
-	int r = ip_from_sockaddr(res->ai_addr, ip, NULL);
-	freeaddrinfo(res);
-	return r;
+	struct client *c = arg;
+	(void)ip;
+	(void)error;
+	c->dns_q = NULL;
+	/* again from the start: this time the name is answered from the cache */
+	client_proxy_begin(c);
+}
+
+/* host may be an IP address or a DNS name (core/dns.h). Returns 1 with *ip set; 0 when
+ * the client waits (its input stays paused) and client_proxy_begin() runs again once
+ * the answer is in; -1 with *error set. */
+static int
+route_resolve(struct client *c, const char *host, struct ip_addr *ip, const char **error)
+{
+	return dns_lookup(c->pd->dns, host, ip, error, route_dns_done, c, &c->dns_q);
+}
+
+void
+route_client_gone(struct client *c)
+{
+	dns_cancel(c->dns_q);
+	c->dns_q = NULL;
 }
 
 int
@@ -81,19 +93,24 @@ route_is_self(struct proxyd *pd, const struct ip_addr *lip, unsigned int lport,
 	return list && *list && ip_net_list_match(list, ip, &bad) == 1;
 }
 
-/* Fills c->dest from the passdb fields; returns 0, or -1 after replying to the client. */
+/* Fills c->dest from the passdb fields; returns 0, 1 when waiting for DNS, or -1 after
+ * replying to the client. */
 static int
 client_dest_from_fields(struct client *c, const struct passdb_result *r, const char *host)
 {
 	struct proxy_dest *d = &c->dest;
-	const char *v;
+	const char *v, *error;
 
-	d->host = strdup(host);
-	if (route_resolve_host(host, &d->ip) < 0) {
-		client_log_user_error(c, "Couldn't resolve host %s", host);
+	switch (route_resolve(c, host, &d->ip, &error)) {
+	case 0:
+		return 1;
+	case -1:
+		/* as Dovecot: a temporary failure, logged */
+		client_log_user_error(c, "Couldn't resolve host %s: %s", host, error);
 		client_fail_now(c, FAIL_PROXY_TEMP, NULL);
 		return -1;
 	}
+	d->host = strdup(host);
 	/* as Dovecot: ssl=yes|any-cert, starttls=yes|any-cert; anything else is a
 	 * configuration error, never a silent plaintext connection */
 	v = passdb_field(r, "ssl");
@@ -171,7 +188,11 @@ client_proxy_begin(struct client *c)
 		unsigned int port = 0;
 		const char *pv = passdb_field(r, "port");
 		int port_given = pv != NULL && route_port_field(pv, &port) == 0;
-		if (route_resolve_host(host, &ip) == 0 && route_is_self(c->pd, &c->lip, c->lport, &ip, port, port_given)) {
+		const char *error;
+		int r = route_resolve(c, host, &ip, &error);
+		if (r == 0)
+			return;	/* route_dns_done() comes back here */
+		if (r == 1 && route_is_self(c->pd, &c->lip, c->lport, &ip, port, port_given)) {
 			/* proxy_maybe pointing at this proxy: "log in locally", which for a
 			 * proxy that stores no mail means the configured local mail server;
 			 * with proxy_always, still proxy, but to where a director says */
@@ -229,7 +250,7 @@ client_proxy_to(struct client *c, const char *host, const char *hostname, int pr
 {
 	const struct passdb_result *r = c->passdb;
 	const struct proto_set *ps = settings_proto(c->pd->set, c->proto->name);
-	if (client_dest_from_fields(c, r, host) < 0)
+	if (client_dest_from_fields(c, r, host) != 0)
 		return;
 	if (hostname != NULL) {
 		char *h = strdup(hostname);

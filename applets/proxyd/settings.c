@@ -28,9 +28,11 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "login_proxy_timeout" }, { "", "login_proxy_max_reconnects" },
 	{ "", "login_proxy_max_disconnect_delay" }, { "", "login_source_ips" },
 	{ "", "auth_proxy_self" }, { "", "auth_master_user_separator" },
-	{ "", "imap_id_retain" }, { "", "imap_capability" },
+	{ "", "imap_id_retain" }, { "", "imap_capability" }, { "", "imap_id_send" },
+	{ "", "imap_id_log" },
 	{ "", "default_login_user" }, { "", "proxy_relay_splice" },
 	{ "", "proxy_local_host" }, { "", "proxy_local_port" },
+	{ "", "proxy_resolv_conf" }, { "", "proxy_hosts_file" },
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
 	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
 	{ "", "lmtp_proxy_max_mail_size" },
@@ -789,6 +791,10 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	get_uint(conf, "login_proxy_max_reconnects", 3, 100, &set->login_proxy_max_reconnects, &e);
 	get_ms(conf, "login_proxy_max_disconnect_delay", 0, &set->login_proxy_max_disconnect_delay_ms, &e);
 	get_bool(conf, "imap_id_retain", 0, &set->imap_id_retain, &e);
+	set->imap_id_send = get_str(conf, "imap_id_send", "name *");
+	set->resolv_conf = get_str(conf, "proxy_resolv_conf", "/etc/resolv.conf");
+	set->hosts_file = get_str(conf, "proxy_hosts_file", "/etc/hosts");
+	set->imap_id_log = get_str(conf, "imap_id_log", "");
 	get_bool(conf, "proxy_relay_splice", 1, &set->relay_splice, &e);
 	get_bool(conf, "auth_verbose", 0, &set->verbose_auth, &e);
 	set->imap_capability = get_str(conf, "imap_capability", NULL);

@@ -72,6 +72,10 @@ struct proxyd_settings {
 	const char *auth_proxy_self;
 	const char *auth_master_user_separator;
 	int imap_id_retain;
+	const char *imap_id_send;	/* the pre-login ID answer (imap_id.c) */
+	const char *resolv_conf;	/* proxy_resolv_conf: nameservers for host= names */
+	const char *hosts_file;		/* proxy_hosts_file: looked at before them */
+	const char *imap_id_log;	/* ID fields logged: "*", names, or "" for none */
 	const char *imap_capability;	/* pre-login CAPABILITY without AUTH= parts, or NULL */
 	const char *hostname;
 	int hostname_owned;

@@ -187,7 +187,8 @@ def main():
         raw.until(b'OK ')
         raw.send(b'AUTHENTICATE "PLAIN" {100000000+}\r\n')
         got = raw.line()
-        report(got == b'BYE "Literal size too large"\r\n' and raw.closed(2), 'a literal too large: BYE', got)
+        # as Pigeonhole: a SASL response over 8192 bytes ends the connection without a word
+        report(got == b'' and raw.closed(2), 'a SASL literal too large: closed', got)
         raw.close()
         s = Sieve('127.0.0.1', port)
         s.greeting()

@@ -185,3 +185,113 @@ TEST(managesieve_modes)
 	}
 	imap_parser_reset(&p);
 }
+
+/* Dovecot's imap-login limits (docs/dovecot-login-behaviour.md §7) */
+TEST(dovecot_limits_tokens_and_line)
+{
+	struct imap_parser p = { .dovecot_limits = 1, .sasl_cmd = "AUTHENTICATE" };
+	static char buf[20000];
+	int c;
+	size_t rest;
+
+	/* an atom of 1025 bytes passes, 1026 fill the 1026-byte buffer with its end */
+	for (size_t n = 1025; n <= 1026; n++) {
+		memcpy(buf, "a NOOP ", 7);
+		memset(buf + 7, 'x', n);
+		strcpy(buf + 7 + n, "\r\n");
+		CHECK_INT(feed_all(&p, buf, 100, &c, &rest), n == 1025 ? IMAP_PARSE_DONE : IMAP_PARSE_TOO_LONG);
+	}
+	CHECK_STR(p.error, "Input buffer full");
+	/* a quoted string: 1026 bytes with its quotes */
+	for (size_t n = 1024; n <= 1025; n++) {
+		memcpy(buf, "a NOOP \"", 8);
+		memset(buf + 8, 'x', n);
+		strcpy(buf + 8 + n, "\"\r\n");
+		CHECK_INT(feed_all(&p, buf, 77, &c, &rest), n == 1024 ? IMAP_PARSE_DONE : IMAP_PARSE_TOO_LONG);
+	}
+	/* many small arguments: an argument may start at byte 8192, not later; the rest of
+	 * the line is skipped and the next command parses */
+	for (int k = 4093; k <= 4094; k++) {
+		size_t n = 6;
+		memcpy(buf, "a NOOP", 6);
+		for (int i = 0; i < k; i++, n += 2)
+			memcpy(buf + n, " x", 2);
+		strcpy(buf + n, "\r\nb NOOP\r\n");
+		CHECK_INT(feed_all(&p, buf, 1000, &c, &rest), k == 4093 ? IMAP_PARSE_DONE : IMAP_PARSE_BAD);
+		CHECK_INT(rest, 8);
+		if (k == 4094) {
+			CHECK_STR(p.error, "IMAP command line too large");
+			CHECK(p.bad_reply);
+		} else {
+			CHECK(!imap_args_strings(&p, 1));	/* more than LOGIN_MAX_ARGS: counted, dropped */
+		}
+	}
+	/* a literal may reach byte 8192 */
+	CHECK_INT(feed_all(&p, "a NOOP {8179}\r\n", 100, &c, &rest), IMAP_PARSE_LITERAL);
+	CHECK_INT(c, 1);
+	imap_parser_reset(&p);
+	CHECK_INT(feed_all(&p, "a NOOP {8180}\r\n", 100, &c, &rest), IMAP_PARSE_TOO_LONG);
+	CHECK_STR(p.error, "Literal too large");
+	/* lists nest one deep; an unknown escape loses its backslash */
+	CHECK_INT(feed_all(&p, "a NOOP ((x))\r\n", 100, &c, &rest), IMAP_PARSE_BAD);
+	CHECK_STR(p.error, "Too many '('");
+	CHECK_INT(feed_all(&p, "a LOGIN u \"p\\ss\"\r\n", 100, &c, &rest), IMAP_PARSE_DONE);
+	CHECK_STR(p.args[1].str, "pss");
+	/* AUTHENTICATE's initial response: 8192 bytes with its CR */
+	for (size_t n = 8191; n <= 8192; n++) {
+		memcpy(buf, "a AUTHENTICATE PLAIN ", 21);
+		memset(buf + 21, 'A', n);
+		strcpy(buf + 21 + n, "\r\n");
+		CHECK_INT(feed_all(&p, buf, 999, &c, &rest), n == 8191 ? IMAP_PARSE_DONE : IMAP_PARSE_TOO_LONG);
+	}
+	CHECK_STR(p.error, "Authentication response too large");
+	imap_parser_reset(&p);
+}
+
+TEST(dovecot_limits_id_streamed)
+{
+	struct imap_parser p = { .dovecot_limits = 1, .stream_cmd = "ID" };
+	static char buf[40000];
+	size_t n = 0, used, off = 0;
+	enum imap_parse_status st;
+	unsigned int args = 0, lists = 0;
+
+	n += (size_t)sprintf(buf, "t id (");
+	for (int i = 0; i < 30; i++) {
+		n += (size_t)sprintf(buf + n, "\"k%d\" \"", i);
+		memset(buf + n, 'v', 1024);
+		n += 1024;
+		buf[n++] = '"';
+		buf[n++] = ' ';
+	}
+	n += (size_t)sprintf(buf + n, "NIL)\r\nu NOOP\r\n");
+	/* 31 KB through a parser whose storage holds one argument at a time */
+	for (;;) {
+		CHECK_INT(imap_parser_feed(&p, buf + off, n - off > 512 ? 512 : n - off, &used, &st), 0);
+		off += used;
+		if (st == IMAP_PARSE_ARG) {
+			args++;
+			CHECK_INT(p.nargs, 1);
+			lists += p.args[0].type == IMAP_ARG_LIST_START || p.args[0].type == IMAP_ARG_LIST_END;
+			if (args == 2)
+				CHECK_STR(p.args[0].str, "k0");
+			continue;
+		}
+		if (st != IMAP_PARSE_MORE)
+			break;
+	}
+	CHECK_INT(st, IMAP_PARSE_DONE);
+	CHECK_STR(p.tag, "t");
+	CHECK_INT(args, 2 + 61);
+	CHECK_INT(lists, 2);
+	CHECK_INT(n - off, 8);
+	/* the owner may give up on the rest of the line */
+	CHECK_INT(imap_parser_feed(&p, "x ID (\"a\" b c d)\r\n", 18, &used, &st), 0);
+	CHECK_INT(st, IMAP_PARSE_ARG);
+	imap_parser_skip_line(&p);
+	size_t u2;
+	CHECK_INT(imap_parser_feed(&p, "x ID (\"a\" b c d)\r\n" + used, 18 - used, &u2, &st), 0);
+	CHECK_INT(st, IMAP_PARSE_SKIPPED);
+	CHECK_INT(used + u2, 18);
+	imap_parser_reset(&p);
+}
