@@ -96,7 +96,9 @@ session_end(struct directord *dd, struct dir_session *s)
 	struct dir_user *u = s->u;
 	session_detach(s);
 	if (u != NULL) {
+		int64_t old = u->timestamp;
 		users_refresh(&u->tag->users, u, loop_wall(dd->loop));
+		ring_user_refreshed(dd, u, old);
 		move_check(dd, u);
 	}
 	free(s->guid);
@@ -123,19 +125,22 @@ lookup_try(struct directord *dd, uint32_t hash, const char *tagname, struct dir_
 		users_free(dd, &tag->users, u);
 		u = NULL;
 	}
+	if (!ring_lookup_ok(dd, tag, hash, u))
+		return 0;
 	if (u != NULL) {
 		if (u->killing || u->kick_delay || u->host == NULL)
 			return 0;
+		int64_t old = u->timestamp;
 		users_refresh(&tag->users, u, now);
+		ring_user_refreshed(dd, u, old);
 		*host = u->host;
 		return 1;
 	}
 	struct dir_host *h = hosts_by_hash(&dd->hosts, hash, tagname);
-	if (h == NULL)
-		return 0;
-	if (users_add(h->tag, hash, h, now) == NULL)
+	if (h == NULL || (u = users_add(h->tag, hash, h, now)) == NULL)
 		return 0;
 	state_touch(dd);
+	ring_user_refreshed(dd, u, 0);
 	*host = h;
 	return 1;
 }
@@ -288,6 +293,8 @@ cmd_start(struct proxy_conn *pc, char **f, size_t n)
 		/* a session we did not route (a restart lost it, or it expired): adopt it */
 		u = users_add(h->tag, hash, h, now);
 		state_touch(dd);
+		if (u != NULL)
+			ring_user_refreshed(dd, u, 0);
 	}
 	if (u == NULL) {
 		/* on a host that is not (or no longer) a mail host */
