@@ -85,9 +85,10 @@ class Ring:
         return [l.split('\t') for l in admin_lines(d.admin_socket, ['DIRECTOR-LIST'])[0]]
 
     def synced(self, d):
+        """d's ring is synced and d has a left and a right"""
         rows = self.status(d)
         return any(r[2] == 'self' and len(r) > 4 and r[4] == 'ring synced' for r in rows) and \
-            sum(1 for r in rows if r[2] in ('left', 'right')) == (2 if len(self.alive()) > 1 else 0)
+            sum(1 for r in rows if r[2] in ('left', 'right')) == 2
 
     def alive(self):
         return [d for d in self.dirs if d.proc is not None]
