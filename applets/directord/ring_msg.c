@@ -72,6 +72,28 @@ now_wall(struct ring *r)
 	return loop_wall(r->dd->loop);
 }
 
+/* A seen-prefix command (director-ring.md §2.4): forwarded as orig's, or, with orig NULL,
+ * a new one of ours with the next sequence number. cmd_end() adds the LF and floods it. */
+static void
+cmd_begin(struct ring *r, struct strbuf *sb, const char *cmd, struct ring_dir *orig)
+{
+	if (orig == NULL) {
+		orig = r->self;
+		orig->last_seq++;
+	}
+	strbuf_init(sb, 2048);
+	strbuf_printf(sb, "%s\t%s\t%u\t%u", cmd, orig->ip_str, orig->port, orig->last_seq);
+}
+
+static void
+cmd_end(struct ring *r, struct strbuf *sb, const struct ring_dir *src, unsigned int min_minor)
+{
+	strbuf_putc(sb, '\n');
+	if (!sb->error)
+		ring_send_update(r, src, min_minor, sb->s);
+	strbuf_free(sb);
+}
+
 /* ---- hosts ---- */
 
 uint32_t
@@ -93,21 +115,13 @@ void
 ring_send_host(struct ring *r, const struct ring_dir *src, struct ring_dir *orig, struct dir_host *h)
 {
 	struct strbuf sb;
-	if (orig == NULL) {
-		orig = r->self;
-		orig->last_seq++;
-	}
-	strbuf_init(&sb, 2048);
-	strbuf_printf(&sb, "HOST\t%s\t%u\t%u\t%s\t%u\t", orig->ip_str, orig->port, orig->last_seq,
-	    h->ip_str, h->vhost_count);
+	cmd_begin(r, &sb, "HOST", orig);
+	strbuf_printf(&sb, "\t%s\t%u\t", h->ip_str, h->vhost_count);
 	tab_escape(&sb, h->tag->name);
 	strbuf_printf(&sb, "\t%c%lld\t", h->down ? 'D' : 'U', (long long)h->last_updown);
 	if (h->hostname)
 		tab_escape(&sb, h->hostname);
-	strbuf_putc(&sb, '\n');
-	if (!sb.error)
-		ring_send_update(r, src, 0, sb.s);
-	strbuf_free(&sb);
+	cmd_end(r, &sb, src, 0);
 }
 
 void
@@ -141,14 +155,10 @@ static void
 remove_host(struct ring *r, const struct ring_dir *src, struct ring_dir *orig, struct dir_host *h)
 {
 	if (src != NULL) {
-		char line[256];
-		if (orig == NULL) {
-			orig = r->self;
-			orig->last_seq++;
-		}
-		str_fmt(line, sizeof(line), "HOST-REMOVE\t%s\t%u\t%u\t%s\n", orig->ip_str, orig->port,
-		    orig->last_seq, h->ip_str);
-		ring_send_update(r, src, 0, line);
+		struct strbuf sb;
+		cmd_begin(r, &sb, "HOST-REMOVE", orig);
+		strbuf_printf(&sb, "\t%s", h->ip_str);
+		cmd_end(r, &sb, src, 0);
 	}
 	log_info("director: Host %s removed (its %u users forgotten)", h->ip_str, h->user_count);
 	host_forget(r, h);
@@ -161,14 +171,10 @@ remove_host(struct ring *r, const struct ring_dir *src, struct ring_dir *orig, s
 static void
 flush_host(struct ring *r, const struct ring_dir *src, struct ring_dir *orig, struct dir_host *h)
 {
-	char line[256];
-	if (orig == NULL) {
-		orig = r->self;
-		orig->last_seq++;
-	}
-	str_fmt(line, sizeof(line), "HOST-FLUSH\t%s\t%u\t%u\t%s\n", orig->ip_str, orig->port,
-	    orig->last_seq, h->ip_str);
-	ring_send_update(r, src, 0, line);
+	struct strbuf sb;
+	cmd_begin(r, &sb, "HOST-FLUSH", orig);
+	strbuf_printf(&sb, "\t%s", h->ip_str);
+	cmd_end(r, &sb, src, 0);
 	host_forget(r, h);
 	ring_sync(r);
 }
@@ -305,21 +311,19 @@ static void
 send_user_weak(struct ring *r, const struct ring_dir *src, struct ring_link *src_link,
     struct ring_dir *orig, const struct dir_user *u)
 {
-	char line[256];
-	if (orig == NULL) {
-		orig = r->self;
-		orig->last_seq++;
-	}
-	str_fmt(line, sizeof(line), "USER-WEAK\t%s\t%u\t%u\t%u\t%s\n", orig->ip_str, orig->port,
-	    orig->last_seq, u->hash, u->host->ip_str);
+	struct strbuf sb;
+	cmd_begin(r, &sb, "USER-WEAK", orig);
+	strbuf_printf(&sb, "\t%u\t%s", u->hash, u->host->ip_str);
 	if (src != r->self && r->left && r->right && r->left->dir == r->right->dir) {
 		/* a ring of two: back to its origin through the other link */
+		strbuf_putc(&sb, '\n');
 		if (r->right == src_link)
-			ring_send(r->left, line);
+			ring_send(r->left, sb.s);
 		else if (r->left == src_link)
-			ring_send(r->right, line);
+			ring_send(r->right, sb.s);
+		strbuf_free(&sb);
 	} else
-		ring_send_update(r, src, RING_V_WEAK, line);
+		cmd_end(r, &sb, src, RING_V_WEAK);
 }
 
 /* local kick: every session of the user (any tag) on a backend other than except */
@@ -344,15 +348,12 @@ static void
 kick_hash(struct ring *r, const struct ring_dir *src, struct ring_dir *orig, uint32_t hash,
     const struct ip_addr *except)
 {
-	char line[256], ip[IP_ADDR_STRLEN];
+	struct strbuf sb;
+	char ip[IP_ADDR_STRLEN];
 	kick_hash_local(r->dd, hash, except);
-	if (orig == NULL) {
-		orig = r->self;
-		orig->last_seq++;
-	}
-	str_fmt(line, sizeof(line), "USER-KICK-HASH\t%s\t%u\t%u\t%u\t%s\n", orig->ip_str, orig->port,
-	    orig->last_seq, hash, ip_format(except, ip, sizeof(ip)));
-	ring_send_update(r, src, RING_V_KICK, line);
+	cmd_begin(r, &sb, "USER-KICK-HASH", orig);
+	strbuf_printf(&sb, "\t%u\t%s", hash, ip_format(except, ip, sizeof(ip)));
+	cmd_end(r, &sb, src, RING_V_KICK);
 }
 
 /* director_user_refresh(): -1 expired (ignored), 0 nothing changed, 1 changed */
@@ -596,7 +597,7 @@ ring_move_user(struct ring *r, const struct ring_dir *src, struct ring_dir *orig
 	struct user_dir *d = &h->tag->users;
 	struct dir_user *u = users_find(d, hash);
 	int64_t now = now_wall(r);
-	char line[256];
+	struct strbuf sb;
 	if (u == NULL) {
 		u = users_add(h->tag, hash, h, now);
 		if (u == NULL)
@@ -604,13 +605,9 @@ ring_move_user(struct ring *r, const struct ring_dir *src, struct ring_dir *orig
 		state_touch(dd);
 	} else
 		users_refresh(d, u, now);
-	if (orig == NULL) {
-		orig = r->self;
-		orig->last_seq++;
-	}
-	str_fmt(line, sizeof(line), "USER-MOVE\t%s\t%u\t%u\t%u\t%s\n", orig->ip_str, orig->port,
-	    orig->last_seq, hash, h->ip_str);
-	ring_send_update(r, src, 0, line);
+	cmd_begin(r, &sb, "USER-MOVE", orig);
+	strbuf_printf(&sb, "\t%u\t%s", hash, h->ip_str);
+	cmd_end(r, &sb, src, 0);
 	if (u->killing || u->kick_delay) {
 		/* moved again before the last move finished: go on from where it was */
 		if (u->host != h) {
@@ -654,14 +651,10 @@ cmd_user_move(struct ring_link *l, char **a, size_t n)
 static void
 send_killed_everywhere(struct ring *r, const struct ring_dir *src, struct ring_dir *orig, uint32_t hash)
 {
-	char line[256];
-	if (orig == NULL) {
-		orig = r->self;
-		orig->last_seq++;
-	}
-	str_fmt(line, sizeof(line), "USER-KILLED-EVERYWHERE\t%s\t%u\t%u\t%u\n", orig->ip_str, orig->port,
-	    orig->last_seq, hash);
-	ring_send_update(r, src, 0, line);
+	struct strbuf sb;
+	cmd_begin(r, &sb, "USER-KILLED-EVERYWHERE", orig);
+	strbuf_printf(&sb, "\t%u", hash);
+	cmd_end(r, &sb, src, 0);
 }
 
 static void
@@ -772,17 +765,10 @@ kick_user(struct ring *r, const struct ring_dir *src, struct ring_dir *orig, con
 {
 	struct strbuf sb;
 	proxy_kick_user(r->dd, user);
-	if (orig == NULL) {
-		orig = r->self;
-		orig->last_seq++;
-	}
-	strbuf_init(&sb, 2048);
-	strbuf_printf(&sb, "USER-KICK\t%s\t%u\t%u\t", orig->ip_str, orig->port, orig->last_seq);
+	cmd_begin(r, &sb, "USER-KICK", orig);
+	strbuf_putc(&sb, '\t');
 	tab_escape(&sb, user);
-	strbuf_putc(&sb, '\n');
-	if (!sb.error)
-		ring_send_update(r, src, RING_V_KICK, sb.s);
-	strbuf_free(&sb);
+	cmd_end(r, &sb, src, RING_V_KICK);
 }
 
 static void
@@ -791,19 +777,12 @@ kick_alt(struct ring *r, const struct ring_dir *src, struct ring_dir *orig, cons
 {
 	struct strbuf sb;
 	proxy_kick_alt(r->dd, field, value);
-	if (orig == NULL) {
-		orig = r->self;
-		orig->last_seq++;
-	}
-	strbuf_init(&sb, 2048);
-	strbuf_printf(&sb, "USER-KICK-ALT\t%s\t%u\t%u\t", orig->ip_str, orig->port, orig->last_seq);
+	cmd_begin(r, &sb, "USER-KICK-ALT", orig);
+	strbuf_putc(&sb, '\t');
 	tab_escape(&sb, field);
 	strbuf_putc(&sb, '\t');
 	tab_escape(&sb, value);
-	strbuf_putc(&sb, '\n');
-	if (!sb.error)
-		ring_send_update(r, src, RING_V_KICK_ALT, sb.s);
-	strbuf_free(&sb);
+	cmd_end(r, &sb, src, RING_V_KICK_ALT);
 }
 
 static int
@@ -1384,13 +1363,12 @@ void
 ring_user_moved(struct directord *dd, struct dir_user *u)
 {
 	struct ring *r = dd->ring;
-	char line[256];
+	struct strbuf sb;
 	if (r == NULL || r->applying || u->host == NULL)
 		return;
-	r->self->last_seq++;
-	str_fmt(line, sizeof(line), "USER-MOVE\t%s\t%u\t%u\t%u\t%s\n", r->self->ip_str, r->self->port,
-	    r->self->last_seq, u->hash, u->host->ip_str);
-	ring_send_update(r, r->self, 0, line);
+	cmd_begin(r, &sb, "USER-MOVE", NULL);
+	strbuf_printf(&sb, "\t%u\t%s", u->hash, u->host->ip_str);
+	cmd_end(r, &sb, r->self, 0);
 	if (!u->killing && !u->kick_delay) {
 		u->kill_self = 1;
 		u->ring_kill = KILL_KILLING;
@@ -1414,13 +1392,13 @@ void
 ring_host_removed(struct directord *dd, const struct ip_addr *ip)
 {
 	struct ring *r = dd->ring;
-	char line[256], ips[IP_ADDR_STRLEN];
+	struct strbuf sb;
+	char ips[IP_ADDR_STRLEN];
 	if (r == NULL || r->applying)
 		return;
-	r->self->last_seq++;
-	str_fmt(line, sizeof(line), "HOST-REMOVE\t%s\t%u\t%u\t%s\n", r->self->ip_str, r->self->port,
-	    r->self->last_seq, ip_format(ip, ips, sizeof(ips)));
-	ring_send_update(r, r->self, 0, line);
+	cmd_begin(r, &sb, "HOST-REMOVE", NULL);
+	strbuf_printf(&sb, "\t%s", ip_format(ip, ips, sizeof(ips)));
+	cmd_end(r, &sb, r->self, 0);
 	ring_sync(r);
 }
 
