@@ -934,7 +934,8 @@ ring_timer(struct loop_timer *t, void *arg)
 			log_errorx("Ring SYNC seq=%u appears to have got lost, resending", r->sync_seq);
 	}
 	if (r->quick_retry_at && now >= r->quick_retry_at)
-		ring_connect(r, "Alone in director ring - trying to connect to others");
+		ring_connect(r, r->handshaked || r->alone || r->first_alone_ms ?
+		    "Alone in director ring - trying to connect to others" : "Initial connection");
 	if (r->reconnect_at && now >= r->reconnect_at) {
 		struct ring_dir *pref = preferred_right(r);
 		r->reconnect_at = now + RECONNECT_PREFERRED_MS;

@@ -9,10 +9,12 @@ any director kick a session held through directord's proxy socket and hold its l
 the USER-KILLED token went round (T5); kicks reach directord's proxies; `ring status` is
 printed byte for byte alike by the real doveadm and mtool doveadm; a SIGKILLed directord is
 healed around and rejoins with the ring's state (T7); `ring remove` of a running directord
-does not leave it serving new users alone, `ring add` brings it back (T9); a peer from an
+does not leave it serving new users alone, `ring add` brings it back (T9); a conflicting USER
+from a peer makes the lower address win everywhere and kicks the loser's session (T10); a peer from an
 unlisted address gets nothing, a listed one that sends an unknown command or a 1 MiB line is
 dropped with a log line while the ring stays synced (T15); the Dovecot directors never log a
 line of ours as invalid."""
+import hashlib
 import os
 import signal
 import socket
@@ -229,6 +231,42 @@ def misbehaving_peer(ring, target):
     report(ring.wait_synced(15), 'T15: the ring is synced again after the misbehaving peer')
 
 
+def user_hash(user):
+    """Dovecot's director hash of a user (director_username_hash = %Lu)"""
+    return int.from_bytes(hashlib.md5(user.lower().encode()).digest()[:4], 'big') or 1
+
+
+def conflict(ring, target):
+    """T10 (the merge part): a peer that says a user is on another host than target has it:
+    the lower address wins on every director and the sessions on the loser are kicked"""
+    pc = ProxyConn(target)
+    user = next(u for u in ('conflict%d@example.org' % i for i in range(100))
+                if pc.lookup(u) == '127.0.0.3')
+    pc.send('START\tc1\t%s\t\t127.0.0.3' % user)
+    time.sleep(0.3)
+    fake = '127.0.0.17'
+    doveadm(ring.dirs[0], 'ring', 'add', fake, str(ring.port))
+    wait_until(lambda: any(x[0] == fake for x in ring.status(target)), 5)
+    s = socket.socket()
+    s.bind((fake, 0))
+    s.settimeout(5)
+    s.connect((target.ip, ring.port))
+    s.sendall(b'VERSION\tdirector\t1\t9\nME\t%s\t%d\t%d\nUSER\t%d\t127.0.0.2\t%d\n' %
+              (fake.encode(), ring.port, int(time.time()), user_hash(user), int(time.time())))
+    time.sleep(1)
+    s.close()
+    report(wait_until(lambda: 'is being redirected to two hosts' in target.log(), 3),
+           'T10: directord logs the conflict ("redirected to two hosts")')
+    kicked = [l for l in pc.kicks(3) if l[0] == 'KICK' and l[1] == 'c1']
+    report(kicked, 'T10: the session on the losing host is kicked through directord\'s proxy')
+    ok = wait_until(lambda: all(lookups(d, [user])[0][0] == '127.0.0.2' for d in ring.alive()), 5)
+    report(ok, 'T10: the lower address wins on every director',
+           [(d.name, lookups(d, [user])[0]) for d in ring.alive()])
+    pc.send('END\tc1')
+    pc.close()
+    doveadm(ring.dirs[0], 'ring', 'remove', fake, str(ring.port))
+
+
 def mixed_two_directord():
     ring = Ring(['dovecot', 'mtool', 'mtool'], tag='b',
                 mtool_settings={'director_lookup_timeout': '2s'})
@@ -270,6 +308,7 @@ def mixed_two_directord():
         r = doveadm(d0, 'ring', 'add', m2.ip, str(ring.port))
         report(ring.wait_synced(40), 'T9: ring add brings it back and the ring syncs')
         same_users(ring, 'T9 after ring add', timeout=15)
+        conflict(ring, m2)
         misbehaving_peer(ring, m2)
         dovecot_log_clean(ring, 'D+M+M')
     finally:
