@@ -47,7 +47,7 @@ def ring_listener(ip, port):
 
 class Ring:
     def __init__(self, kinds, hosts=('127.0.0.2', '127.0.0.3'), settings=None, tag='',
-                 mtool_settings=None):
+                 mtool_settings=None, dovecot_settings=None):
         self.ips = IPS[:len(kinds)]
         self.port = common_port(IPS)
         self.servers = ['%s:%d' % (ip, self.port) for ip in self.ips]
@@ -56,6 +56,7 @@ class Ring:
             name = '%s%s-%d' % (tag, kind, i)
             st = dict(settings or {})
             if kind == 'dovecot':
+                st.update(dovecot_settings or {})
                 d = DovecotDirector(name, hosts=hosts, ip=ip, ring_port=self.port,
                                     servers=self.servers, login=False, settings=st)
             else:

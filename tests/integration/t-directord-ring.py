@@ -118,6 +118,15 @@ def mixed_two_dovecot():
         for d in (d0, m):
             ok, detail = ring_status_same(d)
             report(ok, 'ring status on %s: real doveadm and mtool doveadm print the same' % d.kind, detail)
+        for args in (['ring', 'remove', '127.0.0.99'], ['ring', 'add', '127.0.0.1', str(ring.port)]):
+            res = []
+            for d in (d0, m):
+                real = subprocess.run([_dovecot_bin('doveadm'), 'director'] + args[:2] + ['-a', d.admin_socket] +
+                                      args[2:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                res.append((real.returncode, real.stdout, real.stderr))
+                res.append(mine(['director'] + args[:2] + ['-a', d.admin_socket] + args[2:]))
+            report(len(set(res)) == 1, 'ring %s: the real doveadm and mtool doveadm print the same against '
+                   'Dovecot and directord' % ' '.join(args[1:2]), res)
         out = doveadm(m, 'ring', 'status').stdout.decode()
         report(len(out.splitlines()) == 4 and 'ring synced' in out and ' left ' in out and ' right ' in out,
                'the real doveadm renders directord\'s ring status (self, left, right)', out)
