@@ -196,6 +196,7 @@ ring_send(struct ring_link *l, const char *line)
 		    l->dir ? l->dir->ip_str : "?", pending);
 		l->disconnect_at = loop_now(l->r->dd->loop);
 		l->reconnect_after = 1;
+		l->outbuf_full = 1;
 	}
 }
 
@@ -229,8 +230,11 @@ link_new(struct ring *r, struct conn *c, int in)
 	l->c = c;
 	l->in = in;
 	l->created_ms = l->last_in_ms = loop_now(r->dd->loop);
-	l->next = r->links;
-	r->links = l;
+	/* appended: ring status lists links in connection order, as Dovecot */
+	struct ring_link **pp = &r->links;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = l;
 	return l;
 }
 
@@ -879,7 +883,8 @@ link_tick(struct ring_link *l, uint64_t now)
 	char name[128];
 	if (l->disconnect_at && now >= l->disconnect_at) {
 		int rc = l->reconnect_after;
-		ring_link_close(l, rc ? "Wrong CONNECT requested" : "Timeout waiting for disconnect after CONNECT", 0);
+		ring_link_close(l, l->outbuf_full ? "Output buffer full" : rc ? "Wrong CONNECT requested" :
+		    "Timeout waiting for disconnect after CONNECT", 0);
 		if (rc && r->right == NULL)
 			ring_connect(r, "Reconnecting after wrong CONNECT request");
 		return;
@@ -976,7 +981,6 @@ ring_director_list(struct directord *dd, void (*out)(void *, const char *), void
 {
 	struct ring *r = dd->ring;
 	struct strbuf sb;
-	/* Dovecot lists its connections newest first; ours are prepended, so in order */
 	for (struct ring_link *l = r->links; l; l = l->next) {
 		if (l->dir != NULL)
 			continue;

@@ -56,7 +56,7 @@ struct ring_link {
 	struct ring_dir *dir;		/* incoming: NULL until ME */
 	struct ip_addr peer;		/* incoming: the source address */
 	unsigned int in : 1, connected : 1, version : 1, me : 1, done : 1, synced : 1;
-	unsigned int hosts_list : 1, ignore_hosts : 1, verifying_left : 1, closing : 1;
+	unsigned int hosts_list : 1, ignore_hosts : 1, verifying_left : 1, closing : 1, outbuf_full : 1;
 	unsigned int minor;
 	uint64_t created_ms, connected_ms, me_ms, last_in_ms;
 	uint64_t bytes_in, peak_buffered;

@@ -982,7 +982,7 @@ static int
 cmd_sync(struct ring_link *l, char **a, size_t n)
 {
 	struct ring *r = l->r;
-	struct ip_addr ip;
+	struct ip_addr ip = { 0 };
 	unsigned int port, seq, minor = 0, hash = 0, ts32;
 	int64_t ts = now_wall(r);
 	if (n < 3 || parse_ip_port(l, a, n, &ip, &port) < 0 || parse_u32(a[2], &seq) < 0 ||
