@@ -191,7 +191,8 @@ ring_send(struct ring_link *l, const char *line)
 	size_t pending = conn_out_pending(l->c);
 	if (pending > l->peak_buffered)
 		l->peak_buffered = pending;
-	if (pending > l->r->outbuf_max && !l->disconnect_at) {
+	/* the handshake's user table is queued at once: the limit is for a slow reader later */
+	if (pending > l->r->outbuf_max && l->done && !l->disconnect_at) {
 		log_errorx("director(%s): Output buffer full at %zu bytes: disconnecting",
 		    l->dir ? l->dir->ip_str : "?", pending);
 		l->disconnect_at = loop_now(l->r->dd->loop);
@@ -890,6 +891,11 @@ link_tick(struct ring_link *l, uint64_t now)
 		return;
 	}
 	const char *to = NULL;
+	if (l->me && !l->done && !l->in && l->c && conn_out_pending(l->c) != l->last_pending) {
+		/* the user table is still going out: that is progress (Dovecot's timer too) */
+		l->last_pending = conn_out_pending(l->c);
+		l->last_in_ms = now;
+	}
 	if (!l->connected && now - l->created_ms >= CONNECT_TIMEOUT_MS)
 		to = "Connect timed out";
 	else if (l->connected && !l->me && now - l->connected_ms >= ME_TIMEOUT_MS)
@@ -1154,6 +1160,8 @@ ring_init(struct directord *dd, FILE *errf)
 	ip_format(&s->self_ip, s->self_ip_str, sizeof(s->self_ip_str));
 	dd->ring = r;
 	r->last_sync_time = loop_wall(dd->loop);
+	log_info("director ring: this director is %s:%u, %zu directors listed", r->self->ip_str,
+	    r->self->port, r->ndirs);
 	loop_timer_set(dd->loop, &r->timer, TICK_MS, ring_timer, r);
 	/* the first dial happens in the loop (after a -D fork, not before) */
 	r->quick_retry_at = loop_now(dd->loop);

@@ -65,6 +65,7 @@ struct ring_link {
 	uint64_t ping_sent_ms, pong_deadline;	/* ping_sent_ms 0: no PING outstanding */
 	uint64_t disconnect_at;		/* CONNECT sent (10 s) or a wrong CONNECT (1 s) */
 	int reconnect_after;		/* close at disconnect_at, then dial if no right */
+	size_t last_pending;		/* handshake output still queued at the last tick */
 };
 
 struct admin_wait;
