@@ -143,7 +143,7 @@ struct directord {
 	unsigned int users_moving;
 	unsigned int nhealth;
 	int state_dirty;
-	uint64_t state_saved_ms;
+	uint64_t state_saved_ms, state_save_every_ms;
 	int admin_fd, proxy_fd;
 	struct loop_io admin_io, proxy_io;
 	struct health_ctx *health;
