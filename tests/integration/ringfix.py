@@ -69,9 +69,10 @@ class Ring:
             d.kind = kind
             self.dirs.append(d)
 
-    def start(self):
-        for d in self.dirs:
-            d.start()
+    def start(self, order=None):
+        """starts the directors (in order: a list of indexes)"""
+        for i in order or range(len(self.dirs)):
+            self.dirs[i].start()
         return self
 
     def stop(self):
