@@ -192,7 +192,8 @@ pending_tick(struct directord *dd)
 		struct dir_user *u = tag ? users_find(&tag->users, p->hash) : NULL;
 		str_fmt(reason, sizeof(reason), "Timeout because %s - queued for %lld secs",
 		    u && (u->killing || u->kick_delay) ? "the user is being moved" :
-		    !ring_synced(dd) || ring_cut_off(dd) ? "ring not synced" : "no mail host is available", (long long)(loop_wall(dd->loop) - p->queued));
+		    !ring_synced(dd) || ring_cut_off(dd) ? "ring not synced" : "no mail host is available",
+		    (long long)(loop_wall(dd->loop) - p->queued));
 		log_errorx("director: User %s host lookup failed: %s", p->user, reason);
 		if (u != NULL)
 			u->weak = 0;	/* a USER-WEAK round that never came back (Dovecot too) */
