@@ -27,7 +27,16 @@ struct admin_conn {
 	struct directord *dd;
 	struct dline_conn *d;
 	int waiting;		/* a HOST-RESET-USERS runs for it */
+	/* a ring (Dovecot's PRE_RING_SYNC / RING_SYNC_OK): a host or ring command waits
+	 * for the ring to sync before it runs (held), and its OK waits for the SYNC round
+	 * its change started (deferred); both give up after 30 s */
+	char **held;
+	size_t nheld;
+	int defer, deferred;
+	uint64_t sync_deadline;
 };
+
+#define RING_SYNC_TIMEOUT_MS	30000
 
 static const struct dline_set admin_set = {
 	"VERSION\tdirector-doveadm\t1\t0", "director-doveadm", 1, ADMIN_LINE_MAX,
@@ -36,7 +45,17 @@ static const struct dline_set admin_set = {
 static void
 reply(struct admin_conn *ac, const char *line)
 {
+	if (ac->defer && strcmp(line, "OK") == 0) {
+		ac->deferred = 1;
+		return;
+	}
 	dline_send_raw(ac->d, line);
+}
+
+static void
+reply_list_line(void *arg, const char *line)
+{
+	dline_send_raw(((struct admin_conn *)arg)->d, line);
 }
 
 static int
@@ -109,6 +128,11 @@ director_list(struct admin_conn *ac)
 {
 	struct directord *dd = ac->dd;
 	char line[256];
+	if (dd->ring) {
+		ring_director_list(dd, reply_list_line, ac);
+		reply(ac, "");
+		return;
+	}
 	str_fmt(line, sizeof(line), "%s\t%u\tself\t0\tring synced\t0", dd->set.self_ip_str, dd->set.self_port);
 	/* sorted by (ip, port) with self among them */
 	int self_done = 0;
@@ -145,6 +169,14 @@ director_add_remove(struct admin_conn *ac, char **f, size_t n, int add)
 	unsigned int port = add ? dd->set.self_port : 0;
 	if (n < 2 || ip_parse(f[1], &ip) < 0 || (n > 2 && (parse_uint(f[2], &port) < 0 || port > 65535)))
 		return bad_args(ac, f[0]);
+	if (dd->ring && add) {
+		ring_director_add(dd, &ip, port);
+		reply(ac, "OK");
+		return 0;
+	} else if (dd->ring) {
+		reply(ac, ring_director_remove(dd, &ip, port) < 0 ? "NOTFOUND" : "OK");
+		return 0;
+	}
 	int self = dirhash_ip_cmp(&ip, &dd->set.self_ip) == 0 && (port == 0 || port == dd->set.self_port);
 	struct dir_peer *p = NULL;
 	for (size_t i = 0; i < dd->npeers && p == NULL; i++)
@@ -212,6 +244,9 @@ host_set(struct admin_conn *ac, char **f, size_t n, int update)
 	} else if (*tag && strcmp(h->tag->name, tag) != 0) {
 		reply(ac, "host tag can't be changed");
 		return 0;
+	} else if (h->desynced) {
+		reply(ac, "host is already being updated - try again later");
+		return 0;
 	}
 	if (have_vhosts) {
 		log_info("doveadm: Host %s vhost count changed from %u to %u", h->ip_str, h->vhost_count, vhosts);
@@ -219,6 +254,7 @@ host_set(struct admin_conn *ac, char **f, size_t n, int update)
 	}
 	hosts_changed(&dd->hosts);
 	state_touch(dd);
+	ring_host_changed(dd, h);
 	pending_run(dd);
 	reply(ac, "OK");
 	return 0;
@@ -234,6 +270,10 @@ host_updown(struct admin_conn *ac, char **f, size_t n, int down)
 	struct dir_host *h = hosts_lookup(&dd->hosts, &ip);
 	if (h == NULL) {
 		reply(ac, "NOTFOUND");
+		return 0;
+	}
+	if (h->down != down && h->desynced) {
+		reply(ac, "host is already being updated - try again later");
 		return 0;
 	}
 	host_set_down(dd, h, down, "doveadm: ");
@@ -270,6 +310,7 @@ host_flush(struct admin_conn *ac, char **f, size_t n)
 		for (size_t i = 0; i < nh; i++) {
 			total += hosts[i]->user_count;
 			users_forget_host(dd, hosts[i]);
+			ring_host_flushed(dd, hosts[i]);
 		}
 		log_warnx("Flushed all backend hosts with %u users. This is an unsafe operation and may cause the same users to end up in multiple backends.", total);
 		reply(ac, "OK");
@@ -284,6 +325,7 @@ host_flush(struct admin_conn *ac, char **f, size_t n)
 	}
 	log_info("doveadm: Flushing host %s with %u users (no kicks)", h->ip_str, h->user_count);
 	users_forget_host(dd, h);
+	ring_host_flushed(dd, h);
 	reply(ac, "OK");
 	return 0;
 }
@@ -351,8 +393,9 @@ user_lookup(struct admin_conn *ac, char **f, size_t n)
 	if (u == NULL || u->host == NULL)
 		len = str_fmt(line, sizeof(line), "\t0");
 	else {
-		/* a connected user is as fresh as now: proxies report session ends */
-		int64_t ts = u->nsessions ? now : u->timestamp;
+		/* a connected user is as fresh as now: proxies report session ends (in a ring
+		 * the timestamp the ring agreed on, refreshed while sessions last) */
+		int64_t ts = u->nsessions && !dd->ring ? now : u->timestamp;
 		len = str_fmt(line, sizeof(line), "%s\t%lld", u->host->ip_str,
 		    (long long)(ts + dd->set.user_expire));
 	}
@@ -378,7 +421,7 @@ user_list(struct admin_conn *ac, char **f, size_t n)
 		for (struct dir_user *u = t->users.head; u; u = u->next) {
 			if (u->host == NULL || (ip.family != 0 && dirhash_ip_cmp(&ip, &u->host->ip) != 0))
 				continue;
-			int64_t ts = u->nsessions ? now : u->timestamp;
+			int64_t ts = u->nsessions && !dd->ring ? now : u->timestamp;
 			str_fmt(line, sizeof(line), "%u\t%lld\t%s", u->hash,
 			    (long long)(ts + dd->set.user_expire), u->host->ip_str);
 			reply(ac, line);
@@ -410,6 +453,11 @@ user_move(struct admin_conn *ac, char **f, size_t n)
 		reply(ac, "TRYAGAIN");
 		return 0;
 	}
+	if (dd->ring) {
+		ring_user_move(dd, hash, h);
+		reply(ac, "OK");
+		return 0;
+	}
 	int64_t now = loop_wall(dd->loop);
 	if (u == NULL) {
 		if (users_add(h->tag, hash, h, now) == NULL) {
@@ -434,26 +482,54 @@ user_kick(struct admin_conn *ac, char **f, size_t n, int alt)
 		return bad_args(ac, f[0]);
 	/* the proxies do the kicking; there is never more than one kick batch in flight, so
 	 * "nowait" never needs TRYAGAIN */
+	if (dd->ring) {
+		if (alt)
+			ring_user_kicked_alt(dd, f[1], f[2]);
+		else
+			ring_user_kicked(dd, f[1]);
+		log_info("doveadm: %s %s%s%s sent to the proxies and the ring", f[0], f[1], alt ? "=" : "", alt ? f[2] : "");
+		reply(ac, "OK");
+		return 0;
+	}
 	unsigned int np = alt ? proxy_kick_alt(dd, f[1], f[2]) : proxy_kick_user(dd, f[1]);
 	log_info("doveadm: %s %s%s%s sent to %u proxies", f[0], f[1], alt ? "=" : "", alt ? f[2] : "", np);
 	reply(ac, "OK");
 	return 0;
 }
 
-static void
-admin_line(struct dline_conn *d, char **f, size_t n, void *arg)
+/* the commands Dovecot runs only on a synced ring, and answers after the next sync */
+static int
+ring_gated(const char *c)
 {
-	struct admin_conn *ac = arg;
+	static const char *const cmds[] = { "DIRECTOR-ADD", "DIRECTOR-REMOVE", "HOST-SET", "HOST-UPDATE",
+		"HOST-UP", "HOST-DOWN", "HOST-REMOVE", "HOST-FLUSH", NULL };
+	for (size_t i = 0; cmds[i]; i++)
+		if (strcmp(c, cmds[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* a deliberate difference: a director cut off from its ring changes nothing the others
+ * would not see (Dovecot's lone director counts as synced and applies it) */
+static int
+ring_refused(const char *c)
+{
+	return strncmp(c, "HOST-", 5) == 0 && strcmp(c, "HOST-LIST") != 0 &&
+	    strcmp(c, "HOST-LIST-REMOVED") != 0 ? 1 : strcmp(c, "USER-MOVE") == 0;
+}
+
+static int
+dispatch(struct admin_conn *ac, char **f, size_t n)
+{
 	int r;
-	(void)d;
-	if (ac->waiting) {
-		/* pipelined after HOST-RESET-USERS: Dovecot does not read it either */
-		return;
-	}
 	const char *c = f[0];
 	if (n == 0 || c[0] == '\0') {
 		log_errorx("doveadm sent empty command line");
 		r = -1;
+	} else if (ac->dd->ring && ring_cut_off(ac->dd) && ring_refused(c)) {
+		log_warnx("doveadm: %s refused: this director is cut off from its ring", c);
+		reply(ac, "director is cut off from its ring - try again later");
+		r = 0;
 	} else if (strcmp(c, "HOST-LIST") == 0) {
 		host_list(ac);
 		r = 0;
@@ -495,15 +571,127 @@ admin_line(struct dline_conn *d, char **f, size_t n, void *arg)
 		log_errorx("doveadm sent unknown command: %s", c);
 		r = -1;
 	}
+	return r;
+}
+
+static void
+admin_free(struct admin_conn *ac)
+{
+	if (ac->prev)
+		ac->prev->next = ac->next;
+	else
+		ac->dd->admins = ac->next;
+	if (ac->next)
+		ac->next->prev = ac->prev;
+	for (size_t i = 0; i < ac->nheld; i++)
+		free(ac->held[i]);
+	free(ac->held);
+	free(ac);
+}
+
+static void
+held_free(struct admin_conn *ac)
+{
+	for (size_t i = 0; i < ac->nheld; i++)
+		free(ac->held[i]);
+	free(ac->held);
+	ac->held = NULL;
+	ac->nheld = 0;
+}
+
+/* runs a command in a ring: 1 when it is waiting for the ring (the connection paused) */
+static int
+run_gated(struct admin_conn *ac, char **f, size_t n, int *r)
+{
+	struct directord *dd = ac->dd;
+	if (!ring_synced(dd)) {
+		ac->held = calloc(n, sizeof(*ac->held));
+		for (size_t i = 0; ac->held && i < n; i++)
+			if ((ac->held[ac->nheld++] = strdup(f[i])) == NULL)
+				held_free(ac);
+		if (ac->held == NULL) {
+			reply(ac, "out of memory");
+			*r = 0;
+			return 0;
+		}
+		ac->sync_deadline = loop_now(dd->loop) + RING_SYNC_TIMEOUT_MS;
+		dline_pause(ac->d, 1);
+		return 1;
+	}
+	/* DIRECTOR-ADD answers at once (Dovecot's RET_OK); the others after the sync */
+	ac->defer = strcmp(f[0], "DIRECTOR-ADD") != 0;
+	*r = dispatch(ac, f, n);
+	ac->defer = 0;
+	if (*r == 0 && ac->deferred) {
+		if (ring_synced(dd)) {
+			ac->deferred = 0;
+			dline_send_raw(ac->d, "OK");
+		} else {
+			ac->sync_deadline = loop_now(dd->loop) + RING_SYNC_TIMEOUT_MS;
+			dline_pause(ac->d, 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void
+admin_ring_changed(struct directord *dd)
+{
+	uint64_t now = loop_now(dd->loop);
+	for (struct admin_conn *ac = dd->admins, *next; ac; ac = next) {
+		next = ac->next;
+		if (ac->nheld == 0 && !ac->deferred)
+			continue;
+		if (!ring_synced(dd) && now < ac->sync_deadline)
+			continue;
+		if (!ring_synced(dd)) {
+			held_free(ac);
+			ac->deferred = 0;
+			dline_send_raw(ac->d, "Ring sync timed out");
+		} else if (ac->deferred) {
+			ac->deferred = 0;
+			dline_send_raw(ac->d, "OK");
+		} else {
+			char **f = ac->held;
+			size_t n = ac->nheld;
+			int r = 0;
+			ac->held = NULL;
+			ac->nheld = 0;
+			int waiting = run_gated(ac, f, n, &r);
+			for (size_t i = 0; i < n; i++)
+				free(f[i]);
+			free(f);
+			if (r < 0) {
+				dline_conn_free(ac->d);
+				admin_free(ac);
+				continue;
+			}
+			if (waiting)
+				continue;
+		}
+		dline_pause(ac->d, 0);
+	}
+}
+
+static void
+admin_line(struct dline_conn *d, char **f, size_t n, void *arg)
+{
+	struct admin_conn *ac = arg;
+	int r;
+	(void)d;
+	if (ac->waiting || ac->nheld || ac->deferred) {
+		/* pipelined after a command that waits: Dovecot does not read it either */
+		return;
+	}
+	if (ac->dd->ring && n > 0 && ring_gated(f[0])) {
+		if (run_gated(ac, f, n, &r))
+			return;
+	} else
+		r = dispatch(ac, f, n);
 	if (r < 0) {
-		if (ac->prev)
-			ac->prev->next = ac->next;
-		else
-			ac->dd->admins = ac->next;
-		if (ac->next)
-			ac->next->prev = ac->prev;
 		dline_conn_free(ac->d);
-		free(ac);
+		admin_free(ac);
 	}
 }
 
@@ -515,13 +703,7 @@ admin_closed(struct dline_conn *d, const char *reason, void *arg)
 	(void)reason;
 	if (ac->waiting)
 		reset_cancel_arg(ac->dd, ac);
-	if (ac->prev)
-		ac->prev->next = ac->next;
-	else
-		ac->dd->admins = ac->next;
-	if (ac->next)
-		ac->next->prev = ac->prev;
-	free(ac);
+	admin_free(ac);
 }
 
 static void
@@ -570,9 +752,8 @@ admin_close_all(struct directord *dd)
 {
 	while (dd->admins) {
 		struct admin_conn *ac = dd->admins;
-		dd->admins = ac->next;
 		dline_conn_free(ac->d);
-		free(ac);
+		admin_free(ac);
 	}
 	if (dd->admin_fd >= 0) {
 		loop_io_del(dd->loop, &dd->admin_io);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "applets/applets.h"
@@ -49,6 +50,8 @@ static const struct conf_key directord_schema[] = {
 	{ "", "director_health_check_flush" }, { "", "director_health_check_flush_max_parallel" },
 	{ "", "director_health_check_user" }, { "", "director_health_check_password" },
 	{ "", "director_health_check_ssl_ca_file" }, { "", "director_health_check_ssl_any_cert" },
+	{ "", "director_ring_alone" }, { "", "director_ping_idle_timeout" },
+	{ "", "director_ping_max_timeout" }, { "", "director_output_buffer_size" },
 	/* service stats { inet_listener http { } }: the metrics endpoint */
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
 	{ NULL, NULL },
@@ -101,6 +104,74 @@ sock_path(char *out, size_t len, const char *base, const char *v)
 		str_fmt(out, len, "%s/%s", base, v);
 }
 
+/* service director { inet_listener { address port } }: with a port, directord is a ring
+ * peer and director_servers lists the ring; without, a ring of one as before, where
+ * director_servers may name this director only (shown by ring status). */
+static int
+ring_settings(const struct conf *c, struct dir_settings *s, FILE *errf)
+{
+	const struct conf_node *root = conf_root(c), *svc = NULL, *il = NULL, *sec = NULL;
+	int bad = 0;
+	while ((sec = conf_next_section(root, sec, "service")) != NULL)
+		if (sec->name && strcmp(sec->name, "director") == 0)
+			svc = sec;
+	while (svc && (sec = conf_next_section(svc, sec, "inet_listener")) != NULL)
+		il = sec;
+	ip_parse("127.0.0.1", &s->self_ip);
+	s->director_servers = conf_get(root, "director_servers", "");
+	s->ring_alone = conf_get(root, "director_ring_alone", "grace");
+	if (strcmp(s->ring_alone, "grace") != 0 && strcmp(s->ring_alone, "never") != 0) {
+		const struct conf_node *n = conf_find(root, "director_ring_alone");
+		fprintf(errf, "%s:%u: director_ring_alone: must be grace or never\n", n->file, n->line);
+		bad = 1;
+	}
+	bad |= get_ms(c, "director_ping_idle_timeout", 30000, 1000, &s->ping_idle_ms, errf);
+	bad |= get_ms(c, "director_ping_max_timeout", 60000, 1000, &s->ping_max_ms, errf);
+	s->outbuf_max = 10ULL * 1024 * 1024;
+	const struct conf_node *n = conf_find(root, "director_output_buffer_size");
+	if (n && conf_parse_size(n, &s->outbuf_max, errf) < 0)
+		bad = 1;
+	if (il != NULL) {
+		const struct conf_node *pn = conf_find(il, "port"), *an = conf_find(il, "address");
+		unsigned long long port = 0;
+		if (pn == NULL) {
+			fprintf(errf, "%s:%u: inet_listener: port is not set\n", il->file, il->line);
+			bad = 1;
+		} else if (conf_parse_uint(pn, 65535, &port, errf) < 0)
+			bad = 1;
+		s->ring_port = (unsigned int)port;
+		if (an && an->value[0] && strcmp(an->value, "*") != 0 && strcmp(an->value, "::") != 0 &&
+		    ip_parse(an->value, &s->ring_listen_ip) < 0) {
+			fprintf(errf, "%s:%u: inet_listener: address '%s' is not an IP address\n", an->file, an->line, an->value);
+			bad = 1;
+		}
+	}
+	const struct conf_node *ds = conf_find(root, "director_servers");
+	if (s->ring_port != 0 || ds == NULL)
+		return bad;
+	static const char space[] = " \t";
+	const char *v = ds->value + strspn(ds->value, space), *host;
+	size_t len = strcspn(v, space);
+	char buf[256];
+	unsigned int port;
+	int ntok = len == 0 ? 0 : v[len + strspn(v + len, space)] != '\0' ? 2 : 1;
+	str_fmt(buf, sizeof(buf), "%.*s", (int)len, v);
+	if (ntok == 1 && len >= sizeof(buf)) {
+		fprintf(errf, "%s:%u: director_servers: '%s' is too long\n", ds->file, ds->line, v);
+		bad = 1;
+	} else if (ntok == 2) {
+		fprintf(errf, "%s:%u: director_servers: a ring needs the ring listener (service director { inet_listener director { port } })\n",
+		    ds->file, ds->line);
+		bad = 1;
+	} else if (ntok == 1 && (hostport_parse(buf, &host, &port, 0) < 0 ||
+	    ip_parse(host, &s->self_ip) < 0)) {
+		fprintf(errf, "%s:%u: director_servers: '%s' is not ip[:port]\n", ds->file, ds->line, ds->value);
+		bad = 1;
+	} else if (ntok == 1)
+		s->self_port = port;
+	return bad;
+}
+
 static int
 settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 {
@@ -135,31 +206,7 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 		sock_path(s->state_path, sizeof(s->state_path),
 		    conf_get(root, "state_dir", MTOOL_STATE_DIR), state);
 
-	/* a ring of one: director_servers may name this director only */
-	const struct conf_node *ds = conf_find(root, "director_servers");
-	ip_parse("127.0.0.1", &s->self_ip);
-	if (ds != NULL) {
-		static const char space[] = " \t";
-		const char *v = ds->value + strspn(ds->value, space), *host;
-		size_t len = strcspn(v, space);
-		char buf[256];
-		unsigned int port;
-		int ntok = len == 0 ? 0 : v[len + strspn(v + len, space)] != '\0' ? 2 : 1;
-		str_fmt(buf, sizeof(buf), "%.*s", (int)len, v);
-		if (ntok == 1 && len >= sizeof(buf)) {
-			fprintf(errf, "%s:%u: director_servers: '%s' is too long\n", ds->file, ds->line, v);
-			bad = 1;
-		} else if (ntok == 2) {
-			fprintf(errf, "%s:%u: director_servers: directord runs without a ring in this version: name only this director\n",
-			    ds->file, ds->line);
-			bad = 1;
-		} else if (ntok == 1 && (hostport_parse(buf, &host, &port, 0) < 0 ||
-		    ip_parse(host, &s->self_ip) < 0)) {
-			fprintf(errf, "%s:%u: director_servers: '%s' is not ip[:port]\n", ds->file, ds->line, ds->value);
-			bad = 1;
-		} else if (ntok == 1)
-			s->self_port = port;
-	}
+	bad |= ring_settings(dd->conf, s, errf);
 	ip_format(&s->self_ip, s->self_ip_str, sizeof(s->self_ip_str));
 
 	int hc;
@@ -224,6 +271,7 @@ host_set_down(struct directord *dd, struct dir_host *h, int down, const char *wh
 	h->last_updown = loop_wall(dd->loop);
 	hosts_changed(&dd->hosts);
 	state_touch(dd);
+	ring_host_changed(dd, h);
 	if (!down)
 		pending_run(dd);
 }
@@ -241,9 +289,16 @@ tick(struct loop_timer *t, void *arg)
 		last_sweep = now;
 		users_sweep(dd);
 	}
-	if (dd->state_dirty && now - dd->state_saved_ms >= STATE_SAVE_EVERY_MS) {
-		dd->state_saved_ms = now;
+	if (dd->state_dirty && now - dd->state_saved_ms >= dd->state_save_every_ms) {
+		/* a big table (a ring hands over millions of users) is not rewritten every
+		 * second: saving takes at most a tenth of the time */
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
 		state_save(dd);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		uint64_t took = (uint64_t)(b.tv_sec - a.tv_sec) * 1000 + (uint64_t)(b.tv_nsec - a.tv_nsec) / 1000000;
+		dd->state_save_every_ms = took * 10 > STATE_SAVE_EVERY_MS ? took * 10 : STATE_SAVE_EVERY_MS;
+		dd->state_saved_ms = loop_now(dd->loop);
 	}
 	loop_timer_set(dd->loop, t, TICK_MS, tick, dd);
 }
@@ -267,6 +322,7 @@ on_hup(int signo, void *arg)
 static void
 directord_free(struct directord *dd)
 {
+	ring_free(dd);
 	admin_close_all(dd);
 	proxy_close_all(dd);
 	health_free(dd);
@@ -354,6 +410,8 @@ directord_main(int argc, char **argv)
 		fatalx("cannot create the sockets in %s", dd.set.base_dir);
 	if (health_init(&dd, stderr) < 0)
 		fatalx("health checks: fix the director_health_check_* settings above");
+	if (ring_init(&dd, stderr) < 0)
+		fatalx("director ring: fix director_servers and the ring listener above");
 	struct http_server *stats = http_server_bind(&dd.stats_set, err, sizeof(err));
 	if (stats == NULL)
 		fatalx("%s", err);

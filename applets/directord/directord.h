@@ -38,6 +38,9 @@ struct dir_user {
 	unsigned int killing : 1;
 	unsigned int kick_delay : 1;	/* kicked; waiting director_user_kick_delay */
 	unsigned int forget : 1;	/* no host left: forgotten once its sessions are gone */
+	/* ring mode (ring.h): weak (USER-WEAK barrier), the USER-MOVE kill state and
+	 * whether this director started the move */
+	unsigned int weak : 1, ring_kill : 3, kill_self : 1;
 	uint64_t kill_deadline;		/* loop_now() ms */
 	struct dir_user *mnext;		/* directord.moving */
 };
@@ -64,6 +67,7 @@ struct dir_host {
 	int down;
 	int64_t last_updown;
 	unsigned int user_count;
+	int desynced;			/* ring: changed, and the ring has not synced since */
 	struct health *health;		/* health.c, NULL without checks */
 };
 
@@ -103,6 +107,12 @@ struct dir_settings {
 	struct ip_addr self_ip;		/* director_servers' only entry, else 127.0.0.1 */
 	char self_ip_str[IP_ADDR_STRLEN];
 	unsigned int self_port;
+	const char *director_servers;
+	struct ip_addr ring_listen_ip;	/* service director { inet_listener }; unset: any */
+	unsigned int ring_port;		/* 0: no ring listener, a ring of one */
+	const char *ring_alone;		/* director_ring_alone */
+	unsigned int ping_idle_ms, ping_max_ms;
+	unsigned long long outbuf_max;
 	const char *mail_servers;
 	const char *username_hash;
 	unsigned int user_expire;	/* seconds */
@@ -141,7 +151,7 @@ struct directord {
 	unsigned int users_moving;
 	unsigned int nhealth;
 	int state_dirty;
-	uint64_t state_saved_ms;
+	uint64_t state_saved_ms, state_save_every_ms;
 	int admin_fd, proxy_fd;
 	struct loop_io admin_io, proxy_io;
 	struct health_ctx *health;
@@ -149,6 +159,7 @@ struct directord {
 	size_t npeers;
 	struct dir_user *moving;	/* users being killed or in their kick delay */
 	struct http_listen_set stats_set;	/* service stats { inet_listener http } */
+	struct ring *ring;		/* NULL: a ring of one (no ring listener) */
 };
 
 /* hosts.c */
@@ -236,6 +247,41 @@ int health_init(struct directord *, FILE *errf);
 void health_host_added(struct directord *, struct dir_host *);
 void health_host_removed(struct directord *, struct dir_host *);
 void health_free(struct directord *);
+
+/* ring.c, ring_msg.c: a ring of directors (Dovecot 2.3's director protocol). Every hook
+ * is a no-op without a ring (dd->ring NULL). */
+int ring_init(struct directord *, FILE *errf);
+void ring_free(struct directord *);
+int ring_synced(const struct directord *);
+/* Directors are configured but none is reachable (or this one was removed): host
+ * changes and moves are refused, new users wait (docs/directord.8.md). */
+int ring_cut_off(const struct directord *);
+/* 1 if a lookup for (tag, hash, u) may be answered now, 0 if it must wait (ring not
+ * handshaked or synced, a weak user); may start a USER-WEAK round. */
+int ring_lookup_ok(struct directord *, struct dir_tag *, uint32_t hash, struct dir_user *);
+/* The user was assigned or its timestamp moved forward here: USER to the ring. */
+void ring_user_refreshed(struct directord *, struct dir_user *, int64_t old_ts);
+/* move_user() changed the user's host here: USER-MOVE to the ring. */
+void ring_user_moved(struct directord *, struct dir_user *);
+/* doveadm director move in a ring: the move and its kill round (USER-MOVE etc.) */
+void ring_user_move(struct directord *, uint32_t hash, struct dir_host *);
+/* move_check(): the user's sessions elsewhere are gone (or timed out); 1 when the kick
+ * delay may start, 0 while the USER-KILLED token is still going round. */
+int ring_kill_local_done(struct directord *, struct dir_user *);
+void ring_host_changed(struct directord *, struct dir_host *);
+void ring_host_removed(struct directord *, const struct ip_addr *);	/* after it is gone */
+void ring_host_flushed(struct directord *, struct dir_host *);
+void ring_user_kicked(struct directord *, const char *user);
+void ring_user_kicked_alt(struct directord *, const char *field, const char *value);
+/* Users with open sessions are refreshed to the ring every director_user_expire/4. */
+void ring_refresh_sessions(struct directord *);
+/* DIRECTOR-LIST lines, DIRECTOR-ADD, DIRECTOR-REMOVE (0 OK, -1 NOTFOUND) */
+void ring_director_list(struct directord *, void (*out)(void *, const char *), void *arg);
+void ring_director_add(struct directord *, const struct ip_addr *, unsigned int port);
+int ring_director_remove(struct directord *, const struct ip_addr *, unsigned int port);
+
+/* admin.c: the ring synced (or a tick passed): commands waiting for it go on */
+void admin_ring_changed(struct directord *);
 
 /* directord.c */
 /* A listening UNIX socket at path registered with the loop; returns the fd or -1 after

@@ -207,6 +207,14 @@ round_done(struct health *he, int ok)
 		conn_free(he->conn);
 		he->conn = NULL;
 	}
+	if (!ring_synced(dd) || ring_cut_off(dd)) {
+		/* a ring: a director that is not in step with it changes no host (the others
+		 * would not agree); the round is counted again when the ring is back */
+		log_warnx("health check: host %s %s; not acted on while the director ring is not synced",
+		    h->ip_str, ok ? "answers" : "failed");
+		loop_timer_set(dd->loop, &he->timer, dd->set.hc_interval_ms, health_round, he);
+		return;
+	}
 	if (ok) {
 		he->fails = 0;
 		he->oks++;

@@ -58,6 +58,7 @@ move_user(struct directord *dd, struct dir_tag *tag, struct dir_user *u, struct 
     const char *why)
 {
 	const char *from = u->host ? u->host->ip_str : "-";
+	struct dir_host *old = u->host;
 	if (to != NULL) {
 		log_info("%s: User hash %u moved from %s to %s", why, u->hash, from, to->ip_str);
 		METRICS_INC(dirstats_moves, why);
@@ -69,6 +70,8 @@ move_user(struct directord *dd, struct dir_tag *tag, struct dir_user *u, struct 
 	}
 	users_refresh(&tag->users, u, loop_wall(dd->loop));
 	state_touch(dd);
+	if (to != NULL && to != old)
+		ring_user_moved(dd, u);
 	unsigned int kicked = 0;
 	for (struct dir_session *s = u->sessions; s; s = s->unext) {
 		if (!u->forget && u->host && dirhash_ip_cmp(&s->ip, &u->host->ip) == 0)
@@ -78,7 +81,8 @@ move_user(struct directord *dd, struct dir_tag *tag, struct dir_user *u, struct 
 		s->kicked = 1;
 		kicked++;
 	}
-	if (kicked == 0 && !u->killing) {
+	/* in a ring a move is a kill round (USER-KILLED token) even with nothing to kick */
+	if (kicked == 0 && !u->killing && (dd->ring == NULL || u->forget)) {
 		if (u->forget)
 			users_free(dd, &tag->users, u);
 		return;
@@ -105,6 +109,11 @@ move_check(struct directord *dd, struct dir_user *u)
 		if (left > 0)
 			log_warnx("User hash %u: %u sessions still open on the old host after %u secs; letting logins through",
 			    u->hash, left, MOVE_TIMEOUT_MS / 1000);
+		/* a ring: the USER-KILLED token goes round before logins go on */
+		if (now < u->kill_deadline && !ring_kill_local_done(dd, u))
+			return;
+		if (dd->ring && now >= u->kill_deadline)
+			log_errorx("Finishing user %u move timed out, its state may now be inconsistent", u->hash);
 		u->killing = 0;
 		dd->users_moving--;
 		u->kick_delay = 1;
@@ -268,7 +277,9 @@ host_remove_safely(struct directord *dd, struct dir_host *h)
 	h->vhost_count = vhosts;
 	h->down = down;
 	health_host_removed(dd, h);
+	struct ip_addr hip = h->ip;
 	hosts_remove(&dd->hosts, h);
+	ring_host_removed(dd, &hip);
 	log_info("doveadm: Host %s removed (%u users forgotten, %u connected users moved)", ip, forgotten, moved);
 	state_touch(dd);
 	pending_run(dd);

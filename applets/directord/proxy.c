@@ -101,7 +101,9 @@ session_end(struct directord *dd, struct dir_session *s)
 	struct dir_user *u = s->u;
 	session_detach(s);
 	if (u != NULL) {
+		int64_t old = u->timestamp;
 		users_refresh(&u->tag->users, u, loop_wall(dd->loop));
+		ring_user_refreshed(dd, u, old);
 		move_check(dd, u);
 	}
 	free(s->guid);
@@ -128,19 +130,22 @@ lookup_try(struct directord *dd, uint32_t hash, const char *tagname, struct dir_
 		users_free(dd, &tag->users, u);
 		u = NULL;
 	}
+	if (!ring_lookup_ok(dd, tag, hash, u))
+		return 0;
 	if (u != NULL) {
 		if (u->killing || u->kick_delay || u->host == NULL)
 			return 0;
+		int64_t old = u->timestamp;
 		users_refresh(&tag->users, u, now);
+		ring_user_refreshed(dd, u, old);
 		*host = u->host;
 		return 1;
 	}
 	struct dir_host *h = hosts_by_hash(&dd->hosts, hash, tagname);
-	if (h == NULL)
-		return 0;
-	if (users_add(h->tag, hash, h, now) == NULL)
+	if (h == NULL || (u = users_add(h->tag, hash, h, now)) == NULL)
 		return 0;
 	state_touch(dd);
+	ring_user_refreshed(dd, u, 0);
 	*host = h;
 	return 1;
 }
@@ -193,8 +198,11 @@ pending_tick(struct directord *dd)
 		struct dir_user *u = tag ? users_find(&tag->users, p->hash) : NULL;
 		str_fmt(reason, sizeof(reason), "Timeout because %s - queued for %lld secs",
 		    u && (u->killing || u->kick_delay) ? "the user is being moved" :
-		    "no mail host is available", (long long)(loop_wall(dd->loop) - p->queued));
+		    !ring_synced(dd) || ring_cut_off(dd) ? "ring not synced" : "no mail host is available",
+		    (long long)(loop_wall(dd->loop) - p->queued));
 		log_errorx("director: User %s host lookup failed: %s", p->user, reason);
+		if (u != NULL)
+			u->weak = 0;	/* a USER-WEAK round that never came back (Dovecot too) */
 		const char *f[] = { "FAIL", p->id, reason };
 		METRICS_INC(dirstats_lookups, "timeout");
 		send_fields(p->pc, f, 3);
@@ -301,6 +309,8 @@ cmd_start(struct proxy_conn *pc, char **f, size_t n)
 		/* a session we did not route (a restart lost it, or it expired): adopt it */
 		u = users_add(h->tag, hash, h, now);
 		state_touch(dd);
+		if (u != NULL)
+			ring_user_refreshed(dd, u, 0);
 	}
 	if (u == NULL) {
 		/* on a host that is not (or no longer) a mail host */

@@ -8,7 +8,7 @@
         d.admin_socket                    # the director-admin socket (base_dir/director-admin)
 
 A ring of one: director_servers names only this director (ring port .ring_port, a free port),
-so it is synced as soon as it runs. hosts: director_mail_servers, each an address or
+so it is synced as soon as it runs; servers=['ip:port', ...] lists a ring of several. hosts: director_mail_servers, each an address or
 (address, vhosts) or (address, vhosts, tag); a host whose vhost count is not 100 (Dovecot's
 default) gets it from `doveadm director add` right after the start, as an operator would set
 it (the config file cannot carry vhost counts). Dovecot keeps the director's state in memory
@@ -50,7 +50,8 @@ class DovecotDirector(_Instance):
 
     def __init__(self, name='director', hosts=('127.0.0.2', '127.0.0.3'), ip='127.0.0.1',
                  ring_port=None, users=None, login=True, backend_imap_port=143,
-                 backend_pop3_port=110, imap_port=None, pop3_port=None, extra_conf='', **kw):
+                 backend_pop3_port=110, imap_port=None, pop3_port=None, extra_conf='',
+                 servers=None, **kw):
         self.login = login
         # without login proxies: -1 keeps _Instance from picking ports, 0 = no listener
         super().__init__(name, ip, imap_port if login else -1, pop3_port if login else -1,
@@ -59,6 +60,8 @@ class DovecotDirector(_Instance):
             self.imap_port = self.pop3_port = 0
         self.hosts = [_host_spec(h) for h in hosts]
         self.ring_port = ring_port or free_port(ip)
+        # a ring: every director as ip:port (default: this one only)
+        self.servers = list(servers) if servers else None
         self.users = list(users) if users is not None else \
             ['user%d@example.org' % i for i in range(1, 21)]
         self.backend_imap_port = backend_imap_port
@@ -76,7 +79,8 @@ class DovecotDirector(_Instance):
         port = '%%{if;%%s;eq;imap;%d;%d}' % (self.backend_imap_port, self.backend_pop3_port)
         lines = self._common_conf(ids) + [
             '# --- director: a ring of one ---',
-            'director_servers = %s:%d' % (self.ip, self.ring_port),
+            'director_servers = %s' % (' '.join(self.servers) if self.servers else
+                                       '%s:%d' % (self.ip, self.ring_port)),
             'director_mail_servers = %s' % mail_servers,
             'service director {',
             '  unix_listener login/director {\n    mode = 0666\n  }',
