@@ -15,6 +15,7 @@
 #include "applets/proxyd/settings.h"
 #include "config.h"
 #include "core/conf.h"
+#include "core/feature.h"
 #include "core/str.h"
 
 /* Every setting and section proxyd knows; anything else is an error with file:line. */
@@ -30,12 +31,18 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "default_login_user" }, { "", "proxy_relay_splice" },
 	{ "", "proxy_local_host" }, { "", "proxy_local_port" },
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_LMTP, "lmtp"),
 	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
 	{ "", "lmtp_proxy_max_mail_size" },
+	CONF_FEATURE_END, CONF_FEATURE_BEGIN(MTOOL_WITH_DIRECTOR_CLIENT, "director_client"),
 	{ "", "director_socket" },
+	CONF_FEATURE_END, CONF_FEATURE_BEGIN(MTOOL_WITH_SUBMISSION, "submission"),
 	{ "", "submission_backend_capabilities" }, { "", "submission_client_workarounds" },
-	{ "", "submission_max_mail_size" }, { "", "managesieve_implementation_string" },
+	{ "", "submission_max_mail_size" },
+	CONF_FEATURE_END, CONF_FEATURE_BEGIN(MTOOL_WITH_MANAGESIEVE, "managesieve"),
+	{ "", "managesieve_implementation_string" },
 	{ "", "managesieve_sieve_capability" }, { "", "managesieve_notify_capability" },
+	CONF_FEATURE_END,
 	{ "protocol", NULL },
 	{ "service", "client_limit" },
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
@@ -52,8 +59,18 @@ static const struct conf_key proxyd_schema[] = {
 	{ NULL, NULL },
 };
 
-static const struct login_proto *const protos[] = {
-	&imap_proto, &pop3_proto, &lmtp_proto, &submission_proto, &managesieve_proto,
+/* Every protocol name proxyd knows; NULL: its feature (mk/features.mk) is not in this build. */
+static const struct {
+	const char *name;
+	const struct login_proto *proto;
+} protos[] = {
+	{ "imap", &imap_proto },
+	{ "pop3", FEATURE_IF(MTOOL_WITH_POP3, &pop3_proto) FEATURE_IF_NOT(MTOOL_WITH_POP3, NULL) },
+	{ "lmtp", FEATURE_IF(MTOOL_WITH_LMTP, &lmtp_proto) FEATURE_IF_NOT(MTOOL_WITH_LMTP, NULL) },
+	{ "submission", FEATURE_IF(MTOOL_WITH_SUBMISSION, &submission_proto)
+	    FEATURE_IF_NOT(MTOOL_WITH_SUBMISSION, NULL) },
+	{ "sieve", FEATURE_IF(MTOOL_WITH_MANAGESIEVE, &managesieve_proto)
+	    FEATURE_IF_NOT(MTOOL_WITH_MANAGESIEVE, NULL) },
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
@@ -126,9 +143,19 @@ static const struct login_proto *
 proto_by_name(const char *name, size_t len)
 {
 	for (size_t i = 0; i < NPROTOS; i++)
-		if (strlen(protos[i]->name) == len && strncmp(protos[i]->name, name, len) == 0)
-			return protos[i];
+		if (strlen(protos[i].name) == len && strncmp(protos[i].name, name, len) == 0)
+			return protos[i].proto;
 	return NULL;
+}
+
+/* A protocol proxyd has, in this build or not. */
+static int
+proto_known(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NPROTOS; i++)
+		if (strlen(protos[i].name) == len && strncmp(protos[i].name, name, len) == 0)
+			return 1;
+	return 0;
 }
 
 static int
@@ -238,14 +265,15 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		if (n > 0 && proto_by_name(s, n) == NULL) {
 			char name[64];
 			str_fmt(name, sizeof(name), "%.*s", (int)n, s);
-			err_at(e, conf_find(root, "protocols"), "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp, submission, sieve)", name);
+			err_at(e, conf_find(root, "protocols"), proto_known(s, n) ?
+			    "protocols: '%s': not in this build" : "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp, submission, sieve)", name);
 		}
 		s += n;
 		s += strspn(s, " ,");
 	}
 	for (size_t i = 0; i < NPROTOS; i++) {
-		const struct login_proto *p = protos[i];
-		if (!proto_enabled(protocols, p))
+		const struct login_proto *p = protos[i].proto;
+		if (p == NULL || !proto_enabled(protocols, p))
 			continue;
 		/* Dovecot's service names: imap-login ... submission-login, managesieve-login;
 		 * LMTP is not a login service: Dovecot's is "service lmtp" */
