@@ -43,6 +43,7 @@ static const struct doveadm_cmd doveadm_cmds[] = {
 	{ "kick", cmd_kick,
 	  "[-a <anvil socket path>] [-f] [--passdb-field <field>] [-h <dest host>] "
 	  "<user mask>[|]<ip/bits>" },
+	{ "log reopen", cmd_log_reopen, "" },
 	{ "proxy kick", cmd_proxy_kick,
 	  "[-a <ipc socket path>] [-f <passdb field>] [-h <host> [...] | <user> [...]]" },
 	{ "proxy list", cmd_proxy_list, "[-a <ipc socket path>]" },

@@ -3,6 +3,7 @@
  * privilege drop, signals, then the event loop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,7 @@ on_term(int signo, void *arg)
 	struct proxyd *pd = arg;
 	log_set_prefix("proxyd");
 	log_info("received signal %d, shutting down", signo);
+	daemon_notify("STOPPING=1");
 	pd->shutting_down = 1;
 	client_destroy_all(pd);
 	lmtp_destroy_all(pd);
@@ -215,6 +217,7 @@ on_hup(int signo, void *arg)
 	(void)signo;
 	memset(&set, 0, sizeof(set));
 	log_set_prefix("proxyd");
+	daemon_notify("RELOADING=1");
 	/* the errors, "file:line: message" each, go to the log as they do at start-up */
 	if (settings_load(&set, h->conf_path, h->overrides, h->noverrides, stderr) < 0) {
 		log_errorx("SIGHUP: the configuration has errors (above); certificates not reloaded");
@@ -224,6 +227,7 @@ on_hup(int signo, void *arg)
 		log_info("SIGHUP: certificates reloaded; passwd-file passdbs reload by themselves when their file changes; other settings need a restart");
 	}
 	settings_free(&set);
+	daemon_notify("READY=1");
 }
 
 int
@@ -273,8 +277,10 @@ proxyd_main(int argc, char **argv)
 		if (ls[i].fd < 0)
 			fatalx("%s", err);
 	}
-	/* admin sockets, before privileges go: base_dir may belong to root */
-	mkdir(set.base_dir, 0755);
+	/* admin sockets, before privileges go: base_dir may belong to root; the LMTP spool
+	 * belongs to the user the sessions run as */
+	daemon_mkdir(set.base_dir, 0755, NULL);
+	daemon_mkdir(set.mail_temp_dir, 0700, set.default_login_user);
 	struct admin_socket_set ipc = { set.ipc.path, set.ipc.mode, set.ipc.uid, set.ipc.gid };
 	struct admin_socket_set anvil = { set.anvil.path, set.anvil.mode, set.anvil.uid, set.anvil.gid };
 	if (admin_open(&pd, &ipc, &anvil, stderr) < 0)
@@ -283,10 +289,13 @@ proxyd_main(int argc, char **argv)
 		fprintf(stderr, "proxyd: %s\nproxyd: not started: fix the configuration above\n", err);
 		return 1;
 	}
+	char pidfile[PATH_MAX];
+	if (str_fmt(pidfile, sizeof(pidfile), "%s/proxyd.pid", set.base_dir) >= sizeof(pidfile))
+		fatalx("base_dir too long");
+	if (args.background && daemon_background(pidfile) < 0)
+		fatal("fork");
 	if (privdrop(set.default_login_user, err, sizeof(err)) < 0)
 		fatalx("default_login_user: %s", err);
-	if (args.background && daemon_background() < 0)
-		fatal("fork");
 	for (unsigned int i = 0; i < set.nlisteners; i++)
 		if (loop_io_add(pd.loop, &ls[i].io, ls[i].fd, EPOLLIN, listener_accept, &ls[i]) < 0)
 			fatal("epoll_ctl");
@@ -308,6 +317,7 @@ proxyd_main(int argc, char **argv)
 			    ip_format(&set.listeners[i].ip, ip, sizeof(ip)), set.listeners[i].port);
 	}
 	log_info("mtool %s proxyd started (pid %d)", MTOOL_VERSION, (int)getpid());
+	daemon_started(pd.loop);
 	int r = loop_run(pd.loop);
 
 	for (unsigned int i = 0; i < set.nlisteners; i++) {
