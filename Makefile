@@ -2,7 +2,14 @@
 # mtool: one plain Makefile. `make` builds ./mtool (musl, static, BearSSL), `make check` runs
 # every test, `make size` shows where the bytes are. Dependencies: scripts/deps.sh.
 
-MUSL_CC  ?= musl-gcc
+# CC is the static (musl) compiler: musl-gcc unless given (make CC=...; cross builds:
+# scripts/cross.sh); STRIP the matching strip; BEARSSL_SRC a BearSSL source tree to build
+# instead of Debian's source package.
+ifeq ($(origin CC),default)
+CC := musl-gcc
+endif
+MUSL_CC  ?= $(CC)
+STRIP    ?= strip
 HOST_CC  ?= gcc
 PYTHON   ?= python3
 BUILD    ?= build
@@ -12,6 +19,8 @@ BEARSSL_LIB := $(BEARSSL)/libbearssl.a
 # objects go (PROFILE_OUT, $(BUILD) for full) and the binary (PROFILE_BIN, ./mtool for full).
 include mk/features.mk
 OUT      := $(PROFILE_OUT)
+# make install, man pages and their lint, cross builds, packaging tests
+include mk/install.mk
 
 LIB_SRC  := $(filter-out $(FEATURE_SRC_OFF),$(sort $(wildcard core/*.c applets/*/*.c)))
 SRC      := main.c $(LIB_SRC)
@@ -35,7 +44,7 @@ UNIT_ASAN_OBJ := $(LIB_SRC:%.c=$(OUT)/asan/%.o) $(UNIT_SRC:%.c=$(OUT)/asan/%.o)
 all: $(PROFILE_BIN)
 
 $(PROFILE_BIN): $(OUT)/mtool.unstripped
-	strip -s -R .comment -R '.note*' -o $@ $<
+	$(STRIP) -s -R .comment -R '.note*' -o $@ $<
 
 $(OUT)/mtool.unstripped: $(MUSL_OBJ) $(BEARSSL_LIB)
 	$(MUSL_CC) $(CFLAGS_MUSL) $(LDFLAGS_MUSL) -o $@ $(MUSL_OBJ) $(BEARSSL_LIB)
@@ -51,7 +60,7 @@ $(OUT)/asan/%.o: %.c mk/features.mk mk/profile-$(PROFILE).mk
 
 # BearSSL built with musl-gcc from Debian's source package (see scripts/bearssl.sh).
 $(BEARSSL_LIB):
-	sh scripts/bearssl.sh $(BEARSSL) $(MUSL_CC)
+	BEARSSL_SRC="$(BEARSSL_SRC)" sh scripts/bearssl.sh $(BEARSSL) $(MUSL_CC)
 bearssl: $(BEARSSL_LIB)
 
 $(OUT)/unit-musl: $(UNIT_MUSL_OBJ) $(BEARSSL_LIB)
@@ -71,13 +80,15 @@ unit-asan: $(OUT)/unit-asan
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(OUT)/unit-asan
 
 integration: $(PROFILE_BIN) $(OUT)/mtool-asan
-	MTOOL=$(CURDIR)/$(PROFILE_BIN) MTOOL_ASAN=$(CURDIR)/$(OUT)/mtool-asan sh tests/integration/run
+	MTOOL=$(CURDIR)/$(PROFILE_BIN) MTOOL_ROUTER=$(CURDIR)/$(BUILD)/router/mtool MTOOL_ASAN=$(CURDIR)/$(OUT)/mtool-asan sh tests/integration/run
 
 # make check: unit tests (musl), the same under ASan+UBSan (glibc), then the integration suite.
 check:
 	@sh scripts/deps.sh test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory man-lint
+	@$(MAKE) --no-print-directory PROFILE=router
 	@$(MAKE) --no-print-directory integration
 
 # The README's run command: build, then run the demo (scripts/demo.sh).
