@@ -19,7 +19,8 @@ BEARSSL_LIB := $(BEARSSL)/libbearssl.a
 # objects go (PROFILE_OUT, $(BUILD) for full) and the binary (PROFILE_BIN, ./mtool for full).
 include mk/features.mk
 OUT      := $(PROFILE_OUT)
-# make install, man pages and their lint, cross builds, packaging tests
+# make install, man pages and their lint, cross builds (their targets come after `all`)
+.DEFAULT_GOAL := all
 include mk/install.mk
 
 LIB_SRC  := $(filter-out $(FEATURE_SRC_OFF),$(sort $(wildcard core/*.c applets/*/*.c)))

@@ -34,7 +34,8 @@ FEATURES_OFF := $(filter-out $(FEATURES),$(FEATURES_ALL))
 FEATURE_SRC_OFF := $(sort $(wildcard $(foreach f,$(FEATURES_OFF),$(FEATURE.$f))))
 FEATURE_CFLAGS := $(FEATURES:%=-DMTOOL_WITH_%=1) -DMTOOL_PROFILE='"$(PROFILE)"' \
 	-DMTOOL_FEATURES='"$(sort $(FEATURES))"'
-# Where a profile's objects and binary go: the full build keeps the top-level names.
+# Where a profile's objects and binary go: the full build keeps the top-level names
+# (./mtool), unless BUILD is elsewhere (cross builds: build/cross/ARCH/mtool).
 PROFILE_OUT := $(if $(filter full,$(PROFILE)),$(BUILD),$(BUILD)/$(PROFILE))
-PROFILE_BIN := $(if $(filter full,$(PROFILE)),mtool,$(PROFILE_OUT)/mtool)
+PROFILE_BIN := $(if $(filter full,$(PROFILE)),$(if $(filter build,$(BUILD)),mtool,$(BUILD)/mtool),$(PROFILE_OUT)/mtool)
 PROFILES := $(patsubst mk/profile-%.mk,%,$(wildcard mk/profile-*.mk))
