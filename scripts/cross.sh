@@ -33,6 +33,14 @@ qemu() {
 	esac
 }
 
+# Unit tests qemu-user cannot run faithfully on an ARCH, and why; they run on hardware.
+qemu_gaps() {
+	case $1 in
+	mipsel) echo "test_conn.c:connect_tcp_refused" ;;
+	esac
+}
+qemu_gap_reason="qemu 7.2's user mode hands getsockopt(SO_ERROR) the host's errno untranslated (111, where MIPS's ECONNREFUSED is 146)"
+
 sh "$top/scripts/deps.sh" cross
 # deb-src entries for apt-get source (added by bearssl.sh when missing)
 apt-cache showsrc musl 2>/dev/null | grep -q '^Package: musl' || sh "$top/scripts/bearssl.sh" "$top/build/bearssl" musl-gcc
@@ -85,7 +93,14 @@ for arch in "$@"; do
 	start=$(date +%s)
 	q=$(command -v "$(qemu "$arch")") || die "$(qemu "$arch") not found (qemu-user-static)"
 	"$q" "$cross/$arch/mtool" --version | grep -q '^mtool ' || die "$arch: mtool --version failed under $q"
-	(cd "$top" && "$q" "$cross/$arch/unit-musl") >"$cross/$arch/unit.log" 2>&1 || {
+	gaps=$(qemu_gaps "$arch")
+	tests=
+	if [ -n "$gaps" ]; then
+		tests=$("$q" "$cross/$arch/unit-musl" -l | grep -vxF "$gaps")
+		echo "cross.sh: $arch: not run under $(basename "$q"): $gaps ($qemu_gap_reason)"
+	fi
+	# shellcheck disable=SC2086 # one test id per word
+	(cd "$top" && "$q" "$cross/$arch/unit-musl" $tests) >"$cross/$arch/unit.log" 2>&1 || {
 		grep -v '^ok ' "$cross/$arch/unit.log" | tail -30
 		die "$arch: unit tests failed under $(basename "$q") (log: $cross/$arch/unit.log)"
 	}
