@@ -3,7 +3,8 @@
 # scripts/md2man.py) and their lint, cross builds. Included by the Makefile.
 #   make install [DESTDIR=/stage] [PREFIX=/usr/local] [PROFILE=router]
 #   installs BINDIR/mtool and a relative symbolic link per applet of that build, the man
-#   pages, DATADIR/mtool.conf.example, and SYSCONFDIR/mtool.conf when there is none.
+#   pages (an applet's only when the build has it), DATADIR/mtool.conf.example, and
+#   SYSCONFDIR/mtool.conf when there is none.
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -47,7 +48,9 @@ install: $(PROFILE_BIN) $(MAN_OUT)
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSCONFDIR)
 	$(INSTALL) -m 0755 $(PROFILE_BIN) $(DESTDIR)$(BINDIR)/mtool
 	for a in $(APPLETS); do ln -sf mtool $(DESTDIR)$(BINDIR)/$$a; done
-	for p in $(MAN_OUT); do s=$${p##*.}; $(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
+	for p in $(MAN_OUT); do n=$${p##*/}; a=$${n%.*}; a=$${a#mtool-}; s=$${p##*.}; \
+		case " mtool mtool.conf $(APPLETS) " in *" $$a "*) ;; *) continue ;; esac; \
+		$(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; done
 	$(INSTALL) -m 0644 packaging/mtool.conf.example $(DESTDIR)$(DATADIR)/mtool.conf.example
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mtool.conf ] || \
 		$(INSTALL) -m 0644 packaging/mtool.conf.example $(DESTDIR)$(SYSCONFDIR)/mtool.conf

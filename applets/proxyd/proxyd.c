@@ -38,7 +38,7 @@
 
 static const struct opt_cmd proxyd_cmd = {
 	"proxyd", "[-dD] [-c FILE] [-o KEY=VALUE]...",
-	"IMAP/POP3/Submission/LMTP/ManageSieve login proxy", daemon_opts,
+	MTOOL_PROXYD_SUMMARY, daemon_opts,
 };
 
 struct listener {

@@ -36,7 +36,8 @@ def main():
     rc, out = run('--list')
     report(rc == 0 and out.split() == ['doveadm', 'proxyd'], '--list: doveadm and proxyd only', out)
     rc, out = run('--help')
-    report('directord' not in out and 'replicatord' not in out, '--help leaves the others out', out)
+    report('directord' not in out and 'replicatord' not in out and 'LMTP' not in out
+           and 'IMAP/POP3/Submission login proxy' in out, '--help leaves the others out', out)
     rc, out = run('--version')
     report('profile router' in out and 'LMTP' not in out, '--version names the profile', out)
     rc, out = run('directord')
@@ -50,6 +51,13 @@ def main():
     report(rc == 1 and 'bad.conf:3: director_socket: not in this build (feature director_client)' in out
            and 'bad.conf:4: managesieve_notify_capability: not in this build (feature managesieve)' in out,
            'settings of features left out: not in this build, with file:line', out)
+    stage = os.path.join(TESTDIR, 'stage')
+    r = subprocess.run(['make', '-s', '-C', TOP, 'install', 'PROFILE=router', 'DESTDIR=' + stage,
+                        'PREFIX=/usr'], capture_output=True, timeout=300)
+    got = sorted(os.listdir(os.path.join(stage, 'usr/bin'))) if r.returncode == 0 else r
+    man8 = sorted(os.listdir(os.path.join(stage, 'usr/share/man/man8'))) if r.returncode == 0 else []
+    report(got == ['doveadm', 'mtool', 'proxyd'] and man8 == ['proxyd.8'],
+           'make install PROFILE=router: links and man pages of its applets only', '%s %s' % (got, man8))
     rc, out = config_error('protocols = imap\nno_such_setting = 1\n')
     report(rc == 1 and "unknown setting 'no_such_setting'" in out, 'a typo is still an unknown setting', out)
     with DovecotBackend('be') as be:
