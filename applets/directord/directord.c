@@ -2,8 +2,8 @@
 /* applets/directord/directord.c: start-up of the director: settings, hosts from
  * director_mail_servers (or the state file), the admin and proxy sockets, health checks,
  * the one periodic tick, signals. */
-#include <limits.h>
 #include <errno.h>
+#include <limits.h>
 #include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
