@@ -64,3 +64,42 @@ reload_trigger mtool"
 			"open_instance proxyd\nlogger -t mtool directord: not in this build of mtool"
 	fi
 done
+
+# The shipped configs start proxyd: the OpenWrt one with a router build, the example that
+# make install puts in /etc/mtool with the full one. Ports, paths and the user are this
+# test's; everything else is as shipped.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=mtool.test \
+	-keyout key.pem -out cert.pem -days 2 >/dev/null 2>&1
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+starts() { # BINARY CONFIG: 0 when proxyd logs that it started
+	user=nobody
+	[ "$(id -u)" = 0 ] || user=
+	echo "u:{PLAIN}p::::::proxy host=127.0.0.1 port=1" >users
+	sed -e "s|^base_dir = .*|base_dir = $TESTDIR/run|" \
+		-e "s|^default_login_user = .*|default_login_user = $user|" \
+		-e "s|^listen = .*|listen = 127.0.0.1|" \
+		-e "s|</etc/mtool/[a-z]*/*cert.pem|<$TESTDIR/cert.pem|" \
+		-e "s|</etc/mtool/[a-z]*/*key.pem|<$TESTDIR/key.pem|" \
+		-e "s|args = /etc/mtool/users|args = scheme=PLAIN $TESTDIR/users|" "$2" >conf.in
+	: >conf
+	while IFS= read -r line; do
+		case $line in
+		*"port = "*) echo "    port = $(free_port)" ;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done <conf.in >conf
+	chmod 0755 "$TESTDIR"
+	chmod 0644 key.pem users
+	"$1" proxyd -c conf >proxyd.log 2>&1 &
+	pid=$!
+	i=0
+	while [ $i -lt 100 ] && ! grep -q 'proxyd started' proxyd.log; do sleep 0.1; i=$((i + 1)); done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	grep -q 'proxyd started' proxyd.log || { cat proxyd.log; return 1; }
+}
+if [ -x "${MTOOL_ROUTER:-}" ]; then
+	check "the OpenWrt package's mtool.conf starts a router build's proxyd" \
+		starts "$MTOOL_ROUTER" "$pkg/files/mtool.conf"
+fi
+check "packaging/mtool.conf.example starts proxyd" starts "$MTOOL" "$TOP/packaging/mtool.conf.example"
