@@ -139,23 +139,21 @@ get_uint(const struct conf *conf, const char *key, unsigned int def, unsigned in
 	*out = (unsigned int)v;
 }
 
+/* The index of a protocol proxyd knows (in this build or not), or -1. */
+static int
+proto_index(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NPROTOS; i++)
+		if (strlen(protos[i].name) == len && strncmp(protos[i].name, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
 static const struct login_proto *
 proto_by_name(const char *name, size_t len)
 {
-	for (size_t i = 0; i < NPROTOS; i++)
-		if (strlen(protos[i].name) == len && strncmp(protos[i].name, name, len) == 0)
-			return protos[i].proto;
-	return NULL;
-}
-
-/* A protocol proxyd has, in this build or not. */
-static int
-proto_known(const char *name, size_t len)
-{
-	for (size_t i = 0; i < NPROTOS; i++)
-		if (strlen(protos[i].name) == len && strncmp(protos[i].name, name, len) == 0)
-			return 1;
-	return 0;
+	int i = proto_index(name, len);
+	return i < 0 ? NULL : protos[i].proto;
 }
 
 static int
@@ -265,7 +263,7 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		if (n > 0 && proto_by_name(s, n) == NULL) {
 			char name[64];
 			str_fmt(name, sizeof(name), "%.*s", (int)n, s);
-			err_at(e, conf_find(root, "protocols"), proto_known(s, n) ?
+			err_at(e, conf_find(root, "protocols"), proto_index(s, n) >= 0 ?
 			    "protocols: '%s': not in this build" : "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp, submission, sieve)", name);
 		}
 		s += n;
