@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures
 from fixtures import TESTDIR, report, main_guard, pid_alive
 from mtoolfix import Proxyd, MTOOL
+from directordfix import wait_until
 
 TOP = os.environ['TOP']
 
@@ -71,15 +72,6 @@ def write_conf(d, log):
     return conf, port
 
 
-def wait_for(cond, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def read(path):
     try:
         with open(path, errors='replace') as f:
@@ -105,12 +97,12 @@ def background_and_logrotate():
     try:
         st = os.stat(os.path.join(d, 'run/deep'))
         report(stat.S_IMODE(st.st_mode) == 0o755, 'a missing base_dir is made with its parents, 0755')
-        report(wait_for(lambda: 'proxyd started' in read(log)), 'the log goes to log_path')
+        report(wait_until(lambda: 'proxyd started' in read(log)), 'the log goes to log_path')
         if os.geteuid() == 0:
             os.chown(logdir, 65534, 65534)  # the rotated file is made by proxyd as nobody
         os.rename(log, log + '.old')
         os.kill(pid, signal.SIGUSR1)
-        report(wait_for(lambda: 'SIGUSR1: log reopened' in read(log)),
+        report(wait_until(lambda: 'SIGUSR1: log reopened' in read(log)),
                'SIGUSR1: the moved log is reopened by its name', read(log + '.old'))
         # the logrotate example, paths pointed at this test's
         with open(os.path.join(TOP, 'packaging/logrotate.mtool')) as f:
@@ -127,12 +119,12 @@ def background_and_logrotate():
         r = subprocess.run(['logrotate', '-f', '-s', os.path.join(d, 'logrotate.state'), rconf],
                            capture_output=True, timeout=30)
         report(r.returncode == 0 and os.path.exists(log + '.1') and
-               wait_for(lambda: 'SIGUSR1: log reopened' in read(log)),
+               wait_until(lambda: 'SIGUSR1: log reopened' in read(log)),
                'logrotate -f with the example: rotated, and proxyd writes the new file',
                '%s\n%s' % (r, os.listdir(logdir)))
     finally:
         os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: not pid_alive(pid))
+        wait_until(lambda: not pid_alive(pid))
 
 
 def systemd_units():
