@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c: pick the applet from basename(argv[0]) or argv[1]; --list, --install, --help, --version. */
+/* main.c: pick the applet from basename(argv[0]) or argv[1]; --list, --install, --help, --version.
+ * An applet left out of this build (mk/features.mk) keeps its name only, to say so. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,12 +14,12 @@
 
 struct applet {
 	const char *name;
-	int (*main)(int, char **);
+	int (*main)(int, char **);	/* NULL: not in this build */
 	const char *summary;
 };
 
 static const struct applet applets[] = {
-#define X(name, summary) { #name, name##_main, summary },
+#define X(name, in, summary) { #name, (in) ? name##_main : NULL, summary },
 	MTOOL_APPLETS(X)
 #undef X
 };
@@ -36,8 +37,12 @@ applet_find(const char *name)
 static void
 applet_names(FILE *f, const char *sep)
 {
+	const char *s = "";
 	for (size_t i = 0; i < NAPPLETS; i++)
-		fprintf(f, "%s%s", i ? sep : "", applets[i].name);
+		if (applets[i].main) {
+			fprintf(f, "%s%s", s, applets[i].name);
+			s = sep;
+		}
 }
 
 static void
@@ -46,7 +51,8 @@ usage(FILE *f)
 	fprintf(f, "usage: mtool APPLET [ARGS]...  or  APPLET [ARGS]... (via a link named APPLET)\n"
 	    "       mtool --list | --install [-s] DIR | --help | --version\n\napplets:\n");
 	for (size_t i = 0; i < NAPPLETS; i++)
-		fprintf(f, "  %-12s %s\n", applets[i].name, applets[i].summary);
+		if (applets[i].main)
+			fprintf(f, "  %-12s %s\n", applets[i].name, applets[i].summary);
 	fprintf(f, "\n'mtool APPLET --help' describes one applet.\n");
 }
 
@@ -88,6 +94,8 @@ install_links(const char *argv0, int symbolic, const char *dir)
 		return 1;
 	}
 	for (size_t i = 0; i < NAPPLETS; i++) {
+		if (applets[i].main == NULL)
+			continue;
 		if (str_fmt(link_path, sizeof(link_path), "%s/%s", dir, applets[i].name) >= sizeof(link_path)) {
 			fprintf(stderr, "mtool: --install: path too long: %s/%s\n", dir, applets[i].name);
 			failed = 1;
@@ -105,6 +113,10 @@ install_links(const char *argv0, int symbolic, const char *dir)
 static int
 run_applet(const struct applet *a, int argc, char **argv)
 {
+	if (a->main == NULL) {
+		fprintf(stderr, "mtool: %s: not in this build (profile %s)\n", a->name, MTOOL_PROFILE);
+		return 2;
+	}
 	argv[0] = (char *)a->name;
 	return a->main(argc, argv);
 }
@@ -138,7 +150,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "--version") == 0) {
-		printf("mtool %s\n", MTOOL_VERSION);
+		printf("mtool %s (profile %s: %s)\n", MTOOL_VERSION, MTOOL_PROFILE, MTOOL_FEATURES);
 		return 0;
 	}
 	if (strcmp(cmd, "--install") == 0) {

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/feature.h"
+
 /* Sections nested deeper than this are an error (the parser never recurses over them,
  * but the schema check and every reader would). */
 #define CONF_SECTION_DEPTH	64
@@ -116,6 +118,13 @@ struct conf_key {
 	const char *section;
 	const char *key;
 };
+
+/* Rows of a feature (mk/features.mk) go between CONF_FEATURE_BEGIN(MTOOL_WITH_NAME, "name")
+ * and CONF_FEATURE_END: when the feature is out of this build, its settings are errors
+ * that say so ("KEY: not in this build (feature name)") instead of unknown ones. */
+extern const char conf_feature_mark[];
+#define CONF_FEATURE_BEGIN(opt, name) { conf_feature_mark, FEATURE_OFF(opt, name) }
+#define CONF_FEATURE_END { conf_feature_mark, NULL }
 
 /* Checks every node of the config against schema; prints
  * "FILE:LINE: unknown setting 'KEY'" or "FILE:LINE: unknown section 'TYPE'" (followed by

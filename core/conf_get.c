@@ -216,6 +216,8 @@ conf_parse_size_string(const char *s, unsigned long long *out)
 	return size_str(s, out) < 0 ? -1 : 0;
 }
 
+const char conf_feature_mark[] = "feature";
+
 struct check {
 	const struct conf_key *schema;
 	FILE *errf;
@@ -231,13 +233,23 @@ is_filter(const char *type)
 	    strcmp(type, "remote") == 0 || strcmp(type, "local_name") == 0;
 }
 
+/* 1 if the schema has path/key, 0 if not; *absent is then the feature it belongs to when
+ * that is out of the build (rows after a CONF_FEATURE_BEGIN), else NULL. */
 static int
-schema_has_key(const struct check *ck, const char *path, const char *key)
+schema_has_key(const struct check *ck, const char *path, const char *key, const char **absent)
 {
-	for (const struct conf_key *r = ck->schema; r->section != NULL; r++)
+	const char *feature = NULL;
+	for (const struct conf_key *r = ck->schema; r->section != NULL; r++) {
+		if (r->section == conf_feature_mark) {
+			feature = r->key;
+			continue;
+		}
 		if (r->key != NULL && strcmp(r->section, path) == 0 &&
-		    (strcmp(r->key, "*") == 0 || strcmp(r->key, key) == 0))
+		    (strcmp(r->key, "*") == 0 || strcmp(r->key, key) == 0)) {
+			*absent = feature;
 			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -248,6 +260,8 @@ schema_has_section(const struct check *ck, const char *path, const char *type)
 
 	for (const struct conf_key *r = ck->schema; r->section != NULL; r++) {
 		const char *s = r->section;
+		if (s == conf_feature_mark)
+			continue;
 		if (plen > 0) {
 			if (strncmp(s, path, plen) != 0 || s[plen] != '/')
 				continue;
@@ -281,9 +295,12 @@ check_section(struct check *ck, const struct conf_node *sec)
 {
 	for (const struct conf_node *n = sec->children; n != NULL; n = n->next) {
 		if (n->value != NULL) {
-			if (!schema_has_key(ck, ck->full.s, n->key) &&
-			    !schema_has_key(ck, ck->bare.s, n->key))
+			const char *absent = NULL;
+			if (!schema_has_key(ck, ck->full.s, n->key, &absent) &&
+			    !schema_has_key(ck, ck->bare.s, n->key, &absent))
 				check_err(ck, n, "unknown setting '%s'", n->key);
+			else if (absent != NULL)
+				check_err(ck, n, "%s: not in this build (feature %s)", n->key, absent);
 			continue;
 		}
 		if (!schema_has_section(ck, ck->full.s, n->key) &&

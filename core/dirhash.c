@@ -185,7 +185,20 @@ crc32_more(uint32_t crc, const void *data, size_t len)
 	return ~crc;
 }
 
-/* Dovecot's net_ip_hash(): the IPv4 word as it lies in memory, an ELF hash for IPv6 */
+/* Dovecot hashes the integers below by their bytes as they lie in memory, which makes
+ * its hosts_hash depend on the byte order: little-endian on the machines directors run
+ * on. They are written out little-endian here, so that mtool on a big-endian machine
+ * (s390x, found by make check-cross) agrees with them. */
+static uint32_t
+crc32_le32(uint32_t crc, uint32_t v)
+{
+	const unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8),
+	    (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
+	return crc32_more(crc, b, sizeof(b));
+}
+
+/* Dovecot's net_ip_hash(): the IPv4 word as it lies in memory (read little-endian, see
+ * above), an ELF hash for IPv6 */
 static uint32_t
 ip_hash(const struct ip_addr *ip)
 {
@@ -199,8 +212,10 @@ ip_hash(const struct ip_addr *ip)
 				h ^= g;
 			}
 		}
-	} else
-		memcpy(&h, &ip->u.v4, 4);
+	} else {
+		const unsigned char *b = (const unsigned char *)&ip->u.v4;
+		h = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	}
 	return h;
 }
 
@@ -208,9 +223,7 @@ uint32_t
 dirhash_hosts_hash_add(uint32_t crc, const struct ip_addr *ip, unsigned int vhost_count,
     int down, const char *tag)
 {
-	uint32_t num = (down ? 1u : 0u) ^ vhost_count;
-	crc = crc32_more(crc, &num, sizeof(num));
-	num = ip_hash(ip);
-	crc = crc32_more(crc, &num, sizeof(num));
+	crc = crc32_le32(crc, (down ? 1u : 0u) ^ vhost_count);
+	crc = crc32_le32(crc, ip_hash(ip));
 	return crc32_more(crc, tag, strlen(tag));
 }

@@ -22,7 +22,8 @@ static struct {
 	int syslog;
 	int syslog_fd;			/* -1: not connected (yet, or the daemon went away) */
 	struct sockaddr_un syslog_addr;
-} log_state = { "mtool", 0, 0, -1, { AF_UNIX, MTOOL_SYSLOG_PATH } };
+	char *path;			/* log_path when it is a file, for log_reopen() */
+} log_state = { "mtool", 0, 0, -1, { AF_UNIX, MTOOL_SYSLOG_PATH }, NULL };
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_DEBUG] = "Debug: ",
@@ -91,12 +92,38 @@ log_open(const char *prefix, const char *path, int debug)
 		return 0;
 	}
 	log_init(prefix, debug, 0);
+	free(log_state.path);
+	log_state.path = NULL;
 	if (*path == '\0' || strcmp(path, "/dev/stderr") == 0)
 		return 0;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+	if ((log_state.path = strdup(path)) == NULL)
 		return -1;
-	close(fd);
+	return log_reopen();
+}
+
+int
+log_reopen(void)
+{
+	if (log_state.syslog) {
+		if (log_state.syslog_fd >= 0)
+			close(log_state.syslog_fd);
+		log_state.syslog_fd = -1;
+		syslog_connect();
+		return 0;
+	}
+	if (log_state.path == NULL)
+		return 0;
+	int fd = open(log_state.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	if (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (fd != STDERR_FILENO)
+		close(fd);
 	return 0;
 }
 

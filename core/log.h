@@ -17,6 +17,10 @@ void log_set_prefix(const char *prefix);
  * logs to /dev/log (facility mail), "syslog:PATH" to the syslog socket PATH, anything else is a file appended to (stderr is redirected to it, so that
  * sanitizer and fatal messages land there too). Returns 0, or -1 with errno set. */
 int log_open(const char *prefix, const char *log_path, int debug);
+/* Opens log_path's file again by its name (SIGUSR1, after logrotate moved it away), or
+ * reconnects to syslog; nothing to do for stderr. Returns 0, or -1 with errno and the old
+ * file still in use (the new one must be writable by the user the daemon runs as). */
+int log_reopen(void);
 void log_set_debug(int debug);
 int log_debug_enabled(void);
 

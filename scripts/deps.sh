@@ -4,13 +4,23 @@
 #   scripts/deps.sh build    compiler side: musl, BearSSL sources' tools, sanitizer libs
 #   scripts/deps.sh test     build + the real peers the tests run (Dovecot, curl, ...)
 #   scripts/deps.sh run      build + a Dovecot backend for the demo
+#   scripts/deps.sh man      the man page formatters (make man-lint)
+#   scripts/deps.sh cross    Debian's cross compilers and qemu-user-static (make check-cross)
 set -eu
 build="make gcc musl-tools dpkg-dev libbearssl-dev file python3"
 peers="dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-managesieved dovecot-sieve dovecot-pgsql dovecot-mysql postgresql mariadb-server mariadb-client curl socat openssl iproute2 prometheus python3-prometheus-client"
+man="mandoc groff-base"
+# packaging tests: the image (podman, CA bundle), systemd units, logrotate, the OpenWrt
+# init script under busybox ash and dash
+packaging="podman ca-certificates systemd logrotate busybox dash shellcheck"
+cross="gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-mipsel-linux-gnu gcc-s390x-linux-gnu qemu-user-static dpkg-dev"
 case "${1:-test}" in
 build) want=$build ;;
-test|run) want="$build $peers" ;;
-*) echo "usage: $0 build|test|run" >&2; exit 2 ;;
+man) want=$man ;;
+cross) want="$build $cross" ;;
+test) want="$build $peers $man $packaging" ;;
+run) want="$build $peers" ;;
+*) echo "usage: $0 build|test|run|man|cross" >&2; exit 2 ;;
 esac
 
 missing=

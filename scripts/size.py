@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""usage: size.py MAPFILE STRIPPED_BINARY  (where its bytes come from, by its GNU ld -Map file)"""
+"""usage: size.py [--budget KIB] MAPFILE STRIPPED_BINARY
+Where the binary's bytes come from, by its GNU ld -Map file; with --budget (the profile's,
+from mk/profile-*.mk), exits 1 when an x86_64 binary is larger (budgets are x86_64's)."""
 import os, re, sys
 from collections import defaultdict
 
-BUDGET_KIB = {62: ("x86_64", 600)}  # by ELF e_machine
+BUDGET_ARCH = {62: "x86_64"}  # by ELF e_machine
 KINDS = ("text", "rodata", "data", "bss")
 # Kind goes by output section, as size(1) sees it: COMMON lands in .bss, .init_array in data.
 PREFIXES = {"bss": (".bss", ".tbss", ".lbss"),
@@ -47,7 +49,7 @@ def parse(mapfile):
     return sections
 
 
-def main(mapfile, binary):
+def main(mapfile, binary, budget_kib=None):
     sizes = defaultdict(lambda: dict.fromkeys(KINDS, 0))
     for name, addr, size, entries in parse(mapfile):
         if not addr:  # not loaded: .comment, .debug_*
@@ -70,9 +72,9 @@ def main(mapfile, binary):
     for o in order + ["total"]:
         share = 100 * in_file(o) / max(in_file("total"), 1)
         print(row.format(o, *sizes[o].values(), in_file(o), f"{share:.1f}%"))
-    arch, kib = BUDGET_KIB.get(int.from_bytes(header[18:20], "little"), (None, None))
-    if not arch:
-        return print("\nno size budget for this architecture")
+    arch, kib = BUDGET_ARCH.get(int.from_bytes(header[18:20], "little")), budget_kib
+    if not arch or kib is None:
+        return print("\nno size budget " + ("given" if arch else "for this architecture"))
     left = kib * 1024 - stripped
     print(f"\nbudget ({arch}): {kib} KiB, headroom {left} bytes ({left / 1024:.1f} KiB)"
           + ("" if left >= 0 else "  OVER BUDGET"))
@@ -80,4 +82,10 @@ def main(mapfile, binary):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:]) if len(sys.argv) == 3 else sys.exit(__doc__)
+    args = sys.argv[1:]
+    if len(args) == 4 and args[0] == "--budget" and args[1].isdigit():
+        main(args[2], args[3], int(args[1]))
+    elif len(args) == 2:
+        main(*args)
+    else:
+        sys.exit(__doc__)

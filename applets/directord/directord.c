@@ -3,6 +3,7 @@
  * director_mail_servers (or the state file), the admin and proxy sockets, health checks,
  * the one periodic tick, signals. */
 #include <errno.h>
+#include <limits.h>
 #include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -308,6 +309,7 @@ on_term(int signo, void *arg)
 {
 	struct directord *dd = arg;
 	log_info("received signal %d, shutting down", signo);
+	daemon_notify("STOPPING=1");
 	loop_stop(dd->loop);
 }
 
@@ -316,7 +318,9 @@ on_hup(int signo, void *arg)
 {
 	(void)signo;
 	(void)arg;
+	daemon_notify("RELOADING=1");
 	log_info("SIGHUP: settings need a restart in this version (the state file keeps the hosts and users)");
+	daemon_notify("READY=1");
 }
 
 static void
@@ -344,9 +348,6 @@ directord_free(struct directord *dd)
 static void
 prepare_state_dir(const struct dir_settings *s, char *dir, size_t len)
 {
-	char err[256];
-	uid_t uid;
-	gid_t gid;
 	char *slash;
 
 	str_copy(dir, s->state_path, len);
@@ -355,21 +356,8 @@ prepare_state_dir(const struct dir_settings *s, char *dir, size_t len)
 		return;
 	}
 	*slash = '\0';
-	if (geteuid() != 0 || dir[0] == '\0')
-		return;
-	if (privdrop_lookup(s->user, &uid, &gid, err, sizeof(err)) < 0)
-		fatalx("default_internal_user: %s", err);
-	for (char *p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			fatal("mkdir(%s)", dir);
-		*p = '/';
-	}
-	if (mkdir(dir, 0700) == 0) {
-		if (chown(dir, uid, gid) < 0)
-			fatal("chown(%s)", dir);
-	} else if (errno != EEXIST)
-		fatal("mkdir(%s)", dir);
+	if (dir[0] != '\0')
+		daemon_mkdir(dir, 0700, s->user);
 }
 
 static void
@@ -405,7 +393,7 @@ directord_main(int argc, char **argv)
 	dd.loop = loop_new();
 	if (state_load(&dd, stderr) < 0)
 		fatalx("cannot read the state file %s: move it away to start from director_mail_servers", dd.set.state_path);
-	mkdir(dd.set.base_dir, 0755);
+	daemon_mkdir(dd.set.base_dir, 0755, NULL);
 	if (admin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
 		fatalx("cannot create the sockets in %s", dd.set.base_dir);
 	if (health_init(&dd, stderr) < 0)
@@ -415,14 +403,17 @@ directord_main(int argc, char **argv)
 	struct http_server *stats = http_server_bind(&dd.stats_set, err, sizeof(err));
 	if (stats == NULL)
 		fatalx("%s", err);
+	char pidfile[PATH_MAX];
 	if (dd.set.state_path[0])
 		prepare_state_dir(&dd.set, state_dir, sizeof(state_dir));
+	if (str_fmt(pidfile, sizeof(pidfile), "%s/directord.pid", dd.set.base_dir) >= sizeof(pidfile))
+		fatalx("base_dir too long");
+	if (args.background && daemon_background(pidfile) < 0)
+		fatal("fork");
 	if (privdrop(dd.set.user, err, sizeof(err)) < 0)
 		fatalx("default_internal_user: %s", err);
 	if (dd.set.state_path[0])
 		check_state_dir(&dd.set, state_dir);
-	if (args.background && daemon_background() < 0)
-		fatal("fork");
 	loop_signal(dd.loop, SIGTERM, on_term, &dd);
 	loop_signal(dd.loop, SIGINT, on_term, &dd);
 	loop_signal(dd.loop, SIGHUP, on_hup, &dd);
@@ -433,6 +424,7 @@ directord_main(int argc, char **argv)
 	http_server_log(stats);
 	log_info("mtool %s directord started (pid %d): %zu mail hosts, admin socket %s, proxy socket %s",
 	    MTOOL_VERSION, (int)getpid(), dd.hosts.n, dd.set.admin_path, dd.set.proxy_path);
+	daemon_started(dd.loop);
 	int r = loop_run(dd.loop);
 	if (dd.state_dirty || dd.set.state_path[0])
 		state_save(&dd);

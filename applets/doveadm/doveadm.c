@@ -24,6 +24,7 @@ static int cmd_help(struct doveadm_ctx *, const struct doveadm_cmd *, int, char 
  * argument), with mtool's additions (who -f, kick -h) in doveadm 2.4's words. */
 static const struct doveadm_cmd doveadm_cmds[] = {
 	{ "auth cache flush", cmd_auth_cache_flush, "[-a <master socket path>] [<user> [...]]" },
+	FEATURE_IF(MTOOL_WITH_DOVEADM_DIRECTOR,
 	{ "director add", cmd_director_add, "[-a <director socket path>] [-t <tag>] <host> [<vhost count>]" },
 	{ "director down", cmd_director_down, "[-a <director socket path>] <host>" },
 	{ "director dump", cmd_director_dump, "[-a <director socket path>]" },
@@ -38,16 +39,23 @@ static const struct doveadm_cmd doveadm_cmds[] = {
 	{ "director ring status", cmd_director_ring_status, "[-a <director socket path>]" },
 	{ "director status", cmd_director_status, "[-a <director socket path>] [<user>] [<tag>]" },
 	{ "director up", cmd_director_up, "[-a <director socket path>] <host>" },
-	{ "director update", cmd_director_update, "[-a <director socket path>] <host> <vhost count>" },
+	{ "director update", cmd_director_update, "[-a <director socket path>] <host> <vhost count>" },)
 	{ "help", cmd_help, "[COMMAND]" },
 	{ "kick", cmd_kick,
 	  "[-a <anvil socket path>] [-f] [--passdb-field <field>] [-h <dest host>] "
 	  "<user mask>[|]<ip/bits>" },
+	{ "log reopen", cmd_log_reopen, "" },
 	{ "proxy kick", cmd_proxy_kick,
 	  "[-a <ipc socket path>] [-f <passdb field>] [-h <host> [...] | <user> [...]]" },
 	{ "proxy list", cmd_proxy_list, "[-a <ipc socket path>]" },
 	{ "who", cmd_who, "[-a <anvil socket path>] [-1] [-f <passdb field>] [<user mask>] [<ip/bits>]" },
 	{ NULL, NULL, NULL },
+};
+
+/* First words of commands whose feature (mk/features.mk) is not in this build. */
+static const char *const doveadm_absent[] = {
+	FEATURE_IF_NOT(MTOOL_WITH_DOVEADM_DIRECTOR, "director",)
+	NULL,
 };
 
 static const struct opt doveadm_opts[] = {
@@ -103,6 +111,15 @@ cmd_find(int argc, char **argv, int *nwords)
 		}
 	}
 	return best;
+}
+
+static int
+cmd_absent(const char *word)
+{
+	for (const char *const *a = doveadm_absent; *a; a++)
+		if (strcmp(*a, word) == 0)
+			return 1;
+	return 0;
 }
 
 /* doveadm's usage_prefix() for a word that only starts commands ("doveadm proxy"):
@@ -244,6 +261,9 @@ doveadm_main(int argc, char **argv)
 		/* doveadm exits from its usage text: what -f started is never written */
 		print_discard();
 		if (usage_prefix(argv[0])) {
+			r = DOVEADM_EX_USAGE;
+		} else if (cmd_absent(argv[0])) {
+			fprintf(stderr, "doveadm: %s: not in this build\n", argv[0]);
 			r = DOVEADM_EX_USAGE;
 		} else {
 			fprintf(stderr, "doveadm: Unknown command '%s'\n", argv[0]);

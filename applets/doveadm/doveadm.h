@@ -45,6 +45,7 @@ int cmd_proxy_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char *
 int cmd_who(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 int cmd_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 int cmd_auth_cache_flush(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_log_reopen(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 /* the director commands: see director.h */
 
 /* "Error: MESSAGE" on stderr, as doveadm's i_error(). */

@@ -9,6 +9,11 @@
 struct client;
 struct proxyd;
 
+/* route.c: the director's answer for c (see director_lookup) */
+void client_director_reply(struct client *, const char *ip, const char *hostname, const char *error);
+typedef void director_reply_fn(void *arg, const char *ip, const char *hostname, const char *error);
+
+#ifdef MTOOL_WITH_DIRECTOR_CLIENT
 /* Starts connecting if director_socket is set. Returns 0 (or -1 out of memory). */
 int director_init(struct proxyd *);
 void director_close(struct proxyd *);
@@ -22,7 +27,6 @@ void director_lookup(struct client *, const char *user, const char *tag);
 /* The same for any caller (LMTP recipients): fn gets the answer, at once when directord
  * is unreachable; *idp holds the lookup's id until then (0 once answered), for
  * director_lookup_cancel(), which forgets it (fn is not called). */
-typedef void director_reply_fn(void *arg, const char *ip, const char *hostname, const char *error);
 void director_lookup_fn(const char *user, const char *tag, director_reply_fn *, void *arg,
     unsigned int *idp);
 void director_lookup_cancel(unsigned int *idp);
@@ -35,7 +39,23 @@ void director_client_gone(struct client *);
 void director_session_start(struct client *, const char *user, const char *tag, const char *ip);
 void director_session_end(struct proxyd *, const char *conn_guid);
 
-/* route.c: the director's answer for c (see director_lookup) */
-void client_director_reply(struct client *, const char *ip, const char *hostname, const char *error);
+#else
+/* Out of this build (mk/features.mk): director_socket is refused by the settings, so no
+ * login ever asks (director_enabled() is 0) and there is nothing to start or end. */
+static inline int director_init(struct proxyd *pd) { (void)pd; return 0; }
+static inline void director_close(struct proxyd *pd) { (void)pd; }
+static inline int director_enabled(const struct proxyd *pd) { (void)pd; return 0; }
+static inline void director_lookup(struct client *c, const char *user, const char *tag)
+{ (void)user; (void)tag; client_director_reply(c, NULL, NULL, "director: not in this build"); }
+static inline void director_lookup_fn(const char *user, const char *tag, director_reply_fn *fn,
+    void *arg, unsigned int *idp)
+{ (void)user; (void)tag; *idp = 0; fn(arg, NULL, NULL, "director: not in this build"); }
+static inline void director_lookup_cancel(unsigned int *idp) { *idp = 0; }
+static inline void director_client_gone(struct client *c) { (void)c; }
+static inline void director_session_start(struct client *c, const char *user, const char *tag,
+    const char *ip) { (void)c; (void)user; (void)tag; (void)ip; }
+static inline void director_session_end(struct proxyd *pd, const char *conn_guid)
+{ (void)pd; (void)conn_guid; }
+#endif
 
 #endif

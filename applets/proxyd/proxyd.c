@@ -3,6 +3,7 @@
  * privilege drop, signals, then the event loop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@
 
 static const struct opt_cmd proxyd_cmd = {
 	"proxyd", "[-dD] [-c FILE] [-o KEY=VALUE]...",
-	"IMAP/POP3/Submission/LMTP/ManageSieve login proxy", daemon_opts,
+	MTOOL_PROXYD_SUMMARY, daemon_opts,
 };
 
 struct listener {
@@ -283,6 +284,7 @@ on_term(int signo, void *arg)
 		loop_stop(pd->loop);
 		return;
 	}
+	daemon_notify("STOPPING=1");
 	pd->shutting_down = 1;
 	listeners_close(pd, tc->ls, tc->nls);
 	admin_close(pd);
@@ -319,6 +321,7 @@ on_hup(int signo, void *arg)
 	(void)signo;
 	memset(&set, 0, sizeof(set));
 	log_set_prefix("proxyd");
+	daemon_notify("RELOADING=1");
 	/* the errors, "file:line: message" each, go to the log as they do at start-up */
 	if (settings_load(&set, h->conf_path, h->overrides, h->noverrides, stderr) < 0) {
 		log_errorx("SIGHUP: the configuration has errors (above); certificates not reloaded");
@@ -328,6 +331,7 @@ on_hup(int signo, void *arg)
 		log_info("SIGHUP: certificates reloaded; passwd-file passdbs reload by themselves when their file changes; other settings need a restart");
 	}
 	settings_free(&set);
+	daemon_notify("READY=1");
 }
 
 int
@@ -388,8 +392,10 @@ proxyd_main(int argc, char **argv)
 		ls[i].owner = set.listeners[i].uid == (uid_t)-1 ? geteuid() : set.listeners[i].uid;
 		ls[i].group = set.listeners[i].gid == (gid_t)-1 ? getegid() : set.listeners[i].gid;
 	}
-	/* admin sockets, before privileges go: base_dir may belong to root */
-	mkdir(set.base_dir, 0755);
+	/* admin sockets, before privileges go: base_dir may belong to root; the LMTP spool
+	 * belongs to the user the sessions run as */
+	daemon_mkdir(set.base_dir, 0755, NULL);
+	daemon_mkdir(set.mail_temp_dir, 0700, set.default_login_user);
 	struct admin_socket_set ipc = { set.ipc.path, set.ipc.mode, set.ipc.uid, set.ipc.gid };
 	struct admin_socket_set anvil = { set.anvil.path, set.anvil.mode, set.anvil.uid, set.anvil.gid };
 	/* auth-master: doveadm auth cache flush; root's (or whoever starts proxyd) only */
@@ -405,10 +411,13 @@ proxyd_main(int argc, char **argv)
 		fprintf(stderr, "proxyd: %s\nproxyd: not started: fix the configuration above\n", err);
 		return 1;
 	}
+	char pidfile[PATH_MAX];
+	if (str_fmt(pidfile, sizeof(pidfile), "%s/proxyd.pid", set.base_dir) >= sizeof(pidfile))
+		fatalx("base_dir too long");
+	if (args.background && daemon_background(pidfile) < 0)
+		fatal("fork");
 	if (privdrop(set.default_login_user, err, sizeof(err)) < 0)
 		fatalx("default_login_user: %s", err);
-	if (args.background && daemon_background() < 0)
-		fatal("fork");
 	for (unsigned int i = 0; i < set.nlisteners; i++)
 		if (loop_io_add(pd.loop, &ls[i].io, ls[i].fd, EPOLLIN, listener_accept, &ls[i]) < 0)
 			fatal("epoll_ctl");
@@ -437,6 +446,7 @@ proxyd_main(int argc, char **argv)
 	}
 	http_server_log(stats);
 	log_info("mtool %s proxyd started (pid %d)", MTOOL_VERSION, (int)getpid());
+	daemon_started(pd.loop);
 	int r = loop_run(pd.loop);
 
 	loop_timer_cancel(pd.loop, &term.drain);

@@ -236,8 +236,12 @@ int backend_sasl_answer(struct client *, unsigned int *step, char *out, size_t o
 /* Writes a line (CRLF added) to the backend. */
 void backend_send(struct client *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* lmtp_session.c: closes every LMTP session (shutdown) */
+/* lmtp_session.c: closes every LMTP session (shutdown); nothing to close without LMTP */
+#ifdef MTOOL_WITH_LMTP
 void lmtp_destroy_all(struct proxyd *);
+#else
+static inline void lmtp_destroy_all(struct proxyd *pd) { (void)pd; }
+#endif
 
 /* route.c: the passdb-field parsers that LMTP shares with the logins */
 /* Forgets the client's DNS lookup, if one is out (client_destroy). */

@@ -15,6 +15,7 @@
 #include "applets/proxyd/settings.h"
 #include "config.h"
 #include "core/conf.h"
+#include "core/feature.h"
 #include "core/str.h"
 
 /* Every setting and section proxyd knows; anything else is an error with file:line. */
@@ -34,12 +35,18 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "proxy_local_host" }, { "", "proxy_local_port" },
 	{ "", "proxy_resolv_conf" }, { "", "proxy_hosts_file" },
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_LMTP, "lmtp"),
 	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
 	{ "", "lmtp_proxy_max_mail_size" },
+	CONF_FEATURE_END, CONF_FEATURE_BEGIN(MTOOL_WITH_DIRECTOR_CLIENT, "director_client"),
 	{ "", "director_socket" },
+	CONF_FEATURE_END, CONF_FEATURE_BEGIN(MTOOL_WITH_SUBMISSION, "submission"),
 	{ "", "submission_backend_capabilities" }, { "", "submission_client_workarounds" },
-	{ "", "submission_max_mail_size" }, { "", "managesieve_implementation_string" },
+	{ "", "submission_max_mail_size" },
+	CONF_FEATURE_END, CONF_FEATURE_BEGIN(MTOOL_WITH_MANAGESIEVE, "managesieve"),
+	{ "", "managesieve_implementation_string" },
 	{ "", "managesieve_sieve_capability" }, { "", "managesieve_notify_capability" },
+	CONF_FEATURE_END,
 	{ "protocol", NULL },
 	{ "service", "client_limit" }, { "service", "process_limit" },
 	{ "", "default_client_limit" }, { "", "default_process_limit" },
@@ -59,8 +66,18 @@ static const struct conf_key proxyd_schema[] = {
 	{ NULL, NULL },
 };
 
-static const struct login_proto *const protos[] = {
-	&imap_proto, &pop3_proto, &lmtp_proto, &submission_proto, &managesieve_proto,
+/* Every protocol name proxyd knows; NULL: its feature (mk/features.mk) is not in this build. */
+static const struct {
+	const char *name;
+	const struct login_proto *proto;
+} protos[] = {
+	{ "imap", &imap_proto },
+	{ "pop3", FEATURE_IF(MTOOL_WITH_POP3, &pop3_proto) FEATURE_IF_NOT(MTOOL_WITH_POP3, NULL) },
+	{ "lmtp", FEATURE_IF(MTOOL_WITH_LMTP, &lmtp_proto) FEATURE_IF_NOT(MTOOL_WITH_LMTP, NULL) },
+	{ "submission", FEATURE_IF(MTOOL_WITH_SUBMISSION, &submission_proto)
+	    FEATURE_IF_NOT(MTOOL_WITH_SUBMISSION, NULL) },
+	{ "sieve", FEATURE_IF(MTOOL_WITH_MANAGESIEVE, &managesieve_proto)
+	    FEATURE_IF_NOT(MTOOL_WITH_MANAGESIEVE, NULL) },
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
@@ -129,13 +146,21 @@ get_uint(const struct conf *conf, const char *key, unsigned int def, unsigned in
 	*out = (unsigned int)v;
 }
 
+/* The index of a protocol proxyd knows (in this build or not), or -1. */
+static int
+proto_index(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NPROTOS; i++)
+		if (strlen(protos[i].name) == len && strncmp(protos[i].name, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
 static const struct login_proto *
 proto_by_name(const char *name, size_t len)
 {
-	for (size_t i = 0; i < NPROTOS; i++)
-		if (strlen(protos[i]->name) == len && strncmp(protos[i]->name, name, len) == 0)
-			return protos[i];
-	return NULL;
+	int i = proto_index(name, len);
+	return i < 0 ? NULL : protos[i].proto;
 }
 
 static int
@@ -245,14 +270,15 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		if (n > 0 && proto_by_name(s, n) == NULL) {
 			char name[64];
 			str_fmt(name, sizeof(name), "%.*s", (int)n, s);
-			err_at(e, conf_find(root, "protocols"), "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp, submission, sieve)", name);
+			err_at(e, conf_find(root, "protocols"), proto_index(s, n) >= 0 ?
+			    "protocols: '%s': not in this build" : "protocols: '%s' is not proxied by this version of proxyd (imap, pop3, lmtp, submission, sieve)", name);
 		}
 		s += n;
 		s += strspn(s, " ,");
 	}
 	for (size_t i = 0; i < NPROTOS; i++) {
-		const struct login_proto *p = protos[i];
-		if (!proto_enabled(protocols, p))
+		const struct login_proto *p = protos[i].proto;
+		if (p == NULL || !proto_enabled(protocols, p))
 			continue;
 		/* Dovecot's service names: imap-login ... submission-login, managesieve-login;
 		 * LMTP is not a login service: Dovecot's is "service lmtp" */
@@ -725,12 +751,15 @@ load_limits(struct proxyd_settings *set, struct errctx *e)
 	load_unix_listener(set, "anvil", "anvil-auth-penalty", &pen, e);
 	set->auth_penalty = pen.mode != 0;
 	for (size_t i = 0; i < NPROTOS; i++) {
-		struct proto_set *ps = (struct proto_set *)settings_proto(set, protos[i]->name);
+		const struct login_proto *p = protos[i].proto;
+		if (p == NULL)
+			continue;	/* not in this build */
+		struct proto_set *ps = (struct proto_set *)settings_proto(set, p->name);
 		const struct conf_node *sec = NULL, *n;
 		ps->client_limit = def_client;
 		ps->process_limit = def_process;
 		while ((sec = conf_next_section(root, sec, "service")) != NULL) {
-			if (sec->name == NULL || strcmp(sec->name, protos[i]->log_prefix) != 0)
+			if (sec->name == NULL || strcmp(sec->name, p->log_prefix) != 0)
 				continue;
 			unsigned long long v;
 			const char *keys[] = { "client_limit", "process_limit" };

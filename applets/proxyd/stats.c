@@ -6,6 +6,7 @@
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/stats.h"
+#include "core/feature.h"
 #include "core/passdb.h"
 #include "core/str.h"
 #include "core/tls.h"
@@ -45,10 +46,16 @@ static struct metrics_family stats_backend_sessions = {
 	.type = METRICS_GAUGE, .labels = { "backend" },
 };
 
+/* the protocols of this build (mk/features.mk); LMTP, when in, is last */
 static const struct login_proto *const protos[] = {
-	&imap_proto, &pop3_proto, &submission_proto, &managesieve_proto, &lmtp_proto,
+	&imap_proto,
+	FEATURE_IF(MTOOL_WITH_POP3, &pop3_proto,)
+	FEATURE_IF(MTOOL_WITH_SUBMISSION, &submission_proto,)
+	FEATURE_IF(MTOOL_WITH_MANAGESIEVE, &managesieve_proto,)
+	FEATURE_IF(MTOOL_WITH_LMTP, &lmtp_proto,)
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
+#define HAS_LMTP FEATURE_ON(MTOOL_WITH_LMTP)
 
 static unsigned int
 proto_index(const struct login_proto *p)
@@ -68,9 +75,10 @@ collect_sessions(struct metrics_family *f, void *arg)
 		pre[proto_index(c->proto)]++;
 	for (const struct relay *r = pd->relays; r; r = r->next)
 		relaying[proto_index(r->proto)]++;
-	relaying[NPROTOS - 1] = pd->nlmtp;	/* an LMTP session proxies from its first RCPT */
+	if (HAS_LMTP)
+		relaying[NPROTOS - 1] = pd->nlmtp;	/* an LMTP session proxies from its first RCPT */
 	for (unsigned int i = 0; i < NPROTOS; i++) {
-		if (protos[i] != &lmtp_proto)
+		if (!HAS_LMTP || i != NPROTOS - 1)
 			metrics_set(f, pre[i], METRICS_VALUES(protos[i]->name, "pre_login"));
 		metrics_set(f, relaying[i], METRICS_VALUES(protos[i]->name, "proxying"));
 	}
@@ -105,7 +113,7 @@ stats_init(struct proxyd *pd)
 	metrics_build_info("proxyd");
 	metrics_register(&stats_logins);
 	/* every login series from the start, so that rate() sees the first failure */
-	for (unsigned int i = 0; i < NPROTOS - 1; i++)
+	for (unsigned int i = 0; i < NPROTOS - HAS_LMTP; i++)
 		for (unsigned int j = 0; j < sizeof(results) / sizeof(results[0]); j++)
 			metrics_add(&stats_logins, 0, METRICS_VALUES(protos[i]->name, results[j]));
 	metrics_register(&stats_login_seconds);

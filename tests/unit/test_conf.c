@@ -953,12 +953,12 @@ TEST(nasty_inputs_do_not_crash)
 	free(big);
 	/* random bytes from a small alphabet of syntax characters and any other byte */
 	static const char alpha[] = "{}\"'\\#=$<!/ \t\n\rab_";
-	unsigned long x = 12345;
+	unsigned long long x = 12345;	/* 64 bits on 32-bit targets too */
 	char buf[256];
 	for (int round = 0; round < 3000; round++) {
 		size_t n = round % 255;
 		for (size_t i = 0; i < n; i++) {
-			x = x * 6364136223846793005UL + 1442695040888963407UL;
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 			unsigned b = (unsigned)(x >> 33);
 			buf[i] = b % 4 ? alpha[b % (sizeof(alpha) - 1)] : (char)(b % 255 + 1);
 		}

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: MIT
+# mk/features.mk: the build-time features, busybox-style, one line each:
+#   FEATURE.NAME := the source files only NAME uses (globs; tests/unit files too)
+# A profile (mk/profile-PROFILE.mk) lists the features it builds; mk/profile-full.mk takes
+# every row here, so a new row is in the default build at once. A feature that is in
+# compiles its files and passes -DMTOOL_WITH_NAME=1 to all code; one that is out drops its
+# files (a file listed by several features needs all of them). In C, only registration
+# points look at MTOOL_WITH_NAME, through core/feature.h: applets/applets.h, proxyd's
+# protocol table, doveadm's command table, the passdb driver table, settings schemas.
+# Files no row names are always built. docs/build.md describes the rows.
+
+FEATURE.PROXYD           := applets/proxyd/*.c
+FEATURE.POP3             := applets/proxyd/pop3_*.c
+FEATURE.SUBMISSION       := applets/proxyd/submission_*.c
+FEATURE.LMTP             := applets/proxyd/lmtp_*.c
+FEATURE.MANAGESIEVE      := applets/proxyd/managesieve_*.c
+FEATURE.DIRECTOR_CLIENT  := applets/proxyd/director.c
+FEATURE.DIRECTORD        := applets/directord/*.c
+FEATURE.REPLICATORD      := applets/replicatord/*.c
+FEATURE.DOVEADM          := applets/doveadm/*.c
+FEATURE.DOVEADM_DIRECTOR := applets/doveadm/director*.c
+
+# --- derived from the rows above and the profile; nothing to edit below ---
+FEATURES_ALL := $(sort $(patsubst FEATURE.%,%,$(filter FEATURE.%,$(.VARIABLES))))
+PROFILE ?= full
+ifeq ($(wildcard mk/profile-$(PROFILE).mk),)
+$(error PROFILE=$(PROFILE): no mk/profile-$(PROFILE).mk (profiles: $(patsubst mk/profile-%.mk,%,$(wildcard mk/profile-*.mk))))
+endif
+include mk/profile-$(PROFILE).mk
+ifneq ($(filter-out $(FEATURES_ALL),$(FEATURES)),)
+$(error mk/profile-$(PROFILE).mk: unknown features: $(filter-out $(FEATURES_ALL),$(FEATURES)) (known: $(FEATURES_ALL)))
+endif
+FEATURES_OFF := $(filter-out $(FEATURES),$(FEATURES_ALL))
+FEATURE_SRC_OFF := $(sort $(wildcard $(foreach f,$(FEATURES_OFF),$(FEATURE.$f))))
+FEATURE_CFLAGS := $(FEATURES:%=-DMTOOL_WITH_%=1) -DMTOOL_PROFILE='"$(PROFILE)"' \
+	-DMTOOL_FEATURES='"$(sort $(FEATURES))"'
+# Where a profile's objects and binary go: the full build keeps the top-level names
+# (./mtool), unless BUILD is elsewhere (cross builds: build/cross/ARCH/mtool).
+PROFILE_OUT := $(if $(filter full,$(PROFILE)),$(BUILD),$(BUILD)/$(PROFILE))
+PROFILE_BIN := $(if $(filter full,$(PROFILE)),$(if $(filter build,$(BUILD)),mtool,$(BUILD)/mtool),$(PROFILE_OUT)/mtool)
+PROFILES := $(patsubst mk/profile-%.mk,%,$(wildcard mk/profile-*.mk))

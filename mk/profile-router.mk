@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: MIT
+# mk/profile-router.mk: `make PROFILE=router`: proxyd for IMAP, POP3 and Submission with
+# TLS and the passwd-file passdb, and doveadm's proxy list/kick, who and kick.
+FEATURES := PROXYD POP3 SUBMISSION DOVEADM
+SIZE_BUDGET_KIB := 256
+PROFILE_LDFLAGS := -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
