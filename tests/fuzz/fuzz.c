@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/fuzz/fuzz.c: helpers for the fuzz targets (tests/fuzz/fuzz.h). */
+#include "tests/fuzz/fuzz.h"
+#include "core/base64.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *
+fuzz_strndup(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+	if (s == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	return s;
+}
+
+char *
+fuzz_take(const uint8_t **data, size_t *size, uint8_t sep)
+{
+	const uint8_t *p = memchr(*data, sep, *size);
+	size_t n = p != NULL ? (size_t)(p - *data) : *size;
+	char *s = fuzz_strndup(*data, n);
+	*data += n < *size ? n + 1 : n;
+	*size -= n < *size ? n + 1 : n;
+	return s;
+}
+
+int
+fuzz_cost_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		const char *p = s + i;
+		size_t left = len - i;
+		/* bcrypt: "$2?$CC" anywhere (crypt_hash looks at the start; be generous) */
+		if (left >= 6 && p[0] == '$' && p[1] == '2' && p[3] == '$') {
+			char cc[3] = { p[4], p[5], 0 };
+			if (strtoul(cc, NULL, 10) > 5 || cc[0] < '0' || cc[0] > '9')
+				return 0;
+		}
+		if (left >= 7 && strncmp(p, "rounds=", 7) == 0) {
+			char num[32];
+			size_t n = left - 7 < sizeof(num) - 1 ? left - 7 : sizeof(num) - 1;
+			memcpy(num, p + 7, n);
+			num[n] = '\0';
+			if (strtoul(num, NULL, 10) > 10000)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+int
+fuzz_stored_cost_ok(const char *stored)
+{
+	size_t len = strlen(stored);
+	if (!fuzz_cost_ok(stored, len))
+		return 0;
+	/* an encoded value: check what it decodes to, as hex and as base64 */
+	const char *data = strchr(stored, '}');
+	data = data != NULL ? data + 1 : stored;
+	size_t dlen = strlen(data);
+	unsigned char *raw = malloc(dlen + 1);
+	size_t n = 0;
+	int ok = 1;
+	for (size_t i = 0; i + 1 < dlen; i += 2) {
+		char hex[3] = { data[i], data[i + 1], 0 };
+		raw[n++] = (unsigned char)strtoul(hex, NULL, 16);
+	}
+	ok = fuzz_cost_ok((const char *)raw, n);
+	if (ok && base64_decode(data, dlen, raw, dlen, &n) == 0)
+		ok = fuzz_cost_ok((const char *)raw, n);
+	free(raw);
+	return ok;
+}
+
+static char dir_path[64];
+
+static void
+dir_remove(void)
+{
+	fuzz_dir_clean();
+	rmdir(dir_path);
+}
+
+const char *
+fuzz_dir(void)
+{
+	if (dir_path[0] == '\0') {
+		snprintf(dir_path, sizeof(dir_path), "/tmp/mtool-fuzz.XXXXXX");
+		if (mkdtemp(dir_path) == NULL)
+			abort();
+		atexit(dir_remove);
+	}
+	return dir_path;
+}
+
+void
+fuzz_dir_clean(void)
+{
+	DIR *d = opendir(fuzz_dir());
+	struct dirent *e;
+	char path[512];
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir_path, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
+const char *
+fuzz_write_file(const char *name, const void *data, size_t len)
+{
+	static char path[512];
+	snprintf(path, sizeof(path), "%s/%s", fuzz_dir(), name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		abort();
+	if (len > 0 && write(fd, data, len) != (ssize_t)len)
+		abort();
+	close(fd);
+	return path;
+}
+
+const char fuzz_cert_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBljCCATugAwIBAgIUelMWxRQ6oFf/rlWxs3+O5LeLShEwCgYIKoZIzj0EAwIw\n"
+	"FDESMBAGA1UEAwwJdW5pdC50ZXN0MCAXDTI2MTEyMTIzMDY0MloYDzIxMjYxMDI4\n"
+	"MjMwNjQyWjAUMRIwEAYDVQQDDAl1bml0LnRlc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
+	"PQMBBwNCAASheOcuuyDmVjAbHYdaJafYce6SnJ6nd4blGPnnstPM2ZE0bs3wrgvq\n"
+	"dYlGkk+tS1SD0zr6pU0KE5rN+nDIW1j8o2kwZzAdBgNVHQ4EFgQUd7bbQolL8dDP\n"
+	"SsPSQyQ5fa14TKowHwYDVR0jBBgwFoAUd7bbQolL8dDPSsPSQyQ5fa14TKowDwYD\n"
+	"VR0TAQH/BAUwAwEB/zAUBgNVHREEDTALggl1bml0LnRlc3QwCgYIKoZIzj0EAwID\n"
+	"SQAwRgIhALMonaUphaz5r9TkDGrYCP8Y0x/jPpj+ah2CXUj9n0s8AiEA5osWFL4E\n"
+	"h1JqBEk1680040PJKLGLlkRI/nYFsp4x8sg=\n"
+	"-----END CERTIFICATE-----\n";
+const char fuzz_key_pem[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgQLNcfl+0T9vKTLgh\n"
+	"dPTVssdJk9aacV8UqQHYN0zSTJuhRANCAASheOcuuyDmVjAbHYdaJafYce6SnJ6n\n"
+	"d4blGPnnstPM2ZE0bs3wrgvqdYlGkk+tS1SD0zr6pU0KE5rN+nDIW1j8\n"
+	"-----END PRIVATE KEY-----\n";
+/* RSA-1024 (small: fast handshakes), self-signed for unit.test; the key in PKCS#1 form */
+const char fuzz_rsa_cert_pem[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIICHDCCAYWgAwIBAgIUC7DjJLIHxfcts7bS82ru9CvpXigwDQYJKoZIhvcNAQEL\n"
+	"BQAwFDESMBAGA1UEAwwJdW5pdC50ZXN0MCAXDTI2MTIwNzE5MzEzMVoYDzIxMjYx\n"
+	"MTEzMTkzMTMxWjAUMRIwEAYDVQQDDAl1bml0LnRlc3QwgZ8wDQYJKoZIhvcNAQEB\n"
+	"BQADgY0AMIGJAoGBALFybodGzdQkX6aZocuNXCahOQrQOWwgnmShhYwlu4wQPol7\n"
+	"l2StTzQHpaof1qH48kuICOBR91+3f/8D1Yv1NcexJJL2RqYz0Qg4OcuMIslTMFJn\n"
+	"bTt0uQHH5dq1qKIUp61YpT38hZxItt51RPL4pmvLBifCLBwHlqQPmj04CDPnAgMB\n"
+	"AAGjaTBnMB0GA1UdDgQWBBROjIfgCsMgRwCp0S1gH3iPGuinFjAfBgNVHSMEGDAW\n"
+	"gBROjIfgCsMgRwCp0S1gH3iPGuinFjAPBgNVHRMBAf8EBTADAQH/MBQGA1UdEQQN\n"
+	"MAuCCXVuaXQudGVzdDANBgkqhkiG9w0BAQsFAAOBgQA52C00kDX/AOo2ctGieKaT\n"
+	"Pzxcm244qKmeR6nXlRP9MgvGNqQQVhN+NJjcmmnHWxeQZCwW9CdJcFD8wWp5fIje\n"
+	"odixLRpGoohay+PaBrMlEOsN8r8W8lI/MSkgPIJbny1LyO2G+Px8bJZlwtkgXVh/\n"
+	"o3/w5WQ2s34tVgmJXwYjgA==\n"
+	"-----END CERTIFICATE-----\n";
+const char fuzz_rsa_key_pem[] =
+	"-----BEGIN RSA PRIVATE KEY-----\n"
+	"MIICWwIBAAKBgQCxcm6HRs3UJF+mmaHLjVwmoTkK0DlsIJ5koYWMJbuMED6Je5dk\n"
+	"rU80B6WqH9ah+PJLiAjgUfdft3//A9WL9TXHsSSS9kamM9EIODnLjCLJUzBSZ207\n"
+	"dLkBx+XataiiFKetWKU9/IWcSLbedUTy+KZrywYnwiwcB5akD5o9OAgz5wIDAQAB\n"
+	"AoGAf2qO6T4zQBiaQlPg9PvdZrOv9Q7NnNHTSqkc7ySNBicH8Mq5TAaSb+bp0z4n\n"
+	"bYkH2qqkzQauXaGzHBfRuDzsTvSfn2c37ezBGYWNOdIRtp7Hk/UCnSME7WLncIeK\n"
+	"xJrOWYvglI0U/AEXmH5iuET1Miab7ZKJGi8xUtILD//tuIkCQQDc9P4Q5nKSgHJd\n"
+	"ezU2ClymVoQ6uwbRSQJqci83+lAPUI1e5qAwl4ZDjZEvCl33PjaEZByGjMsFgyhz\n"
+	"NHAQIJIjAkEAzZbnK84uU++20pjFnRLHjYVYfmbI8fUy2vmRMxpGp1OsjeV0nMMy\n"
+	"XhMU8CEN2dhR7033z0VFHV2fz98TGmpJbQJALKs2pbIA3Y8sD6v10Ov9WP9Kkhj3\n"
+	"Qt4Qp/ZXh2iKQN5XBiV3ovsvAH8hJ7Jf1rj0CoW2opjZ/k5KoieqtAfxowJAHN3d\n"
+	"Y6c1lg+IihVtWdqzLknU3RqtiFu3Yku8eYJs/T2gcuQO9ZvqzI69V+IsQbQ//Ovj\n"
+	"qbS+OZtVvyhBVGosGQJAesH08lAoGZkBpwxgdDo+Fk2Av7o6LCacWQhdY+EIzJ1v\n"
+	"5JyJjXORLfRZHQ5xRlWTTlA8jGFb85dpnCWeYeSN5A==\n"
+	"-----END RSA PRIVATE KEY-----\n";
