@@ -4,11 +4,16 @@
 #include "core/base64.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include "core/loop.h"
 
 char *
 fuzz_strndup(const uint8_t *data, size_t size)
@@ -82,10 +87,31 @@ fuzz_stored_cost_ok(const char *stored)
 
 static char dir_path[64];
 
+/* Empties dir (one level of subdirectories: proxyd's base_dir). */
+static void
+dir_empty(const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) < 0 && depth == 0) {
+			dir_empty(path, 1);
+			rmdir(path);
+		}
+	}
+	closedir(d);
+}
+
 static void
 dir_remove(void)
 {
-	fuzz_dir_clean();
+	dir_empty(dir_path, 0);
 	rmdir(dir_path);
 }
 
@@ -104,18 +130,7 @@ fuzz_dir(void)
 void
 fuzz_dir_clean(void)
 {
-	DIR *d = opendir(fuzz_dir());
-	struct dirent *e;
-	char path[512];
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir_path, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
+	dir_empty(fuzz_dir(), 0);
 }
 
 const char *
@@ -130,6 +145,53 @@ fuzz_write_file(const char *name, const void *data, size_t len)
 		abort();
 	close(fd);
 	return path;
+}
+
+static void
+stop_cb(struct loop_timer *t, void *arg)
+{
+	(void)t;
+	loop_stop(arg);
+}
+
+void
+fuzz_loop_turn(struct loop *l)
+{
+	static struct loop_timer stop;
+	if (loop_timer_set(l, &stop, 0, stop_cb, l) < 0 || loop_run(l) < 0)
+		abort();
+}
+
+int
+fuzz_side_move(struct fuzz_side *s)
+{
+	int moved = 0;
+	char buf[8192];
+	ssize_t n;
+	while ((n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		moved = 1;
+	if (s->size > 0) {
+		n = send(s->fd, s->data, s->size < s->step ? s->size : s->step, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			s->data += n;
+			s->size -= (size_t)n;
+			moved = 1;
+		} else if (n < 0 && errno != EAGAIN) {
+			s->size = 0;
+		}
+	}
+	return moved;
+}
+
+int
+fuzz_unix_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		abort();
+	return fd;
 }
 
 const char fuzz_cert_pem[] =

@@ -33,6 +33,23 @@ const char *fuzz_write_file(const char *name, const void *data, size_t len);
 int fuzz_cost_ok(const char *setting, size_t len);
 int fuzz_stored_cost_ok(const char *stored);
 
+/* Event-loop targets: one pass of loop_run() (a 0 ms timer stops it), so that an input
+ * costs no waiting. */
+struct loop;
+void fuzz_loop_turn(struct loop *);
+
+/* One side of a conversation the fuzzer plays over a socket: what is still to send, in
+ * pieces of step bytes. */
+struct fuzz_side {
+	int fd;
+	const uint8_t *data;
+	size_t size, step;
+};
+/* Sends the next piece and reads (and drops) what came. Returns 1 if anything moved. */
+int fuzz_side_move(struct fuzz_side *);
+/* A connected non-blocking UNIX socket to path (aborts if it cannot connect). */
+int fuzz_unix_connect(const char *path);
+
 /* A test certificate and its key (self-signed P-256 for unit.test, as tests/unit/test_tls.c),
  * and an RSA pair for the RSA code paths. */
 extern const char fuzz_cert_pem[], fuzz_key_pem[];

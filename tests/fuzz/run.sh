@@ -18,6 +18,7 @@ for bin in "$@"; do
 	name=${bin##*/fuzz_}
 	seeds=$here/corpus/$name
 	log=$dir/logs/$name.log
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 	opts="-close_fd_mask=3 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$dir/artifacts/$name-"
 	[ -f "$here/$name.dict" ] && opts="$opts -dict=$here/$name.dict"
 	: >"$log"
