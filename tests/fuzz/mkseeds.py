@@ -5,10 +5,26 @@ inputs are the conversations and values the unit and integration tests use, in e
 target's input format (see the comment at the top of tests/fuzz/fuzz_NAME.c). Run once
 when a target is added; the files are checked in, so CI does not need this script.
 Crash inputs found later are added by hand next to these (name them crash-WHAT)."""
-import base64, hashlib, os, ssl, subprocess, sys
+import base64, hashlib, os, re, shutil, ssl, subprocess, tempfile
 
 OUT = 'tests/fuzz/corpus'
 seeds = {}
+
+# The test certificates of tests/fuzz/fuzz.c, and their keys in the other PEM forms.
+PEM = tempfile.mkdtemp(prefix='mtool-seeds.')
+fuzz_c = open('tests/fuzz/fuzz.c').read()
+for var, name in (('fuzz_cert_pem', 'ec.crt'), ('fuzz_key_pem', 'ec.key'),
+                  ('fuzz_rsa_cert_pem', 'rsa.crt'), ('fuzz_rsa_key_pem', 'rsa1.key')):
+    body = re.search(r'const char %s\[\] =\n(.*?);\n' % var, fuzz_c, re.S).group(1)
+    with open(os.path.join(PEM, name), 'w') as f:
+        f.write('\n'.join(re.findall(r'"(.*?)\\n"', body)) + '\n')
+subprocess.check_call(['openssl', 'pkcs8', '-topk8', '-nocrypt', '-in', PEM + '/rsa1.key', '-out', PEM + '/rsa.key'])
+subprocess.check_call(['openssl', 'ec', '-in', PEM + '/ec.key', '-out', PEM + '/ec1.key'], stderr=subprocess.DEVNULL)
+
+
+def pem(name):
+    return open(os.path.join(PEM, name)).read()
+
 
 
 def add(target, *inputs):
@@ -36,13 +52,13 @@ add('varexpand', 'user@example.org\n%u %n %d %Lu %Uu %{user} %1.2n %-3.1d %%',
     'john\n%{unknown} %r:%b %l:%a %s %w %{session}', 'a@b\n%M.-1n %{', 'u\n%5.3u%', 'x\n%-2.-1d%L{domain}')
 add('addr', '127.0.0.1', '::1', '[::1]', '::ffff:1.2.3.4', '10.1.2.3/8', 'fe80::/10', '[::1]/128',
     '127.0.0.0/8 ::1, 192.168.0.0/16', 'host:143', '[::1]:143', '1.2.3.4:99999', '127.1', '1.2.3.4/33')
-add('tls_load', '\0'.join([open('/tmp/fuzzseed/ec.crt').read(), open('/tmp/fuzzseed/ec.key').read(),
-                           open('/tmp/fuzzseed/ec.crt').read(), 'mail.example.org *.example.org',
+add('tls_load', '\0'.join([pem('ec.crt'), pem('ec.key'),
+                           pem('ec.crt'), 'mail.example.org *.example.org',
                            'ECDHE-RSA-CHACHA20-POLY1305:AES128-SHA:ECDHE-ECDSA-AES256-GCM-SHA384']),
-    '\0'.join([open('/tmp/fuzzseed/rsa.crt').read(), open('/tmp/fuzzseed/rsa1.key').read(), '', '',
+    '\0'.join([pem('rsa.crt'), pem('rsa1.key'), '', '',
                'ALL:!aNULL:@STRENGTH']),
-    '\0'.join([open('/tmp/fuzzseed/rsa.crt').read(), open('/tmp/fuzzseed/rsa.key').read(), '', '', 'TLSv1.2']),
-    '\0'.join([open('/tmp/fuzzseed/ec.crt').read(), open('/tmp/fuzzseed/ec1.key').read(), '', '', 'TLSv1.3']))
+    '\0'.join([pem('rsa.crt'), pem('rsa.key'), '', '', 'TLSv1.2']),
+    '\0'.join([pem('ec.crt'), pem('ec1.key'), '', '', 'TLSv1.3']))
 
 
 def openssl_passwd(flag, pw, salt):
@@ -117,7 +133,7 @@ def tls_flights():
     cctx.maximum_version = ssl.TLSVersion.TLSv1_2
     sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     sctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    sctx.load_cert_chain('/tmp/fuzzseed/ec.crt', '/tmp/fuzzseed/ec.key')
+    sctx.load_cert_chain(PEM + '/ec.crt', PEM + '/ec.key')
     ci, co, si, so = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
     c = cctx.wrap_bio(ci, co, server_hostname='unit.test')
     s = sctx.wrap_bio(si, so, server_side=True)
@@ -191,10 +207,27 @@ add('ipc', 'proxy\t*\tLIST-FULL\n', 'proxy\t1\tKICK\tuser\n', 'proxy\t*\tKICK-AL
 add('anvil', 'VERSION\tanvil-client\t2\t0\n\nCONNECT-DUMP\n', 'VERSION\tanvil-client\t2\t0\nKICK-USER\tuser\n',
     'VERSION\tanvil-client\t2\t0\nKICK-ALT-USER\ttag\tt1\nKICK-USER\tuser\t0123\nBOGUS\n', 'VERSION\tanvil\t1\t0\n')
 
+V = 'VERSION\tdirector-doveadm\t1\t0\n'
+add('director_admin', V + 'HOST-LIST\nHOST-LIST-REMOVED\nDIRECTOR-LIST\n',
+    V + 'HOST-SET\t10.0.0.5\t50\nHOST-UPDATE\t10.0.0.1\t0\nHOST-DOWN\t10.0.0.2\nHOST-UP\t10.0.0.2\n',
+    V + 'USER-LOOKUP\tuser1\t\nUSER-LIST\nUSER-LIST\t10.0.0.1\n',
+    V + 'USER-MOVE\tuser1\t10.0.0.2\nUSER-KICK\tuser1\nUSER-KICK-ALT\ttag\tx\n',
+    V + 'HOST-REMOVE\t10.0.0.1\nHOST-FLUSH\t10.0.1.1\nHOST-RESET-USERS\nHOST-RESET-USERS\t10.0.0.2\t10\n',
+    V + 'DIRECTOR-ADD\t127.0.0.2\t9090\nDIRECTOR-REMOVE\t127.0.0.2\nBOGUS\n',
+    'VERSION\tdirector-doveadm\t2\t0\nHOST-LIST\n', V + 'HOST-SET\tmail.example.org@tag3\t10\nUSER-LOOKUP\tuser2\ttag1\n')
+P = 'VERSION\tmtool-director\t1\t0\n'
+add('director_proxy', P + 'LOOKUP\t1\tuser1\t\nSTART\tg1\tuser1\t\t10.0.0.1\nEND\tg1\n',
+    P + 'LOOKUP\t7\tuser2\ttag1\nLOOKUP\t8\tuser3\tnotag\nSTART\tg2\tuser2\ttag1\t10.0.1.1\nSTART\tg2\tuser2\ttag1\t10.0.1.1\n',
+    P + 'END\tunknown\nLOOKUP\tx\ty\n', 'VERSION\tmtool-director\t2\t0\nLOOKUP\t1\tu\t\n',
+    P + 'START\tg\tu\t\tnot-an-ip\nLOOKUP\t1\t\t\n')
+add('dline_reader', 'VERSION\tanvil-server\t2\t0\nuser1\t127.0.0.1\timap\t1\n\n',
+    '+\n-Unknown command\n+3\nproxy\t1\tuser\x01t\x01n\tlast')
+
 for target, inputs in seeds.items():
     d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
     for i, data in enumerate(inputs):
         with open(os.path.join(d, 'seed-%02d' % i), 'wb') as f:
             f.write(data)
+shutil.rmtree(PEM)
 print('\n'.join('%s: %d' % (t, len(v)) for t, v in sorted(seeds.items())))
