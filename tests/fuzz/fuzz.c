@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/loop.h"
+#include "tests/unit/test_cert.h"
 
 char *
 fuzz_strndup(const uint8_t *data, size_t size)
@@ -194,24 +195,10 @@ fuzz_unix_connect(const char *path)
 	return fd;
 }
 
-const char fuzz_cert_pem[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBljCCATugAwIBAgIUelMWxRQ6oFf/rlWxs3+O5LeLShEwCgYIKoZIzj0EAwIw\n"
-	"FDESMBAGA1UEAwwJdW5pdC50ZXN0MCAXDTI2MTEyMTIzMDY0MloYDzIxMjYxMDI4\n"
-	"MjMwNjQyWjAUMRIwEAYDVQQDDAl1bml0LnRlc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
-	"PQMBBwNCAASheOcuuyDmVjAbHYdaJafYce6SnJ6nd4blGPnnstPM2ZE0bs3wrgvq\n"
-	"dYlGkk+tS1SD0zr6pU0KE5rN+nDIW1j8o2kwZzAdBgNVHQ4EFgQUd7bbQolL8dDP\n"
-	"SsPSQyQ5fa14TKowHwYDVR0jBBgwFoAUd7bbQolL8dDPSsPSQyQ5fa14TKowDwYD\n"
-	"VR0TAQH/BAUwAwEB/zAUBgNVHREEDTALggl1bml0LnRlc3QwCgYIKoZIzj0EAwID\n"
-	"SQAwRgIhALMonaUphaz5r9TkDGrYCP8Y0x/jPpj+ah2CXUj9n0s8AiEA5osWFL4E\n"
-	"h1JqBEk1680040PJKLGLlkRI/nYFsp4x8sg=\n"
-	"-----END CERTIFICATE-----\n";
-const char fuzz_key_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgQLNcfl+0T9vKTLgh\n"
-	"dPTVssdJk9aacV8UqQHYN0zSTJuhRANCAASheOcuuyDmVjAbHYdaJafYce6SnJ6n\n"
-	"d4blGPnnstPM2ZE0bs3wrgvqdYlGkk+tS1SD0zr6pU0KE5rN+nDIW1j8\n"
-	"-----END PRIVATE KEY-----\n";
+/* the unit tests' */
+const char *const fuzz_cert_pem = test_cert_pem;
+const char *const fuzz_key_pem = test_key_pem;
+
 /* RSA-1024 (small: fast handshakes), self-signed for unit.test; the key in PKCS#1 form */
 const char fuzz_rsa_cert_pem[] =
 	"-----BEGIN CERTIFICATE-----\n"

@@ -50,9 +50,9 @@ int fuzz_side_move(struct fuzz_side *);
 /* A connected non-blocking UNIX socket to path (aborts if it cannot connect). */
 int fuzz_unix_connect(const char *path);
 
-/* A test certificate and its key (self-signed P-256 for unit.test, as tests/unit/test_tls.c),
- * and an RSA pair for the RSA code paths. */
-extern const char fuzz_cert_pem[], fuzz_key_pem[];
+/* A test certificate and its key (tests/unit/test_cert.h: self-signed P-256 for
+ * unit.test), and an RSA pair for the RSA code paths. */
+extern const char *const fuzz_cert_pem, *const fuzz_key_pem;
 extern const char fuzz_rsa_cert_pem[], fuzz_rsa_key_pem[];
 
 #endif

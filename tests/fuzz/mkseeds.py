@@ -10,12 +10,12 @@ import base64, hashlib, os, re, shutil, ssl, subprocess, tempfile
 OUT = 'tests/fuzz/corpus'
 seeds = {}
 
-# The test certificates of tests/fuzz/fuzz.c, and their keys in the other PEM forms.
+# The test certificates (tests/unit/test_cert.h, tests/fuzz/fuzz.c), and their keys in the other PEM forms.
 PEM = tempfile.mkdtemp(prefix='mtool-seeds.')
-fuzz_c = open('tests/fuzz/fuzz.c').read()
-for var, name in (('fuzz_cert_pem', 'ec.crt'), ('fuzz_key_pem', 'ec.key'),
+src = open('tests/fuzz/fuzz.c').read() + open('tests/unit/test_cert.h').read()
+for var, name in (('test_cert_pem', 'ec.crt'), ('test_key_pem', 'ec.key'),
                   ('fuzz_rsa_cert_pem', 'rsa.crt'), ('fuzz_rsa_key_pem', 'rsa1.key')):
-    body = re.search(r'const char %s\[\] =\n(.*?);\n' % var, fuzz_c, re.S).group(1)
+    body = re.search(r'const char %s\[\] =\n(.*?);\n' % var, src, re.S).group(1)
     with open(os.path.join(PEM, name), 'w') as f:
         f.write('\n'.join(re.findall(r'"(.*?)\\n"', body)) + '\n')
 subprocess.check_call(['openssl', 'pkcs8', '-topk8', '-nocrypt', '-in', PEM + '/rsa1.key', '-out', PEM + '/rsa.key'])
