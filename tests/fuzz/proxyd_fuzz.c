@@ -114,29 +114,29 @@ proto_of(const char *name)
 	abort();
 }
 
+/* The backend connections of one input: they live until its teardown. */
+static struct fuzz_side backends[MAX_BACKENDS];
+static unsigned int nbackends;
+
 /* Turns the loop while the client or any backend moves, accepting backend connections
  * and giving each the backend bytes. */
 static void
 converse(struct fuzz_side *client, const uint8_t *bdata, size_t bsize)
 {
-	struct fuzz_side backends[MAX_BACKENDS];
-	unsigned int nb = 0;
 	int idle = 0;
 	for (int i = 0; i < 2000 && idle < 3; i++) {
 		int moved = fuzz_side_move(client);
 		int fd;
-		while (nb < MAX_BACKENDS && (fd = accept4(backend_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-			backends[nb++] = (struct fuzz_side){ fd, bdata, bsize, 4096 };
+		while (nbackends < MAX_BACKENDS &&
+		    (fd = accept4(backend_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+			backends[nbackends++] = (struct fuzz_side){ fd, bdata, bsize, 4096 };
 			moved = 1;
 		}
-		for (unsigned int b = 0; b < nb; b++)
+		for (unsigned int b = 0; b < nbackends; b++)
 			moved |= fuzz_side_move(&backends[b]);
 		turn();
 		idle = moved ? 0 : idle + 1;
 	}
-	for (unsigned int b = 0; b < nb; b++)
-		close(backends[b].fd);
-	turn();
 }
 
 static void
@@ -146,6 +146,9 @@ teardown(void)
 	lmtp_destroy_all(&pd);
 	relay_shutdown_all(&pd);
 	turn();
+	for (unsigned int b = 0; b < nbackends; b++)
+		close(backends[b].fd);
+	nbackends = 0;
 	int fd;
 	while ((fd = accept4(backend_listen, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 		close(fd);
