@@ -220,6 +220,10 @@ add('director_proxy', P + 'LOOKUP\t1\tuser1\t\nSTART\tg1\tuser1\t\t10.0.0.1\nEND
     P + 'LOOKUP\t7\tuser2\ttag1\nLOOKUP\t8\tuser3\tnotag\nSTART\tg2\tuser2\ttag1\t10.0.1.1\nSTART\tg2\tuser2\ttag1\t10.0.1.1\n',
     P + 'END\tunknown\nLOOKUP\tx\ty\n', 'VERSION\tmtool-director\t2\t0\nLOOKUP\t1\tu\t\n',
     P + 'START\tg\tu\t\tnot-an-ip\nLOOKUP\t1\t\t\n')
+D = 'VERSION\tmtool-director\t1\t0\n'
+add('proxyd_director', D + 'HOST\t1\t127.0.0.1\t\nFAIL\t2\ttimeout\n',
+    D + 'HOST\t1\t127.0.0.1\tmail1.example.org\nKICK-USER\tdir\nKICK-ALT\ttag\tx\nKICK\tabc\tbye\nHOST\t2\tnot-an-ip\t\n',
+    'VERSION\tmtool-director\t2\t0\n')
 add('dline_reader', 'VERSION\tanvil-server\t2\t0\nuser1\t127.0.0.1\timap\t1\n\n',
     '+\n-Unknown command\n+3\nproxy\t1\tuser\x01t\x01n\tlast')
 

@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "applets/proxyd/admin.h"
+#include "applets/proxyd/director.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/settings.h"
 #include "core/buf.h"
@@ -31,6 +33,7 @@
 static struct proxyd pd;
 static struct proxyd_settings set;
 static int backend_listen = -1;
+static int director_listen = -1;	/* directord's proxy socket, played by the fuzzer */
 
 static void
 turn(void)
@@ -59,7 +62,8 @@ setup(void)
 	    "tls:{PLAIN}pass::::::proxy=y host=127.0.0.1 port=%u starttls=any-cert\n"
 	    "nologin:{PLAIN}pass::::::nologin=y reason=Go\\040away\n"
 	    "user@example.org:{PLAIN}pass::::::proxy=y host=127.0.0.1 port=%u\n"
-	    "local:{PLAIN}pass::::::\n", port, port, port);
+	    "dir:{PLAIN}pass::::::proxy=y port=%u director_tag=tag1\n"
+	    "local:{PLAIN}pass::::::\n", port, port, port, port);
 	fuzz_write_file("passwd", conf, strlen(conf));
 	fuzz_write_file("cert.pem", fuzz_cert_pem, strlen(fuzz_cert_pem));
 	fuzz_write_file("key.pem", fuzz_key_pem, strlen(fuzz_key_pem));
@@ -78,8 +82,9 @@ setup(void)
 	    "ssl_cert = <%s/cert.pem\n"
 	    "ssl_key = <%s/key.pem\n"
 	    "submission_backend_capabilities = 8BITMIME CHUNKING SIZE PIPELINING DSN\n"
+	    "director_socket = %s/director.sock\n"
 	    "passdb {\n  driver = passwd-file\n  args = %s/passwd\n}\n",
-	    dir, dir, dir, dir, dir);
+	    dir, dir, dir, dir, dir, dir);
 	snprintf(path, sizeof(path), "%s", fuzz_write_file("mtool.conf", conf, strlen(conf)));
 	if (settings_load(&set, path, NULL, 0, stderr) < 0)
 		abort();
@@ -98,6 +103,12 @@ setup(void)
 	struct admin_socket_set ipc = { set.ipc.path, 0600, (uid_t)-1, (gid_t)-1 };
 	struct admin_socket_set anvil = { set.anvil.path, 0600, (uid_t)-1, (gid_t)-1 };
 	if (admin_open(&pd, &ipc, &anvil, stderr) < 0 || admin_start(&pd) < 0)
+		abort();
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", set.director_socket);
+	director_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (director_listen < 0 || bind(director_listen, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(director_listen, 4) < 0)
 		abort();
 }
 
@@ -118,15 +129,16 @@ proto_of(const char *name)
 static struct fuzz_side backends[MAX_BACKENDS];
 static unsigned int nbackends;
 
-/* Turns the loop while the client or any backend moves, accepting backend connections
- * and giving each the backend bytes. */
+/* Turns the loop while a peer (sides[0..n)) or any backend moves, accepting backend
+ * connections and giving each the backend bytes. */
 static void
-converse(struct fuzz_side *client, const uint8_t *bdata, size_t bsize)
+converse(struct fuzz_side *sides, unsigned int n, const uint8_t *bdata, size_t bsize)
 {
 	int idle = 0;
 	for (int i = 0; i < 2000 && idle < 3; i++) {
-		int moved = fuzz_side_move(client);
-		int fd;
+		int moved = 0, fd;
+		for (unsigned int k = 0; k < n; k++)
+			moved |= fuzz_side_move(&sides[k]);
 		while (nbackends < MAX_BACKENDS &&
 		    (fd = accept4(backend_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 			backends[nbackends++] = (struct fuzz_side){ fd, bdata, bsize, 4096 };
@@ -204,9 +216,9 @@ fuzz_proxyd_login(const char *proto_name, const uint8_t *data, size_t size)
 	const uint8_t *bdata;
 	split(data + 1, size - 1, &clen, &bdata, &bsize);
 	struct fuzz_side client = { client_connect(proto, trusted), data + 1, clen, step };
-	converse(&client, bdata, bsize);
+	converse(&client, 1, bdata, bsize);
 	shutdown(client.fd, SHUT_WR);
-	converse(&client, bdata, bsize);
+	converse(&client, 1, bdata, bsize);
 	close(client.fd);
 	teardown();
 }
@@ -220,12 +232,40 @@ fuzz_proxyd_admin(int anvil, const uint8_t *data, size_t size)
 	/* one session, logging in: its backend was accepted and says nothing */
 	struct fuzz_side client = { client_connect(&imap_proto, 1), (const uint8_t *)login, strlen(login), 4096 };
 	const uint8_t *none = (const uint8_t *)"";
-	converse(&client, none, 0);
+	converse(&client, 1, none, 0);
 	struct fuzz_side admin = { fuzz_unix_connect(anvil ? set.anvil.path : set.ipc.path), data, size, 4096 };
-	converse(&admin, none, 0);
+	converse(&admin, 1, none, 0);
 	shutdown(admin.fd, SHUT_WR);
-	converse(&admin, none, 0);
+	converse(&admin, 1, none, 0);
 	close(admin.fd);
 	close(client.fd);
 	teardown();
+}
+
+void
+fuzz_proxyd_director(const uint8_t *data, size_t size)
+{
+	static const char login[] = "a LOGIN dir pass\r\nb LOGIN dir pass\r\n";
+	if (pd.loop == NULL)
+		setup();
+	if (director_init(&pd) < 0)
+		abort();
+	int fd = accept4(director_listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		abort();
+	struct fuzz_side sides[2] = {
+		{ client_connect(&imap_proto, 0), (const uint8_t *)login, strlen(login), 4096 },
+		{ fd, data, 0, 4096 },
+	};
+	const uint8_t *none = (const uint8_t *)"";
+	/* the logins first, so that directord's answers find their lookups */
+	converse(sides, 2, none, 0);
+	sides[1].size = size;
+	converse(sides, 2, none, 0);
+	shutdown(fd, SHUT_WR);
+	converse(sides, 2, none, 0);
+	close(fd);
+	close(sides[0].fd);
+	teardown();
+	director_close(&pd);
 }

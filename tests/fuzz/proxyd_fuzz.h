@@ -9,8 +9,8 @@
  * the client's bytes, then optionally two NUL bytes and what every backend connection
  * receives (greeting and replies at once). The passwd-file knows "user" (password
  * "pass", proxied to the fuzzer's backend; for LMTP "user@example.org"), "tls" (the same
- * with STARTTLS towards the backend), "nologin" (refused with a reason) and "local" (no
- * proxy field). */
+ * with STARTTLS towards the backend), "nologin" (refused with a reason), "dir" (proxied
+ * where the director says) and "local" (no proxy field). */
 #ifndef PROXYD_FUZZ_H
 #define PROXYD_FUZZ_H
 
@@ -24,5 +24,10 @@ void fuzz_proxyd_login(const char *proto, const uint8_t *data, size_t size);
  * backend), then data is written to the ipc (anvil = 0) or anvil (1) socket as one
  * connection's input. */
 void fuzz_proxyd_admin(int anvil, const uint8_t *data, size_t size);
+
+/* proxyd as directord's client: an IMAP client logs in twice as "dir" (proxy without a
+ * host: the director is asked), and data is what directord answers on the proxy socket
+ * (VERSION, HOST/FAIL for lookups 1 and 2, KICK, KICK-USER, KICK-ALT). */
+void fuzz_proxyd_director(const uint8_t *data, size_t size);
 
 #endif
