@@ -32,6 +32,7 @@ UNIT_ASAN_OBJ := $(LIB_SRC:%.c=$(BUILD)/asan/%.o) $(UNIT_SRC:%.c=$(BUILD)/asan/%
 FUZZ_CC  ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 10
+FUZZ_JOBS ?= 2
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_LIB_SRC := $(LIB_SRC) $(filter-out $(FUZZ_SRC),$(wildcard tests/fuzz/*.c))
@@ -89,14 +90,15 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(BUILD)/fuzz/libmto
 fuzz-build: $(FUZZ_BIN)
 .SECONDARY: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/obj/tests/fuzz/%.o)
 
-# make fuzz: every target for FUZZ_SECONDS (new inputs go to build/fuzz/corpus/NAME).
+# make fuzz: every target for FUZZ_SECONDS (new inputs go to build/fuzz/corpus/NAME),
+# FUZZ_JOBS of them at a time.
 fuzz: fuzz-build
-	sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BIN)
+	FUZZ_JOBS=$(FUZZ_JOBS) sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BIN)
 
 # make check's part: every target over its checked-in corpus, then FUZZ_CHECK_SECONDS
 # of fuzzing each, so a regression input or a shallow new crash fails the build.
 fuzz-check: fuzz-build
-	sh tests/fuzz/run.sh check $(FUZZ_CHECK_SECONDS) $(BUILD)/fuzz $(FUZZ_BIN)
+	FUZZ_JOBS=$(FUZZ_JOBS) sh tests/fuzz/run.sh check $(FUZZ_CHECK_SECONDS) $(BUILD)/fuzz $(FUZZ_BIN)
 
 unit: $(BUILD)/unit-musl
 	$(BUILD)/unit-musl

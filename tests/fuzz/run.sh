@@ -8,11 +8,18 @@
 # NAME is the binary's name without "fuzz_"; its seeds are tests/fuzz/corpus/NAME, its
 # dictionary tests/fuzz/NAME.dict if there is one. Crashes go to DIR/artifacts/.
 # Prints "ok - fuzz NAME ..." or "FAIL - fuzz NAME ..." per target; exits 1 on any FAIL.
+# FUZZ_JOBS=N runs N targets at a time (each is one process).
 set -u
 mode=$1 secs=$2 dir=$3
 shift 3
 here=$(dirname "$0")
 mkdir -p "$dir/artifacts" "$dir/logs"
+if [ "${FUZZ_JOBS:-1}" -gt 1 ] && [ $# -gt 1 ]; then
+	# xargs exits non-zero if any of them failed
+	jobs=$FUZZ_JOBS
+	printf '%s\n' "$@" | FUZZ_JOBS=1 xargs -P "$jobs" -n 1 sh "$0" "$mode" "$secs" "$dir"
+	exit $?
+fi
 fails=0
 for bin in "$@"; do
 	name=${bin##*/fuzz_}
@@ -42,6 +49,7 @@ for bin in "$@"; do
 	[ -d "$seeds" ] && set -- "$seeds"
 	# shellcheck disable=SC2086
 	if ! "$bin" $opts -max_total_time="$secs" "$work" "$@" >>"$log" 2>&1; then
+		# shellcheck disable=SC2012
 		echo "FAIL - fuzz $name: crash after fuzzing (log: $log; input: $(ls -t "$dir"/artifacts/"$name"-* 2>/dev/null | head -n 1))"
 		tail -n 40 "$log"
 		fails=$((fails + 1))
