@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/fuzz/fuzz.c: helpers for the fuzz targets (tests/fuzz/fuzz.h). */
 #include "tests/fuzz/fuzz.h"
-#include "core/base64.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/base64.h"
 #include "core/loop.h"
 #include "tests/unit/test_cert.h"
 
