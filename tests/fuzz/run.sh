@@ -26,7 +26,7 @@ for bin in "$@"; do
 	seeds=$here/corpus/$name
 	log=$dir/logs/$name.log
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
-	opts="-close_fd_mask=3 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$dir/artifacts/$name-"
+	opts="-close_fd_mask=3 -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$dir/artifacts/$name-"
 	[ -f "$here/$name.dict" ] && opts="$opts -dict=$here/$name.dict"
 	: >"$log"
 	if [ "$mode" = check ] && [ -d "$seeds" ] && [ -n "$(ls -A "$seeds")" ]; then
