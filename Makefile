@@ -41,7 +41,20 @@ UNIT_MUSL_OBJ := $(LIB_SRC:%.c=$(OUT)/musl/%.o) $(UNIT_SRC:%.c=$(OUT)/musl/%.o)
 ASAN_OBJ := $(SRC:%.c=$(OUT)/asan/%.o)
 UNIT_ASAN_OBJ := $(LIB_SRC:%.c=$(OUT)/asan/%.o) $(UNIT_SRC:%.c=$(OUT)/asan/%.o)
 
-.PHONY: all demo check unit unit-asan integration size size-profile clean bearssl
+# libFuzzer targets (docs/fuzzing.md): every tests/fuzz/fuzz_NAME.c is one, linked with
+# the project's sources built by clang with coverage (glibc + libbearssl-dev, as ASan).
+FUZZ_CC  ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 10
+FUZZ_JOBS ?= 2
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_LIB_SRC := $(LIB_SRC) $(filter-out $(FUZZ_SRC),$(wildcard tests/fuzz/*.c))
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+CFLAGS_FUZZ := $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -I. $(FEATURE_CFLAGS) -MMD -MP $(CFLAGS)
+
+.PHONY: all demo check unit unit-asan integration size size-profile clean bearssl fuzz fuzz-check fuzz-build
 all: $(PROFILE_BIN)
 
 $(PROFILE_BIN): $(OUT)/mtool.unstripped
@@ -74,6 +87,30 @@ $(OUT)/unit-asan: $(UNIT_ASAN_OBJ)
 $(OUT)/mtool-asan: $(ASAN_OBJ)
 	$(HOST_CC) $(CFLAGS_ASAN) -o $@ $(ASAN_OBJ) -lbearssl
 
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz/libmtool.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJ)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o $(BUILD)/fuzz/libmtool.a
+	$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libmtool.a -lbearssl
+
+fuzz-build: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/obj/tests/fuzz/%.o)
+
+# make fuzz: every target for FUZZ_SECONDS (new inputs go to build/fuzz/corpus/NAME),
+# FUZZ_JOBS of them at a time.
+fuzz: fuzz-build
+	FUZZ_JOBS=$(FUZZ_JOBS) sh tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BIN)
+
+# make check's part: every target over its checked-in corpus, then FUZZ_CHECK_SECONDS
+# of fuzzing each, so a regression input or a shallow new crash fails the build.
+fuzz-check: fuzz-build
+	FUZZ_JOBS=$(FUZZ_JOBS) sh tests/fuzz/run.sh check $(FUZZ_CHECK_SECONDS) $(BUILD)/fuzz $(FUZZ_BIN)
+
 unit: $(OUT)/unit-musl
 	$(OUT)/unit-musl
 
@@ -83,13 +120,15 @@ unit-asan: $(OUT)/unit-asan
 integration: $(PROFILE_BIN) $(OUT)/mtool-asan
 	MTOOL=$(CURDIR)/$(PROFILE_BIN) MTOOL_ROUTER=$(CURDIR)/$(BUILD)/router/mtool MTOOL_ASAN=$(CURDIR)/$(OUT)/mtool-asan sh tests/integration/run
 
-# make check: unit tests (musl), the same under ASan+UBSan (glibc), then the integration suite.
+# make check: unit tests (musl), the same under ASan+UBSan (glibc), the fuzz targets over
+# their corpora (clang), then the integration suite.
 check:
 	@sh scripts/deps.sh test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory man-lint
 	@$(MAKE) --no-print-directory PROFILE=router
+	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory integration
 
 # The README's run command: build, then run the demo (scripts/demo.sh).
@@ -108,6 +147,7 @@ size-profile: $(PROFILE_BIN)
 
 clean:
 	rm -rf $(BUILD)/musl $(BUILD)/asan $(BUILD)/unit-* $(BUILD)/mtool* mtool \
-		$(filter-out $(BUILD)/full,$(PROFILES:%=$(BUILD)/%))
+		$(BUILD)/fuzz $(filter-out $(BUILD)/full,$(PROFILES:%=$(BUILD)/%))
 
--include $(MUSL_OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(UNIT_MUSL_OBJ:.o=.d) $(UNIT_ASAN_OBJ:.o=.d)
+-include $(MUSL_OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(UNIT_MUSL_OBJ:.o=.d) $(UNIT_ASAN_OBJ:.o=.d) \
+	$(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/obj/tests/fuzz/%.d)

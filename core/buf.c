@@ -115,8 +115,10 @@ int
 buf_getline(struct buf *b, size_t max, char **line, size_t *len)
 {
 	size_t n = buf_len(b);
+	if (n == 0)
+		return 0;	/* and mem may be NULL: no pointer arithmetic on it */
 	char *start = b->mem + b->head;
-	char *lf = n ? memchr(start, '\n', n) : NULL;
+	char *lf = memchr(start, '\n', n);
 
 	if (lf == NULL)
 		return n > max ? -1 : 0;

@@ -18,7 +18,8 @@ struct buf {
 };
 
 static inline size_t buf_len(const struct buf *b) { return b->tail - b->head; }
-static inline const char *buf_data(const struct buf *b) { return b->mem + b->head; }
+/* "" for a buffer without memory: NULL + 0 is undefined in C, and so is memcpy(d, NULL, 0) */
+static inline const char *buf_data(const struct buf *b) { return b->mem ? b->mem + b->head : ""; }
 
 /* Makes at least want bytes writable at the tail (compacting or growing to at least
  * BUF_BLOCK). Returns the writable pointer and sets *avail, or NULL if out of memory

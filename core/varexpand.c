@@ -121,7 +121,8 @@ apply_fmt(struct strbuf *out, size_t from, const struct var_fmt *f)
 		return;
 	if (f->zero_pad) {
 		size_t pad = f->width > 0 && (size_t)f->width > len ? (size_t)f->width - len : 0;
-		for (size_t i = 0; i < pad; i++)
+		/* up to out->max: a width of millions must not mean millions of calls */
+		for (size_t i = 0; i < pad && !out->error; i++)
 			strbuf_putc(out, '0');
 		if (out->error)
 			return;

@@ -1,13 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages that building and testing mtool need, only those missing.
-#   scripts/deps.sh build    compiler side: musl, BearSSL sources' tools, sanitizer libs
+#   scripts/deps.sh build    compiler side: musl, BearSSL sources' tools, sanitizer libs,
+#                            clang and libFuzzer (tests/fuzz)
 #   scripts/deps.sh test     build + the real peers the tests run (Dovecot, curl, ...)
 #   scripts/deps.sh run      build + a Dovecot backend for the demo
 #   scripts/deps.sh man      the man page formatters (make man-lint)
 #   scripts/deps.sh cross    Debian's cross compilers and qemu-user-static (make check-cross)
 set -eu
-build="make gcc musl-tools dpkg-dev libbearssl-dev file python3"
+build="make gcc musl-tools dpkg-dev libbearssl-dev file python3 clang libclang-rt-14-dev"
 peers="dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-managesieved dovecot-sieve dovecot-pgsql dovecot-mysql postgresql mariadb-server mariadb-client curl socat openssl iproute2 prometheus python3-prometheus-client"
 man="mandoc groff-base"
 # packaging tests: the image (podman, CA bundle), systemd units, logrotate, the OpenWrt

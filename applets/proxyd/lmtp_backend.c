@@ -641,6 +641,11 @@ lmtp_backend_free(struct lmtp_backend *b)
 		}
 		b->conn = NULL;
 	}
+	/* a recipient still waiting for this backend's answer (the session ends) is ours */
+	if (b->pending) {
+		lmtp_rcpt_free(b->pending);
+		b->pending = NULL;
+	}
 	b->state = LB_DONE;
 	loop_defer_free(b->s->pd->loop, backend_free_deferred, b);
 }

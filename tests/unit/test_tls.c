@@ -2,7 +2,7 @@
 /* tests/unit/test_tls.c: core/tls: Dovecot's ssl_* settings mapped to BearSSL, PEM
  * certificates and keys, and a real handshake between a server and a client engine over
  * a socketpair: verified, wrong name, untrusted, any-cert, data both ways. The
- * certificate is a self-signed P-256 one for unit.test (openssl, valid until 2126). */
+ * certificate is tests/unit/test_cert.h's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,27 +12,8 @@
 
 #include "config.h"
 #include "core/tls.h"
+#include "tests/unit/test_cert.h"
 #include "tests/unit/unit.h"
-
-static const char cert_pem[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBljCCATugAwIBAgIUelMWxRQ6oFf/rlWxs3+O5LeLShEwCgYIKoZIzj0EAwIw\n"
-	"FDESMBAGA1UEAwwJdW5pdC50ZXN0MCAXDTI2MTEyMTIzMDY0MloYDzIxMjYxMDI4\n"
-	"MjMwNjQyWjAUMRIwEAYDVQQDDAl1bml0LnRlc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
-	"PQMBBwNCAASheOcuuyDmVjAbHYdaJafYce6SnJ6nd4blGPnnstPM2ZE0bs3wrgvq\n"
-	"dYlGkk+tS1SD0zr6pU0KE5rN+nDIW1j8o2kwZzAdBgNVHQ4EFgQUd7bbQolL8dDP\n"
-	"SsPSQyQ5fa14TKowHwYDVR0jBBgwFoAUd7bbQolL8dDPSsPSQyQ5fa14TKowDwYD\n"
-	"VR0TAQH/BAUwAwEB/zAUBgNVHREEDTALggl1bml0LnRlc3QwCgYIKoZIzj0EAwID\n"
-	"SQAwRgIhALMonaUphaz5r9TkDGrYCP8Y0x/jPpj+ah2CXUj9n0s8AiEA5osWFL4E\n"
-	"h1JqBEk1680040PJKLGLlkRI/nYFsp4x8sg=\n"
-	"-----END CERTIFICATE-----\n";
-/* PKCS#8, as openssl writes keys now */
-static const char key_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgQLNcfl+0T9vKTLgh\n"
-	"dPTVssdJk9aacV8UqQHYN0zSTJuhRANCAASheOcuuyDmVjAbHYdaJafYce6SnJ6n\n"
-	"d4blGPnnstPM2ZE0bs3wrgvqdYlGkk+tS1SD0zr6pU0KE5rN+nDIW1j8\n"
-	"-----END PRIVATE KEY-----\n";
 
 TEST(tls_min_protocol)
 {
@@ -73,10 +54,10 @@ TEST(tls_bad_pem)
 	struct tls_params p;
 	char err[200];
 	tls_params_default(&p);
-	struct tls_cert_conf cf = { NULL, "not a certificate", key_pem };
+	struct tls_cert_conf cf = { NULL, "not a certificate", test_key_pem };
 	CHECK(tls_server_new(&cf, 1, &p, 0, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "ssl_cert") != NULL);
-	cf.cert_pem = cert_pem;
+	cf.cert_pem = test_cert_pem;
 	cf.key_pem = "-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n";
 	CHECK(tls_server_new(&cf, 1, &p, 0, err, sizeof(err)) == NULL);
 	CHECK(strstr(err, "ssl_key") != NULL);
@@ -142,9 +123,9 @@ TEST(tls_handshake)
 	struct tls_params p;
 	char err[200], why[200];
 	tls_params_default(&p);
-	struct tls_cert_conf cf = { NULL, cert_pem, key_pem };
+	struct tls_cert_conf cf = { NULL, test_cert_pem, test_key_pem };
 	struct tls_server *srv = tls_server_new(&cf, 1, &p, 4096, err, sizeof(err));
-	struct tls_client *trusting = tls_client_new(cert_pem, NULL, NULL, NULL, &p, err, sizeof(err));
+	struct tls_client *trusting = tls_client_new(test_cert_pem, NULL, NULL, NULL, &p, err, sizeof(err));
 	CHECK(srv != NULL && trusting != NULL);
 	if (srv == NULL || trusting == NULL)
 		return;
@@ -169,7 +150,7 @@ TEST(tls_handshake)
 		FILE *f;
 		snprintf(path, sizeof(path), "%s/ca.pem", dir);
 		if ((f = fopen(path, "w")) != NULL) {
-			fputs(cert_pem, f);
+			fputs(test_cert_pem, f);
 			fclose(f);
 		}
 		snprintf(path, sizeof(path), "%s/README", dir);

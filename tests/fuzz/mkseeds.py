@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Writes the seed corpora of tests/fuzz/corpus/ (run from the top of the tree). The
+inputs are the conversations and values the unit and integration tests use, in each
+target's input format (see the comment at the top of tests/fuzz/fuzz_NAME.c). Run once
+when a target is added; the files are checked in, so CI does not need this script.
+Crash inputs found later are added by hand next to these (name them crash-WHAT)."""
+import base64, hashlib, os, re, shutil, ssl, subprocess, tempfile
+
+OUT = 'tests/fuzz/corpus'
+seeds = {}
+
+# The test certificates (tests/unit/test_cert.h, tests/fuzz/fuzz.c), and their keys in the other PEM forms.
+PEM = tempfile.mkdtemp(prefix='mtool-seeds.')
+src = open('tests/fuzz/fuzz.c').read() + open('tests/unit/test_cert.h').read()
+for var, name in (('test_cert_pem', 'ec.crt'), ('test_key_pem', 'ec.key'),
+                  ('fuzz_rsa_cert_pem', 'rsa.crt'), ('fuzz_rsa_key_pem', 'rsa1.key')):
+    body = re.search(r'const char %s\[\] =\n(.*?);\n' % var, src, re.S).group(1)
+    with open(os.path.join(PEM, name), 'w') as f:
+        f.write('\n'.join(re.findall(r'"(.*?)\\n"', body)) + '\n')
+subprocess.check_call(['openssl', 'pkcs8', '-topk8', '-nocrypt', '-in', PEM + '/rsa1.key', '-out', PEM + '/rsa.key'])
+subprocess.check_call(['openssl', 'ec', '-in', PEM + '/ec.key', '-out', PEM + '/ec1.key'], stderr=subprocess.DEVNULL)
+
+
+def pem(name):
+    return open(os.path.join(PEM, name)).read()
+
+
+
+def add(target, *inputs):
+    seeds.setdefault(target, []).extend(x if isinstance(x, bytes) else x.encode() for x in inputs)
+
+
+def b64(s):
+    return base64.b64encode(s if isinstance(s, bytes) else s.encode()).decode()
+
+
+# ---- core parsers
+add('base64', 'Zm9vYmFy', 'Zm8', 'Zm8=', 'AHVzZXIAcGFzcw==', 'Zh==', '====', 'Zm9v\nYmFy')
+add('xtext', 'a+2Bb+3Dc', '[192.0.2.1]', 'up+2Bstream', 'bad+zz', 'x+0')
+add('sasl', 'PLAIN\n' + b64('\0user\0pass'), 'PLAIN\n*\n' + b64('authz\0user\0pass'),
+    'PLAIN\n=', 'PLAIN\n!!!notbase64', 'LOGIN\n*\n' + b64('user') + '\n' + b64('pass'),
+    'LOGIN\n' + b64('user') + '\n' + b64('pass'), 'LOGIN\n*\n*',
+    'XOAUTH2\n' + b64('user=user\x01auth=Bearer token\x01\x01'),
+    'OAUTHBEARER\n' + b64('n,a=user,\x01host=example.org\x01port=143\x01auth=Bearer token\x01\x01'),
+    'OAUTHBEARER\n' + b64('y,,\x01auth=Bearer t\x01\x01'))
+add('smtpdot', b'\x00Subject: x\r\n\r\nbody\r\n..dot\r\n.\r\nQUIT\r\n', b'\x03line\n.\n',
+    b'\x10.\r', b'\x00no end\r\n.x\r\n', b'\x40a\r\n.\r\nRSET\r\n')
+add('tabescape', 'LIST\tuser\x01tname\x011', 'proxy\t*\tKICK\tuser1\tuser2', 'a\x01', '\t\t',
+    'x\x010y\x01r\x01n', 'VERSION\tanvil-client\t2\t0')
+add('varexpand', 'user@example.org\n%u %n %d %Lu %Uu %{user} %1.2n %-3.1d %%',
+    'john\n%{unknown} %r:%b %l:%a %s %w %{session}', 'a@b\n%M.-1n %{', 'u\n%5.3u%', 'x\n%-2.-1d%L{domain}')
+add('addr', '127.0.0.1', '::1', '[::1]', '::ffff:1.2.3.4', '10.1.2.3/8', 'fe80::/10', '[::1]/128',
+    '127.0.0.0/8 ::1, 192.168.0.0/16', 'host:143', '[::1]:143', '1.2.3.4:99999', '127.1', '1.2.3.4/33')
+add('tls_load', '\0'.join([pem('ec.crt'), pem('ec.key'),
+                           pem('ec.crt'), 'mail.example.org *.example.org',
+                           'ECDHE-RSA-CHACHA20-POLY1305:AES128-SHA:ECDHE-ECDSA-AES256-GCM-SHA384']),
+    '\0'.join([pem('rsa.crt'), pem('rsa1.key'), '', '',
+               'ALL:!aNULL:@STRENGTH']),
+    '\0'.join([pem('rsa.crt'), pem('rsa.key'), '', '', 'TLSv1.2']),
+    '\0'.join([pem('ec.crt'), pem('ec1.key'), '', '', 'TLSv1.3']))
+
+
+def openssl_passwd(flag, pw, salt):
+    return subprocess.check_output(['openssl', 'passwd', flag, '-salt', salt, pw]).decode().strip()
+
+
+md5c = openssl_passwd('-1', 'pass', 'saltsalt')
+sha256c = openssl_passwd('-5', 'pass', 'K/rq9Tj88ZbtBj5W')
+sha512c = openssl_passwd('-6', 'pass', '5ZSDGFqI/pNXzeV6')
+bcrypt = '$2y$04$abcdefghijklmnopqrstuu'
+add('crypt', 'pass\n' + md5c, 'pass\n' + sha256c, 'pass\n' + sha512c, 'pass\n$5$rounds=1000$salt$',
+    'pass\n' + bcrypt, 'pass\n$2b$04$abcdefghijklmnopqrstuubyCG3zY1GIXMyxfivm.ClDiInHzxjiq',
+    'pass\nab', 'pass\n$6$rounds=x$salt', 'pass\n$2x$04$abcdefghijklmnopqrstuu', 'pass\n$1$')
+salt = b'saltsalt'
+ssha256 = b64(hashlib.sha256(b'pass' + salt).digest() + salt)
+add('password', '{PLAIN}pass\npass\n', '{PLAIN}pass\nwrong\n', '{CRYPT}' + md5c + '\npass\n',
+    '{SHA256-CRYPT}' + sha256c + '\npass\n', '{SHA512-CRYPT}' + sha512c + '\npass\n',
+    '{BLF-CRYPT}$2b$04$abcdefghijklmnopqrstuubyCG3zY1GIXMyxfivm.ClDiInHzxjiq\npass\n',
+    '{PLAIN-MD5}' + hashlib.md5(b'pass').hexdigest() + '\npass\n',
+    '{SHA}' + b64(hashlib.sha1(b'pass').digest()) + '\npass\n', '{SSHA256}' + ssha256 + '\npass\n',
+    '{SHA256.HEX}' + hashlib.sha256(b'pass').hexdigest() + '\npass\n',
+    '{DIGEST-MD5}' + hashlib.md5(b'user:realm:pass').hexdigest() + '\npass\n',
+    md5c + '\npass\n', 'pass\npass\nPLAIN', sha512c + '\npass\nCRYPT', '*locked\npass\n',
+    '{UNKNOWN}x\npass\n', '{SSHA}AAAA\npass\n', 'x\npass\nSHA512-CRYPT', 'x\npass\nSSHA512.HEX',
+    'x\npass\nDES-CRYPT', 'x\npass\nDIGEST-MD5')
+add('passwdfile', 'user:{PLAIN}pass::::::proxy=y host=127.0.0.1 port=143\n# comment\n\nuser2:{PLAIN}x\n',
+    'user:pass[34]:1000:1000::/home/user:/bin/sh\nuser:dup\n:skip\n\0user:{PLAIN}new::::::nologin=y\n',
+    'a:b:c:d:e:f:g:h:i:j\r\nb\nc:\n')
+conf_main = '''base_dir = /var/run/mtool
+listen = 127.0.0.1, ::1
+protocols = imap pop3 lmtp
+login_trusted_networks = 127.0.0.0/8
+disable_plaintext_auth = no
+auth_failure_delay = 0
+ssl_cert = <cert.pem
+service imap-login {
+  inet_listener imap {
+    port = 10143
+  }
+  inet_listener imaps {
+    port = 10993
+    ssl = yes
+  }
+}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN /etc/mtool/passwd
+}
+protocol imap {
+  imap_id_send = "name" "mtool"
+}
+local 127.0.0.1 {
+  ssl = no
+}
+!include 1
+!include_try *.conf
+'''
+add('conf', conf_main + '\0log_path = syslog\n\0', 'a = 1\nb = $a 2\nc = "quoted # not a comment" # comment\n'
+    'd = multi \\\n  line\nsection name {\n  k = v\n}\n!include 1\n\0!include 2\n\0!include 1\n',
+    '!include *\n\0x = 1\n\0y = 2\n', 'key = <1\n\0file content\n', 'a {\nb {\n}\n}\n}\n{\n!include_try missing\n',
+    '!include 1\n\0!include 2\n\0!include 3\n\0!include 4\n\0!include 5\n\0!include 6\n\0!include 7\n\0!include 8\n\0!include 1\n')
+add('imap_parser', b'\x00a1 LOGIN "us\\"er" "pa\\\\ss"\r\n', b'\x10x LOGIN {5}\r\nuser1 {4+}\r\npass\r\n',
+    b'\x01AUTHENTICATE PLAIN\r\n', b'\x02' + b'dXNlcg==\r\n', b'\x40a ID ("name" "x" "version" NIL)\r\n',
+    b'\x00a CAPABILITY\r\nb STARTTLS\r\nc LOGOUT\r\n', b'\x04a LOGIN {99999999}\r\n', b'\x00a (((((\r\n',
+    b'\xfca NOOP\r\n' * 3)
+
+# ---- TLS: a real ClientHello and a real server flight (TLS 1.2, the test certificate)
+def tls_flights():
+    cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    cctx.check_hostname = False
+    cctx.verify_mode = ssl.CERT_NONE
+    cctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    sctx.load_cert_chain(PEM + '/ec.crt', PEM + '/ec.key')
+    ci, co, si, so = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
+    c = cctx.wrap_bio(ci, co, server_hostname='unit.test')
+    s = sctx.wrap_bio(si, so, server_side=True)
+    try:
+        c.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = co.read()
+    si.write(hello)
+    try:
+        s.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return hello, so.read()
+
+
+hello, server_flight = tls_flights()
+add('tls', b'\x00' + hello, b'\x08' + hello, b'\x01' + server_flight, b'\x02' + server_flight,
+    b'\x03' + b'\x16\x03\x03\x00\x05\x10\x00\x00\x01\x00', b'\x04\x17\x03\x03\x00\x10' + b'A' * 16,
+    b'\x05\x15\x03\x03\x00\x02\x02\x28', b'\x00\x80\x01\x00\x00\x00')
+
+# ---- proxyd: conversations (flags byte, client, NUL NUL, backend)
+def conv(trusted, client, backend=b'', step=127):
+    flags = bytes([(step << 1) | trusted])
+    return flags + client + (b'\0\0' + backend if backend else b'')
+
+
+imap_be = b'* OK [CAPABILITY IMAP4rev1 ID AUTH=PLAIN STARTTLS] ready\r\nI OK ID done\r\nC OK\r\nL OK [CAPABILITY IMAP4rev1] Logged in\r\n'
+add('login_imap',
+    conv(0, b'a CAPABILITY\r\nb LOGIN user pass\r\nc NOOP\r\nd LOGOUT\r\n', imap_be),
+    conv(1, b'a ID ("x-originating-ip" "192.0.2.9" "x-session-id" "abc" "name" "client")\r\nb AUTHENTICATE PLAIN ' + b64('\0user\0pass').encode() + b'\r\n', imap_be),
+    conv(0, b'a AUTHENTICATE LOGIN\r\n' + b64('user').encode() + b'\r\n' + b64('pass').encode() + b'\r\n', b'* OK ready\r\nL NO [UNAVAILABLE] try later\r\n'),
+    conv(0, b'a LOGIN {4}\r\nuser {4+}\r\npass\r\n', b'* BYE no\r\n'),
+    conv(0, b'a LOGIN nologin pass\r\nb LOGIN local pass\r\nc LOGIN user wrong\r\nd AUTHENTICATE PLAIN\r\n*\r\n'),
+    conv(0, b'a STARTTLS\r\n\x16\x03\x01\x00\x05hello'),
+    conv(0, b'a LOGIN tls pass\r\n', b'* OK ready\r\nI OK\r\nS OK Begin TLS\r\n'),
+    conv(0, b'a AUTHENTICATE XOAUTH2 ' + b64('user=user\x01auth=Bearer t\x01\x01').encode() + b'\r\n', b'* OK ready\r\nL NO [AUTHENTICATIONFAILED] bad\r\n'),
+    conv(0, b'a BOGUS\r\nb BOGUS\r\nc BOGUS\r\nd BOGUS\r\n'))
+pop3_be = b'+OK [XCLIENT] ready\r\n+OK\r\n+OK\r\n+OK Logged in\r\n'
+add('login_pop3',
+    conv(0, b'CAPA\r\nUSER user\r\nPASS pass\r\nSTAT\r\nQUIT\r\n', pop3_be),
+    conv(1, b'XCLIENT ADDR=192.0.2.9 PORT=1234 SESSION=abc TTL=3\r\nAUTH PLAIN ' + b64('\0user\0pass').encode() + b'\r\n', pop3_be),
+    conv(0, b'AUTH\r\nAUTH LOGIN\r\n' + b64('user').encode() + b'\r\n' + b64('pass').encode() + b'\r\n', b'+OK ready\r\n-ERR [SYS/TEMP] later\r\n'),
+    conv(0, b'USER tls\r\nPASS pass\r\n', b'+OK ready\r\n+OK Begin TLS\r\n'),
+    conv(0, b'STLS\r\n\x16\x03\x01'), conv(0, b'USER nologin\r\nPASS pass\r\nFOO\r\nBAR\r\nBAZ\r\n'))
+subm_be = (b'220 backend ESMTP\r\n250-backend\r\n250-XCLIENT ADDR PORT SESSION TTL FORWARD\r\n250-AUTH PLAIN\r\n'
+           b'250 STARTTLS\r\n220 2.0.0 Ready\r\n235 2.7.0 Logged in\r\n')
+add('login_submission',
+    conv(0, b'EHLO client\r\nAUTH PLAIN ' + b64('\0user\0pass').encode() + b'\r\nMAIL FROM:<a@b>\r\nQUIT\r\n', subm_be),
+    conv(1, b'EHLO x\r\nXCLIENT ADDR=192.0.2.9 PORT=1234 LOGIN=user\r\nEHLO y\r\nAUTH LOGIN\r\n' + b64('user').encode() + b'\r\n' + b64('pass').encode() + b'\r\n', subm_be),
+    conv(0, b'HELO x\r\nNOOP\r\nRSET\r\nHELP\r\nAUTH PLAIN\r\n*\r\nSTARTTLS\r\n'),
+    conv(0, b'EHLO x\r\nAUTH PLAIN ' + b64('\0tls\0pass').encode() + b'\r\n', subm_be),
+    conv(0, b'EHLO x\r\nAUTH XOAUTH2 ' + b64('user=user\x01auth=Bearer t\x01\x01').encode() + b'\r\n', b'220 x\r\n250 x\r\n535 5.7.8 no\r\n'))
+sieve_be = (b'"IMPLEMENTATION" "Dovecot Pigeonhole"\r\n"SASL" "PLAIN"\r\n"STARTTLS"\r\n"VERSION" "1.0"\r\n'
+            b'OK "ready"\r\nOK "logged in"\r\n')
+add('login_managesieve',
+    conv(0, b'CAPABILITY\r\nAUTHENTICATE "PLAIN" "' + b64('\0user\0pass').encode() + b'"\r\nLOGOUT\r\n', sieve_be),
+    conv(1, b'XCLIENT ADDR=192.0.2.9 TTL=2\r\nAUTHENTICATE "PLAIN" {' + str(len(b64('\0user\0pass'))).encode() + b'+}\r\n' + b64('\0user\0pass').encode() + b'\r\n', sieve_be),
+    conv(0, b'AUTHENTICATE "LOGIN"\r\n"' + b64('user').encode() + b'"\r\n{8+}\r\n' + b64('pass').encode() + b'\r\n', b'OK\r\nNO "bad"\r\n'),
+    conv(0, b'NOOP "tag"\r\nSTARTTLS\r\n'), conv(0, b'AUTHENTICATE "PLAIN" "' + b64('\0tls\0pass').encode() + b'"\r\n', sieve_be))
+lmtp_be = (b'220 backend LMTP\r\n250-backend\r\n250-8BITMIME\r\n250-XCLIENT ADDR PORT TTL TIMEOUT\r\n250-CHUNKING\r\n'
+           b'250 PIPELINING\r\n250 2.0.0 OK\r\n250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 go\r\n250 2.0.0 <user@example.org> Saved\r\n221 bye\r\n')
+msg = b'From: sender@example.org\r\nSubject: x\r\n\r\nbody\r\n..dot\r\n.\r\n'
+add('lmtp',
+    conv(0, b'LHLO mta\r\nMAIL FROM:<s@example.org> BODY=8BITMIME\r\nRCPT TO:<user@example.org>\r\nDATA\r\n' + msg + b'QUIT\r\n', lmtp_be),
+    conv(1, b'XCLIENT ADDR=192.0.2.9 SESSION=up+2Bstream TTL=3\r\nLHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<user@example.org> ORCPT=rfc822;user+2B1@example.org\r\nRCPT TO:<nobody@example.org>\r\nBDAT 6 LAST\r\nabcdef', lmtp_be),
+    conv(0, b'LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<user+detail@example.org>\r\nRSET\r\nNOOP\r\nVRFY x\r\nQUIT\r\n', b'421 go away\r\n'),
+    conv(0, b'LHLO x\r\nDATA\r\nMAIL FROM:<a@b> SIZE=100\r\nRCPT TO:<user@example.org>\r\nDATA\r\n.\r\n', lmtp_be))
+add('ipc', 'proxy\t*\tLIST-FULL\n', 'proxy\t1\tKICK\tuser\n', 'proxy\t*\tKICK-ALT\ttag\tt1\n',
+    'proxy\t*\tKICK-HOST\t127.0.0.1\n', 'imap\t*\tLIST\n', 'proxy\tx\tLIST-FULL\n\n', 'proxy\t2\tKICK\n')
+add('anvil', 'VERSION\tanvil-client\t2\t0\n\nCONNECT-DUMP\n', 'VERSION\tanvil-client\t2\t0\nKICK-USER\tuser\n',
+    'VERSION\tanvil-client\t2\t0\nKICK-ALT-USER\ttag\tt1\nKICK-USER\tuser\t0123\nBOGUS\n', 'VERSION\tanvil\t1\t0\n')
+
+V = 'VERSION\tdirector-doveadm\t1\t0\n'
+add('director_admin', V + 'HOST-LIST\nHOST-LIST-REMOVED\nDIRECTOR-LIST\n',
+    V + 'HOST-SET\t10.0.0.5\t50\nHOST-UPDATE\t10.0.0.1\t0\nHOST-DOWN\t10.0.0.2\nHOST-UP\t10.0.0.2\n',
+    V + 'USER-LOOKUP\tuser1\t\nUSER-LIST\nUSER-LIST\t10.0.0.1\n',
+    V + 'USER-MOVE\tuser1\t10.0.0.2\nUSER-KICK\tuser1\nUSER-KICK-ALT\ttag\tx\n',
+    V + 'HOST-REMOVE\t10.0.0.1\nHOST-FLUSH\t10.0.1.1\nHOST-RESET-USERS\nHOST-RESET-USERS\t10.0.0.2\t10\n',
+    V + 'DIRECTOR-ADD\t127.0.0.2\t9090\nDIRECTOR-REMOVE\t127.0.0.2\nBOGUS\n',
+    'VERSION\tdirector-doveadm\t2\t0\nHOST-LIST\n', V + 'HOST-SET\tmail.example.org@tag3\t10\nUSER-LOOKUP\tuser2\ttag1\n')
+P = 'VERSION\tmtool-director\t1\t0\n'
+add('director_proxy', P + 'LOOKUP\t1\tuser1\t\nSTART\tg1\tuser1\t\t10.0.0.1\nEND\tg1\n',
+    P + 'LOOKUP\t7\tuser2\ttag1\nLOOKUP\t8\tuser3\tnotag\nSTART\tg2\tuser2\ttag1\t10.0.1.1\nSTART\tg2\tuser2\ttag1\t10.0.1.1\n',
+    P + 'END\tunknown\nLOOKUP\tx\ty\n', 'VERSION\tmtool-director\t2\t0\nLOOKUP\t1\tu\t\n',
+    P + 'START\tg\tu\t\tnot-an-ip\nLOOKUP\t1\t\t\n')
+D = 'VERSION\tmtool-director\t1\t0\n'
+add('proxyd_director', D + 'HOST\t1\t127.0.0.1\t\nFAIL\t2\ttimeout\n',
+    D + 'HOST\t1\t127.0.0.1\tmail1.example.org\nKICK-USER\tdir\nKICK-ALT\ttag\tx\nKICK\tabc\tbye\nHOST\t2\tnot-an-ip\t\n',
+    'VERSION\tmtool-director\t2\t0\n')
+add('dline_reader', 'VERSION\tanvil-server\t2\t0\nuser1\t127.0.0.1\timap\t1\n\n',
+    '+\n-Unknown command\n+3\nproxy\t1\tuser\x01t\x01n\tlast')
+
+for target, inputs in seeds.items():
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    for i, data in enumerate(inputs):
+        with open(os.path.join(d, 'seed-%02d' % i), 'wb') as f:
+            f.write(data)
+shutil.rmtree(PEM)
+print('\n'.join('%s: %d' % (t, len(v)) for t, v in sorted(seeds.items())))
