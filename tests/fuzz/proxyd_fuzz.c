@@ -19,10 +19,13 @@
 
 #include "applets/proxyd/admin.h"
 #include "applets/proxyd/director.h"
+#include "applets/proxyd/limits.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/settings.h"
+#include "config.h"
 #include "core/buf.h"
 #include "core/conf.h"
+#include "core/dns.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/passdb.h"
@@ -67,6 +70,8 @@ setup(void)
 	fuzz_write_file("passwd", conf, strlen(conf));
 	fuzz_write_file("cert.pem", fuzz_cert_pem, strlen(fuzz_cert_pem));
 	fuzz_write_file("key.pem", fuzz_key_pem, strlen(fuzz_key_pem));
+	fuzz_write_file("resolv.conf", "", 0);
+	fuzz_write_file("hosts", "", 0);
 	snprintf(path, sizeof(path), "%s/run", dir);
 	mkdir(path, 0700);
 	snprintf(conf, sizeof(conf),
@@ -83,8 +88,13 @@ setup(void)
 	    "ssl_key = <%s/key.pem\n"
 	    "submission_backend_capabilities = 8BITMIME CHUNKING SIZE PIPELINING DSN\n"
 	    "director_socket = %s/director.sock\n"
+	    /* no name server: the fuzzer never sends a DNS query anywhere */
+	    "proxy_resolv_conf = %s/resolv.conf\n"
+	    "proxy_hosts_file = %s/hosts\n"
+	    /* no auth penalty: a failed login must not make the next input wait */
+	    "service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n"
 	    "passdb {\n  driver = passwd-file\n  args = %s/passwd\n}\n",
-	    dir, dir, dir, dir, dir, dir);
+	    dir, dir, dir, dir, dir, dir, dir, dir);
 	snprintf(path, sizeof(path), "%s", fuzz_write_file("mtool.conf", conf, strlen(conf)));
 	if (settings_load(&set, path, NULL, 0, stderr) < 0)
 		abort();
@@ -94,15 +104,21 @@ setup(void)
 	const char *error;
 	snprintf(path, sizeof(path), "%s/passwd", dir);
 	if (pd.loop == NULL || pd.passdb == NULL ||
-	    passdb_chain_add(pd.passdb, "passwd-file", path, NULL, NULL, NULL, &error) < 0)
+	    passdb_chain_add(pd.passdb, "passwd-file", path, NULL, NULL, NULL, &error) < 0 ||
+	    limits_init(&pd) < 0 ||
+	    (pd.dns = dns_new(pd.loop, set.resolv_conf, set.hosts_file)) == NULL)
 		abort();
+	passdb_chain_set_loop(pd.passdb, pd.loop, PASSDB_TIMEOUT_MS);
 	if (proxyd_tls_load(&pd, &set, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz: %s\n", err);
 		abort();
 	}
 	struct admin_socket_set ipc = { set.ipc.path, 0600, (uid_t)-1, (gid_t)-1 };
 	struct admin_socket_set anvil = { set.anvil.path, 0600, (uid_t)-1, (gid_t)-1 };
-	if (admin_open(&pd, &ipc, &anvil, stderr) < 0 || admin_start(&pd) < 0)
+	char authm_path[600];
+	snprintf(authm_path, sizeof(authm_path), "%s/run/auth-master", dir);
+	struct admin_socket_set authm = { authm_path, 0600, (uid_t)-1, (gid_t)-1 };
+	if (admin_open(&pd, &ipc, &anvil, &authm, stderr) < 0 || admin_start(&pd) < 0)
 		abort();
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", set.director_socket);
