@@ -155,7 +155,14 @@ struct proxyd {
 	int shutting_down;
 	struct limits *limits;		/* limits.c */
 	struct penalty *penalty;	/* penalty.c */
+	struct haproxy_accept *haproxy_pending;	/* haproxy_accept.c */
 };
+
+/* proxyd.c: a connection accepted on ls (its PROXY header, if any, already read) meets
+ * the limits, then its protocol. peer and local are the client's addresses. */
+struct listener_set;
+void proxyd_admit(struct proxyd *, const struct listener_set *ls, int fd, const struct sockaddr *peer,
+    const struct sockaddr *local);
 
 /* client.c */
 /* Dovecot's session id: 48 bits of the microsecond clock, the client port and the raw

@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: MIT
+"""PROXY protocol (haproxy = yes listeners) with Debian's haproxy in front of proxyd
+(send-proxy and send-proxy-v2) and a real Dovecot backend: the backend, proxyd's log and
+`mtool doveadm proxy list` see the original client address. Raw senders: pipelined bytes
+behind the header, a header in pieces, broken and missing headers, an untrusted sender,
+the timeout, and the per-IP limit and login_trusted_networks keyed on the header's address."""
+
+import os
+import re
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixtures import DovecotBackend, RawClient, report, main_guard
+from haproxyfix import Haproxy
+from mtoolfix import Proxyd, MTOOL
+
+SIG = b'\r\n\r\n\x00\r\nQUIT\n'
+
+
+def v2_inet(src, dst, sport, dport):
+    addr = bytes(map(int, src.split('.'))) + bytes(map(int, dst.split('.'))) + struct.pack('!HH', sport, dport)
+    return SIG + b'\x21\x11' + struct.pack('!H', len(addr)) + addr
+
+
+def imap_login(c, user, tag=b'a'):
+    c.send(tag + b' LOGIN ' + user + b' pass\r\n')
+    return c.until(tag + b' ')[-1]
+
+
+def closed_with_log(px, c, pattern, what, wait=2.0):
+    gone = c.closed(wait)
+    m = px.wait_log(pattern)
+    report(gone and m is not None, what, px.log()[-600:])
+
+
+def main():
+    with DovecotBackend('be') as be:
+        fields = 'proxy host=127.0.0.1 port=%d'
+        users = {'user%d@example.org' % i: fields % (be.imap_port if i < 4 else be.pop3_port)
+                 for i in range(1, 6)}
+        px = Proxyd(users=users, haproxy=True, trusted_networks='10.7.0.0/16',
+                    settings={'haproxy_trusted_networks': '192.0.2.0/24, 127.0.0.1',
+                              'haproxy_timeout': '1s', 'login_max_prelogin_per_ip': '1'})
+        with px:
+            routes = [('imap-v1', 'send-proxy', '127.0.0.1', px.imap_haproxy_port),
+                      ('imap-v2', 'send-proxy-v2', '127.0.0.1', px.imap_haproxy_port),
+                      ('pop3-v2', 'send-proxy-v2', '127.0.0.1', px.pop3_haproxy_port)]
+            with Haproxy(routes) as hp:
+                # haproxy v1 and v2: the client's own source address goes all the way
+                c1 = RawClient('127.0.0.1', hp.port['imap-v1'], source_ip='127.0.0.23')
+                g = c1.line()
+                report(g.startswith(b'* OK '), 'send-proxy: greeting through haproxy', g)
+                l = imap_login(c1, b'user1@example.org')
+                report(l.startswith(b'a OK'), 'send-proxy: login through haproxy', l)
+                report(be.wait_log(r'imap-login: Info: Login: user=<user1@example.org>, method=PLAIN, rip=127\.0\.0\.23,')
+                       is not None, 'send-proxy: the backend logs the client address 127.0.0.23',
+                       be.log()[-800:])
+                report(px.wait_log(r'proxy\(user1@example.org,127\.0\.0\.1:\d+\): Started proxying .*rip=127\.0\.0\.23,')
+                       is not None, 'send-proxy: proxyd logs rip=127.0.0.23', px.log()[-800:])
+
+                c2 = RawClient('127.0.0.1', hp.port['imap-v2'], source_ip='127.0.0.24')
+                c2.line()
+                l = imap_login(c2, b'user2@example.org')
+                report(l.startswith(b'a OK'), 'send-proxy-v2: login through haproxy', l)
+                report(be.wait_log(r'Login: user=<user2@example.org>, method=PLAIN, rip=127\.0\.0\.24,')
+                       is not None, 'send-proxy-v2: the backend logs the client address 127.0.0.24',
+                       be.log()[-800:])
+
+                c3 = RawClient('127.0.0.1', hp.port['pop3-v2'], source_ip='127.0.0.25')
+                c3.line()
+                c3.send(b'USER user4@example.org\r\nPASS pass\r\n')
+                c3.line()
+                l = c3.line()
+                report(l.startswith(b'+OK'), 'send-proxy-v2: POP3 login through haproxy', l)
+                report(be.wait_log(r'pop3-login: Info: Login: user=<user4@example.org>, method=PLAIN, rip=127\.0\.0\.25,')
+                       is not None, 'send-proxy-v2: the POP3 backend logs 127.0.0.25 (XCLIENT)',
+                       be.log()[-800:])
+
+                r = subprocess.run([MTOOL, 'doveadm', 'proxy', 'list', '-a',
+                                    os.path.join(px.dir, 'run', 'ipc')],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                out = r.stdout.decode(errors='replace')
+                report(r.returncode == 0 and all(a in out for a in ('127.0.0.23', '127.0.0.24', '127.0.0.25')),
+                       'mtool doveadm proxy list shows the original client addresses', out)
+                for c in (c1, c2, c3):
+                    c.close()
+
+            # raw senders from 127.0.0.1 (trusted)
+            c = RawClient('127.0.0.1', px.imap_haproxy_port)
+            c.send(b'PROXY TCP4 10.1.2.3 127.0.0.1 5555 143\r\nx CAPABILITY\r\n')
+            g = c.line()
+            l = c.until(b'x ')[-1]
+            report(g.startswith(b'* OK ') and l.startswith(b'x OK'),
+                   'bytes sent right behind the header are the client\'s (not taken with it)', (g, l))
+            l = imap_login(c, b'user3@example.org')
+            report(l.startswith(b'a OK') and be.wait_log(r'Login: user=<user3@example.org>, method=PLAIN, rip=10\.1\.2\.3,')
+                   is not None, 'raw v1 header: the backend sees 10.1.2.3', l)
+            c.close()
+
+            c = RawClient('127.0.0.1', px.imap_haproxy_port)
+            hdr = v2_inet('10.9.8.7', '127.0.0.1', 40000, 143)
+            for part in (hdr[:5], hdr[5:14], hdr[14:]):
+                c.send(part)
+                time.sleep(0.15)
+            g = c.line()
+            l = imap_login(c, b'user3@example.org')
+            report(g.startswith(b'* OK ') and l.startswith(b'a OK') and
+                   be.wait_log(r'Login: user=<user3@example.org>, method=PLAIN, rip=10\.9\.8\.7,') is not None,
+                   'a v2 header in three pieces: the backend sees 10.9.8.7', (g, l))
+            c.close()
+
+            # the per-IP pre-login limit counts the header's address; login_trusted_networks
+            # (10.7.0.0/16) exempts by it too
+            def with_src(src):
+                c = RawClient('127.0.0.1', px.imap_haproxy_port)
+                c.send(b'PROXY TCP4 %s 127.0.0.1 5000 143\r\n' % src)
+                return c, c.line()
+            a, ga = with_src(b'10.5.5.5')
+            b, gb = with_src(b'10.5.5.5')
+            d, gd = with_src(b'10.5.5.6')
+            report(ga.startswith(b'* OK ') and b'Too many connections' in gb and gd.startswith(b'* OK '),
+                   'login_max_prelogin_per_ip counts the header\'s address', (ga, gb, gd))
+            e, ge = with_src(b'10.7.0.1')
+            f, gf = with_src(b'10.7.0.1')
+            report(ge.startswith(b'* OK ') and gf.startswith(b'* OK '),
+                   'login_trusted_networks matches the header\'s address', (ge, gf))
+            for c in (a, b, d, e, f):
+                c.close()
+
+            c = RawClient('127.0.0.1', px.imap_haproxy_port)
+            c.send(b'PROXY TCP4 10.1.2.3 bogus 5555 143\r\n')
+            closed_with_log(px, c, r"imap-login: Error: haproxy\(v1\): Client disconnected: Proxied local address is invalid \(address=`bogus', rip=127\.0\.0\.1\)",
+                            'a broken v1 header: closed, logged as Dovecot does')
+            c = RawClient('127.0.0.1', px.imap_haproxy_port)
+            c.send(SIG + b'\x21\x11\x00\x0b' + b'\x00' * 11)
+            closed_with_log(px, c, r'haproxy\(v2\): Client disconnected: IPv4 data is incomplete \(rip=127\.0\.0\.1\)',
+                            'a v2 header with short addresses: closed, logged')
+            c = RawClient('127.0.0.1', px.imap_haproxy_port)
+            c.send(b'a LOGIN user1@example.org pass\r\n')
+            closed_with_log(px, c, r'haproxy: Client disconnected: Failed to read valid HAproxy data \(rip=127\.0\.0\.1\)',
+                            'no header, a command instead: closed, logged')
+            c = RawClient('127.0.0.1', px.imap_haproxy_port, source_ip='127.0.0.5')
+            report(c.read(0.5) == b'' and c.closed(1.0) and
+                   px.wait_log(r'imap-login: Warning: haproxy: Client not trusted \(rip=127\.0\.0\.5\)') is not None,
+                   'a sender outside haproxy_trusted_networks: closed before any greeting, logged',
+                   px.log()[-600:])
+            t0 = time.monotonic()
+            c = RawClient('127.0.0.1', px.imap_haproxy_port)
+            c.send(b'PROXY TCP4 10.1')
+            gone = c.closed(3.0)
+            took = time.monotonic() - t0
+            report(gone and 0.8 < took < 2.5 and
+                   px.wait_log(r'haproxy: Client timed out \(rip=127\.0\.0\.1\)') is not None,
+                   'haproxy_timeout (1s) ends a connection whose header does not finish (%.2fs)' % took,
+                   px.log()[-600:])
+            c = RawClient('127.0.0.1', px.imap_port)
+            g = c.line()
+            report(g.startswith(b'* OK '), 'a listener without haproxy = yes still greets at once', g)
+            c.close()
+            report(px.check_log() == [], 'no crash or sanitizer report in proxyd\'s log', px.check_log())
+
+
+main_guard(main)
