@@ -130,9 +130,9 @@ parse_v1(const uint8_t *buf, size_t len, struct haproxy_hdr *h)
 	return (int)end + 2;
 }
 
-/* TLVs: type, 16-bit length, value; each must lie inside [p, end). The SSL TLV (0x20)
- * holds a client byte, a 32-bit verify and TLVs of its own. Nothing here is used yet:
- * the walk only makes sure the header is well formed. */
+/* TLVs: type, 16-bit length, value; each must lie inside [p, p + len). The SSL TLV (0x20)
+ * holds a client byte, a 32-bit verify and TLVs of its own; of all of them only the
+ * client byte's SSL bit is used (as Dovecot uses it: the client counts as secured). */
 static int
 check_tlvs(const uint8_t *p, size_t len, int depth, struct haproxy_hdr *h)
 {
@@ -151,6 +151,7 @@ check_tlvs(const uint8_t *p, size_t len, int depth, struct haproxy_hdr *h)
 				str_fmt(h->detail, sizeof(h->detail), "get_ssl_tlv(%zu) failed: Truncated data", i);
 				return -1;
 			}
+			h->ssl = p[i + 3] & 0x01;	/* PP2_CLIENT_SSL */
 			if (check_tlvs(p + i + 3 + 5, vlen - 5, 1, h) < 0)
 				return -1;
 		}
@@ -227,7 +228,7 @@ parse_v2(const uint8_t *buf, size_t len, struct haproxy_hdr *h)
 	if (check_tlvs(a + used, alen - used, 0, h) < 0) {
 		memset(&h->src, 0, sizeof(h->src));
 		memset(&h->dst, 0, sizeof(h->dst));
-		h->proxied = 0;
+		h->proxied = h->ssl = 0;
 		return fail(h, tag, "Invalid TLV");
 	}
 	return (int)total;

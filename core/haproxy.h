@@ -22,6 +22,8 @@ struct haproxy_hdr {
 	int proxied;
 	struct ip_addr src, dst;
 	unsigned int src_port, dst_port;
+	/* v2 SSL TLV (haproxy's send-proxy-v2-ssl): the client spoke TLS to the sender */
+	int ssl;
 	/* on failure: Dovecot's log words: tag "haproxy", "haproxy(v1)" or "haproxy(v2)",
 	 * what is wrong, and details (may be "") such as "protocol=`FOO'" */
 	const char *tag;

@@ -107,7 +107,9 @@ on_input(struct loop_io *io, uint32_t events, void *arg)
 		set_addr(&w->local, &h.dst, h.dst_port);
 	}
 	pending_end(w, 0);
-	proxyd_admit(w->pd, w->ls, fd, (struct sockaddr *)&w->peer, (struct sockaddr *)&w->local);
+	/* as Dovecot: any header makes the connection a proxied one, LOCAL and UNKNOWN too */
+	proxyd_admit(w->pd, w->ls, fd, (struct sockaddr *)&w->peer, (struct sockaddr *)&w->local,
+	    (w->ls->ssl ? CLIENT_TLS : 0) | CLIENT_PROXIED | (h.ssl ? CLIENT_PROXIED_TLS : 0));
 }
 
 void

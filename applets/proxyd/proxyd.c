@@ -106,20 +106,21 @@ listener_accept(struct loop_io *io, uint32_t events, void *arg)
 		if (l->set->haproxy)
 			haproxy_accept_start(pd, l->set, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
 		else
-			proxyd_admit(pd, l->set, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
+			proxyd_admit(pd, l->set, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local,
+			    l->set->ssl ? CLIENT_TLS : 0);
 	}
 }
 
 void
 proxyd_admit(struct proxyd *pd, const struct listener_set *ls, int fd, const struct sockaddr *peer,
-    const struct sockaddr *local)
+    const struct sockaddr *local, int how)
 {
 	if (!limits_admit(pd, ls->proto, fd, peer, ls->ssl))
 		return;
 	if (ls->proto->accept)
 		ls->proto->accept(pd, fd, peer, local, ls->ssl);
 	else
-		client_create(pd, ls->proto, fd, peer, local, ls->ssl);
+		client_create(pd, ls->proto, fd, peer, local, how);
 }
 
 /* A UNIX socket listener (LMTP for Postfix's lmtp:unix:): a stale socket is replaced,

@@ -20,8 +20,8 @@ from mtoolfix import Proxyd, MTOOL
 SIG = b'\r\n\r\n\x00\r\nQUIT\n'
 
 
-def v2_inet(src, dst, sport, dport):
-    addr = bytes(map(int, src.split('.'))) + bytes(map(int, dst.split('.'))) + struct.pack('!HH', sport, dport)
+def v2_inet(src, dst, sport, dport, tlvs=b''):
+    addr = bytes(map(int, src.split('.'))) + bytes(map(int, dst.split('.'))) + struct.pack('!HH', sport, dport) + tlvs
     return SIG + b'\x21\x11' + struct.pack('!H', len(addr)) + addr
 
 
@@ -161,6 +161,28 @@ def main():
             report(g.startswith(b'* OK '), 'a listener without haproxy = yes still greets at once', g)
             c.close()
             report(px.check_log() == [], 'no crash or sanitizer report in proxyd\'s log', px.check_log())
+
+        # as Dovecot: behind a header, only login_trusted_networks or the sender's SSL TLV
+        # make a client secured (not its address being the proxy's own)
+        px = Proxyd('mtool2', users=users, haproxy=True,
+                    settings={'haproxy_trusted_networks': '127.0.0.1', 'auth_allow_cleartext': 'no'})
+        with px:
+            ssl_tlv = b'\x20\x00\x05\x01\x00\x00\x00\x00'
+            for what, hdr, secured in (
+                    ('v2 header with the SSL TLV', v2_inet('127.0.0.1', '127.0.0.1', 4000, 143, ssl_tlv), True),
+                    ('v2 header without it, same address on both ends', v2_inet('127.0.0.1', '127.0.0.1', 4000, 143), False)):
+                c = RawClient('127.0.0.1', px.imap_haproxy_port)
+                c.send(hdr)
+                g = c.line()
+                l = imap_login(c, b'user1@example.org')
+                ok = (b'LOGINDISABLED' not in g and l.startswith(b'a OK')) if secured else \
+                    (b'LOGINDISABLED' in g and l.startswith(b'a NO'))
+                report(ok, '%s: %s' % (what, 'secured, LOGIN allowed' if secured else 'not secured, LOGIN refused'), (g, l))
+                c.close()
+            c = RawClient('127.0.0.1', px.imap_port)
+            g = c.line()
+            report(b'LOGINDISABLED' not in g, 'without a header the proxy\'s own address still counts as secured', g)
+            c.close()
 
 
 main_guard(main)

@@ -126,6 +126,7 @@ TEST(v2_inet_inet6_local)
 	CHECK_INT(h.version, 2);
 	CHECK_INT(h.proxied, 1);
 	CHECK_STR(src(&h), "192.0.2.9");
+	CHECK_INT(h.ssl, 0);
 	CHECK_INT(h.src_port, 56308);
 	CHECK_INT(h.dst_port, 143);
 	check_prefixes(b, n);
@@ -143,6 +144,7 @@ TEST(v2_inet_inet6_local)
 	CHECK_INT(haproxy_parse(b, n, &h), n);
 	CHECK_STR(src(&h), "2001:db8::5");
 	CHECK_INT(h.src_port, 0x1234);
+	CHECK_INT(h.ssl, 1);
 	check_prefixes(b, n);
 
 	/* LOCAL: haproxy's health check; addresses and TLVs are skipped */
