@@ -7,15 +7,16 @@ the Dovecot fixtures (fixtures.stop_all() stops it too).
 
 import os
 import signal
-import subprocess
-import time
 
-import fixtures
 from fixtures import TESTDIR, free_port, wait_port, _tail
+from sqlfix import _Server
 
 
-class Haproxy:
+class Haproxy(_Server):
+    """Started and stopped by sqlfix's server base (spawn, stop by PID)."""
     kind = 'haproxy'
+    user = 'root'
+    stop_signal = signal.SIGTERM
 
     def __init__(self, routes, name='haproxy', ip='127.0.0.1'):
         """routes: (name, 'send-proxy' or 'send-proxy-v2', server ip, server port) each."""
@@ -26,6 +27,7 @@ class Haproxy:
         self.log_path = os.path.join(self.dir, 'haproxy.log')
         self.port = {r[0]: free_port(ip) for r in routes}
         self.proc = None
+        self.pid = None
 
     def write_conf(self):
         os.makedirs(self.dir, exist_ok=True)
@@ -40,14 +42,7 @@ class Haproxy:
 
     def start(self):
         self.write_conf()
-        out = open(self.log_path, 'ab')
-        try:
-            self.proc = subprocess.Popen(['haproxy', '-db', '-f', self.conf], stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=out, preexec_fn=fixtures._pdeathsig,
-                                         close_fds=True)
-        finally:
-            out.close()
-        fixtures._running.append(self)
+        self._spawn(['haproxy', '-db', '-f', self.conf])
         try:
             for name in self.port:
                 wait_port(self.ip, self.port[name], proc=self.proc)
@@ -55,27 +50,6 @@ class Haproxy:
             self.stop()
             raise RuntimeError('haproxy did not start: %s\n%s' % (e, _tail(self.log_path, 30)))
         return self
-
-    def _signal_stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        self._stop_deadline = time.monotonic() + 10
-
-    def _wait_stopped(self):
-        if self.proc is None:
-            return
-        try:
-            self.proc.wait(max(0.0, self._stop_deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-        if self in fixtures._running:
-            fixtures._running.remove(self)
-
-    def stop(self):
-        self._signal_stop()
-        self._wait_stopped()
 
     def __enter__(self):
         return self.start()
