@@ -30,8 +30,9 @@ class Proxyd:
     users: {login: 'passdb extra fields'} (password 'pass'), or {login: (password, fields)}.
     settings: extra top-level config lines (dict) or raw text in extra_conf.
     tls=True: also imaps and pop3s listeners (ssl = yes) on .imaps_port/.pop3s_port; the
-    test sets ssl_cert/ssl_key in settings. haproxy=True: also imap and pop3 listeners
-    with haproxy = yes on .imap_haproxy_port/.pop3_haproxy_port."""
+    test sets ssl_cert/ssl_key in settings. haproxy=True: also imap and pop3 (and lmtp)
+    listeners with haproxy = yes on .imap_haproxy_port/.pop3_haproxy_port
+    (.lmtp_haproxy_port)."""
 
     kind = 'mtool-proxyd'
 
@@ -57,6 +58,7 @@ class Proxyd:
         self.lmtp_port = free_port(ip) if lmtp else 0
         self.lmtp_socket = os.path.join(self.dir, 'run', 'lmtp') if lmtp else ''
         self.lmtps_port = free_port(ip) if lmtp and tls else 0
+        self.lmtp_haproxy_port = free_port(ip) if lmtp and haproxy else 0
         self.conf = os.path.join(self.dir, 'mtool.conf')
         self.passwd = os.path.join(self.dir, 'users')
         self.log_path = os.path.join(self.dir, 'proxyd.log')
@@ -93,10 +95,12 @@ class Proxyd:
             'passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s\n}' % self.passwd,
         ]
         if self.lmtp:
-            lines.append('service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n%s'
+            lines.append('service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n%s%s'
                          '  unix_listener lmtp {\n    mode = 0666\n  }\n}' % (self.lmtp_port,
                              '  inet_listener lmtps {\n    port = %d\n    ssl = yes\n  }\n' % self.lmtps_port
-                             if self.lmtps_port else ''))
+                             if self.lmtps_port else '',
+                             '  inet_listener lmtp_haproxy {\n    port = %d\n    haproxy = yes\n  }\n'
+                             % self.lmtp_haproxy_port if self.lmtp_haproxy_port else ''))
         if os.geteuid() != 0:
             lines = [l for l in lines if not l.startswith('default_login_user')]
         if os.environ.get('MTOOL_TEST_RELAY') == 'copy':

@@ -164,7 +164,7 @@ def main():
 
         # as Dovecot: behind a header, only login_trusted_networks or the sender's SSL TLV
         # make a client secured (not its address being the proxy's own)
-        px = Proxyd('mtool2', users=users, haproxy=True,
+        px = Proxyd('mtool2', users=users, haproxy=True, lmtp=True,
                     settings={'haproxy_trusted_networks': '127.0.0.1', 'auth_allow_cleartext': 'no'})
         with px:
             ssl_tlv = b'\x20\x00\x05\x01\x00\x00\x00\x00'
@@ -182,6 +182,13 @@ def main():
             c = RawClient('127.0.0.1', px.imap_port)
             g = c.line()
             report(b'LOGINDISABLED' not in g, 'without a header the proxy\'s own address still counts as secured', g)
+            c.close()
+
+            c = RawClient('127.0.0.1', px.lmtp_haproxy_port)
+            c.send(b'PROXY TCP6 2001:db8::44 ::1 1234 24\r\nLHLO mta.example.org\r\n')
+            lines = c.until(b'250 ')
+            report(lines[0].startswith(b'220 ') and px.wait_log(r'lmtp: Info: Connect from 2001:db8::44') is not None,
+                   'LMTP behind a v1 TCP6 header: the session is the header\'s client', (lines, px.log()[-400:]))
             c.close()
 
 
