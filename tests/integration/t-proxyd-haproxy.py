@@ -36,7 +36,22 @@ def closed_with_log(px, c, pattern, what, wait=2.0):
     report(gone and m is not None, what, px.log()[-600:])
 
 
+def bad_config():
+    conf = os.path.join(os.environ.get('TESTDIR', '.'), 'bad.conf')
+    with open(conf, 'w') as f:
+        f.write('protocols = imap\nhaproxy_trusted_networks = 10.0.0.0/33\nhaproxy_timeout = soon\n'
+                'service imap-login {\n  inet_listener imap {\n    port = 10143\n    haproxy = maybe\n  }\n}\n'
+                'passdb {\n  driver = static\n  args = nopassword=y\n}\n')
+    r = subprocess.run([MTOOL, 'proxyd', '-c', conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+    out = r.stdout.decode(errors='replace')
+    report(r.returncode == 1 and "bad.conf:2: haproxy_trusted_networks: invalid network '10.0.0.0/33'" in out
+           and "bad.conf:3: haproxy_timeout: invalid time interval 'soon'" in out
+           and "bad.conf:7: haproxy: invalid boolean 'maybe'" in out,
+           'bad haproxy settings: each an error with file:line, not started', out)
+
+
 def main():
+    bad_config()
     with DovecotBackend('be') as be:
         fields = 'proxy host=127.0.0.1 port=%d'
         users = {'user%d@example.org' % i: fields % (be.imap_port if i < 4 else be.pop3_port)
