@@ -25,8 +25,8 @@ def v2_inet(src, dst, sport, dport, tlvs=b''):
     return SIG + b'\x21\x11' + struct.pack('!H', len(addr)) + addr
 
 
-def imap_login(c, user, tag=b'a'):
-    c.send(tag + b' LOGIN ' + user + b' pass\r\n')
+def imap_login(c, user, tag=b'a', password=b'pass'):
+    c.send(tag + b' LOGIN ' + user + b' ' + password + b'\r\n')
     return c.until(tag + b' ')[-1]
 
 
@@ -144,6 +144,23 @@ def main():
                    'login_trusted_networks matches the header\'s address', (ge, gf))
             for c in (a, b, d, e, f):
                 c.close()
+
+            # so does the auth penalty: a failure from 10.6.6.6 delays 10.6.6.6, not 10.6.6.7,
+            # though both come from 127.0.0.1
+            x, _ = with_src(b'10.6.6.6')
+            l = imap_login(x, b'user1@example.org', password=b'wrong')
+            y, _ = with_src(b'10.6.6.7')
+            t0 = time.monotonic()
+            ly = imap_login(y, b'user1@example.org')
+            ty = time.monotonic() - t0
+            t0 = time.monotonic()
+            lx = imap_login(x, b'user1@example.org', b'b')
+            tx = time.monotonic() - t0
+            report(l.startswith(b'a NO') and ly.startswith(b'a OK') and lx.startswith(b'b OK') and ty < 1.5 and 3.5 <= tx < 6,
+                   'the auth penalty counts the header\'s address (other address %.1fs, failed one %.1fs)' % (ty, tx),
+                   (l, ly, lx))
+            x.close()
+            y.close()
 
             c = RawClient('127.0.0.1', px.imap_haproxy_port)
             c.send(b'PROXY TCP4 10.1.2.3 bogus 5555 143\r\n')
