@@ -3,7 +3,8 @@
 (send-proxy and send-proxy-v2) and a real Dovecot backend: the backend, proxyd's log and
 `mtool doveadm proxy list` see the original client address. Raw senders: pipelined bytes
 behind the header, a header in pieces, broken and missing headers, an untrusted sender,
-the timeout, and the per-IP limit and login_trusted_networks keyed on the header's address."""
+the timeout, and the per-IP limit, login_trusted_networks and the auth penalty keyed on
+the header's address; "secured" as Dovecot decides it behind a header; LMTP."""
 
 import os
 import re
