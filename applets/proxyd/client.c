@@ -60,7 +60,7 @@ proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned 
 
 struct client *
 client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
-    const struct sockaddr *peer, const struct sockaddr *local, int ssl)
+    const struct sockaddr *peer, const struct sockaddr *local, int how)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -76,8 +76,12 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 	c->created_ms = loop_now(pd->loop);
 	const char *bad;
 	c->trusted = ip_net_list_match(pd->set->login_trusted_networks, &c->rip, &bad) == 1;
-	/* as Dovecot: a client on the proxy's own address is as safe as one over TLS */
-	c->secured = c->trusted || ip_equal(&c->rip, &c->lip);
+	/* as Dovecot: a client on the proxy's own address is as safe as one over TLS; behind
+	 * a PROXY header only the sender's word that it spoke TLS counts */
+	if (how & CLIENT_PROXIED)
+		c->secured = c->trusted || (how & CLIENT_PROXIED_TLS);
+	else
+		c->secured = c->trusted || ip_equal(&c->rip, &c->lip);
 	proxyd_session_id(c->session_id, sizeof(c->session_id), &c->rip, c->rport);
 	/* unique without a random number per connection: a per-process random half and a
 	 * counter */
@@ -102,7 +106,7 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 	pd->nclients++;
 	limits_client_added(c);
 	/* implicit TLS: the greeting waits in the queue for the handshake */
-	if (ssl && client_start_tls(c) < 0) {
+	if ((how & CLIENT_TLS) && client_start_tls(c) < 0) {
 		client_destroy(c, "TLS initialization failed");
 		return NULL;
 	}

@@ -22,6 +22,7 @@
 #include "applets/applets.h"
 #include "applets/proxyd/admin.h"
 #include "applets/proxyd/director.h"
+#include "applets/proxyd/haproxy_accept.h"
 #include "applets/proxyd/limits.h"
 #include "applets/proxyd/penalty.h"
 #include "applets/proxyd/proxyd.h"
@@ -103,13 +104,24 @@ listener_accept(struct loop_io *io, uint32_t events, void *arg)
 			close(fd);
 			continue;
 		}
-		if (!limits_admit(pd, l->set->proto, fd, (struct sockaddr *)&peer, l->set->ssl))
-			continue;
-		if (l->set->proto->accept)
-			l->set->proto->accept(pd, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local, l->set->ssl);
+		if (l->set->haproxy)
+			haproxy_accept_start(pd, l->set, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local);
 		else
-			client_create(pd, l->set->proto, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local, l->set->ssl);
+			proxyd_admit(pd, l->set, fd, (struct sockaddr *)&peer, (struct sockaddr *)&local,
+			    l->set->ssl ? CLIENT_TLS : 0);
 	}
+}
+
+void
+proxyd_admit(struct proxyd *pd, const struct listener_set *ls, int fd, const struct sockaddr *peer,
+    const struct sockaddr *local, int how)
+{
+	if (!limits_admit(pd, ls->proto, fd, peer, ls->ssl))
+		return;
+	if (ls->proto->accept)
+		ls->proto->accept(pd, fd, peer, local, ls->ssl);
+	else
+		client_create(pd, ls->proto, fd, peer, local, how);
 }
 
 /* A UNIX socket listener (LMTP for Postfix's lmtp:unix:): a stale socket is replaced,
@@ -287,6 +299,7 @@ on_term(int signo, void *arg)
 	daemon_notify("STOPPING=1");
 	pd->shutting_down = 1;
 	listeners_close(pd, tc->ls, tc->nls);
+	haproxy_accept_close_all(pd);
 	admin_close(pd);
 	client_destroy_all(pd);
 	lmtp_destroy_all(pd);
@@ -451,6 +464,7 @@ proxyd_main(int argc, char **argv)
 
 	loop_timer_cancel(pd.loop, &term.drain);
 	listeners_close(&pd, ls, set.nlisteners);
+	haproxy_accept_close_all(&pd);
 	relay_shutdown_all(&pd);
 	free(ls);
 	http_server_free(stats);

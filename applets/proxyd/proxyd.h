@@ -155,14 +155,25 @@ struct proxyd {
 	int shutting_down;
 	struct limits *limits;		/* limits.c */
 	struct penalty *penalty;	/* penalty.c */
+	struct haproxy_accept *haproxy_pending;	/* haproxy_accept.c */
 };
+
+/* proxyd.c: a connection accepted on ls (its PROXY header, if any, already read) meets
+ * the limits, then its protocol. peer and local are the client's addresses. */
+struct listener_set;
+void proxyd_admit(struct proxyd *, const struct listener_set *ls, int fd, const struct sockaddr *peer,
+    const struct sockaddr *local, int how);
 
 /* client.c */
 /* Dovecot's session id: 48 bits of the microsecond clock, the client port and the raw
  * client address, base64: 16 characters for IPv4, 32 for IPv6 (out: at least 33). */
 void proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport);
+/* how, for client_create and proxyd_admit: */
+#define CLIENT_TLS		0x1	/* implicit TLS (ssl = yes listener) */
+#define CLIENT_PROXIED		0x2	/* addresses from a PROXY header (haproxy_accept.c) */
+#define CLIENT_PROXIED_TLS	0x4	/* and the header says the client used TLS */
 struct client *client_create(struct proxyd *, const struct login_proto *, int fd,
-    const struct sockaddr *peer, const struct sockaddr *local, int ssl);
+    const struct sockaddr *peer, const struct sockaddr *local, int how);
 /* Logs the disconnect with reason (Dovecot's wording) and frees the client. */
 void client_destroy(struct client *, const char *reason);
 /* Starts authentication with the passdb for user/password (mech for logs). */

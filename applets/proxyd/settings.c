@@ -55,7 +55,8 @@ static const struct conf_key proxyd_schema[] = {
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
 	{ "service/unix_listener", "group" },
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
-	{ "service/inet_listener", "ssl" },
+	{ "service/inet_listener", "ssl" }, { "service/inet_listener", "haproxy" },
+	{ "", "haproxy_trusted_networks" }, { "", "haproxy_timeout" },
 	{ "", "ssl" }, { "", "ssl_cert" }, { "", "ssl_key" }, { "", "ssl_min_protocol" },
 	{ "", "ssl_cipher_list" }, { "", "ssl_prefer_server_ciphers" },
 	{ "", "ssl_client_ca_file" }, { "", "ssl_client_ca_dir" },
@@ -243,6 +244,7 @@ struct listen_ctx {
 	unsigned int port;
 	int ssl;
 	struct errctx *e;
+	int haproxy;
 };
 
 static void
@@ -251,6 +253,8 @@ listen_add_cb(const struct ip_addr *ip, void *arg)
 	struct listen_ctx *lc = arg;
 	if (add_listener(lc->set, lc->proto, lc->name, ip, lc->port, lc->ssl) < 0)
 		err_at(lc->e, NULL, "%s", "out of memory");
+	else
+		lc->set->listeners[lc->set->nlisteners - 1].haproxy = lc->haproxy;
 }
 
 static void add_unix_listener(struct proxyd_settings *, const struct login_proto *, const char *,
@@ -290,7 +294,7 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		const struct conf_node *il = NULL;
 		int any = 0;
 		while (service && (il = conf_next_section(service, il, "inet_listener")) != NULL) {
-			struct listen_ctx lc = { set, p, il->name ? il->name : p->name, 0, 0, e };
+			struct listen_ctx lc = { set, p, il->name ? il->name : p->name, 0, 0, e, 0 };
 			const struct conf_node *pn = conf_find(il, "port");
 			const struct conf_node *sn = conf_find(il, "ssl");
 			unsigned long long port = 0;
@@ -304,6 +308,11 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 				continue;
 			}
 			if (sn && conf_parse_bool(sn, &lc.ssl, e->f) < 0) {
+				e->n++;
+				continue;
+			}
+			const struct conf_node *hn = conf_find(il, "haproxy");
+			if (hn && conf_parse_bool(hn, &lc.haproxy, e->f) < 0) {
 				e->n++;
 				continue;
 			}
@@ -325,7 +334,7 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 			/* as Dovecot: LMTP listens on base_dir/lmtp, mode 0666, by default */
 			add_unix_listener(set, p, p->name, NULL, e);
 		} else if (!any) {
-			struct listen_ctx lc = { set, p, p->name, p->port, 0, e };
+			struct listen_ctx lc = { set, p, p->name, p->port, 0, e, 0 };
 			listen_each(listen, listen_node, e, listen_add_cb, &lc);
 		}
 	}
@@ -805,6 +814,11 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	if (ip_net_list_match(set->login_trusted_networks, &probe, &bad) < 0)
 		err_at(&e, conf_find(conf_root(conf), "login_trusted_networks"),
 		    "login_trusted_networks: invalid network '%s'", bad);
+	set->haproxy_trusted_networks = get_str(conf, "haproxy_trusted_networks", "");
+	if (ip_net_list_match(set->haproxy_trusted_networks, &probe, &bad) < 0)
+		err_at(&e, conf_find(conf_root(conf), "haproxy_trusted_networks"),
+		    "haproxy_trusted_networks: invalid network '%s'", bad);
+	get_ms(conf, "haproxy_timeout", 3000, &set->haproxy_timeout_ms, &e);
 	set->auth_proxy_self = get_str(conf, "auth_proxy_self", "");
 	if (ip_net_list_match(set->auth_proxy_self, &probe, &bad) < 0)
 		err_at(&e, conf_find(conf_root(conf), "auth_proxy_self"), "auth_proxy_self: invalid address '%s'", bad);

@@ -20,6 +20,7 @@ struct listener_set {
 	struct ip_addr ip;
 	unsigned int port;
 	int ssl;
+	int haproxy;		/* haproxy = yes: a PROXY header comes first (haproxy_accept.c) */
 	char *path;		/* unix_listener: the socket's path, else NULL */
 	mode_t mode;
 	uid_t uid;		/* (uid_t)-1: the process's */
@@ -59,6 +60,8 @@ struct proxyd_settings {
 	struct listener_set *listeners;
 	unsigned int nlisteners;
 	const char *login_trusted_networks;
+	const char *haproxy_trusted_networks;	/* who may send a PROXY header */
+	unsigned int haproxy_timeout_ms;
 	int allow_cleartext;		/* !disable_plaintext_auth */
 	unsigned int auth_failure_delay_ms;
 	char auth_mechanisms[64];	/* upper case, space separated: "PLAIN LOGIN" */

@@ -30,12 +30,15 @@ class Proxyd:
     users: {login: 'passdb extra fields'} (password 'pass'), or {login: (password, fields)}.
     settings: extra top-level config lines (dict) or raw text in extra_conf.
     tls=True: also imaps and pop3s listeners (ssl = yes) on .imaps_port/.pop3s_port; the
-    test sets ssl_cert/ssl_key in settings."""
+    test sets ssl_cert/ssl_key in settings. haproxy=True: also imap and pop3 (and lmtp)
+    listeners with haproxy = yes on .imap_haproxy_port/.pop3_haproxy_port
+    (.lmtp_haproxy_port)."""
 
     kind = 'mtool-proxyd'
 
     def __init__(self, name='mtool', ip='127.0.0.1', users=None, settings=None, extra_conf='',
-                 imap_port=None, pop3_port=None, trusted_networks='', args=(), lmtp=False, tls=False):
+                 imap_port=None, pop3_port=None, trusted_networks='', args=(), lmtp=False, tls=False,
+                 haproxy=False):
         self.name = name
         self.ip = ip
         self.users = users or {}
@@ -45,6 +48,8 @@ class Proxyd:
         self.pop3_port = pop3_port or free_port(ip)
         self.imaps_port = free_port(ip) if tls else 0
         self.pop3s_port = free_port(ip) if tls else 0
+        self.imap_haproxy_port = free_port(ip) if haproxy else 0
+        self.pop3_haproxy_port = free_port(ip) if haproxy else 0
         self.trusted_networks = trusted_networks
         self.args = list(args)
         self.dir = os.path.join(TESTDIR, name)
@@ -53,6 +58,7 @@ class Proxyd:
         self.lmtp_port = free_port(ip) if lmtp else 0
         self.lmtp_socket = os.path.join(self.dir, 'run', 'lmtp') if lmtp else ''
         self.lmtps_port = free_port(ip) if lmtp and tls else 0
+        self.lmtp_haproxy_port = free_port(ip) if lmtp and haproxy else 0
         self.conf = os.path.join(self.dir, 'mtool.conf')
         self.passwd = os.path.join(self.dir, 'users')
         self.log_path = os.path.join(self.dir, 'proxyd.log')
@@ -78,17 +84,23 @@ class Proxyd:
             'disable_plaintext_auth = no',
             'auth_failure_delay = 0',
             'default_login_user = %s' % ('nobody' if os.geteuid() == 0 else ''),
-            'service imap-login {\n  inet_listener imap {\n    port = %d\n  }\n%s}' % (self.imap_port,
-                '  inet_listener imaps {\n    port = %d\n    ssl = yes\n  }\n' % self.imaps_port if self.imaps_port else ''),
-            'service pop3-login {\n  inet_listener pop3 {\n    port = %d\n  }\n%s}' % (self.pop3_port,
-                '  inet_listener pop3s {\n    port = %d\n    ssl = yes\n  }\n' % self.pop3s_port if self.pop3s_port else ''),
+            'service imap-login {\n  inet_listener imap {\n    port = %d\n  }\n%s%s}' % (self.imap_port,
+                '  inet_listener imaps {\n    port = %d\n    ssl = yes\n  }\n' % self.imaps_port if self.imaps_port else '',
+                '  inet_listener imap_haproxy {\n    port = %d\n    haproxy = yes\n  }\n' % self.imap_haproxy_port
+                if self.imap_haproxy_port else ''),
+            'service pop3-login {\n  inet_listener pop3 {\n    port = %d\n  }\n%s%s}' % (self.pop3_port,
+                '  inet_listener pop3s {\n    port = %d\n    ssl = yes\n  }\n' % self.pop3s_port if self.pop3s_port else '',
+                '  inet_listener pop3_haproxy {\n    port = %d\n    haproxy = yes\n  }\n' % self.pop3_haproxy_port
+                if self.pop3_haproxy_port else ''),
             'passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s\n}' % self.passwd,
         ]
         if self.lmtp:
-            lines.append('service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n%s'
+            lines.append('service lmtp {\n  inet_listener lmtp {\n    port = %d\n  }\n%s%s'
                          '  unix_listener lmtp {\n    mode = 0666\n  }\n}' % (self.lmtp_port,
                              '  inet_listener lmtps {\n    port = %d\n    ssl = yes\n  }\n' % self.lmtps_port
-                             if self.lmtps_port else ''))
+                             if self.lmtps_port else '',
+                             '  inet_listener lmtp_haproxy {\n    port = %d\n    haproxy = yes\n  }\n'
+                             % self.lmtp_haproxy_port if self.lmtp_haproxy_port else ''))
         if os.geteuid() != 0:
             lines = [l for l in lines if not l.startswith('default_login_user')]
         if os.environ.get('MTOOL_TEST_RELAY') == 'copy':
