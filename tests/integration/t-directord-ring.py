@@ -181,10 +181,13 @@ def mixed_two_dovecot():
         log = open(d0.log_path, errors='replace').read()
         report('move timed out' not in log, 'T5: no "move timed out" on the Dovecot directors')
 
-        # kicks from a Dovecot director reach directord's proxies
+        # kicks from a Dovecot director reach directord's proxies (those that hold a session
+        # of the user: directord sends KICK-USER only there)
+        pc.send('START\tg2\t%s\t\t%s' % (USERS[5], pc.lookup(USERS[5])))
         r = doveadm(d0, 'kick', USERS[5])
         kicks = pc.kicks(3)
         report(['KICK-USER', USERS[5]] in kicks, 'director kick on Dovecot D0 reaches directord\'s proxies', kicks)
+        pc.send('END\tg2')
 
         # flush on Dovecot forgets everywhere
         r = doveadm(d2, 'flush', '-F', '127.0.0.3')
