@@ -44,7 +44,12 @@ int cmd_proxy_list(struct doveadm_ctx *, const struct doveadm_cmd *, int, char *
 int cmd_proxy_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 int cmd_who(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 int cmd_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-/* the director commands: see director.h */
+/* the director commands: see director.h; the replicator commands: replicator.c */
+int cmd_replicator_add(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_replicator_dsync_status(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_replicator_remove(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_replicator_replicate(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_replicator_status(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 
 /* "Error: MESSAGE" on stderr, as doveadm's i_error(). */
 void dv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
