@@ -181,14 +181,14 @@ settings_load(struct repl *r, const struct daemon_args *args, FILE *errf)
 	if ((n = conf_find(root, "replicator_list_users")) != NULL && conf_parse_bool(n, &list, errf) < 0)
 		bad = 1;
 	s->list_at_start = (unsigned int)list;
-	const char *state = conf_get(root, "replicator_state_file", "replicator.db");
-	if (*state) {
-		const char *dir = conf_get(root, "state_dir", MTOOL_STATE_DIR);
-		if (str_fmt(s->state_path, sizeof(s->state_path), "%s%s%s", *state == '/' ? "" : dir,
-		    *state == '/' ? "" : "/", state) >= sizeof(s->state_path) - 8) {
-			fprintf(errf, "replicatord: replicator_state_file: path too long\n");
-			bad = 1;
-		}
+	const char *state = conf_get(root, "replicator_state_file", "replicatord/replicator.db");
+	const char *dir = conf_get(root, "state_dir", MTOOL_STATE_DIR);
+	if (*state && (str_fmt(s->state_path, sizeof(s->state_path), "%s%s%s",
+	    *state == '/' ? "" : dir, *state == '/' ? "" : "/", state) >= sizeof(s->state_path) - 8 ||
+	    str_fmt(s->import_path, sizeof(s->import_path), "%s/replicator.db", dir) >=
+	    sizeof(s->import_path))) {
+		fprintf(errf, "replicatord: replicator_state_file: path too long\n");
+		bad = 1;
 	}
 	if ((n = conf_find(root, "replicator_pairs")) == NULL) {
 		fprintf(errf, "%s: replicator_pairs is not set: name the doveadm servers of each "
@@ -251,6 +251,12 @@ prepare_state_dir(const struct repl_settings *s, char *dir, size_t len)
 		return;
 	if (privdrop_lookup(s->user, &uid, &gid, err, sizeof(err)) < 0)
 		fatalx("default_internal_user: %s", err);
+	for (char *p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			fatal("mkdir(%s)", dir);
+		*p = '/';
+	}
 	if (mkdir(dir, 0700) == 0 && chown(dir, uid, gid) < 0)
 		fatal("chown(%s)", dir);
 	/* a file a root-run Dovecot left: ours to rewrite from now on */

@@ -93,6 +93,7 @@ struct repl_settings {
 	unsigned int startup_rate;	/* first full syncs per second at start-up */
 	unsigned int list_at_start;
 	char state_path[512];
+	char import_path[512];		/* Dovecot's replicator.db, read if state_path is missing */
 };
 
 struct listener;

@@ -138,18 +138,16 @@ load_line(struct repl *r, char *line)
 	return NULL;
 }
 
-int
-rstate_load(struct repl *r, FILE *errf)
+static int
+load_file(struct repl *r, const char *path, FILE *errf)
 {
 	char *buf;
 	size_t len;
 
-	if (r->set.state_path[0] == '\0')
-		return 0;
-	if (read_all(r->set.state_path, &buf, &len) < 0) {
+	if (read_all(path, &buf, &len) < 0) {
 		if (errno == ENOENT)
-			return 0;
-		fprintf(errf, "replicatord: cannot read %s: %s\n", r->set.state_path, strerror(errno));
+			return 1;
+		fprintf(errf, "replicatord: cannot read %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	unsigned int lineno = 0;
@@ -159,23 +157,40 @@ rstate_load(struct repl *r, FILE *errf)
 		lineno++;
 		if (nl == NULL) {
 			fprintf(errf, "%s:%u: the last line has no newline: the file was cut short\n",
-			    r->set.state_path, lineno);
+			    path, lineno);
 			free(buf);
 			return -1;
 		}
 		*nl = '\0';
 		const char *err = load_line(r, p);
 		if (err != NULL) {
-			fprintf(errf, "%s:%u: corrupted replicator record: %s\n", r->set.state_path,
-			    lineno, err);
+			fprintf(errf, "%s:%u: corrupted replicator record: %s\n", path, lineno, err);
 			free(buf);
 			return -1;
 		}
 		p = nl + 1;
 	}
 	free(buf);
-	r->dirty = 0;
 	return 0;
+}
+
+int
+rstate_load(struct repl *r, FILE *errf)
+{
+	if (r->set.state_path[0] == '\0')
+		return 0;
+	int ret = load_file(r, r->set.state_path, errf);
+	if (ret == 1 && strcmp(r->set.import_path, r->set.state_path) != 0) {
+		/* first start: take over what Dovecot's replicator left */
+		ret = load_file(r, r->set.import_path, errf);
+		if (ret == 0) {
+			log_info("imported %zu users from Dovecot's %s", r->nusers, r->set.import_path);
+			r->dirty = 1;
+			return 0;
+		}
+	}
+	r->dirty = 0;
+	return ret < 0 ? -1 : 0;
 }
 
 static int

@@ -78,7 +78,8 @@ class Replicatord(Proxyd):
         self.admin_port = free_port() if admin_port else 0
         self.admin = os.path.join(self.dir, 'run', 'replicator-doveadm')
         self.state_dir = os.path.join(self.dir, 'state')
-        self.db = os.path.join(self.state_dir, 'replicator.db')
+        self.db = os.path.join(self.state_dir, 'replicatord', 'replicator.db')
+        self.dovecot_db = os.path.join(self.state_dir, 'replicator.db')
         self.log_path = os.path.join(self.dir, 'replicatord.log')
 
     def write_conf(self):
