@@ -162,6 +162,7 @@ dsync_start(struct repl *r, size_t slot, struct repl_user *u, int full)
 		u->force_full = 0;
 	}
 	u->prio = PRIO_NONE;
+	u->startup_sync = 0;
 	for (struct repl_waiter *w = u->waiters; w; w = w->next)
 		w->armed = 1;
 	r->slots[slot].ds = ds;

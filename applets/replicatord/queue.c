@@ -117,6 +117,7 @@ queue_raise(struct repl *r, struct repl_user *u, enum repl_prio p)
 		u->prio = (unsigned char)p;
 		u->last_update = loop_wall(r->loop);
 		r->dirty = 1;
+		r->requests_unsaved = 1;
 	}
 	sched_kick(r);
 }
@@ -191,6 +192,8 @@ queue_due(const struct repl *r, const struct repl_user *u, int64_t now)
 		due = u->retry_at;
 	} else if (u->force_full) {
 		due = 0;
+	} else if (u->startup_sync) {
+		due = u->not_before;
 	} else {
 		due = u->last_full + r->set.full_interval;
 	}

@@ -36,6 +36,7 @@ static const struct conf_key replicatord_schema[] = {
 	{ "", "replicator_dsync_timeout" }, { "", "replicator_connect_timeout" },
 	{ "", "replicator_retry_min" }, { "", "replicator_retry_max" },
 	{ "", "replicator_startup_rate" }, { "", "replicator_list_users" },
+	{ "", "replicator_startup_sync" },
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
 	{ "service/unix_listener", "group" },
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
@@ -181,6 +182,10 @@ settings_load(struct repl *r, const struct daemon_args *args, FILE *errf)
 	if ((n = conf_find(root, "replicator_list_users")) != NULL && conf_parse_bool(n, &list, errf) < 0)
 		bad = 1;
 	s->list_at_start = (unsigned int)list;
+	s->startup_sync = 1;
+	if ((n = conf_find(root, "replicator_startup_sync")) != NULL &&
+	    conf_parse_bool(n, &s->startup_sync, errf) < 0)
+		bad = 1;
 	const char *state = conf_get(root, "replicator_state_file", "replicatord/replicator.db");
 	const char *dir = conf_get(root, "state_dir", MTOOL_STATE_DIR);
 	if (*state && (str_fmt(s->state_path, sizeof(s->state_path), "%s%s%s",
@@ -208,10 +213,8 @@ tick(struct loop_timer *t, void *arg)
 	struct repl *r = arg;
 	uint64_t now = loop_now(r->loop);
 	sched_tick(r);
-	if (r->dirty && now - r->saved_ms >= STATE_SAVE_EVERY_MS) {
-		r->saved_ms = now;
+	if (r->dirty && now - r->saved_ms >= STATE_SAVE_EVERY_MS)
 		rstate_save(r);
-	}
 	loop_timer_set(r->loop, t, TICK_MS, tick, r);
 }
 

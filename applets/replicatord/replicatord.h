@@ -45,6 +45,7 @@ struct repl_user {
 	unsigned char sync_prio;
 	unsigned char prio;
 	unsigned int failed : 1, force_full : 1, syncing : 1, removed : 1;
+	unsigned int startup_sync : 1;	/* one sync after a start (see rstate.c) */
 	struct repl_waiter *waiters;
 	struct repl_user *hnext;	/* hash chain */
 	size_t idx;			/* in repl.users */
@@ -92,6 +93,7 @@ struct repl_settings {
 	unsigned int retry_min, retry_max;	/* seconds */
 	unsigned int startup_rate;	/* first full syncs per second at start-up */
 	unsigned int list_at_start;
+	int startup_sync;		/* replicator_startup_sync */
 	char state_path[512];
 	char import_path[512];		/* Dovecot's replicator.db, read if state_path is missing */
 };
@@ -116,6 +118,7 @@ struct repl {
 	struct notify_conn *notifies;
 	struct loop_timer tick, kick;
 	int dirty;
+	int requests_unsaved;		/* a priority was raised since the last save */
 	uint64_t saved_ms;
 	unsigned int listings;		/* userdb listings in progress */
 	/* counters for the log and the bench */

@@ -135,6 +135,13 @@ load_line(struct repl *r, char *line)
 	/* the backoff is not in the file: a failed user is retried after retry_min */
 	if (u->failed)
 		u->retry_at = fast + r->set.retry_min;
+	/* notifications sent while replicatord was down wait in the aggregators until
+	 * their next notification (aggregator/replicator-connection.c sends its queue only
+	 * then): one sync per user after a start catches them, spread at the start-up rate */
+	if (r->set.startup_sync) {
+		u->startup_sync = 1;
+		u->not_before = loop_wall(r->loop) + (int64_t)(r->nusers / r->set.startup_rate);
+	}
 	return NULL;
 }
 
@@ -268,5 +275,7 @@ rstate_save(struct repl *r)
 		}
 	}
 	r->dirty = 0;
+	r->requests_unsaved = 0;
+	r->saved_ms = loop_now(r->loop);
 	return 0;
 }

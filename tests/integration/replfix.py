@@ -6,6 +6,7 @@ the peer, Dovecot's own replicator without sockets, the aggregator notifying rep
 over TCP), and `mtool replicatord` itself, started and stopped by PID.
 
     a, b = backend_pair(notify_port)          # DovecotBackend on 127.0.0.2 and 127.0.0.3
+    a.start(); seed_inboxes(a, b); b.start()
     with Replicatord(a, b, notify_port) as rp:  # rp.admin = its replicator-doveadm socket
         lmtp_deliver(a, 'user1@example.org', msg)
         imap_messages(b, 'user1@example.org')  -> [(uid, flags, body bytes)]
@@ -139,6 +140,10 @@ class Replicatord(Proxyd):
         """[(user, start line no, end line no or None)] from the debug log."""
         spans, open_ = [], {}
         for i, line in enumerate(self.log().splitlines()):
+            if 'replicatord started' in line:
+                # a restart: what the last run had open is ended by the kill
+                spans += [(u, s, 'KILLED') for u, s in open_.items()]
+                open_ = {}
             m = re.search(r'Debug: (\S+): (full|incremental|normal) sync on ', line)
             if m:
                 if m.group(1) in open_:
@@ -150,6 +155,23 @@ class Replicatord(Proxyd):
             if m and m.group(1) in open_:
                 spans.append((m.group(1), open_.pop(m.group(1)), i))
         return spans + [(u, s, None) for u, s in open_.items()]
+
+
+def seed_inboxes(a, b):
+    """Call with A started and B not: creates every user's INBOX on A and copies it, GUID
+    included, into B's storage. Two INBOXes created independently on A and B have
+    different GUIDs, and dsync then fails for that user for good ("Remote lost mailbox
+    GUID"): the same seeding the lab does for Dovecot's own replicator (replicator.md
+    §4.5, §6.6). The mail_plugins are off so that nothing notifies replicatord."""
+    ids = fixtures._identities()
+    os.makedirs(b.mail_dir, exist_ok=True)
+    if ids.root:
+        os.chown(b.mail_dir, ids.uid, ids.gid)
+    a.doveadm('-o', 'mail_plugins=', 'mailbox', 'status', '-A', 'guid', 'INBOX')
+    for user in a.users:
+        name, domain = user.split('@')
+        a.doveadm('-o', 'mail_plugins=', 'sync', '-u', user,
+                  'maildir:%s/%s/%s/Maildir' % (b.mail_dir, domain, name))
 
 
 def lmtp_deliver(be, rcpt, msg):

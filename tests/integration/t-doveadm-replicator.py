@@ -93,7 +93,8 @@ def main():
     dv_sock = os.path.join(dv.base_dir, 'replicator-doveadm')
 
     rp = Replicatord(NoBackend('127.0.0.2'), NoBackend('127.0.0.3'), free_port(), settings={
-        'replicator_list_users': 'no', 'replicator_retry_min': '10 mins'}, args=())
+        'replicator_list_users': 'no', 'replicator_retry_min': '10 mins',
+        'replicator_startup_sync': 'no'}, args=())
     os.makedirs(rp.state_dir, exist_ok=True)
     shutil.copy(os.path.join(dv.state_dir, 'replicator.db'), rp.dovecot_db)
     rp.start()

@@ -8,7 +8,7 @@ import os
 import subprocess
 
 from fixtures import free_port, main_guard, report, stop_all
-from replfix import (Replicatord, backend_pair, imap_login, imap_mailboxes, imap_messages,
+from replfix import (Replicatord, backend_pair, seed_inboxes, imap_login, imap_mailboxes, imap_messages,
                      lmtp_deliver, message, wait_for)
 
 USERS = ['user%d@example.org' % i for i in range(1, 6)]
@@ -29,6 +29,7 @@ def main():
     notify_port = free_port()
     a, b = backend_pair(notify_port, sync_timeout_a=10)
     a.start()
+    seed_inboxes(a, b)
     b.start()
     rp = Replicatord(a, b, notify_port).start()
 
