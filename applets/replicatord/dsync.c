@@ -19,7 +19,7 @@ struct dsync {
 	struct repl *r;
 	struct repl_user *u;
 	size_t slot;
-	int full, incremental;
+	int side, full, incremental;
 	int64_t old_full;
 	unsigned int nlines;
 	char *new_state;
@@ -52,7 +52,7 @@ ds_end(struct dsync *ds, const char *code, const char *reason)
 	}
 	s->ds = NULL;
 	r->running--;
-	sched_done(r, ds->u, ds->full, ds->old_full, ds->new_state, code, reason);
+	sched_done(r, ds->u, ds->side, ds->full, ds->old_full, ds->new_state, code, reason);
 	strbuf_free(&ds->q.cmd);
 	free(ds->new_state);
 	free(ds);
@@ -64,7 +64,7 @@ ds_done(struct dvreq *q, const char *reason)
 	ds_end(q->arg, NULL, reason);
 }
 
-static void
+static int
 ds_line(struct dvreq *q, char *line)
 {
 	struct dsync *ds = q->arg;
@@ -73,7 +73,7 @@ ds_line(struct dvreq *q, char *line)
 		line[strcspn(line, "\t")] = '\0';
 		ds->new_state = strdup(line);
 		ds->r->slots[ds->slot].st = SLOT_DSYNC_SECOND;
-		return;
+		return 0;
 	}
 	dvreq_cancel(q);
 	if (strcmp(line, "+") == 0) {
@@ -87,6 +87,7 @@ ds_line(struct dvreq *q, char *line)
 	} else {
 		ds_end(ds, NULL, "the doveadm server sent an unexpected result line");
 	}
+	return 1;
 }
 
 /* "-d -N -l 30 -U" and the like: split on spaces, as Dovecot does (no quoting) */
@@ -117,11 +118,15 @@ dsync_start(struct repl *r, size_t slot, struct repl_user *u, int full)
 	ds->r = r;
 	ds->u = u;
 	ds->slot = slot;
+	/* the side that changed initiates (its incremental state sees its own changes);
+	 * a full sync compares everything, from A */
+	int side = !full && !(u->sides & 1) && (u->sides & 2) ? 1 : 0;
+	ds->side = side;
 	ds->full = full;
-	ds->incremental = !full && u->state[0] != '\0';
+	ds->incremental = !full && u->state[side][0] != '\0';
 	ds->old_full = u->last_full;
 	struct dvreq *q = &ds->q;
-	q->b = &p->b[0];
+	q->b = &p->b[side];
 	q->password = r->set.password;
 	q->line_max = DSYNC_LINE_MAX;
 	q->handshake_timeout_ms = r->set.connect_timeout_ms;
@@ -140,9 +145,9 @@ dsync_start(struct repl *r, size_t slot, struct repl_user *u, int full)
 	/* the state goes raw, as Dovecot sends it: it is base64 */
 	strbuf_puts(&q->cmd, "\t-s\t");
 	if (!full)
-		strbuf_puts(&q->cmd, u->state);
+		strbuf_puts(&q->cmd, u->state[side]);
 	if (!has_d)
-		strbuf_printf(&q->cmd, "\t%s", p->b[1].dest);
+		strbuf_printf(&q->cmd, "\t%s", p->b[1 - side].dest);
 	strbuf_putc(&q->cmd, '\n');
 	if (q->cmd.error || dvreq_start(r, q) < 0) {
 		log_error("%s: cannot start a sync on %s", u->name, q->b->spec);
@@ -160,11 +165,17 @@ dsync_start(struct repl *r, size_t slot, struct repl_user *u, int full)
 	if (full) {
 		u->last_full = now;
 		u->force_full = 0;
+		u->sides = 0;
 	}
-	u->prio = PRIO_NONE;
+	u->sides &= (unsigned char)~(1u << side);
 	u->startup_sync = 0;
-	for (struct repl_waiter *w = u->waiters; w; w = w->next)
-		w->armed = 1;
+	/* while the other side still has to initiate, the user stays queued, and a waiting
+	 * mail process is answered by that last sync */
+	if (u->sides == 0) {
+		u->prio = PRIO_NONE;
+		for (struct repl_waiter *w = u->waiters; w; w = w->next)
+			w->armed = 1;
+	}
 	r->slots[slot].ds = ds;
 	r->slots[slot].st = SLOT_NOT_CONNECTED;
 	r->running++;

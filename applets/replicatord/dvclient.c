@@ -69,7 +69,8 @@ dv_send_cmd(struct dvreq *q)
 		q->on_step(q);
 }
 
-static void
+/* Returns 1 if the request ended (q may be freed), else 0. */
+static int
 dv_line(struct dvreq *q, char *line)
 {
 	switch (q->step) {
@@ -80,14 +81,14 @@ dv_line(struct dvreq *q, char *line)
 		} else if (strcmp(line, "-") == 0) {
 			if (q->password == NULL || *q->password == '\0') {
 				dv_finish(q, "the doveadm server wants a password: set doveadm_password");
-				return;
+				return 1;
 			}
 			/* SASL PLAIN, authcid "doveadm" as Dovecot's doveadm clients send it */
 			char raw[512], b64[700];
 			size_t plen = strlen(q->password);
 			if (plen > sizeof(raw) - 10) {
 				dv_finish(q, "doveadm_password is too long");
-				return;
+				return 1;
 			}
 			memcpy(raw, "\0doveadm\0", 9);
 			memcpy(raw + 9, q->password, plen);
@@ -98,18 +99,20 @@ dv_line(struct dvreq *q, char *line)
 				q->on_step(q);
 		} else {
 			dv_finish(q, "the doveadm server sent an unexpected handshake");
+			return 1;
 		}
-		return;
+		return 0;
 	case DV_AUTH_WAIT:
-		if (strcmp(line, "+") == 0)
-			dv_send_cmd(q);
-		else
+		if (strcmp(line, "+") != 0) {
 			dv_finish(q, "the doveadm server refused doveadm_password");
-		return;
+			return 1;
+		}
+		dv_send_cmd(q);
+		return 0;
 	case DV_REPLY:
-		q->line(q, line);
-		return;
+		return q->line(q, line);
 	}
+	return 0;
 }
 
 static void
@@ -128,12 +131,13 @@ dv_cb(struct conn *c, enum conn_event ev, void *arg)
 		conn_write(c, DV_HANDSHAKE, sizeof(DV_HANDSHAKE) - 1);
 		return;
 	case CONN_EV_DATA:
-		while (q->c == c && (r = conn_getline(c, &line, &len)) != 0) {
+		while ((r = conn_getline(c, &line, &len)) != 0) {
 			if (r < 0) {
 				dv_finish(q, "the doveadm server sent a line that is too long");
 				return;
 			}
-			dv_line(q, line);
+			if (dv_line(q, line))
+				return;
 		}
 		return;
 	case CONN_EV_EOF:

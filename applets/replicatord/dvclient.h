@@ -15,9 +15,9 @@ struct dvreq {
 	struct strbuf cmd;		/* the command line, LF included */
 	size_t line_max;
 	unsigned int handshake_timeout_ms, reply_timeout_ms;
-	/* each reply line after the handshake; may call dvreq_cancel() and then done()
-	 * itself */
-	void (*line)(struct dvreq *, char *line);
+	/* each reply line after the handshake; returns 0 to read on, or 1 after it called
+	 * dvreq_cancel() and ended the request itself (q may be freed then) */
+	int (*line)(struct dvreq *, char *line);
 	/* the connection failed or ended (reason), after which q->c is NULL */
 	void (*done)(struct dvreq *, const char *reason);
 	void (*on_step)(struct dvreq *);	/* for STATUS-DSYNC; may be NULL */

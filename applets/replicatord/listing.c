@@ -155,7 +155,7 @@ list_done(struct dvreq *q, const char *reason)
 	listing_end(q->arg, reason);
 }
 
-static void
+static int
 list_line(struct dvreq *q, char *line)
 {
 	struct listing *l = q->arg;
@@ -164,11 +164,12 @@ list_line(struct dvreq *q, char *line)
 		if (listing_parse(line, list_add, l) < 0) {
 			dvreq_cancel(q);
 			listing_end(l, "the doveadm server's user list does not parse");
+			return 1;
 		}
-		return;
+		return 0;
 	}
 	if (line[0] == '\0')
-		return;
+		return 0;
 	dvreq_cancel(q);
 	if (strcmp(line, "+") == 0)
 		listing_end(l, NULL);
@@ -177,6 +178,7 @@ list_line(struct dvreq *q, char *line)
 		str_fmt(why, sizeof(why), "the doveadm server answered %.64s", line);
 		listing_end(l, why);
 	}
+	return 1;
 }
 
 void

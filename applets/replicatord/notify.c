@@ -27,6 +27,7 @@ struct notify_conn {
 	unsigned int refs;		/* the connection itself + waiters */
 	unsigned int waiting;
 	unsigned int pair;
+	int side;			/* the pair member it comes from, -1 unknown */
 	int plugin;			/* the plugin's dialect */
 	char peer[IP_ADDR_STRLEN];
 };
@@ -65,6 +66,7 @@ notify_answer(struct notify_conn *nc, unsigned int id, int ok)
 	char buf[24];
 	if (nc->d == NULL)
 		return;
+	log_debug("notify from %s: sync request %u answered %c", nc->peer, id, ok ? '+' : '-');
 	if (nc->plugin)
 		dline_send_raw(nc->d, ok ? "+" : "-");
 	else {
@@ -124,6 +126,7 @@ notify_line(struct dline_conn *d, char **f, size_t n, void *arg)
 		bad(nc, "a sync request without a valid id");
 		return;
 	}
+	log_debug("notify from %s: %s %s", nc->peer, f[0], f[1]);
 	struct repl_user *u = queue_get(r, f[0], nc->pair);
 	if (u == NULL) {
 		log_errorx("notify from %s: unusable user name ignored", nc->peer);
@@ -145,7 +148,7 @@ notify_line(struct dline_conn *d, char **f, size_t n, void *arg)
 			u->waiters = w;
 		}
 	}
-	queue_raise(r, u, prio);
+	queue_raise(r, u, prio, u->pair == nc->pair ? nc->side : -1);
 }
 
 static void
@@ -155,6 +158,8 @@ notify_closed(struct dline_conn *d, const char *reason, void *arg)
 	(void)d;
 	if (strcmp(reason, "Disconnected") != 0)
 		log_errorx("notify from %s: %s", nc->peer, reason);
+	else
+		log_debug("notify from %s: disconnected", nc->peer);
 	notify_gone(nc);
 }
 
@@ -169,12 +174,17 @@ accept_fd(struct repl *r, int fd, const struct ip_addr *peer, int plugin)
 	nc->r = r;
 	nc->refs = 1;
 	nc->plugin = plugin;
+	nc->side = -1;
 	if (peer != NULL && peer->family != 0) {
 		ip_format(peer, nc->peer, sizeof(nc->peer));
-		/* the pair whose backend this is: its users are that pair's */
+		/* the pair whose backend this is: its users are that pair's, and the changes it
+		 * reports are synced from it */
 		for (size_t i = 0; i < r->npairs; i++)
-			if (ip_equal(&r->pairs[i].b[0].ip, peer) || ip_equal(&r->pairs[i].b[1].ip, peer))
-				nc->pair = (unsigned int)i;
+			for (int k = 0; k < 2; k++)
+				if (ip_equal(&r->pairs[i].b[k].ip, peer)) {
+					nc->pair = (unsigned int)i;
+					nc->side = k;
+				}
 	} else {
 		str_copy(nc->peer, "local socket", sizeof(nc->peer));
 	}

@@ -87,8 +87,10 @@ queue_get(struct repl *r, const char *name, unsigned int pair)
 	}
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	if ((u->name = strdup(name)) == NULL || (u->state = strdup("")) == NULL) {
+	if ((u->name = strdup(name)) == NULL || (u->state[0] = strdup("")) == NULL ||
+	    (u->state[1] = strdup("")) == NULL) {
 		free(u->name);
+		free(u->state[0]);
 		free(u);
 		return NULL;
 	}
@@ -109,8 +111,9 @@ queue_get(struct repl *r, const char *name, unsigned int pair)
 }
 
 void
-queue_raise(struct repl *r, struct repl_user *u, enum repl_prio p)
+queue_raise(struct repl *r, struct repl_user *u, enum repl_prio p, int side)
 {
+	u->sides |= side < 0 ? 3 : 1 << side;
 	/* 2.3.20+: only a higher priority refreshes last_update (a stream of equal
 	 * notifications must not keep a user behind others forever) */
 	if ((unsigned int)p > u->prio) {
@@ -144,7 +147,8 @@ user_free(struct repl_user *u)
 {
 	queue_answer_waiters(u, 0, 1);
 	free(u->name);
-	free(u->state);
+	free(u->state[0]);
+	free(u->state[1]);
 	free(u);
 }
 

@@ -69,13 +69,13 @@ status_overview(struct admin_conn *ac)
 		const struct repl_user *u = r->users[i];
 		if (u->syncing)
 			continue;
-		if (u->prio != PRIO_NONE) {
-			q[u->prio]++;
-			continue;
-		}
+		/* a failed user waits for its retry whatever its priority (Dovecot's failed
+		 * users always have priority none) */
 		int due = queue_due(r, u, now) <= now;
 		if (u->failed)
 			due ? qfailed++ : wfailed++;
+		else if (u->prio != PRIO_NONE)
+			q[u->prio]++;
 		else if (due)
 			qfull++;
 	}
@@ -147,7 +147,7 @@ replicate(struct admin_conn *ac, char **f)
 		}
 		if (full)
 			u->force_full = 1;
-		queue_raise(r, u, prio);
+		queue_raise(r, u, prio, -1);
 		dline_send_raw(ac->d, "+1");
 		return;
 	}
@@ -157,7 +157,7 @@ replicate(struct admin_conn *ac, char **f)
 			continue;
 		if (full)
 			u->force_full = 1;
-		queue_raise(r, u, prio);
+		queue_raise(r, u, prio, -1);
 		count++;
 	}
 	str_fmt(buf, sizeof(buf), "+%zu", count);

@@ -132,10 +132,10 @@ pairs_parse(struct repl *r, const struct conf_node *n, FILE *errf)
 			}
 		}
 		r->npairs++;
-		if (!has_d && pair->b[1].dest == NULL) {
+		if (!has_d && (pair->b[0].dest == NULL || pair->b[1].dest == NULL)) {
 			fprintf(errf, "%s:%u: replicator_pairs: without -d in replication_dsync_parameters "
-			    "the second backend of a pair must be ip:port (it is the dsync destination)\n",
-			    n->file, n->line);
+			    "both backends of a pair must be ip:port (each is the other's dsync "
+			    "destination)\n", n->file, n->line);
 			return -1;
 		}
 		v = *e ? e + 1 : e;

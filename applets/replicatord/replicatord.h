@@ -33,7 +33,10 @@ struct repl_waiter {
 
 struct repl_user {
 	char *name;
-	char *state;			/* dsync state of the pair's initiator, "" for none */
+	/* dsync states, one per initiating side of the pair ("" for none): a state is the
+	 * master side's view, and an incremental sync skips mailboxes whose master side did
+	 * not change, so changes on a side are synced from that side */
+	char *state[2];
 	int64_t last_update, last_fast, last_full, last_success;	/* wall seconds, 0 never */
 	int64_t retry_at;		/* failed: not before this (backoff) */
 	int64_t not_before;		/* start-up spreading of first full syncs */
@@ -44,6 +47,7 @@ struct repl_user {
 	int64_t sync_old_full;
 	unsigned char sync_prio;
 	unsigned char prio;
+	unsigned char sides;		/* bit 0/1: side A/B changed and must initiate a sync */
 	unsigned int failed : 1, force_full : 1, syncing : 1, removed : 1;
 	unsigned int startup_sync : 1;	/* one sync after a start (see rstate.c) */
 	struct repl_waiter *waiters;
@@ -130,8 +134,9 @@ struct repl_user *queue_find(struct repl *, const char *name);
 /* Finds or adds (priority none, never synced); NULL if out of memory or the name is
  * unusable (empty or over 255 bytes). */
 struct repl_user *queue_get(struct repl *, const char *name, unsigned int pair);
-/* Raises the priority (a lower or equal one changes nothing) and wakes the scheduler. */
-void queue_raise(struct repl *, struct repl_user *, enum repl_prio);
+/* Raises the priority (a lower or equal one changes nothing) and wakes the scheduler;
+ * side is the pair member that changed (0, 1), or -1 when unknown (then both sync). */
+void queue_raise(struct repl *, struct repl_user *, enum repl_prio, int side);
 /* Forgets the user; a running sync's result is dropped when it ends. */
 void queue_remove(struct repl *, struct repl_user *);
 /* Frees a user queue_remove() left to its running sync, once the sync let go of it. */
@@ -150,7 +155,7 @@ void sched_kick(struct repl *);
 void sched_tick(struct repl *);
 /* A sync ended (dsync.c): result is NULL on success, else the reason; code is the
  * doveadm server's -CODE when it sent one. */
-void sched_done(struct repl *, struct repl_user *, int full, int64_t old_full,
+void sched_done(struct repl *, struct repl_user *, int side, int full, int64_t old_full,
     const char *new_state, const char *code, const char *reason);
 
 /* dsync.c */

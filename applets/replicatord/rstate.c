@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* applets/replicatord/rstate.c: replicator.db in Dovecot 2.3's format (replicator.md §3.7):
  * one line per user, user (TAB-escaped), priority 0-3, last update, last fast sync, last
- * full sync, failed 0/1, dsync state, last successful sync; mtool appends the initiator
- * (column 9), which Dovecot ignores. A file left by Dovecot's replicator is read as it is
+ * full sync, failed 0/1, dsync state, last successful sync; mtool appends the pair's
+ * first backend (column 9) and the state of syncs the second one initiates (column 10),
+ * which Dovecot ignores. A file left by Dovecot's replicator is read as it is
  * (migration). Written whole to a temporary file, fsynced and renamed, so a crash leaves
  * the old file or the new one, never half of one; a file that does not parse is refused
  * (Dovecot silently stops at the first bad line and forgets the rest). */
@@ -121,11 +122,19 @@ load_line(struct repl *r, char *line)
 		return NULL;
 	if (u == NULL && (u = queue_get(r, f[0], n >= 9 ? pair_of(r, f[8]) : 0)) == NULL)
 		return "unusable user name (or out of memory)";
-	char *st = strdup(f[6]);
-	if (st == NULL)
+	char *st = strdup(f[6]), *st2 = strdup(n >= 10 ? f[9] : "");
+	if (st == NULL || st2 == NULL) {
+		free(st);
+		free(st2);
 		return "out of memory";
-	free(u->state);
-	u->state = st;
+	}
+	free(u->state[0]);
+	free(u->state[1]);
+	u->state[0] = st;
+	u->state[1] = st2;
+	/* a request in the file: from which side is not recorded, so both sync */
+	if (prio != PRIO_NONE)
+		u->sides = 3;
 	u->prio = (unsigned char)prio;
 	u->last_update = upd;
 	u->last_fast = fast;
@@ -140,6 +149,7 @@ load_line(struct repl *r, char *line)
 	 * then): one sync per user after a start catches them, spread at the start-up rate */
 	if (r->set.startup_sync) {
 		u->startup_sync = 1;
+		u->sides = 3;
 		u->not_before = loop_wall(r->loop) + (int64_t)(r->nusers / r->set.startup_rate);
 	}
 	return NULL;
@@ -236,9 +246,11 @@ rstate_save(struct repl *r)
 		tab_escape(&sb, u->name);
 		strbuf_printf(&sb, "\t%u\t%lld\t%lld\t%lld\t%d\t", prio, (long long)u->last_update,
 		    (long long)u->last_fast, (long long)full, u->failed ? 1 : 0);
-		tab_escape(&sb, u->state);
+		tab_escape(&sb, u->state[0]);
 		strbuf_printf(&sb, "\t%lld\t", (long long)u->last_success);
 		tab_escape(&sb, r->pairs[u->pair].b[0].spec);
+		strbuf_putc(&sb, '\t');
+		tab_escape(&sb, u->state[1]);
 		strbuf_putc(&sb, '\n');
 	}
 	if (sb.error) {

@@ -113,7 +113,7 @@ backoff(const struct repl *r, unsigned int fails)
 }
 
 void
-sched_done(struct repl *r, struct repl_user *u, int full, int64_t old_full,
+sched_done(struct repl *r, struct repl_user *u, int side, int full, int64_t old_full,
     const char *new_state, const char *code, const char *reason)
 {
 	int64_t now = loop_wall(r->loop);
@@ -127,8 +127,8 @@ sched_done(struct repl *r, struct repl_user *u, int full, int64_t old_full,
 	if (reason == NULL) {
 		char *s = strdup(new_state ? new_state : "");
 		if (s != NULL) {
-			free(u->state);
-			u->state = s;
+			free(u->state[side]);
+			u->state[side] = s;
 		}
 		u->failed = 0;
 		u->fails = 0;
@@ -149,7 +149,9 @@ sched_done(struct repl *r, struct repl_user *u, int full, int64_t old_full,
 		/* a state from before a failed sync may no longer match either side: the
 		 * next sync runs without one (Dovecot's rule), and a full sync that failed
 		 * is still owed */
-		u->state[0] = '\0';
+		u->state[side][0] = '\0';
+		/* the side still has changes to bring over */
+		u->sides |= (unsigned char)(1u << side);
 		if (full) {
 			u->last_full = old_full;
 			u->force_full = 1;

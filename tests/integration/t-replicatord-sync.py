@@ -102,9 +102,9 @@ def main():
     with open(rp.db) as f:
         lines = f.read().splitlines()
     cols = [l.split('\t') for l in lines]
-    report(len(lines) == 5 and all(len(c) == 9 and c[8] == '%s:%d' % (a.ip, a.doveadm_port)
+    report(len(lines) == 5 and all(len(c) == 10 and c[8] == '%s:%d' % (a.ip, a.doveadm_port)
                                    and c[6].startswith('AQAAA') for c in cols),
-           'replicator.db has every user, 8 Dovecot columns + the initiator, with states',
+           'replicator.db has every user, 8 Dovecot columns + pair and second state, with states',
            '\n'.join(lines))
     st = os.stat(rp.db)
     report(st.st_mode & 0o777 == 0o600, 'replicator.db is mode 0600', oct(st.st_mode))
