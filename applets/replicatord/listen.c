@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "applets/replicatord/replicatord.h"
@@ -43,7 +45,7 @@ on_accept(struct loop_io *io, uint32_t events, void *arg)
 	switch (l->kind) {
 	case L_ADMIN: radmin_accept_fd(l->r, fd); break;
 	case L_NOTIFY: notify_accept_fd(l->r, fd, &peer); break;
-	case L_PLUGIN: notify_plugin_accept_fd(l->r, fd); break;
+	case L_PLUGIN: notify_plugin_accept_fd(l->r, fd, 0); break;
 	}
 }
 
@@ -170,6 +172,56 @@ open_inet(struct repl *r, const struct conf_node *l, enum listener_kind kind, FI
 	return add(r, fd, kind, NULL, errf);
 }
 
+/* fifo_listener replication-notify-fifo: the plugin writes "<user>\t<prio>" lines to it */
+static int
+open_fifo(struct repl *r, const struct conf_node *l, FILE *errf)
+{
+	char path[256];
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	mode_t mode = 0600;
+	const struct conf_node *n;
+
+	if (str_fmt(path, sizeof(path), "%s/%s", r->set.base_dir, l->name) >= sizeof(path)) {
+		fprintf(errf, "replicatord: fifo_listener %s: path too long\n", l->name);
+		return -1;
+	}
+	if ((n = conf_find(l, "mode")) != NULL) {
+		char *end;
+		unsigned long m = strtoul(n->value, &end, 8);
+		if (n->value[0] == '\0' || *end != '\0' || m > 0777) {
+			fprintf(errf, "%s:%u: mode: '%s' is not an octal mode (e.g. 0600)\n", n->file,
+			    n->line, n->value);
+			return -1;
+		}
+		mode = (mode_t)m;
+	}
+	if (mode == 0)
+		return 0;
+	if (owner(conf_find(l, "user"), &uid, &gid, 0, errf) < 0 ||
+	    owner(conf_find(l, "group"), &uid, &gid, 1, errf) < 0)
+		return -1;
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISFIFO(st.st_mode)) {
+		fprintf(errf, "replicatord: %s exists and is not a FIFO\n", path);
+		return -1;
+	}
+	if ((mkfifo(path, mode) < 0 && errno != EEXIST) || chmod(path, mode) < 0 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)) {
+		fprintf(errf, "replicatord: cannot make the FIFO %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || (r->fifo_wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		fprintf(errf, "replicatord: cannot open the FIFO %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	notify_plugin_accept_fd(r, fd, 1);
+	return 0;
+}
+
 static const struct conf_node *
 service(const struct conf *c, const char *name)
 {
@@ -217,12 +269,19 @@ listeners_open(struct repl *r, FILE *errf)
 	    "replication-notify");
 	if (agg != NULL)
 		bad |= open_unix(r, agg, "replication-notify", 0600, NULL, L_PLUGIN, errf) < 0;
+	const struct conf_node *fifo = NULL, *asvc = service(r->conf, "aggregator");
+	while (asvc != NULL && (fifo = conf_next_section(asvc, fifo, "fifo_listener")) != NULL)
+		if (fifo->name != NULL && strcmp(fifo->name, "replication-notify-fifo") == 0)
+			bad |= open_fifo(r, fifo, errf) < 0;
 	return bad ? -1 : 0;
 }
 
 void
 listeners_close(struct repl *r)
 {
+	if (r->fifo_wfd >= 0)
+		close(r->fifo_wfd);
+	r->fifo_wfd = -1;
 	while (r->listeners) {
 		struct listener *l = r->listeners;
 		r->listeners = l->next;

@@ -28,7 +28,7 @@ struct notify_conn {
 	unsigned int waiting;
 	unsigned int pair;
 	int side;			/* the pair member it comes from, -1 unknown */
-	int plugin;			/* the plugin's dialect */
+	int plugin;			/* the plugin's dialect: 1 socket, 2 FIFO (no replies) */
 	char peer[IP_ADDR_STRLEN];
 };
 
@@ -121,6 +121,9 @@ notify_line(struct dline_conn *d, char **f, size_t n, void *arg)
 		bad(nc, "an invalid priority");
 		return;
 	}
+	/* nobody can read an answer on the FIFO: a sync request there is just urgent */
+	if (prio == PRIO_SYNC && nc->plugin == 2)
+		prio = PRIO_HIGH;
 	if (prio == PRIO_SYNC && !nc->plugin &&
 	    (n < 3 || str_to_num(f[2], 1, 0xffffffffLL, &id, &err) < 0)) {
 		bad(nc, "a sync request without a valid id");
@@ -186,7 +189,7 @@ accept_fd(struct repl *r, int fd, const struct ip_addr *peer, int plugin)
 					nc->side = k;
 				}
 	} else {
-		str_copy(nc->peer, "local socket", sizeof(nc->peer));
+		str_copy(nc->peer, plugin == 2 ? "FIFO" : "local socket", sizeof(nc->peer));
 	}
 	nc->d = dline_conn_new(r->loop, fd, plugin ? &plugin_set : &aggregator_set, notify_line,
 	    notify_closed, nc);
@@ -207,9 +210,9 @@ notify_accept_fd(struct repl *r, int fd, const struct ip_addr *peer)
 }
 
 void
-notify_plugin_accept_fd(struct repl *r, int fd)
+notify_plugin_accept_fd(struct repl *r, int fd, int fifo)
 {
-	accept_fd(r, fd, NULL, 1);
+	accept_fd(r, fd, NULL, fifo ? 2 : 1);
 }
 
 void

@@ -40,6 +40,8 @@ static const struct conf_key replicatord_schema[] = {
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
 	{ "service/unix_listener", "group" },
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
+	{ "service/fifo_listener", "mode" }, { "service/fifo_listener", "user" },
+	{ "service/fifo_listener", "group" },
 	{ NULL, NULL },
 };
 
@@ -288,7 +290,7 @@ int
 replicatord_main(int argc, char **argv)
 {
 	struct daemon_args args;
-	struct repl r = { 0 };
+	struct repl r = { .fifo_wfd = -1 };
 	char err[256], state_dir[sizeof(r.set.state_path)];
 
 	daemon_parse_args(argc, argv, &replicatord_cmd, &args);

@@ -119,6 +119,7 @@ struct repl {
 	size_t nslots, running;
 	struct listener *listeners;
 	struct admin_conn *admins;
+	int fifo_wfd;			/* our own writer on the FIFO: readers never see EOF */
 	struct notify_conn *notifies;
 	struct loop_timer tick, kick;
 	int dirty;
@@ -184,7 +185,8 @@ void radmin_accept_fd(struct repl *, int fd);
 void radmin_close_all(struct repl *);
 void notify_close_all(struct repl *);
 void notify_accept_fd(struct repl *, int fd, const struct ip_addr *peer);
-void notify_plugin_accept_fd(struct repl *, int fd);
+/* The replication plugin's own lines, on its replication-notify socket or FIFO. */
+void notify_plugin_accept_fd(struct repl *, int fd, int fifo);
 
 /* rstate.c */
 int rstate_load(struct repl *, FILE *errf);

@@ -72,8 +72,8 @@ class Replicatord(Proxyd):
     kind = 'mtool-replicatord'
 
     def __init__(self, a, b, notify_port, name='replicatord', settings=None, admin_port=True,
-                 args=('-D',)):
-        super().__init__(name=name, settings=settings, args=args)
+                 args=('-D',), extra_conf=''):
+        super().__init__(name=name, settings=settings, args=args, extra_conf=extra_conf)
         self.a, self.b = a, b
         self.notify_port = notify_port
         self.admin_port = free_port() if admin_port else 0

@@ -5,6 +5,7 @@ folder create and rename, a sync request (replication_sync_timeout on A) answere
 its sync, no two syncs of one user at once, and the state file written as it goes."""
 
 import os
+import socket
 import subprocess
 
 from fixtures import free_port, main_guard, report, stop_all
@@ -31,7 +32,9 @@ def main():
     a.start()
     seed_inboxes(a, b)
     b.start()
-    rp = Replicatord(a, b, notify_port).start()
+    rp = Replicatord(a, b, notify_port, extra_conf=(
+        'service aggregator {\n  unix_listener replication-notify {\n    mode = 0600\n  }\n'
+        '  fifo_listener replication-notify-fifo {\n    mode = 0600\n  }\n}\n')).start()
 
     # start-up: the users are listed through A's doveadm server and synced once
     st = wait_for(lambda: (lambda s: s if len(s) == 5 and all(r[4] != '-' for r in s.values())
@@ -90,6 +93,44 @@ def main():
                               mids(imap_messages(b, u)) == want[u] for u in USERS), timeout=20)
     report(ok, 'deliveries to A and to B for every user end up on both, once each',
            repr({u: (mids(imap_messages(a, u)), mids(imap_messages(b, u))) for u in USERS}))
+
+    # the replication plugin's own socket and FIFO, served by replicatord itself (for a
+    # replicatord on a backend's base_dir, without Dovecot's aggregator)
+    a.doveadm('-o', 'mail_plugins=', 'save', '-u', USERS[2], input=message('<fifo@test>').encode())
+    with open(os.path.join(rp.dir, 'run', 'replication-notify-fifo'), 'w') as f:
+        f.write('%s\thigh\n' % USERS[2])
+    ok = wait_for(lambda: '<fifo@test>' in mids(imap_messages(b, USERS[2])), timeout=10)
+    report(ok, 'a "<user>\\thigh" line on replication-notify-fifo syncs that user')
+    a.doveadm('-o', 'mail_plugins=', 'save', '-u', USERS[3], input=message('<sock@test>').encode())
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(os.path.join(rp.dir, 'run', 'replication-notify'))
+    s.sendall(('%s\tsync\n' % USERS[3]).encode())
+    reply = b''
+    while not reply.endswith(b'\n'):
+        d = s.recv(10)
+        if not d:
+            break
+        reply += d
+    s.close()
+    on_b = mids(imap_messages(b, USERS[3]))
+    report(reply == b'+\n' and '<sock@test>' in on_b,
+           '"<user>\\tsync" on replication-notify is answered "+" once the mail is on B',
+           repr((reply, on_b)))
+
+    # who may connect: the admin socket is root's, the notify socket the internal user's
+    import pwd
+    for name, mode, owner in (('replicator-doveadm', 0o600, 'root'),
+                              ('replicator', 0o600, 'dovecot' if os.geteuid() == 0 else None),
+                              ('replication-notify', 0o600, 'root')):
+        st = os.stat(os.path.join(rp.dir, 'run', name))
+        who = pwd.getpwuid(st.st_uid).pw_name
+        report(st.st_mode & 0o777 == mode and (owner is None or who == owner),
+               'socket %s is mode %o, owned by %s' % (name, mode, owner or who),
+               '%o %s' % (st.st_mode & 0o777, who))
+    report(pwd.getpwuid(os.stat('/proc/%d' % rp.pid).st_uid).pw_name ==
+           ('dovecot' if os.geteuid() == 0 else pwd.getpwuid(os.getuid()).pw_name),
+           'replicatord runs as default_internal_user after binding')
 
     spans = rp.sync_spans()
     overlaps = [s for s in spans if s[2] == 'OVERLAP']
