@@ -68,8 +68,11 @@ rc_start(struct repl_conn *c, struct doveadm_ctx *ctx, int argc, char **argv,
 		dv_fatal("read(%s) failed: %s", c->path, dv_strerror(errno));
 	if (ret == 0)
 		dv_fatal("%s disconnected", c->path);
+	/* doveadm's alarm(5) interrupts its read(), so it never reaches its own "timed
+	 * out" text but reports the EINTR */
 	if (ret == -2)
-		dv_fatal("read(%s) timed out", c->path);
+		dv_fatal("read(%s) failed: read(size=8192) failed: Interrupted system call",
+		    c->path);
 	/* version_string_verify(): service and major must match, any minor */
 	if (strncmp(line, REPL_SERVER_PREFIX, strlen(REPL_SERVER_PREFIX)) != 0)
 		dv_fatal_status(DOVEADM_EX_PROTOCOL,

@@ -160,13 +160,17 @@ def main():
         log.append(got)
         c.sendall(b'user1@example.org\tnone\t1\t0\t0\t1\n')
 
+    def silent(c, log):
+        time.sleep(5.5)
+
     for name, script, cmds in (('wrong VERSION', wrong, [['status']]),
+                               ('silent for 5 s', silent, [['dsync-status']]),
                                ('hang-up mid-reply', hangup,
                                 [['status'], ['status', '*'], ['replicate', 'u'], ['add', 'u'],
                                  ['dsync-status']])):
         with FakeUnix(fake, script):
             for c in cmds:
-                for fmt in (None, 'json'):
+                for fmt in ((None,) if script is silent else (None, 'json')):
                     a = real(argv(fmt, c[0], fake, *c[1:]))
                     b = mine(argv(fmt, c[0], fake, *c[1:]))
                     report(a == b, '%s, %s -f %s: same output and exit code %d' % (
