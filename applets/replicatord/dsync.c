@@ -175,6 +175,8 @@ dsync_start(struct repl *r, size_t slot, struct repl_user *u, int full)
 		u->prio = PRIO_NONE;
 		for (struct repl_waiter *w = u->waiters; w; w = w->next)
 			w->armed = 1;
+	} else if (u->prio == PRIO_NONE) {
+		u->prio = PRIO_LOW;
 	}
 	r->slots[slot].ds = ds;
 	r->slots[slot].st = SLOT_NOT_CONNECTED;

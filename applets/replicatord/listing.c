@@ -16,6 +16,7 @@
 #define LIST_LINE_MAX	(64u * 1024 * 1024)
 
 struct listing {
+	struct listing *next;
 	struct dvreq q;
 	struct repl *r;
 	unsigned int pair;
@@ -144,6 +145,11 @@ listing_end(struct listing *l, const char *reason)
 	else
 		log_info("listed %zu users on %s, %zu new", l->listed, l->q.b->spec, l->added);
 	r->listings--;
+	for (struct listing **pl = (struct listing **)&r->listing_head; *pl; pl = &(*pl)->next)
+		if (*pl == l) {
+			*pl = l->next;
+			break;
+		}
 	strbuf_free(&l->q.cmd);
 	free(l);
 	sched_kick(r);
@@ -211,5 +217,20 @@ listing_start(struct repl *r, const char *mask, int startup)
 			continue;
 		}
 		r->listings++;
+		l->next = r->listing_head;
+		r->listing_head = l;
 	}
+}
+
+void
+listing_abort_all(struct repl *r)
+{
+	while (r->listing_head) {
+		struct listing *l = r->listing_head;
+		r->listing_head = l->next;
+		dvreq_cancel(&l->q);
+		strbuf_free(&l->q.cmd);
+		free(l);
+	}
+	r->listings = 0;
 }

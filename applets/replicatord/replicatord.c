@@ -276,6 +276,7 @@ repl_free(struct repl *r)
 	radmin_close_all(r);
 	notify_close_all(r);
 	dsync_abort_all(r);
+	listing_abort_all(r);
 	queue_free_all(r);
 	for (size_t i = 0; i < r->npairs; i++) {
 		backend_free(&r->pairs[i].b[0]);

@@ -103,6 +103,7 @@ struct repl_settings {
 };
 
 struct listener;
+struct listing;
 struct admin_conn;
 
 struct repl {
@@ -126,6 +127,7 @@ struct repl {
 	int requests_unsaved;		/* a priority was raised since the last save */
 	uint64_t saved_ms;
 	unsigned int listings;		/* userdb listings in progress */
+	struct listing *listing_head;
 	/* counters for the log and the bench */
 	unsigned long long syncs_ok, syncs_failed;
 };
@@ -173,6 +175,7 @@ void backend_free(struct repl_backend *b);
 /* listing.c: asks each pair's initiator for its users ("user MASK") and adds them;
  * at start-up they are spread over time. */
 void listing_start(struct repl *, const char *mask, int startup);
+void listing_abort_all(struct repl *);
 
 /* radmin.c and notify.c: the listeners (service replicator). */
 int listeners_open(struct repl *, FILE *errf);
