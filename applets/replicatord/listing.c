@@ -90,7 +90,6 @@ json_string(const char *p, char *out, size_t outlen, int *too_long)
 	return p;
 }
 
-/* Parses {"userList":[...]} and adds each name; returns -1 if the line is not that. */
 int
 listing_parse(const char *line, void (*add)(void *, const char *), void *arg)
 {

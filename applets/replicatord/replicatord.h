@@ -176,6 +176,10 @@ void backend_free(struct repl_backend *b);
  * at start-up they are spread over time. */
 void listing_start(struct repl *, const char *mask, int startup);
 void listing_abort_all(struct repl *);
+/* Parses the doveadm server's {"userList":["u1",...]} line (JSON string escapes, \uXXXX
+ * outside the surrogates); calls add for each name that fits 255 bytes. 0, or -1 if the
+ * line is not exactly that. */
+int listing_parse(const char *line, void (*add)(void *, const char *), void *arg);
 
 /* radmin.c and notify.c: the listeners (service replicator). */
 int listeners_open(struct repl *, FILE *errf);
