@@ -93,40 +93,6 @@ def wait_all(path, t0, n, timeout, notified=False):
     return False
 
 
-def dovecot_pair(users):
-    """Backends with Dovecot's replicator and aggregator on each, pointed at each other."""
-    import fixtures
-    from fixtures import DovecotBackend, free_port
-    from replfix import DOVEADM_PASSWORD
-    ids = fixtures._identities()
-    ips = ('127.0.0.2', '127.0.0.3')
-    ports = [free_port(ip) for ip in ips]
-    out = []
-    for i, (name, ip) in enumerate((('da', ips[0]), ('db', ips[1]))):
-        lmtp_port = free_port(ip)
-        extra = '\n'.join([
-            'mail_plugins = $mail_plugins notify replication',
-            'doveadm_port = %d' % ports[i],
-            'doveadm_password = %s' % DOVEADM_PASSWORD,
-            'service doveadm {\n  inet_listener doveadm {\n    address = %s\n    port = %d\n  }\n}'
-            % (ip, ports[i]),
-            'service lmtp {\n  inet_listener lmtp {\n    address = %s\n    port = %d\n  }\n}'
-            % (ip, lmtp_port),
-            'service replicator {\n  unix_listener replicator-doveadm {\n    mode = 0600\n'
-            '    user = %s\n  }\n}' % ids.mail_user,
-            'service aggregator {\n  fifo_listener replication-notify-fifo {\n    user = %s\n  }\n'
-            '  unix_listener replication-notify {\n    user = %s\n  }\n}'
-            % (ids.mail_user, ids.mail_user),
-            'replication_max_conns = 10',
-            'plugin {\n  mail_replica = tcp:%s:%d\n}' % (ips[1 - i], ports[1 - i]),
-        ])
-        be = DovecotBackend(name, ip=ip, protocols='imap pop3 lmtp', extra_conf=extra, users=users)
-        be.lmtp_port = lmtp_port
-        be.doveadm_port = ports[i]
-        out.append(be)
-    return out
-
-
 def create_inboxes(a):
     """Every INBOX on A before anything runs, so that the first syncs copy them to B with
     their GUIDs (an INBOX made on B first would conflict for good: replicatord(8))."""
@@ -193,7 +159,8 @@ def bench_mtool(args, users):
 
 def bench_dovecot(args, users):
     from fixtures import stop_all
-    a, b = dovecot_pair(users)
+    from replfix import backend_pair
+    a, b = backend_pair(0, users=users, dovecot_replicator=True)
     a.start()
     create_inboxes(a)
     b.start()

@@ -17,8 +17,6 @@
 #include "core/tabescape.h"
 
 #define REPL_HANDSHAKE		"VERSION\treplicator-doveadm-client\t1\t0\n"
-#define REPL_SERVER_PREFIX	"VERSION\treplicator-doveadm-server\t1\t"
-#define REPL_HANDSHAKE_MS	5000	/* doveadm's alarm(5) */
 #define REPL_FIELDS_MAX		16
 
 struct repl_conn {
@@ -51,8 +49,6 @@ static int
 rc_start(struct repl_conn *c, struct doveadm_ctx *ctx, int argc, char **argv,
     const struct cmdopt *opts, size_t nopts, struct cmdopt_val *v)
 {
-	char *line;
-
 	if (cmdopt_parse(argc, argv, opts, nopts, v) < 0)
 		return -1;
 	if (v[0].set) {
@@ -61,22 +57,10 @@ rc_start(struct repl_conn *c, struct doveadm_ctx *ctx, int argc, char **argv,
 	} else {
 		c->path = dv_socket_path(ctx, "replicator-doveadm");
 	}
-	dline_reader_init(&c->r, dv_connect(c->path));
-	rc_send(c, REPL_HANDSHAKE, sizeof(REPL_HANDSHAKE) - 1);
-	int ret = dline_reader_line(&c->r, &line, REPL_HANDSHAKE_MS);
-	if (ret == -1)
-		dv_fatal("read(%s) failed: %s", c->path, dv_strerror(errno));
-	if (ret == 0)
-		dv_fatal("%s disconnected", c->path);
-	/* doveadm's alarm(5) interrupts its read(), so it never reaches its own "timed
-	 * out" text but reports the EINTR */
-	if (ret == -2)
-		dv_fatal("read(%s) failed: read(size=8192) failed: Interrupted system call",
-		    c->path);
-	/* version_string_verify(): service and major must match, any minor */
-	if (strncmp(line, REPL_SERVER_PREFIX, strlen(REPL_SERVER_PREFIX)) != 0)
-		dv_fatal_status(DOVEADM_EX_PROTOCOL,
-		    "%s not a compatible replicator-doveadm socket", c->path);
+	int fd = dv_connect(c->path);
+	dline_reader_init(&c->r, fd);
+	dv_handshake(fd, &c->r, c->path, REPL_HANDSHAKE, "replicator-doveadm-server",
+	    "replicator-doveadm");
 	return 0;
 }
 

@@ -89,6 +89,24 @@ owner(const struct conf_node *n, uid_t *uid, gid_t *gid, int group, FILE *errf)
 	return 0;
 }
 
+/* mode = octal of a unix_listener or fifo_listener block, into *mode when set */
+static int
+parse_mode(const struct conf_node *l, mode_t *mode, FILE *errf)
+{
+	const struct conf_node *n = l != NULL ? conf_find(l, "mode") : NULL;
+	char *end;
+	if (n == NULL)
+		return 0;
+	unsigned long m = strtoul(n->value, &end, 8);
+	if (n->value[0] == '\0' || *end != '\0' || m > 0777) {
+		fprintf(errf, "%s:%u: mode: '%s' is not an octal mode (e.g. 0600)\n", n->file,
+		    n->line, n->value);
+		return -1;
+	}
+	*mode = (mode_t)m;
+	return 0;
+}
+
 static int
 open_unix(struct repl *r, const struct conf_node *l, const char *name, mode_t mode,
     const char *def_user, enum listener_kind kind, FILE *errf)
@@ -96,7 +114,6 @@ open_unix(struct repl *r, const struct conf_node *l, const char *name, mode_t mo
 	char path[256];
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
-	const struct conf_node *n;
 
 	if (name[0] == '/')
 		str_copy(path, name, sizeof(path));
@@ -104,16 +121,8 @@ open_unix(struct repl *r, const struct conf_node *l, const char *name, mode_t mo
 		fprintf(errf, "replicatord: unix_listener %s: path too long\n", name);
 		return -1;
 	}
-	if (l != NULL && (n = conf_find(l, "mode")) != NULL) {
-		char *end;
-		unsigned long m = strtoul(n->value, &end, 8);
-		if (n->value[0] == '\0' || *end != '\0' || m > 0777) {
-			fprintf(errf, "%s:%u: mode: '%s' is not an octal mode (e.g. 0600)\n", n->file,
-			    n->line, n->value);
-			return -1;
-		}
-		mode = (mode_t)m;
-	}
+	if (parse_mode(l, &mode, errf) < 0)
+		return -1;
 	/* mode 0: no socket, as Dovecot's master makes none */
 	if (mode == 0)
 		return 0;
@@ -180,22 +189,13 @@ open_fifo(struct repl *r, const struct conf_node *l, FILE *errf)
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
 	mode_t mode = 0600;
-	const struct conf_node *n;
 
 	if (str_fmt(path, sizeof(path), "%s/%s", r->set.base_dir, l->name) >= sizeof(path)) {
 		fprintf(errf, "replicatord: fifo_listener %s: path too long\n", l->name);
 		return -1;
 	}
-	if ((n = conf_find(l, "mode")) != NULL) {
-		char *end;
-		unsigned long m = strtoul(n->value, &end, 8);
-		if (n->value[0] == '\0' || *end != '\0' || m > 0777) {
-			fprintf(errf, "%s:%u: mode: '%s' is not an octal mode (e.g. 0600)\n", n->file,
-			    n->line, n->value);
-			return -1;
-		}
-		mode = (mode_t)m;
-	}
+	if (parse_mode(l, &mode, errf) < 0)
+		return -1;
 	if (mode == 0)
 		return 0;
 	if (owner(conf_find(l, "user"), &uid, &gid, 0, errf) < 0 ||

@@ -25,9 +25,10 @@ from mtoolfix import MTOOL, Proxyd
 DOVEADM_PASSWORD = 'replsecret'
 
 
-def backend_pair(notify_port, sync_timeout_a=0, users=None):
+def backend_pair(notify_port, sync_timeout_a=0, users=None, dovecot_replicator=False):
     """Backends A (127.0.0.2) and B (127.0.0.3), not started. sync_timeout_a: the replication
-    plugin's replication_sync_timeout on A (0 = off)."""
+    plugin's replication_sync_timeout on A (0 = off). dovecot_replicator: instead of
+    notifying replicatord, each runs Dovecot's own replicator (bench/replicator.py)."""
     ids = fixtures._identities()
     ips = ('127.0.0.2', '127.0.0.3')
     ports = [free_port(ip) for ip in ips]
@@ -48,16 +49,19 @@ def backend_pair(notify_port, sync_timeout_a=0, users=None):
             % (ip, lmtp_port),
             # Dovecot's replicator gets no socket: nothing starts it
             'service replicator {\n  unix_listener replicator-doveadm {\n    mode = 0\n  }\n'
-            '  unix_listener replicator {\n    mode = 0\n  }\n}',
+            '  unix_listener replicator {\n    mode = 0\n  }\n}' if not dovecot_replicator else
+            # or its own: dsync (as the mail user) NOTIFYs it through replicator-doveadm
+            'service replicator {\n  unix_listener replicator-doveadm {\n    mode = 0600\n'
+            '    user = %s\n  }\n}\nreplication_max_conns = 10' % ids.mail_user,
             'service aggregator {\n  fifo_listener replication-notify-fifo {\n    user = %s\n  }\n'
             '  unix_listener replication-notify {\n    user = %s\n  }\n}'
             % (ids.mail_user, ids.mail_user),
-            'replicator_host = 127.0.0.1',
-            'replicator_port = %d' % notify_port,
+            'replicator_host = 127.0.0.1' if not dovecot_replicator else '',
+            'replicator_port = %d' % notify_port if not dovecot_replicator else '',
             'plugin {\n%s\n}' % '\n'.join(plugin),
         ])
-        be = DovecotBackend(name, ip=ip, protocols='imap pop3 lmtp', extra_conf=extra,
-                            users=users)
+        be = DovecotBackend(('d' if dovecot_replicator else '') + name, ip=ip,
+                            protocols='imap pop3 lmtp', extra_conf=extra, users=users)
         be.lmtp_port = lmtp_port
         be.doveadm_port = ports[i]
         out.append(be)
@@ -70,6 +74,7 @@ class Replicatord(Proxyd):
     listener at .admin_port. Started with -D (debug log: each sync's start and end)."""
 
     kind = 'mtool-replicatord'
+    applet = 'replicatord'
 
     def __init__(self, a, b, notify_port, name='replicatord', settings=None, admin_port=True,
                  args=('-D',), extra_conf=''):
@@ -107,26 +112,6 @@ class Replicatord(Proxyd):
         lines += ['%s = %s' % kv for kv in self.settings.items()]
         with open(self.conf, 'w') as f:
             f.write('\n'.join(lines) + '\n' + self.extra_conf)
-
-    def start(self):
-        os.makedirs(self.dir, exist_ok=True)
-        os.chmod(self.dir, 0o755)
-        self.write_conf()
-        out = open(self.log_path, 'ab')
-        try:
-            self.proc = fixtures.subprocess.Popen(
-                [MTOOL, 'replicatord', '-c', self.conf] + self.args,
-                stdin=fixtures.subprocess.DEVNULL, stdout=out, stderr=out,
-                preexec_fn=fixtures._pdeathsig, close_fds=True)
-        finally:
-            out.close()
-        self.pid = self.proc.pid
-        fixtures._running.append(self)
-        if self.wait_log(r'replicatord started', timeout=10) is None:
-            self.stop()
-            raise RuntimeError('mtool replicatord did not start:\n%s'
-                               % fixtures._tail(self.log_path, 30))
-        return self
 
     def kill(self):
         """SIGKILL, as a crash."""
