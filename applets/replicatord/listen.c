@@ -27,6 +27,7 @@ struct listener {
 	struct repl *r;
 	struct loop_io io;
 	enum listener_kind kind;
+	int pair, side;			/* notify: the backend it serves (backend =), or -1 */
 	char path[256];			/* UNIX: unlinked at exit */
 };
 
@@ -44,7 +45,7 @@ on_accept(struct loop_io *io, uint32_t events, void *arg)
 	ip_from_sockaddr((struct sockaddr *)&ss, &peer, NULL);
 	switch (l->kind) {
 	case L_ADMIN: radmin_accept_fd(l->r, fd); break;
-	case L_NOTIFY: notify_accept_fd(l->r, fd, &peer); break;
+	case L_NOTIFY: notify_accept_fd(l->r, fd, &peer, l->pair, l->side); break;
 	case L_PLUGIN: notify_plugin_accept_fd(l->r, fd, 0); break;
 	}
 }
@@ -61,6 +62,7 @@ add(struct repl *r, int fd, enum listener_kind kind, const char *path, FILE *err
 	}
 	l->r = r;
 	l->kind = kind;
+	l->pair = l->side = -1;
 	if (path)
 		str_copy(l->path, path, sizeof(l->path));
 	l->next = r->listeners;
@@ -168,6 +170,22 @@ open_inet(struct repl *r, const struct conf_node *l, enum listener_kind kind, FI
 		    "(one address; no host names)\n", l->file, l->line, l->name ? l->name : "", addr);
 		return -1;
 	}
+	/* backend = the doveadm server (as in replicator_pairs) whose aggregator is pointed at
+	 * this listener: its notifications are known to come from that side even when the
+	 * source address says nothing (NAT, one host) */
+	const struct conf_node *bn = conf_find(l, "backend");
+	int pair = -1, side = -1;
+	for (size_t i = 0; bn != NULL && i < r->npairs && pair < 0; i++)
+		for (int k = 0; k < 2; k++)
+			if (strcmp(r->pairs[i].b[k].spec, bn->value) == 0) {
+				pair = (int)i;
+				side = k;
+			}
+	if (bn != NULL && (pair < 0 || kind != L_NOTIFY)) {
+		fprintf(errf, "%s:%u: backend: '%s' is not a backend of replicator_pairs (or the "
+		    "listener is not a notify listener)\n", bn->file, bn->line, bn->value);
+		return -1;
+	}
 	ip_to_sockaddr(&ip, (unsigned int)port, &ss, &sslen);
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -178,7 +196,11 @@ open_inet(struct repl *r, const struct conf_node *l, enum listener_kind kind, FI
 			close(fd);
 		return -1;
 	}
-	return add(r, fd, kind, NULL, errf);
+	if (add(r, fd, kind, NULL, errf) < 0)
+		return -1;
+	r->listeners->pair = pair;
+	r->listeners->side = side;
+	return 0;
 }
 
 /* fifo_listener replication-notify-fifo: the plugin writes "<user>\t<prio>" lines to it */

@@ -166,13 +166,13 @@ notify_closed(struct dline_conn *d, const char *reason, void *arg)
 	notify_gone(nc);
 }
 
-static void
+static struct notify_conn *
 accept_fd(struct repl *r, int fd, const struct ip_addr *peer, int plugin)
 {
 	struct notify_conn *nc = calloc(1, sizeof(*nc));
 	if (nc == NULL) {
 		log_errorx("out of memory accepting a notify connection");
-		return;
+		return NULL;
 	}
 	nc->r = r;
 	nc->refs = 1;
@@ -195,24 +195,29 @@ accept_fd(struct repl *r, int fd, const struct ip_addr *peer, int plugin)
 	    notify_closed, nc);
 	if (nc->d == NULL) {
 		free(nc);
-		return;
+		return NULL;
 	}
 	nc->next = r->notifies;
 	if (nc->next)
 		nc->next->prev = nc;
 	r->notifies = nc;
+	return nc;
 }
 
 void
-notify_accept_fd(struct repl *r, int fd, const struct ip_addr *peer)
+notify_accept_fd(struct repl *r, int fd, const struct ip_addr *peer, int pair, int side)
 {
-	accept_fd(r, fd, peer, 0);
+	struct notify_conn *nc = accept_fd(r, fd, peer, 0);
+	if (nc != NULL && pair >= 0) {
+		nc->pair = (unsigned int)pair;
+		nc->side = side;
+	}
 }
 
 void
 notify_plugin_accept_fd(struct repl *r, int fd, int fifo)
 {
-	accept_fd(r, fd, NULL, fifo ? 2 : 1);
+	(void)accept_fd(r, fd, NULL, fifo ? 2 : 1);
 }
 
 void

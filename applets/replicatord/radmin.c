@@ -11,6 +11,7 @@
 #include "core/dline.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/tabescape.h"
 #include "core/wildcard.h"
 
 /* Dovecot's connection.c limit for this socket is 1 KiB of input per line; NOTIFY lines
@@ -89,26 +90,45 @@ status_overview(struct admin_conn *ac)
 	dline_send_raw(ac->d, "");
 }
 
+/* Lines queued as one write each time STATUS_CHUNK bytes are gathered: STATUS of every
+ * user is one system call per chunk, not per user. */
+#define STATUS_CHUNK	65536
+
+static void
+flush_lines(struct admin_conn *ac, struct strbuf *sb)
+{
+	if (sb->len == 0)
+		return;
+	sb->s[--sb->len] = '\0';	/* dline_send_raw() puts the last LF back */
+	dline_send_raw(ac->d, sb->s);
+	strbuf_truncate(sb, 0);
+}
+
 static void
 status_mask(struct admin_conn *ac, const char *mask)
 {
 	struct repl *r = ac->r;
 	int64_t now = loop_wall(r->loop);
-	char t[4][24], next[24];
+	struct strbuf sb;
 
-	for (size_t i = 0; i < r->nusers; i++) {
+	strbuf_init(&sb, STATUS_CHUNK * 2);
+	for (size_t i = 0; i < r->nusers && !sb.error; i++) {
 		const struct repl_user *u = r->users[i];
 		if (!wildcard_match(u->name, mask))
 			continue;
 		int64_t due = queue_due(r, u, now);
-		str_fmt(t[0], sizeof(t[0]), "%lld", (long long)u->last_fast);
-		str_fmt(t[1], sizeof(t[1]), "%lld", (long long)u->last_full);
-		str_fmt(t[2], sizeof(t[2]), "%lld", (long long)u->last_success);
-		str_fmt(next, sizeof(next), "%lld", (long long)(due > now && !u->syncing ? due - now : 0));
-		const char *f[7] = { u->name, queue_prio_name(u->prio), t[0], t[1],
-			u->failed ? "1" : "0", t[2], next };
-		dline_send(ac->d, f, 7);
+		tab_escape(&sb, u->name);
+		strbuf_printf(&sb, "\t%s\t%lld\t%lld\t%c\t%lld\t%lld\n", queue_prio_name(u->prio),
+		    (long long)u->last_fast, (long long)u->last_full, u->failed ? '1' : '0',
+		    (long long)u->last_success, (long long)(due > now && !u->syncing ? due - now : 0));
+		if (sb.len >= STATUS_CHUNK)
+			flush_lines(ac, &sb);
 	}
+	if (sb.error)
+		log_errorx("doveadm: STATUS: out of memory");
+	else
+		flush_lines(ac, &sb);
+	strbuf_free(&sb);
 	dline_send_raw(ac->d, "");
 }
 

@@ -40,6 +40,7 @@ static const struct conf_key replicatord_schema[] = {
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
 	{ "service/unix_listener", "group" },
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
+	{ "service/inet_listener", "backend" },
 	{ "service/fifo_listener", "mode" }, { "service/fifo_listener", "user" },
 	{ "service/fifo_listener", "group" },
 	{ NULL, NULL },

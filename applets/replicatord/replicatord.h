@@ -191,7 +191,8 @@ void notify_answer(struct notify_conn *, unsigned int id, int ok);
 void radmin_accept_fd(struct repl *, int fd);
 void radmin_close_all(struct repl *);
 void notify_close_all(struct repl *);
-void notify_accept_fd(struct repl *, int fd, const struct ip_addr *peer);
+/* pair, side: the backend the listener serves, or -1 to match peer against them */
+void notify_accept_fd(struct repl *, int fd, const struct ip_addr *peer, int pair, int side);
 /* The replication plugin's own lines, on its replication-notify socket or FIFO. */
 void notify_plugin_accept_fd(struct repl *, int fd, int fifo);
 

@@ -32,6 +32,9 @@ def backend_pair(notify_port, sync_timeout_a=0, users=None, dovecot_replicator=F
     ids = fixtures._identities()
     ips = ('127.0.0.2', '127.0.0.3')
     ports = [free_port(ip) for ip in ips]
+    # each aggregator notifies its own listener (`backend =`): on one host every source
+    # address is 127.0.0.1, so that is how replicatord knows which side changed
+    notify_ports = [notify_port, free_port()]
     out = []
     for i, (name, ip) in enumerate((('a', ips[0]), ('b', ips[1]))):
         peer = 1 - i
@@ -57,28 +60,30 @@ def backend_pair(notify_port, sync_timeout_a=0, users=None, dovecot_replicator=F
             '  unix_listener replication-notify {\n    user = %s\n  }\n}'
             % (ids.mail_user, ids.mail_user),
             'replicator_host = 127.0.0.1' if not dovecot_replicator else '',
-            'replicator_port = %d' % notify_port if not dovecot_replicator else '',
+            'replicator_port = %d' % notify_ports[i] if not dovecot_replicator else '',
             'plugin {\n%s\n}' % '\n'.join(plugin),
         ])
         be = DovecotBackend(('d' if dovecot_replicator else '') + name, ip=ip,
                             protocols='imap pop3 lmtp', extra_conf=extra, users=users)
         be.lmtp_port = lmtp_port
         be.doveadm_port = ports[i]
+        be.notify_port = notify_ports[i]
         out.append(be)
     return out
 
 
 class Replicatord(Proxyd):
-    """mtool replicatord for the pair (a, b), the aggregators' notifications on
-    127.0.0.1:notify_port, its replicator-doveadm socket at .admin, an optional TCP admin
-    listener at .admin_port. Started with -D (debug log: each sync's start and end)."""
+    """mtool replicatord for the pair (a, b), each aggregator's notifications on its
+    own listener (a.notify_port, b.notify_port, 127.0.0.1), its replicator-doveadm socket at
+    .admin, an optional TCP admin listener at .admin_port. Started with -D (debug log: each sync's start and end)."""
 
     kind = 'mtool-replicatord'
     applet = 'replicatord'
 
     def __init__(self, a, b, notify_port, name='replicatord', settings=None, admin_port=True,
-                 args=('-D',), extra_conf=''):
+                 args=('-D',), extra_conf='', notify=True):
         super().__init__(name=name, settings=settings, args=args, extra_conf=extra_conf)
+        self.notify = notify    # False: no notify listeners (another replicatord has them)
         self.a, self.b = a, b
         self.notify_port = notify_port
         self.admin_port = free_port() if admin_port else 0
@@ -102,9 +107,12 @@ class Replicatord(Proxyd):
             'replicator_retry_max = 2s',
             'replicator_startup_rate = 1000',
             'service replicator {',
-            '  inet_listener replicator {\n    address = 127.0.0.1\n    port = %d\n  }'
-            % self.notify_port,
         ]
+        for be in (self.a, self.b):
+            if self.notify and getattr(be, 'notify_port', None):
+                lines.append('  inet_listener notify-%s {\n    address = 127.0.0.1\n    port = %d\n'
+                             '    backend = %s:%d\n  }' % (be.name, be.notify_port, be.ip,
+                                                        be.doveadm_port))
         if self.admin_port:
             lines.append('  inet_listener replicator-doveadm {\n    address = 127.0.0.1\n'
                          '    port = %d\n  }' % self.admin_port)

@@ -186,7 +186,7 @@ def main():
             ('wrongpw', (a, b), {'doveadm_password': 'wrong'}, 'refused doveadm_password'),
             ('silent', (Silent(), b), {'replicator_connect_timeout': '1s'},
              'timed out waiting for the doveadm server')):
-        bad = Replicatord(peer[0], peer[1], free_port(), name=name,
+        bad = Replicatord(peer[0], peer[1], free_port(), name=name, notify=False,
                           settings=dict(settings, replicator_list_users='no')).start()
         subprocess.run(['doveadm', '-O', 'replicator', 'replicate', '-a', bad.admin, USERS[0]],
                        stdout=subprocess.DEVNULL, timeout=10)
