@@ -120,7 +120,6 @@ queue_raise(struct repl *r, struct repl_user *u, enum repl_prio p, int side)
 		u->prio = (unsigned char)p;
 		u->last_update = loop_wall(r->loop);
 		r->dirty = 1;
-		r->requests_unsaved = 1;
 	}
 	sched_kick(r);
 }

@@ -124,7 +124,6 @@ struct repl {
 	struct notify_conn *notifies;
 	struct loop_timer tick, kick;
 	int dirty;
-	int requests_unsaved;		/* a priority was raised since the last save */
 	uint64_t saved_ms;
 	unsigned int listings;		/* userdb listings in progress */
 	struct listing *listing_head;

@@ -287,7 +287,6 @@ rstate_save(struct repl *r)
 		}
 	}
 	r->dirty = 0;
-	r->requests_unsaved = 0;
 	r->saved_ms = loop_now(r->loop);
 	return 0;
 }

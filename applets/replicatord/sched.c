@@ -9,8 +9,6 @@
 #include "applets/replicatord/replicatord.h"
 #include "core/log.h"
 
-#define SCHED_SAVE_GAP_MS	200
-
 static void
 kick_cb(struct loop_timer *t, void *arg)
 {
@@ -71,17 +69,6 @@ sched_tick(struct repl *r)
 	size_t want = r->set.max_conns - r->running;
 	if (want == 0 || r->nusers == 0)
 		return;
-	/* a request is on disk before its sync starts, so that a crash during the sync
-	 * does not forget it; saves are at most SCHED_SAVE_GAP_MS apart */
-	if (r->requests_unsaved && r->set.state_path[0]) {
-		uint64_t ms = loop_now(r->loop), gap = ms - r->saved_ms;
-		if (gap < SCHED_SAVE_GAP_MS) {
-			loop_timer_set(r->loop, &r->kick, SCHED_SAVE_GAP_MS - gap, kick_cb, r);
-			return;
-		}
-		rstate_save(r);
-	}
-	r->requests_unsaved = 0;
 	struct repl_user **cand = calloc(want, sizeof(*cand));
 	int64_t *dues = calloc(want, sizeof(*dues));
 	if (cand == NULL || dues == NULL) {
