@@ -132,6 +132,14 @@ def main():
            ('dovecot' if os.geteuid() == 0 else pwd.getpwuid(os.getuid()).pw_name),
            'replicatord runs as default_internal_user after binding')
 
+    # replicate -f really runs a full sync (Dovecot's replicator drops the -f)
+    start = len(rp.log())
+    subprocess.run(['doveadm', '-O', 'replicator', 'replicate', '-a', rp.admin, '-f', USERS[4]],
+                   stdout=subprocess.DEVNULL, timeout=10)
+    m = rp.wait_log(r'%s: full sync done' % USERS[4], timeout=10, start=start)
+    report(m is not None and '%s: full sync on' % USERS[4] in rp.log()[start:],
+           '`replicate -f` runs a full sync', rp.log()[start:][-1000:])
+
     spans = rp.sync_spans()
     overlaps = [s for s in spans if s[2] == 'OVERLAP']
     report(spans and not overlaps, 'never two syncs of one user at once (%d syncs)' % len(spans),
