@@ -237,39 +237,6 @@ on_hup(int signo, void *arg)
 	log_info("SIGHUP: settings need a restart in this version (replicator.db keeps the queue)");
 }
 
-/* replicator.db is rewritten (temporary file, rename) after the privilege drop: its
- * directory must be the internal user's. Made and given to it when missing. */
-static void
-prepare_state_dir(const struct repl_settings *s, char *dir, size_t len)
-{
-	char err[256];
-	uid_t uid;
-	gid_t gid;
-	char *slash;
-
-	str_copy(dir, s->state_path, len);
-	if ((slash = strrchr(dir, '/')) == NULL) {
-		str_copy(dir, ".", len);
-		return;
-	}
-	*slash = '\0';
-	if (geteuid() != 0 || dir[0] == '\0')
-		return;
-	if (privdrop_lookup(s->user, &uid, &gid, err, sizeof(err)) < 0)
-		fatalx("default_internal_user: %s", err);
-	for (char *p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			fatal("mkdir(%s)", dir);
-		*p = '/';
-	}
-	if (mkdir(dir, 0700) == 0 && chown(dir, uid, gid) < 0)
-		fatal("chown(%s)", dir);
-	/* a file a root-run Dovecot left: ours to rewrite from now on */
-	if (chown(s->state_path, uid, gid) < 0 && errno != ENOENT)
-		fatal("chown(%s)", s->state_path);
-}
-
 static void
 repl_free(struct repl *r)
 {
@@ -294,6 +261,8 @@ replicatord_main(int argc, char **argv)
 	struct daemon_args args;
 	struct repl r = { .fifo_wfd = -1 };
 	char err[256], state_dir[sizeof(r.set.state_path)];
+	uid_t uid;
+	gid_t gid;
 
 	daemon_parse_args(argc, argv, &replicatord_cmd, &args);
 	log_init("replicator", args.debug, 0);
@@ -315,8 +284,13 @@ replicatord_main(int argc, char **argv)
 	mkdir(r.set.base_dir, 0755);
 	if (listeners_open(&r, stderr) < 0)
 		fatalx("cannot create the sockets (see above)");
-	if (r.set.state_path[0])
-		prepare_state_dir(&r.set, state_dir, sizeof(state_dir));
+	if (r.set.state_path[0] && privdrop_state_dir(r.set.state_path, r.set.user, state_dir,
+	    sizeof(state_dir), err, sizeof(err)) < 0)
+		fatalx("replicator_state_file: %s", err);
+	/* a file a root-run Dovecot left is ours to rewrite from now on */
+	if (r.set.state_path[0] && geteuid() == 0 && privdrop_lookup(r.set.user, &uid, &gid, err,
+	    sizeof(err)) == 0 && chown(r.set.state_path, uid, gid) < 0 && errno != ENOENT)
+		fatal("chown(%s)", r.set.state_path);
 	if (privdrop(r.set.user, err, sizeof(err)) < 0)
 		fatalx("default_internal_user: %s", err);
 	if (r.set.state_path[0] && access(state_dir, W_OK | X_OK) < 0)
