@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* applets/replicatord/replicatord.h: what the files of replicatord share: the user queue
- * (queue.c), the scheduler (sched.c), the dsync driver speaking to the backends' doveadm
- * servers (dsync.c), the replicator-doveadm socket (radmin.c), the aggregator's notify
- * protocol (notify.c), the userdb listing (listing.c) and replicator.db (rstate.c).
+ * (queue.c), the scheduler (sched.c), one command on a backend's doveadm server
+ * (dvclient.c) used by the syncs (dsync.c) and the userdb listing (listing.c), the sockets
+ * (listen.c) with the replicator-doveadm protocol (radmin.c) and the notify protocols
+ * (notify.c), and replicator.db (rstate.c).
  * Not for other applets.
  *
  * The per-user record is Dovecot 2.3's (replicator-queue.c), so that the admin socket and
