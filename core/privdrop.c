@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/str.h"
@@ -72,3 +73,41 @@ privdrop(const char *user, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int
+privdrop_state_dir(const char *file, const char *user, char *dir, size_t dirlen, char *err,
+    size_t errlen)
+{
+	uid_t uid;
+	gid_t gid;
+	char *slash;
+
+	str_copy(dir, file, dirlen);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		str_copy(dir, ".", dirlen);
+		return 0;
+	}
+	*slash = '\0';
+	if (geteuid() != 0 || dir[0] == '\0')
+		return 0;
+	if (privdrop_lookup(user, &uid, &gid, err, errlen) < 0)
+		return -1;
+	for (char *p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		int r = mkdir(dir, 0755);
+		*p = '/';
+		if (r < 0 && errno != EEXIST) {
+			str_fmt(err, errlen, "mkdir(%s): %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (mkdir(dir, 0700) == 0 && chown(dir, uid, gid) < 0) {
+		str_fmt(err, errlen, "chown(%s): %s", dir, strerror(errno));
+		return -1;
+	}
+	if (errno == EEXIST || access(dir, F_OK) == 0)
+		return 0;
+	str_fmt(err, errlen, "mkdir(%s): %s", dir, strerror(errno));
+	return -1;
+}
+

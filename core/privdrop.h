@@ -16,4 +16,12 @@ int privdrop(const char *user, char *err, size_t errlen);
  * afterwards. Returns 0, or -1 with a message in err. */
 int privdrop_lookup(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen);
 
+/* For a state file the process rewrites (temporary file, rename) after privdrop(user):
+ * puts the file's directory in dir (dirlen bytes; "." for a bare name) and, when running
+ * as root, makes the missing parents (0755) and the directory itself (0700, given to
+ * user). An existing directory is left as it is. Returns 0, or -1 with a message in
+ * err. */
+int privdrop_state_dir(const char *file, const char *user, char *dir, size_t dirlen,
+    char *err, size_t errlen);
+
 #endif

@@ -19,6 +19,7 @@ FEATURE.DIRECTORD        := applets/directord/*.c
 FEATURE.REPLICATORD      := applets/replicatord/*.c
 FEATURE.DOVEADM          := applets/doveadm/*.c
 FEATURE.DOVEADM_DIRECTOR := applets/doveadm/director*.c
+FEATURE.DOVEADM_REPLICATOR := applets/doveadm/replicator*.c
 
 # --- derived from the rows above and the profile; nothing to edit below ---
 FEATURES_ALL := $(sort $(patsubst FEATURE.%,%,$(filter FEATURE.%,$(.VARIABLES))))

@@ -18,8 +18,6 @@
 #include "core/varexpand.h"
 
 #define DIR_HANDSHAKE		"VERSION\tdirector-doveadm\t1\t0\n"
-#define DIR_HANDSHAKE_PREFIX	"VERSION\tdirector-doveadm\t1\t"
-#define DIR_HANDSHAKE_MS	5000	/* doveadm's alarm(5) */
 
 void
 dir_init(struct dir_conn *c, struct doveadm_ctx *ctx, const char *socket_opt)
@@ -87,25 +85,11 @@ dir_per_ip(struct doveadm_ctx *ctx, struct dir_conn *c, const struct ip_addr *ip
 void
 dir_connect(struct dir_conn *c)
 {
-	char *line;
+	int fd = dv_connect(c->path);
 
-	dline_reader_init(&c->r, dv_connect(c->path));
+	dline_reader_init(&c->r, fd);
 	c->connected = 1;
-	dir_send(c, DIR_HANDSHAKE);
-	int ret = dline_reader_line(&c->r, &line, DIR_HANDSHAKE_MS);
-	if (ret == -1)
-		dv_fatal("read(%s) failed: %s", c->path, dv_strerror(errno));
-	if (ret == 0)
-		dv_fatal("%s disconnected", c->path);
-	/* doveadm's alarm(5) interrupts its read(), so it never reaches its own "timed
-	 * out (is director configured?)" text but reports the EINTR */
-	if (ret == -2)
-		dv_fatal("read(%s) failed: read(size=8192) failed: Interrupted system call",
-		    c->path);
-	/* version_string_verify(): service and major must match, any minor */
-	if (strncmp(line, DIR_HANDSHAKE_PREFIX, strlen(DIR_HANDSHAKE_PREFIX)) != 0)
-		dv_fatal_status(DOVEADM_EX_PROTOCOL,
-		    "%s not a compatible director-doveadm socket", c->path);
+	dv_handshake(fd, &c->r, c->path, DIR_HANDSHAKE, "director-doveadm", "director-doveadm");
 }
 
 void

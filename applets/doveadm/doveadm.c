@@ -48,6 +48,13 @@ static const struct doveadm_cmd doveadm_cmds[] = {
 	{ "proxy kick", cmd_proxy_kick,
 	  "[-a <ipc socket path>] [-f <passdb field>] [-h <host> [...] | <user> [...]]" },
 	{ "proxy list", cmd_proxy_list, "[-a <ipc socket path>]" },
+	FEATURE_IF(MTOOL_WITH_DOVEADM_REPLICATOR,
+	{ "replicator add", cmd_replicator_add, "[-a <replicator socket path>] <user mask>" },
+	{ "replicator dsync-status", cmd_replicator_dsync_status, "[-a <replicator socket path>]" },
+	{ "replicator remove", cmd_replicator_remove, "[-a <replicator socket path>] <username>" },
+	{ "replicator replicate", cmd_replicator_replicate,
+	  "[-a <replicator socket path>] [-f] [-p <priority>] <user mask>" },
+	{ "replicator status", cmd_replicator_status, "[-a <replicator socket path>] [<user mask>]" },)
 	{ "who", cmd_who, "[-a <anvil socket path>] [-1] [-f <passdb field>] [<user mask>] [<ip/bits>]" },
 	{ NULL, NULL, NULL },
 };
@@ -55,6 +62,7 @@ static const struct doveadm_cmd doveadm_cmds[] = {
 /* First words of commands whose feature (mk/features.mk) is not in this build. */
 static const char *const doveadm_absent[] = {
 	FEATURE_IF_NOT(MTOOL_WITH_DOVEADM_DIRECTOR, "director",)
+	FEATURE_IF_NOT(MTOOL_WITH_DOVEADM_REPLICATOR, "replicator",)
 	NULL,
 };
 

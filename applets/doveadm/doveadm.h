@@ -46,7 +46,12 @@ int cmd_who(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 int cmd_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 int cmd_auth_cache_flush(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 int cmd_log_reopen(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-/* the director commands: see director.h */
+/* the director commands: see director.h; the replicator commands: replicator.c */
+int cmd_replicator_add(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_replicator_dsync_status(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_replicator_remove(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_replicator_replicate(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
+int cmd_replicator_status(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 
 /* "Error: MESSAGE" on stderr, as doveadm's i_error(). */
 void dv_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -83,6 +88,14 @@ int dv_connect(const char *path);
  * field and returns a NULL-terminated array (free() it; the strings are in line).
  * An empty line has no fields at all. Out of memory is fatal. */
 char **dv_split_tabescaped(char *line, size_t *nfields);
+
+/* The VERSION handshake of doveadm's admin-socket clients (director, replicator): sends
+ * hello (with its LF), waits up to 5 s (doveadm's alarm) for the server's line and checks
+ * that it starts with "VERSION\t<service>\t1\t". Failures are fatal with doveadm's texts:
+ * read error or silence 75, hang-up 75, another service or major 76 ("PATH not a
+ * compatible <kind> socket"). */
+void dv_handshake(int fd, struct dline_reader *r, const char *path, const char *hello,
+    const char *service, const char *kind);
 
 /* Writes all of buf; 0, or -1 with errno. */
 int dv_write_all(int fd, const void *buf, size_t len);

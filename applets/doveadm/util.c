@@ -230,3 +230,27 @@ dv_write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+void
+dv_handshake(int fd, struct dline_reader *r, const char *path, const char *hello,
+    const char *service, const char *kind)
+{
+	char *line, prefix[96];
+	size_t plen;
+
+	if (dv_write_all(fd, hello, strlen(hello)) < 0)
+		dv_fatal("write(%s) failed: %s", path, dv_strerror(errno));
+	int ret = dline_reader_line(r, &line, 5000);
+	if (ret == -1)
+		dv_fatal("read(%s) failed: %s", path, dv_strerror(errno));
+	if (ret == 0)
+		dv_fatal("%s disconnected", path);
+	/* doveadm's alarm(5) interrupts its read(), so it never reaches its own "timed
+	 * out" texts but reports the EINTR */
+	if (ret == -2)
+		dv_fatal("read(%s) failed: read(size=8192) failed: Interrupted system call", path);
+	/* version_string_verify(): service and major must match, any minor */
+	plen = str_fmt(prefix, sizeof(prefix), "VERSION\t%s\t1\t", service);
+	if (plen >= sizeof(prefix) || strncmp(line, prefix, plen) != 0)
+		dv_fatal_status(DOVEADM_EX_PROTOCOL, "%s not a compatible %s socket", path, kind);
+}

@@ -35,6 +35,7 @@ class Proxyd:
     (.lmtp_haproxy_port)."""
 
     kind = 'mtool-proxyd'
+    applet = 'proxyd'    # subclasses for other daemons change it (replfix.Replicatord)
 
     def __init__(self, name='mtool', ip='127.0.0.1', users=None, settings=None, extra_conf='',
                  imap_port=None, pop3_port=None, trusted_networks='', args=(), lmtp=False, tls=False,
@@ -113,18 +114,20 @@ class Proxyd:
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.write_conf()
+        logged = len(self.log())    # a restart appends: look for this start's line only
         out = open(self.log_path, 'ab')
         try:
-            self.proc = subprocess.Popen([MTOOL, 'proxyd', '-c', self.conf] + self.args,
+            self.proc = subprocess.Popen([MTOOL, self.applet, '-c', self.conf] + self.args,
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                          preexec_fn=fixtures._pdeathsig, close_fds=True)
         finally:
             out.close()
         self.pid = self.proc.pid
         fixtures._running.append(self)
-        if self.wait_log(r'proxyd started', timeout=10) is None:
+        if self.wait_log(r'%s started' % self.applet, timeout=10, start=logged) is None:
             self.stop()
-            raise RuntimeError('mtool proxyd did not start:\n%s' % _tail(self.log_path, 30))
+            raise RuntimeError('mtool %s did not start:\n%s' % (self.applet,
+                                                              _tail(self.log_path, 30)))
         return self
 
     def log(self):
