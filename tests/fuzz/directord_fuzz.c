@@ -37,6 +37,9 @@ fuzz_directord(int proxy, const uint8_t *data, size_t size)
 		log_init("directord", getenv("FUZZ_DEBUG") != NULL, 0);
 	s->base_dir = fuzz_dir();
 	s->user = "";
+	s->login_user = "nobody";	/* looked up only when the fuzzer runs as root, which may connect */
+	s->proxy_max_conns = 64;
+	s->max_sessions = 1000000;
 	s->mail_servers = servers;
 	s->username_hash = "%Lu";
 	s->user_expire = 900;
