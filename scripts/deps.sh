@@ -6,7 +6,7 @@
 #   scripts/deps.sh run      build + a Dovecot backend for the demo
 set -eu
 build="make gcc musl-tools dpkg-dev libbearssl-dev file python3"
-peers="dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-managesieved dovecot-sieve dovecot-pgsql dovecot-mysql postgresql mariadb-server mariadb-client curl socat openssl iproute2 prometheus python3-prometheus-client"
+peers="dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-managesieved dovecot-sieve dovecot-pgsql dovecot-mysql dovecot-ldap slapd ldap-utils postgresql mariadb-server mariadb-client curl socat openssl iproute2 prometheus python3-prometheus-client"
 case "${1:-test}" in
 build) want=$build ;;
 test|run) want="$build $peers" ;;
