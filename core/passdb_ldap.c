@@ -11,7 +11,6 @@
 #include "core/password.h"
 #include "core/str.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -149,39 +148,16 @@ passdb_ldap_new(const char *args, char *eb, size_t el)
 	static const char *const scopes[] = { "base", "onelevel", "subtree" };
 	static const char *const derefs[] = { "never", "searching", "finding", "always" };
 	struct passdb_ldap *pl = NULL;
-	char errs[512] = "", err[256];
+	char err[256];
 	struct conf *conf;
-	FILE *errf;
 	int s, d;
 
 	while (*args == ' ')
 		args++;
-	if (*args == '\0') {
-		str_copy(eb, "ldap: Configuration file path not given", el);
+	if ((conf = passdb_conf_load("ldap", args, known_keys,
+	    sizeof(known_keys) / sizeof(known_keys[0]), eb, el)) == NULL)
 		return NULL;
-	}
-	if ((errf = fmemopen(errs, sizeof(errs) - 1, "w")) == NULL) {
-		str_copy(eb, "out of memory", el);
-		return NULL;
-	}
-	conf = conf_load(args, NULL, 0, errf);
-	fclose(errf);
-	if (conf == NULL) {
-		errs[strcspn(errs, "\n")] = '\0';
-		str_fmt(eb, el, "ldap %s: %s", args, errs[0] ? errs : "cannot be read");
-		return NULL;
-	}
 	const struct conf_node *root = conf_root(conf);
-	for (const struct conf_node *n = root->children; n != NULL; n = n->next) {
-		size_t k;
-		for (k = 0; k < sizeof(known_keys) / sizeof(known_keys[0]); k++)
-			if (strcmp(n->key, known_keys[k]) == 0)
-				break;
-		if (n->value == NULL || k == sizeof(known_keys) / sizeof(known_keys[0])) {
-			str_fmt(eb, el, "ldap %s:%u: Unknown setting: %s", n->file, n->line, n->key);
-			goto fail;
-		}
-	}
 	const char *uris = conf_get(root, "uris", NULL), *hosts = conf_get(root, "hosts", NULL);
 	const char *dn = conf_get(root, "dn", NULL), *dnpass = conf_get(root, "dnpass", "");
 	const char *scope = conf_get(root, "scope", "subtree");

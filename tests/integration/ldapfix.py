@@ -18,10 +18,8 @@ import signal
 import subprocess
 import urllib.parse
 
-import fixtures
 from fixtures import TESTDIR, free_port
-from mtoolfix import Proxyd
-from sqlfix import _Server
+from sqlfix import DovecotSqlProxy, SqlProxyd, _Server
 
 SUFFIX = 'dc=example,dc=org'
 PEOPLE = 'ou=people,' + SUFFIX
@@ -131,32 +129,13 @@ def write_ldap_conf(name, uris, filter_, attrs, extra=''):
     return path
 
 
-def use_ldap_passdbs(conf_path, confs):
-    """Replaces the first passdb { } block of a written config with ldap passdbs."""
-    with open(conf_path) as f:
-        text = f.read()
-    start = text.index('passdb {')
-    end = text.index('\n}\n', start) + 3
-    blocks = ''.join('passdb {\n  driver = ldap\n  args = %s\n}\n' % c for c in confs)
-    with open(conf_path, 'w') as f:
-        f.write(text[:start] + blocks + text[end:])
+class DovecotLdapProxy(DovecotSqlProxy):
+    """A real Dovecot proxy whose passdbs are the given dovecot-ldap.conf.ext files."""
+
+    passdb_driver = 'ldap'
 
 
-class DovecotLdapProxy(fixtures.DovecotProxy):
-    def __init__(self, confs, **kw):
-        super().__init__(users={}, **kw)
-        self.ldap_confs = list(confs)
+class LdapProxyd(SqlProxyd):
+    """mtool proxyd whose passdbs are the given dovecot-ldap.conf.ext files."""
 
-    def write_conf(self):
-        super().write_conf()
-        use_ldap_passdbs(self.conf, self.ldap_confs)
-
-
-class LdapProxyd(Proxyd):
-    def __init__(self, confs, **kw):
-        super().__init__(**kw)
-        self.ldap_confs = list(confs)
-
-    def write_conf(self):
-        super().write_conf()
-        use_ldap_passdbs(self.conf, self.ldap_confs)
+    passdb_driver = 'ldap'
