@@ -466,11 +466,13 @@ fail_list(struct ldap_op *list, const char *error)
 	}
 }
 
+/* polite: an UnbindRequest first (a client that goes away), else the socket is just
+ * closed (it failed, or the server is stuck) */
 static void
-close_conn(struct ldap_client *c)
+close_conn(struct ldap_client *c, int polite)
 {
 	if (c->conn != NULL) {
-		if (c->state == ST_READY) {
+		if (polite && c->state == ST_READY) {
 			uint8_t unbind[] = { BER_SEQUENCE, 5, BER_INTEGER, 1, 0, OP_UNBIND_REQ, 0 };
 			unbind[4] = (uint8_t)(c->next_id & 0x7f);
 			(void)conn_write(c->conn, unbind, sizeof(unbind));
@@ -492,7 +494,7 @@ conn_broken(struct ldap_client *c, const char *why)
 	struct ldap_op *requeue = NULL, **rt = &requeue, *failed = NULL, *next;
 
 	str_fmt(c->last_error, sizeof(c->last_error), "%s: %s", c->addrs[c->cur].name, why);
-	close_conn(c);
+	close_conn(c, 0);
 	for (struct ldap_op *op = c->sent; op != NULL; op = next) {
 		next = op->next;
 		if (op->cb == NULL) {
@@ -738,8 +740,8 @@ on_kick(struct loop_timer *t, void *arg)
 	(void)t;
 	if (c->reset) {
 		c->reset = 0;
-		if (c->state != ST_DOWN) {
-			c->state = ST_READY;	/* requeue what is in flight, no server change */
+		/* only a ready connection has operations in flight */
+		if (c->state == ST_READY) {
 			conn_broken(c, "operation timed out");
 			return;
 		}
@@ -870,7 +872,7 @@ ldap_client_free(struct ldap_client *c)
 		return;
 	if (c->loop != NULL)
 		loop_timer_cancel(c->loop, &c->kick);
-	close_conn(c);
+	close_conn(c, 1);
 	q = c->queue;
 	s = c->sent;
 	c->queue = c->sent = NULL;
