@@ -5,7 +5,7 @@ dovecot-ldap.conf.ext files, the first over TCP with the password checked by the
 mtool proxyd and by a real Dovecot 2.3 proxy (dovecot-ldap), which must give the same answers:
 proxy fields from attributes and %{ldap:attr} templates, nopassword (the password forwarded),
 destuser, unknown users, names with filter syntax in them (RFC 4515 escaping: *, (, ), \\),
-then a directory that stops and comes back."""
+then a directory that stops and comes back; hosts= failover and a wrong dnpass."""
 
 import os
 import sys
@@ -106,6 +106,28 @@ def main():
                 r, _ = login(px.imap_port, 'user3@example.org', 'pass')
                 report(r.startswith('a OK'), 'slapd back: auth_bind over ldapi:// reconnects', r)
             report(not px.check_log(), 'no crash or sanitizer report', '\n'.join(px.check_log()))
+
+            # hosts = with a first server that refuses connections; a wrong dnpass
+            with open(check) as f:
+                text = f.read()
+            failover = os.path.join(os.path.dirname(check), 'ldap-failover.conf.ext')
+            with open(failover, 'w') as f:
+                f.write(text.replace('uris = %s' % ld.uri_tcp, 'hosts = 127.0.0.1:%d 127.0.0.1:%d'
+                                     % (fixtures.free_port(), ld.port)))
+            baddn = os.path.join(os.path.dirname(check), 'ldap-baddn.conf.ext')
+            with open(baddn, 'w') as f:
+                f.write(text.replace('dnpass = ', 'dnpass = not'))
+            for conf, what in ((failover, 'hosts=: the first is down, the second answers'),
+                               (baddn, 'a wrong dnpass: temporary failure')):
+                with LdapProxyd([conf], name='px-' + os.path.basename(conf)) as p2:
+                    r, _ = login(p2.imap_port, 'user1@example.org', 'pass')
+                    want = 'a OK' if conf == failover else TEMPFAIL
+                    report(r.startswith(want), what, r)
+                    if conf == baddn:
+                        report(p2.wait_log(r'bind as cn=dovecot,dc=example,dc=org failed: '
+                                           r'resultCode 49', timeout=2) is not None,
+                               'a wrong dnpass: the bind failure is logged')
+                report(not p2.check_log(), 'no crash or sanitizer report', '\n'.join(p2.check_log()))
 
 
 main_guard(main)
