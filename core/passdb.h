@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* core/passdb.h: Dovecot 2.3's passdbs "passwd-file", "static", "sql" and "ldap", chained with
- * result_success/failure/internalfail rules; answers a login with a status and extra fields.
- * Not Dovecot's auth process: lookups run on the caller's event loop (passwd-file and
- * static answer at once; sql and ldap answer when their server does), and there is no userdb,
- * no master users and no SASL here. */
+/* core/passdb.h: Dovecot 2.3's passdbs "passwd-file", "static", "sql" and "ldap", chained
+ * with result_success/failure/internalfail rules; answers a login with a status and extra
+ * fields. Not Dovecot's auth process: lookups run on the caller's event loop (passwd-file
+ * and static answer at once; sql and ldap answer when their server does), and there is no
+ * userdb, no master users and no SASL here. */
 #ifndef CORE_PASSDB_H
 #define CORE_PASSDB_H
 

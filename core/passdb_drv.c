@@ -428,7 +428,8 @@ const char *
 passdb_drv_name(const struct passdb_drv *db)
 {
 	return db->driver == DRIVER_PASSWD_FILE ? "passwd-file" :
-	    db->driver == DRIVER_STATIC ? "static" : db->driver == DRIVER_LDAP ? "ldap" : "sql";
+	    db->driver == DRIVER_STATIC ? "static" :
+	    db->driver == DRIVER_LDAP ? "ldap" : "sql";
 }
 
 enum passdb_status
