@@ -328,6 +328,25 @@ def write_sql_conf(driver, via, connect, sleep_expr, columns=''):
     return path
 
 
+def compare_logins(px, dv, cases):
+    """Each (user, password, what) of cases against mtool px and Dovecot dv: the same answer.
+    Each case from an address of its own: the auth penalty of the failed ones would delay
+    the next past the client's timeout."""
+    for i, (user, pw, what) in enumerate(cases):
+        src = '127.0.1.%d' % (i + 1)
+        mine, _ = login(px.imap_port, user, pw, source_ip=src)
+        theirs, _ = login(dv.imap_port, user, pw, source_ip=src)
+        fixtures.report(mine == theirs, '%s: %s' % (what, mine[:60]),
+                        'mtool %r, Dovecot %r' % (mine, theirs))
+
+
+def finds_nothing(px, users):
+    """Injection attempts: each login name fails on mtool px."""
+    for i, user in enumerate(users):
+        r, _ = login(px.imap_port, user, 'pass', source_ip='127.0.2.%d' % (i + 1))
+        fixtures.report('AUTHENTICATIONFAILED' in r, 'injection finds nothing: %.20s' % user, r)
+
+
 def run_suite(db, be, confs, labels):
     """The cases every driver must pass. db: PgServer or MariaServer holding user_rows() in
     table users; confs: the dovecot-sql.conf.ext files in chain order; labels: via -> words."""
@@ -374,19 +393,11 @@ def run_suite(db, be, confs, labels):
             ('üser€@example.org', 'pass', 'multibyte user name'),
             ('\xbf\' OR 1=1 -- ', 'pass', 'injection: a lone multibyte lead byte before a quote'),
         ]
-        # each case from an address of its own: the auth penalty of the failed ones
-        # would delay the next past the client's timeout
-        for i, (user, pw, what) in enumerate(cases):
-            src = '127.0.1.%d' % (i + 1)
-            mine, _ = login(px.imap_port, user, pw, source_ip=src)
-            theirs, _ = login(dv.imap_port, user, pw, source_ip=src)
-            report_(mine == theirs, '%s: %s' % (what, mine[:60]), 'mtool %r, Dovecot %r' % (mine, theirs))
+        compare_logins(px, dv, cases)
         ok, _ = login(px.imap_port, 'user1@example.org', 'pass')
         report_(ok.startswith('a OK'), 'a proxied login succeeds', ok)
-        for i, user in enumerate(("x' OR '1'='1", "x' UNION SELECT 'user1@example.org', NULL, "
-                                  "'127.0.0.1', %d, 'y', 'y', NULL -- " % port)):
-            r, _ = login(px.imap_port, user, 'pass', source_ip='127.0.2.%d' % (i + 1))
-            report_('AUTHENTICATIONFAILED' in r, 'injection finds nothing: %.20s...' % user, r)
+        finds_nothing(px, ("x' OR '1'='1", "x' UNION SELECT 'user1@example.org', NULL, "
+                           "'127.0.0.1', %d, 'y', 'y', NULL -- " % port))
         report_(db.sql('SELECT count(*) FROM users', db='mail').strip() == str(len(user_rows(''))),
                 'the users table is intact after the injection attempts')
 
