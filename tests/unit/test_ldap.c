@@ -2,6 +2,9 @@
 #include "tests/unit/unit.h"
 #include "core/ber.h"
 #include "core/ldap.h"
+#include "core/passdb.h"
+
+#include <unistd.h>
 
 #include <stdlib.h>
 
@@ -147,4 +150,53 @@ TEST(ldap_entry_parse)
 	strbuf_putc(&sb, 0);
 	CHECK_INT(ldap_msg_parse((const unsigned char *)sb.s, sb.len, &id, &op, &body), -1);
 	strbuf_free(&sb);
+}
+
+/* dovecot-ldap.conf.ext errors name the file and line, or the setting */
+TEST(passdb_ldap_conf_errors)
+{
+	static const struct {
+		const char *text, *err;	/* err: a part of the message */
+	} t[] = {
+		{ "uris = ldap://127.0.0.1\nbase = dc=x\nfilter = (uid=%u)\n",
+		    ":3: Unknown setting: filter" },
+		{ "base = dc=x\n", "neither uris nor hosts set" },
+		{ "uris = ldaps://127.0.0.1\n", "ldaps:// is not supported yet" },
+		{ "uris = ldap://host.example.org\n", "no resolver" },
+		{ "uris = 127.0.0.1:99999\n", "bad LDAP server" },
+		{ "uris = ldapi://relative\n", "needs the socket's path" },
+		{ "uris = 127.0.0.1\nscope = everything\n", "Unknown scope: everything" },
+		{ "uris = 127.0.0.1\nldap_version = 2\n", "LDAPv3" },
+		{ "uris = 127.0.0.1\ntls = yes\n", "without TLS" },
+		{ "uris = 127.0.0.1\npass_filter = (uid=%q)\n", "Unknown variable" },
+		{ "uris = 127.0.0.1\npass_attrs = =x=%{ldap:}\n", "bad %{ldap:...}" },
+		{ "uris = 127.0.0.1\ndefault_pass_scheme = NOPE\n", "Unknown default_pass_scheme" },
+	};
+	struct passdb_chain *c = passdb_chain_new();
+	const char *err;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char path[] = "/tmp/mtool-unit-ldap.XXXXXX";
+		int fd = mkstemp(path);
+		size_t n = strlen(t[i].text);
+		CHECK(fd >= 0 && write(fd, t[i].text, n) == (ssize_t)n);
+		close(fd);
+		int r = passdb_chain_add(c, "ldap", path, NULL, NULL, NULL, &err);
+		if (r != -1 || strstr(err, t[i].err) == NULL)
+			unit_fail(__FILE__, __LINE__, "%s: %d \"%s\"", t[i].text, r,
+			    r < 0 ? err : "");
+		unlink(path);
+	}
+	CHECK_INT(passdb_chain_add(c, "ldap", "/nonexistent/ldap.conf", NULL, NULL, NULL, &err),
+	    -1);
+	/* a good one: the defaults fill in the rest */
+	char path[] = "/tmp/mtool-unit-ldap.XXXXXX";
+	int fd = mkstemp(path);
+	static const char good[] = "hosts = 127.0.0.1:389 [::1]\nauth_bind = yes\n"
+	    "pass_attrs = uid=user, mail, =host=%{ldap:mailHost:10.0.0.1}\n";
+	CHECK(fd >= 0 && write(fd, good, sizeof(good) - 1) == (ssize_t)sizeof(good) - 1);
+	close(fd);
+	CHECK_INT(passdb_chain_add(c, "ldap", path, NULL, NULL, NULL, &err), 0);
+	unlink(path);
+	passdb_chain_free(c);
 }
