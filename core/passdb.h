@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* core/passdb.h: Dovecot 2.3's passdbs "passwd-file", "static" and "sql", chained with
- * result_success/failure/internalfail rules; answers a login with a status and extra fields.
- * Not Dovecot's auth process: lookups run on the caller's event loop (passwd-file and
- * static answer at once; sql answers when its database does), and there is no userdb,
- * no master users and no SASL here. */
+/* core/passdb.h: Dovecot 2.3's passdbs "passwd-file", "static", "sql" and "ldap", chained
+ * with result_success/failure/internalfail rules; answers a login with a status and extra
+ * fields. Not Dovecot's auth process: lookups run on the caller's event loop (passwd-file
+ * and static answer at once; sql and ldap answer when their server does), and there is no
+ * userdb, no master users and no SASL here. */
 #ifndef CORE_PASSDB_H
 #define CORE_PASSDB_H
 
@@ -70,7 +70,7 @@ struct passdb_chain;
 /* An empty chain, or NULL if out of memory. */
 struct passdb_chain *passdb_chain_new(void);
 
-/* Appends one passdb { } block. driver: "passwd-file", "static" or "sql".
+/* Appends one passdb { } block. driver: "passwd-file", "static", "sql" or "ldap".
  *   passwd-file args: [scheme=S] [username_format=F] PATH (Dovecot's order: options
  *     first; the first word starting with '/' is the path and the rest of args with it).
  *     S defaults to CRYPT, F to %u. PATH may hold %-variables (per-domain files: the
@@ -84,6 +84,7 @@ struct passdb_chain *passdb_chain_new(void);
  *     nopassword (any value) accepts any password.
  *   sql args: the path of a dovecot-sql.conf.ext (core/passdb_sql.h); it connects once
  *     passdb_chain_set_loop() gives it the loop.
+ *   ldap args: the path of a dovecot-ldap.conf.ext (core/passdb_ldap.h), likewise.
  * The result rules take Dovecot's words: return-ok, return, return-fail, continue,
  * continue-ok, continue-fail. NULL means the default: success return-ok, failure
  * continue, internalfail continue.

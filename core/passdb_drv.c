@@ -4,6 +4,7 @@
  * user or domain: those are kept in a small list, the oldest dropped when it is full,
  * and a file that vanished is forgotten (Dovecot frees it too). */
 #include "core/passdb_drv.h"
+#include "core/passdb_ldap.h"
 #include "core/passdb_sql.h"
 #include "core/password.h"
 #include "core/passwdfile.h"
@@ -21,7 +22,7 @@ struct passdb_arg {
 	char *value;	/* NULL: no '=' */
 };
 
-enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC, DRIVER_SQL };
+enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC, DRIVER_SQL, DRIVER_LDAP };
 
 struct passdb_drv {
 	enum passdb_driver driver;
@@ -37,6 +38,7 @@ struct passdb_drv {
 	char *password;				/* password= template, or NULL */
 	/* sql */
 	struct passdb_sql *sql;
+	struct passdb_ldap *ldap;
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -408,9 +410,13 @@ passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
 		db->driver = DRIVER_SQL;
 		db->sql = passdb_sql_new(args, eb, el);
 		r = db->sql != NULL ? 0 : -1;
+	} else if (driver != NULL && strcmp(driver, "ldap") == 0) {
+		db->driver = DRIVER_LDAP;
+		db->ldap = passdb_ldap_new(args, eb, el);
+		r = db->ldap != NULL ? 0 : -1;
 	} else
 		r = drv_fail(eb, el, "Unknown passdb driver '%s' (mtool has passwd-file, "
-		    "static and sql)", driver != NULL ? driver : "");
+		    "static, sql and ldap)", driver != NULL ? driver : "");
 	if (r < 0) {
 		passdb_drv_free(db);
 		return NULL;
@@ -422,7 +428,8 @@ const char *
 passdb_drv_name(const struct passdb_drv *db)
 {
 	return db->driver == DRIVER_PASSWD_FILE ? "passwd-file" :
-	    db->driver == DRIVER_STATIC ? "static" : "sql";
+	    db->driver == DRIVER_STATIC ? "static" :
+	    db->driver == DRIVER_LDAP ? "ldap" : "sql";
 }
 
 enum passdb_status
@@ -435,6 +442,8 @@ passdb_drv_lookup(struct passdb_drv *db, struct passdb_lookup *L)
 		return lookup_static(L, db);
 	case DRIVER_SQL:
 		break;
+	case DRIVER_LDAP:
+		return passdb_ldap_lookup(db->ldap, L);
 	}
 	return passdb_sql_lookup(db->sql, L);
 }
@@ -444,6 +453,8 @@ passdb_drv_cancel(struct passdb_drv *db, struct passdb_lookup *L, int expired)
 {
 	if (db->driver == DRIVER_SQL)
 		passdb_sql_cancel(db->sql, L, expired);
+	else if (db->driver == DRIVER_LDAP)
+		passdb_ldap_cancel(db->ldap, L, expired);
 }
 
 const char *
@@ -457,6 +468,8 @@ passdb_drv_set_loop(struct passdb_drv *db, struct loop *loop)
 {
 	if (db->driver == DRIVER_SQL)
 		passdb_sql_set_loop(db->sql, loop);
+	else if (db->driver == DRIVER_LDAP)
+		passdb_ldap_set_loop(db->ldap, loop);
 }
 
 void
@@ -477,5 +490,6 @@ passdb_drv_free(struct passdb_drv *db)
 	free(db->args);
 	free(db->password);
 	passdb_sql_free(db->sql);
+	passdb_ldap_free(db->ldap);
 	free(db);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* core/passdb_drv.h: the passdb drivers behind core/passdb's chain: passwd-file, static
- * and sql (core/passdb_sql.h).
+/* core/passdb_drv.h: the passdb drivers behind core/passdb's chain: passwd-file, static,
+ * sql (core/passdb_sql.h) and ldap (core/passdb_ldap.h).
  * Not for applets, which use core/passdb.h; the chain's rules live in core/passdb.c. */
 #ifndef CORE_PASSDB_DRV_H
 #define CORE_PASSDB_DRV_H
@@ -11,13 +11,13 @@
 
 struct passdb_drv;
 
-/* A driver ("passwd-file", "static" or "sql") set up from args as passdb_chain_add() describes
- * them; a passwd-file without variables in its path is read now (problems are logged,
- * not fatal). Returns NULL with the reason in errbuf. */
+/* A driver ("passwd-file", "static", "sql" or "ldap") set up from args as
+ * passdb_chain_add() describes them; a passwd-file without variables in its path is read
+ * now (problems are logged, not fatal). Returns NULL with the reason in errbuf. */
 struct passdb_drv *passdb_drv_new(const char *driver, const char *args, char *errbuf,
     size_t errlen);
 
-/* "passwd-file", "static" or "sql", for log prefixes. */
+/* "passwd-file", "static", "sql" or "ldap", for log prefixes. */
 const char *passdb_drv_name(const struct passdb_drv *);
 
 /* Looks L->req up for L's current user: sets the passdb's fields and stored password

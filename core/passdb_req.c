@@ -4,10 +4,12 @@
  * changes from a copy), and passdb_set_field() is auth_request_set_field(). */
 #include "core/passdb_req.h"
 #include "core/addr.h"
+#include "core/conf.h"
 #include "core/password.h"
 #include "core/str.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -443,3 +445,42 @@ passdb_verify_password(struct passdb_lookup *L)
 	return r > 0 ? PASSDB_OK : PASSDB_PASSWORD_MISMATCH;
 }
 
+struct conf *
+passdb_conf_load(const char *driver, const char *args, const char *const *known,
+    size_t nknown, char *eb, size_t el)
+{
+	char errs[512] = "";
+	struct conf *conf;
+	FILE *errf;
+
+	while (*args == ' ')
+		args++;
+	if (*args == '\0') {
+		str_fmt(eb, el, "%s: Configuration file path not given", driver);
+		return NULL;
+	}
+	if ((errf = fmemopen(errs, sizeof(errs) - 1, "w")) == NULL) {
+		str_copy(eb, "out of memory", el);
+		return NULL;
+	}
+	conf = conf_load(args, NULL, 0, errf);
+	fclose(errf);
+	if (conf == NULL) {
+		errs[strcspn(errs, "\n")] = '\0';
+		str_fmt(eb, el, "%s %s: %s", driver, args, errs[0] ? errs : "cannot be read");
+		return NULL;
+	}
+	for (const struct conf_node *n = conf_root(conf)->children; n != NULL; n = n->next) {
+		size_t k;
+		for (k = 0; k < nknown; k++)
+			if (strcmp(n->key, known[k]) == 0)
+				break;
+		if (n->value == NULL || k == nknown) {
+			str_fmt(eb, el, "%s %s:%u: Unknown setting: %s", driver, n->file, n->line,
+			    n->key);
+			conf_free(conf);
+			return NULL;
+		}
+	}
+	return conf;
+}

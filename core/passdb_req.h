@@ -65,6 +65,13 @@ int passdb_set_field(struct passdb_lookup *, const char *key, const char *value)
  * be checked is logged as an error and counts as a mismatch, as in Dovecot. */
 enum passdb_status passdb_verify_password(struct passdb_lookup *);
 
+/* A driver's settings file in Dovecot's format (dovecot-sql.conf.ext,
+ * dovecot-ldap.conf.ext): args is its path (leading spaces skipped), and every key must be
+ * one of known. NULL with "<driver> <path>[:<line>]: <why>" in eb. */
+struct conf;
+struct conf *passdb_conf_load(const char *driver, const char *args,
+    const char *const *known, size_t nknown, char *eb, size_t el);
+
 /* A deep copy of r's user and fields into copy (to be freed with passdb_result_free).
  * Returns 0, or -1 when out of memory (copy then needs no free). */
 /* Sets key (value NULL or "" for none) in r, replacing an earlier value. 0 or -1 (OOM). */

@@ -9,7 +9,6 @@
 #include "core/sql.h"
 #include "core/str.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,39 +33,14 @@ struct passdb_sql *
 passdb_sql_new(const char *args, char *eb, size_t el)
 {
 	struct passdb_sql *ps;
-	char errs[512] = "";
-	FILE *errf;
 	struct conf *conf;
 
 	while (*args == ' ')
 		args++;
-	if (*args == '\0') {
-		str_copy(eb, "sql: Configuration file path not given", el);
+	if ((conf = passdb_conf_load("sql", args, known_keys,
+	    sizeof(known_keys) / sizeof(known_keys[0]), eb, el)) == NULL)
 		return NULL;
-	}
-	if ((errf = fmemopen(errs, sizeof(errs) - 1, "w")) == NULL) {
-		str_copy(eb, "out of memory", el);
-		return NULL;
-	}
-	conf = conf_load(args, NULL, 0, errf);
-	fclose(errf);
-	if (conf == NULL) {
-		errs[strcspn(errs, "\n")] = '\0';
-		str_fmt(eb, el, "sql %s: %s", args, errs[0] ? errs : "cannot be read");
-		return NULL;
-	}
 	const struct conf_node *root = conf_root(conf);
-	for (const struct conf_node *n = root->children; n != NULL; n = n->next) {
-		size_t k;
-		for (k = 0; k < sizeof(known_keys) / sizeof(known_keys[0]); k++)
-			if (strcmp(n->key, known_keys[k]) == 0)
-				break;
-		if (n->value == NULL || k == sizeof(known_keys) / sizeof(known_keys[0])) {
-			str_fmt(eb, el, "sql %s:%u: Unknown setting: %s", n->file, n->line, n->key);
-			conf_free(conf);
-			return NULL;
-		}
-	}
 	const char *driver = conf_get(root, "driver", NULL);
 	const char *connect = conf_get(root, "connect", NULL);
 	const char *query = conf_get(root, "password_query", NULL);

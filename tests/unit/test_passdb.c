@@ -623,8 +623,9 @@ TEST(chain_add_errors)
 	static const struct {
 		const char *driver, *args, *rule, *err;
 	} t[] = {
-		{ "ldap", "", NULL,
-		    "Unknown passdb driver 'ldap' (mtool has passwd-file, static and sql)" },
+		{ "ldap", "", NULL, "ldap: Configuration file path not given" },
+		{ "lua", "", NULL,
+		    "Unknown passdb driver 'lua' (mtool has passwd-file, static, sql and ldap)" },
 		{ "passwd-file", "", NULL, "passwd-file: Missing args (the file's path)" },
 		{ "passwd-file", "scheme=SHA1", NULL,
 		    "passwd-file: Missing args (the file's path)" },

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* core/passdb_ldap.h: Dovecot's passdb driver "ldap": args is the path of a
+ * dovecot-ldap.conf.ext (uris or hosts, dn, dnpass, base, scope, deref, pass_filter,
+ * pass_attrs, auth_bind, auth_bind_userdn, default_pass_scheme, ldap_version = 3; the
+ * userdb and iterate settings are accepted and unused). The lookup is a search with
+ * pass_filter (each variable's value escaped as RFC 4515 says) on a connection bound as
+ * dn; pass_attrs maps the entry's attributes to passdb fields. With auth_bind the
+ * password is checked by binding as the entry's DN (or auth_bind_userdn, without a
+ * search) on a second connection. Not for applets: core/passdb_drv.c is its caller. */
+#ifndef CORE_PASSDB_LDAP_H
+#define CORE_PASSDB_LDAP_H
+
+#include <stddef.h>
+
+#include "core/passdb_req.h"
+
+struct passdb_ldap;
+struct loop;
+
+/* Reads the file now (errors with file:line). NULL with the reason in eb. */
+struct passdb_ldap *passdb_ldap_new(const char *args, char *eb, size_t el);
+/* PASSDB_PENDING, then passdb_lookup_done() from the loop; or INTERNAL_FAILURE at once */
+enum passdb_status passdb_ldap_lookup(struct passdb_ldap *, struct passdb_lookup *L);
+void passdb_ldap_cancel(struct passdb_ldap *, struct passdb_lookup *L, int expired);
+void passdb_ldap_set_loop(struct passdb_ldap *, struct loop *);
+void passdb_ldap_free(struct passdb_ldap *);
+
+#endif
