@@ -20,7 +20,7 @@ static struct metrics_family queued = {
 	.type = METRICS_GAUGE, .labels = { "priority" },
 };
 static struct metrics_family oldest = {
-	.name = "mtool_replicator_oldest_request_age_seconds",
+	.name = "mtool_replicator_oldest_pending_seconds",
 	.help = "Age of the oldest pending request of a user not being synced, 0 if none",
 	.type = METRICS_GAUGE,
 };

@@ -56,7 +56,7 @@ def main():
     queued = {p: s1.value('mtool_replicator_queued_users', priority=p)
               for p in ('none', 'low', 'high', 'sync')}
     report(queued == {'none': 5, 'low': 0, 'high': 0, 'sync': 0} and
-           s1.value('mtool_replicator_oldest_request_age_seconds') == 0,
+           s1.value('mtool_replicator_oldest_pending_seconds') == 0,
            'idle: 5 users with no pending request, oldest request age 0', repr(queued))
 
     # `replicate` names no side: one incremental sync from each side of the pair
