@@ -3,10 +3,11 @@
 start-up full syncs, the two incremental syncs (one per side) asked for by the real `doveadm replicator
 replicate`, one failed full sync (a user the backends' userdb does not know, which is
 then dropped) move the sync counters and the duration histogram by exactly those
-amounts; the queue gauges agree with `doveadm replicator status`; the output passes
+amounts; the queue gauges agree with `doveadm replicator status`; the counters survive SIGHUP; the output passes
 prometheus_client's parsers and `promtool check metrics`, and every family is in
 docs/metrics.md."""
 
+import signal
 import subprocess
 
 from fixtures import free_port, main_guard, report, stop_all
@@ -95,6 +96,9 @@ def main():
            'OpenMetrics scrape parses with the same counts')
     missing = undocumented(om)
     report(not missing, 'every scraped family is in docs/metrics.md', repr(missing))
+    rp.proc.send_signal(signal.SIGHUP)
+    rp.wait_log(r'SIGHUP')
+    report(counts(Scrape(http)) == want, 'the counters survive SIGHUP')
     stop_all()
 
 
