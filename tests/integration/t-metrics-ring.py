@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
 """directord's ring metrics in a ring with a real Dovecot 2.3 director: the ring synced
-(1), the link to the Dovecot director's ip:port connected and synced, one USER-KICK sent on
-each of the two links (counted by command, exactly), the Dovecot director
-stopped makes its link 0; the output passes prometheus_client's parser and `promtool check
-metrics`, and every family is in docs/metrics.md."""
+(1), the links to the Dovecot director's ip:port connected and synced, the handshake
+counted by command, one USER-KICK sent on each of the two links (exactly), the Dovecot
+director stopped makes its peer_connected 0; the output passes prometheus_client's parser
+and `promtool check metrics`, and every family is in docs/metrics.md."""
 import os
 import sys
 
@@ -54,7 +54,8 @@ def main():
         report(not missing, 'every scraped family is in docs/metrics.md', repr(missing))
 
         dv.stop()
-        gone = wait_until(lambda: Scrape(http).value('mtool_director_ring_peer_connected', peer=peer) == 0, 15)
+        gone = wait_until(lambda: Scrape(http).value('mtool_director_ring_peer_connected',
+                                                     peer=peer) == 0, 15)
         report(gone, 'the Dovecot director stopped: peer_connected{peer=%s} 0' % peer,
                Scrape(http).text)
     finally:
