@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "applets/directord/dirstats.h"
 #include "applets/directord/ring.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -187,6 +188,7 @@ ring_send(struct ring_link *l, const char *line)
 	    (int)(len ? len - 1 : 0), line);
 	conn_write(l->c, line, len);
 	l->r->msgs_out++;
+	dirstats_ring_msgs(1, line, len);
 	l->last_output = loop_wall(l->r->dd->loop);
 	size_t pending = conn_out_pending(l->c);
 	if (pending > l->peak_buffered)
@@ -768,6 +770,7 @@ link_input(struct ring_link *l)
 		if (l->disconnect_at && !l->reconnect_after)
 			continue;	/* CONNECT sent: waiting for the peer to go */
 		r->msgs_in++;
+		dirstats_ring_msgs(0, line, len);
 		log_debug("director(%s): input: %.*s", link_name(l, name, sizeof(name)), (int)len, line);
 		size_t n = tab_split(line, f, RING_FIELDS_MAX);
 		if (n > RING_FIELDS_MAX)

@@ -8,6 +8,7 @@
 
 #include "applets/replicatord/dvclient.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/str.h"
 #include "core/tabescape.h"
 
@@ -21,6 +22,7 @@ struct dsync {
 	size_t slot;
 	int side, full, incremental;
 	int64_t old_full;
+	uint64_t started_us;		/* for the duration metric */
 	unsigned int nlines;
 	char *new_state;
 };
@@ -52,6 +54,7 @@ ds_end(struct dsync *ds, const char *code, const char *reason)
 	}
 	s->ds = NULL;
 	r->running--;
+	rstats_sync_done(ds->full, reason == NULL, ds->started_us);
 	sched_done(r, ds->u, ds->side, ds->full, ds->old_full, ds->new_state, code, reason);
 	strbuf_free(&ds->q.cmd);
 	free(ds->new_state);
@@ -125,6 +128,7 @@ dsync_start(struct repl *r, size_t slot, struct repl_user *u, int full)
 	ds->full = full;
 	ds->incremental = !full && u->state[side][0] != '\0';
 	ds->old_full = u->last_full;
+	ds->started_us = metrics_now_us();
 	struct dvreq *q = &ds->q;
 	q->b = &p->b[side];
 	q->password = r->set.password;

@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/conf.h"
 #include "core/daemon.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/privdrop.h"
 #include "core/str.h"
@@ -44,6 +45,8 @@ static const struct conf_key replicatord_schema[] = {
 	{ "service/inet_listener", "backend" },
 	{ "service/fifo_listener", "mode" }, { "service/fifo_listener", "user" },
 	{ "service/fifo_listener", "group" },
+	/* service stats { inet_listener http { address port } }: the metrics endpoint
+	 * (address and port are in the inet_listener rows above) */
 	{ NULL, NULL },
 };
 
@@ -206,6 +209,8 @@ settings_load(struct repl *r, const struct daemon_args *args, FILE *errf)
 	} else if (pairs_parse(r, n, errf) < 0) {
 		bad = 1;
 	}
+	if (http_conf(r->conf, "*, ::", &r->stats_set, errf) < 0)
+		bad = 1;
 	if ((r->slots = calloc(s->max_conns, sizeof(*r->slots))) == NULL)
 		bad = 1;
 	return bad ? -1 : 0;
@@ -288,6 +293,9 @@ replicatord_main(int argc, char **argv)
 	daemon_mkdir(r.set.base_dir, 0755, NULL);
 	if (listeners_open(&r, stderr) < 0)
 		fatalx("cannot create the sockets (see above)");
+	struct http_server *stats = http_server_bind(&r.stats_set, err, sizeof(err));
+	if (stats == NULL)
+		fatalx("%s", err);
 	if (r.set.state_path[0] && privdrop_state_dir(r.set.state_path, r.set.user, state_dir,
 	    sizeof(state_dir), err, sizeof(err)) < 0)
 		fatalx("replicator_state_file: %s", err);
@@ -310,6 +318,10 @@ replicatord_main(int argc, char **argv)
 	loop_signal(r.loop, SIGINT, on_term, &r);
 	loop_signal(r.loop, SIGHUP, on_hup, &r);
 	loop_timer_set(r.loop, &r.tick, TICK_MS, tick, &r);
+	rstats_init(&r);
+	if (http_server_start(stats, r.loop) < 0)
+		fatal("metrics endpoint");
+	http_server_log(stats);
 	log_info("mtool %s replicatord started (pid %d): %zu users from %s, %zu backend pairs",
 	    MTOOL_VERSION, (int)getpid(), r.nusers, r.set.state_path[0] ? r.set.state_path : "(none)",
 	    r.npairs);
@@ -321,6 +333,7 @@ replicatord_main(int argc, char **argv)
 	rstate_save(&r);
 	loop_timer_cancel(r.loop, &r.tick);
 	loop_timer_cancel(r.loop, &r.kick);
+	http_server_free(stats);
 	repl_free(&r);
 	loop_free(r.loop);
 	free(args.overrides);

@@ -3,7 +3,7 @@
  * (queue.c), the scheduler (sched.c), one command on a backend's doveadm server
  * (dvclient.c) used by the syncs (dsync.c) and the userdb listing (listing.c), the sockets
  * (listen.c) with the replicator-doveadm protocol (radmin.c) and the notify protocols
- * (notify.c), and replicator.db (rstate.c).
+ * (notify.c), replicator.db (rstate.c) and the metrics (rstats.c).
  * Not for other applets.
  *
  * The per-user record is Dovecot 2.3's (replicator-queue.c), so that the admin socket and
@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "core/addr.h"
+#include "core/http.h"
 #include "core/loop.h"
 
 enum repl_prio { PRIO_NONE, PRIO_LOW, PRIO_HIGH, PRIO_SYNC };
@@ -130,6 +131,7 @@ struct repl {
 	struct listing *listing_head;
 	/* counters for the log and the bench */
 	unsigned long long syncs_ok, syncs_failed;
+	struct http_listen_set stats_set;	/* service stats { inet_listener http } */
 };
 
 /* queue.c */
@@ -199,5 +201,11 @@ void notify_plugin_accept_fd(struct repl *, int fd, int fifo);
 /* rstate.c */
 int rstate_load(struct repl *, FILE *errf);
 int rstate_save(struct repl *);
+
+/* rstats.c: the metric families (docs/metrics.md) */
+/* Registers them and the build info; the queue gauges read r at scrape time. */
+void rstats_init(struct repl *);
+/* A sync ended; started_us is metrics_now_us() at its start. */
+void rstats_sync_done(int full, int ok, uint64_t started_us);
 
 #endif
