@@ -173,7 +173,12 @@ def main():
                repr(data))
     s = socket.create_connection(('127.0.0.1', notify_port), timeout=10)
     s.sendall(b'VERSION\treplicator-notify\t1\t0\nU\tuser2@example.org\tsync\t77\n')
-    data = s.recv(100)
+    data = b''
+    while not data.endswith(b'\n'):    # the reply may come in pieces
+        more = s.recv(100)
+        if not more:
+            break
+        data += more
     s.close()
     report(data == b'+\t77\n', 'a well-formed sync request on the same port is answered +\\t77 '
            'after the sync', repr(data))
