@@ -340,6 +340,34 @@ add('haproxy', V2 + b'\x21\x11' + struct.pack('>H', 12) + bytes([192, 0, 2, 9, 1
     V2 + b'\x21\x11' + struct.pack('>H', 12 + 7 + 6) + bytes([192, 0, 2, 9, 127, 0, 0, 1]) + struct.pack('>HH', 1, 143) +
     b'\x20\x00\x04\x01\x00\x00\x00' + b'\x02\x00\x03abc')
 
+# ---- the director ring: a peer 127.0.0.2:9091 dialling directord 127.0.0.1:9090 (the
+# dialler's side of director-ring.md's captured join; directord_fuzz.h)
+T = 1796666042
+ring_hello = ('VERSION\tdirector\t1\t9\nME\t127.0.0.2\t9091\t%d\nDIRECTOR\t127.0.0.1\t9090\n'
+              'DIRECTOR\t127.0.0.2\t9091\n' % T)
+ring_hosts = ''.join('HOST\t%s\t100\t%s\tU0\t\n' % h for h in
+                     (('10.0.0.1', ''), ('10.0.0.2', ''), ('10.0.1.1', 'tag1'), ('10.0.1.2', 'tag1'),
+                      ('10.0.1.3', 'tag1'), ('192.0.2.1', 'tag2')))
+ring_users = 'U\t3374478458\t10.0.0.1\t%d\nU\t12345\t10.0.1.1\t%d\tw\n' % (T, T - 5)
+ring_done = 'OPTIONS\tconsistent-hashing\nDONE\n'
+add('ring', ring_hello + 'HOST-HAND-START\t0\n' + ring_hosts + 'HOST-HAND-END\t0\n' + ring_users + ring_done,
+    ring_hello + 'HOST-HAND-START\t1\nHOST\t10.0.0.9\t50\t\tD%d\tmail9.example.org\nHOST-HAND-END\t1\n' % T +
+    ring_users + ring_done + 'SYNC\t127.0.0.2\t9091\t1\t9\t%d\t2266493799\n' % T,
+    ring_hello + 'HOST-HAND-START\t0\nHOST-HAND-END\t0\n' + ring_done +
+    'PING\t%d\nPONG\nUSER\t3374478458\t10.0.0.2\t%d\nUSER-WEAK\t127.0.0.2\t9091\t1\t99\t10.0.0.1\n' % (T, T) +
+    'HOST\t127.0.0.2\t9091\t2\t10.0.0.5\t10\t\tU%d\t\n' % T +
+    'USER-MOVE\t127.0.0.2\t9091\t3\t3374478458\t10.0.0.1\nUSER-KILLED\t3374478458\n'
+    'USER-KILLED-EVERYWHERE\t127.0.0.2\t9091\t4\t3374478458\n'
+    'USER-KICK\t127.0.0.2\t9091\t5\tuser1\nUSER-KICK-ALT\t127.0.0.2\t9091\t6\ttag\tx\n'
+    'USER-KICK-HASH\t127.0.0.2\t9091\t7\t3374478458\n'
+    'HOST-FLUSH\t127.0.0.2\t9091\t8\t10.0.0.2\nHOST-REMOVE\t127.0.0.2\t9091\t9\t10.0.0.5\n'
+    'DIRECTOR\t127.0.0.3\t9092\nDIRECTOR-REMOVE\t127.0.0.3\t9092\nCONNECT\t127.0.0.2\t9091\nQUIT\tbye\n',
+    'VERSION\tdirector\t1\t5\nME\t127.0.0.2\t9091\t%d\nHOST-HAND-START\t0\n' % T +
+    'HOST\t10.0.0.1\t100\nUSER\t1\t10.0.0.1\t%d\nOPTIONS\tconsistent-hashing\nDONE\n' % T,
+    'VERSION\tdirector\t2\t0\n', 'VERSION\tdirector\t1\t9\nME\t127.0.0.9\t9091\t0\n',
+    ring_hello + 'SYNC\t127.0.0.1\t9090\t1\t9\t%d\t0\nHOST-HAND-START\t0\nHOST-HAND-END\t0\n' % T + ring_done,
+    ring_hello + 'OPTIONS\tnope\nDONE\n', ring_hello + '\n')
+
 for target, inputs in seeds.items():
     if len(sys.argv) > 1 and target not in sys.argv[1:]:
         continue
