@@ -3,9 +3,14 @@
  * without the config file, the state file, health checks and the privilege drop. */
 #include "tests/fuzz/directord_fuzz.h"
 
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,14 +30,95 @@ converse(struct directord *dd, struct fuzz_side *s)
 	}
 }
 
+/* A network namespace with only its loopback up: 1, or 0 if it cannot be made. */
+static int
+own_netns(void)
+{
+	static int done, ok;
+	if (done++)
+		return ok;
+	if (unshare(CLONE_NEWNET) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) {
+		fprintf(stderr, "fuzz_ring: no network namespace of its own (%s): every input is skipped\n",
+		    strerror(errno));
+		return 0;
+	}
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	strcpy(ifr.ifr_name, "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		abort();
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		abort();
+	close(fd);
+	return ok = 1;
+}
+
+static struct sockaddr_in
+sin_of(uint32_t ip, unsigned int port)
+{
+	return (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(ip) };
+}
+
+/* a TCP socket bound to ip:port */
+static int
+tcp_bound(uint32_t ip, unsigned int port)
+{
+	struct sockaddr_in sin = sin_of(ip, port);
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		abort();
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		abort();
+	return fd;
+}
+
+/* closed with a reset: no TIME_WAIT left behind by a million inputs */
+static void
+close_reset(int fd)
+{
+	struct linger lg = { 1, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* The peer director 127.0.0.2:9091: its listener (directord dials it and is never
+ * answered) and its connection into directord's ring port, data its lines. */
+static void
+ring_peer(struct directord *dd, const uint8_t *data, size_t size)
+{
+	int lfd = tcp_bound(0x7f000002, 9091);
+	if (listen(lfd, 16) < 0)
+		abort();
+	int fd = tcp_bound(0x7f000002, 0);
+	struct sockaddr_in sin = sin_of(0x7f000001, 9090);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS)
+		abort();
+	struct fuzz_side p = { fd, data, size, 4096 };
+	converse(dd, &p);
+	close_reset(fd);
+	for (int c; (c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0;)
+		close_reset(c);
+	close(lfd);
+	/* the links see their peers gone and free themselves */
+	for (int i = 0; i < 5; i++)
+		fuzz_loop_turn(dd->loop);
+}
+
 void
-fuzz_directord(int proxy, const uint8_t *data, size_t size)
+fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size)
 {
 	static const char servers[] = "10.0.0.1 10.0.0.2 10.0.1.1-10.0.1.3@tag1 192.0.2.1@tag2";
 	static int logged;
 	struct directord dd = { .admin_fd = -1, .proxy_fd = -1 };
 	struct dir_settings *s = &dd.set;
+	int proxy = sock == FUZZ_DIRECTORD_PROXY;
 
+	if (sock == FUZZ_DIRECTORD_RING && !own_netns())
+		return;
 	if (!logged++)
 		log_init("directord", getenv("FUZZ_DEBUG") != NULL, 0);
 	s->base_dir = fuzz_dir();
@@ -59,6 +145,16 @@ fuzz_directord(int proxy, const uint8_t *data, size_t size)
 	    hosts_parse(&dd.orig, servers, stderr, "servers") < 0 ||
 	    admin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
 		abort();
+	if (sock == FUZZ_DIRECTORD_RING) {
+		s->director_servers = "127.0.0.1:9090 127.0.0.2:9091";
+		s->ring_port = 9090;
+		s->ring_alone = "grace";
+		s->ping_idle_ms = 30000;
+		s->ping_max_ms = 60000;
+		s->outbuf_max = 1024 * 1024;
+		if (ring_init(&dd, stderr) < 0)
+			abort();
+	}
 
 	static const char hello[] = "VERSION\tmtool-director\t1\t0\nLOOKUP\t1\tuser1\t\n"
 	    "START\tguid1\tuser1\t\t10.0.0.1\nLOOKUP\t2\tuser2\ttag1\n";
@@ -68,7 +164,9 @@ fuzz_directord(int proxy, const uint8_t *data, size_t size)
 		p.size = size;
 	}
 	converse(&dd, &p);
-	if (!proxy) {
+	if (sock == FUZZ_DIRECTORD_RING)
+		ring_peer(&dd, data, size);
+	if (sock == FUZZ_DIRECTORD_ADMIN) {
 		struct fuzz_side a = { fuzz_unix_connect(s->admin_path), data, size, 4096 };
 		converse(&dd, &a);
 		shutdown(a.fd, SHUT_WR);
@@ -80,6 +178,7 @@ fuzz_directord(int proxy, const uint8_t *data, size_t size)
 	close(p.fd);
 
 	/* directord_free() */
+	ring_free(&dd);
 	admin_close_all(&dd);
 	proxy_close_all(&dd);
 	health_free(&dd);

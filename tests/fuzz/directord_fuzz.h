@@ -2,15 +2,22 @@
 /* tests/fuzz/directord_fuzz.h: a directord in the fuzzer's process (mail hosts, two tags,
  * its admin and proxy sockets on the event loop), set up afresh for every input so that
  * one input's HOST-REMOVE does not change the next one's world. For fuzz_director_admin.c
- * (doveadm director's socket) and fuzz_director_proxy.c (proxyd's mtool-director socket). */
+ * (doveadm director's socket), fuzz_director_proxy.c (proxyd's mtool-director socket) and
+ * fuzz_ring.c (a peer director on the ring port). */
 #ifndef DIRECTORD_FUZZ_H
 #define DIRECTORD_FUZZ_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* data is one connection's input to the proxy socket (proxy = 1) or to the admin socket
- * (proxy = 0; a proxy has then looked "user1" up and started a session for it first). */
-void fuzz_directord(int proxy, const uint8_t *data, size_t size);
+enum fuzz_directord_socket { FUZZ_DIRECTORD_ADMIN, FUZZ_DIRECTORD_PROXY, FUZZ_DIRECTORD_RING };
+
+/* data is one connection's input to the proxy socket, or to the admin socket or the ring
+ * (a proxy has then looked "user1" up and started a session for it first). The ring: this
+ * directord is 127.0.0.1:9090 in a ring with 127.0.0.2:9091, and data comes in on a
+ * connection from 127.0.0.2, all in a network namespace of the process's own (so that a
+ * DIRECTOR or CONNECT line naming any address reaches nothing); without one (no privilege
+ * to make it) the ring inputs are skipped, with a message once. */
+void fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size);
 
 #endif

@@ -8,6 +8,6 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fuzz_directord(1, data, size);
+	fuzz_directord(FUZZ_DIRECTORD_PROXY, data, size);
 	return 0;
 }

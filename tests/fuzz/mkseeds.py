@@ -4,8 +4,10 @@
 inputs are the conversations and values the unit and integration tests use, in each
 target's input format (see the comment at the top of tests/fuzz/fuzz_NAME.c). Run once
 when a target is added; the files are checked in, so CI does not need this script.
-Crash inputs found later are added by hand next to these (name them crash-WHAT)."""
-import base64, hashlib, os, re, shutil, ssl, subprocess, tempfile
+Crash inputs found later are added by hand next to these (name them crash-WHAT).
+With target names as arguments, only those targets' seeds are written (the TLS seeds
+differ on every run, so rewriting them all makes needless churn)."""
+import base64, hashlib, os, re, shutil, ssl, struct, subprocess, sys, tempfile
 
 OUT = 'tests/fuzz/corpus'
 seeds = {}
@@ -227,7 +229,148 @@ add('proxyd_director', D + 'HOST\t1\t127.0.0.1\t\nFAIL\t2\ttimeout\n',
 add('dline_reader', 'VERSION\tanvil-server\t2\t0\nuser1\t127.0.0.1\timap\t1\n\n',
     '+\n-Unknown command\n+3\nproxy\t1\tuser\x01t\x01n\tlast')
 
+# ---- SQL backends: the server's side of a query (the harnesses start after the login)
+def pg(t, body):
+    return t + struct.pack('>I', len(body) + 4) + body
+
+
+def pg_field(name, oid=25):
+    return name + b'\0' + struct.pack('>IhIhih', 0, 0, oid, -1, -1, 0)
+
+
+def pg_row(*vals):
+    return struct.pack('>h', len(vals)) + b''.join(
+        struct.pack('>i', -1) if v is None else struct.pack('>i', len(v)) + v for v in vals)
+
+
+pg_ready = pg(b'Z', b'I')
+add('pgsql',
+    pg(b'T', struct.pack('>h', 2) + pg_field(b'password') + pg_field(b'proxy', 16)) +
+    pg(b'D', pg_row(b'{PLAIN}pass', b't')) + pg(b'C', b'SELECT 1\0') + pg_ready,
+    pg(b'T', struct.pack('>h', 3) + pg_field(b'user') + pg_field(b'host') + pg_field(b'port', 23)) +
+    pg(b'D', pg_row(b'user1', b'127.0.0.1', b'143')) + pg(b'D', pg_row(b'user2', None, b'')) +
+    pg(b'C', b'SELECT 2\0') + pg_ready,
+    pg(b'C', b'SELECT 0\0') + pg(b'I', b'') + pg_ready,
+    pg(b'E', b'SERROR\0VERROR\0C42P01\0Mrelation "users" does not exist\0P15\0\0') + pg_ready,
+    pg(b'N', b'SNOTICE\0Mhello\0\0') + pg(b'S', b'standard_conforming_strings\0on\0') +
+    pg(b'T', struct.pack('>h', 1) + pg_field(b'?column?')) + pg(b'D', pg_row(b'x')) + pg_ready,
+    # the startup answer (AuthenticationOk, parameters, key, ready), out of place after a query
+    pg(b'R', struct.pack('>I', 0)) + pg(b'S', b'server_version\x0015.5\0') +
+    pg(b'K', struct.pack('>II', 1234, 5678)) + pg_ready,
+    pg(b'R', struct.pack('>I', 10) + b'SCRAM-SHA-256\0\0'), pg(b'R', struct.pack('>I', 5) + b'salt'))
+
+
+def my(seq, body):
+    return struct.pack('<I', len(body))[:3] + bytes([seq]) + body
+
+
+def my_lenenc(b):
+    return bytes([len(b)]) + b
+
+
+def my_col(name, typ=0xfd):
+    return b''.join(my_lenenc(x) for x in (b'def', b'mtool', b'users', b'users', name, name)) + \
+        b'\x0c' + struct.pack('<HIBHB', 33, 255, typ, 0, 0) + b'\0\0'
+
+
+my_eof = b'\xfe\0\0\x02\0'
+
+
+def my_result(cols, rows, seq=1):
+    out = my(seq, bytes([len(cols)]))
+    for c in cols:
+        seq += 1
+        out += my(seq, my_col(c))
+    seq += 1
+    out += my(seq, my_eof)
+    for r in rows:
+        seq += 1
+        out += my(seq, b''.join(b'\xfb' if v is None else my_lenenc(v) for v in r))
+    return out + my(seq + 1, my_eof)
+
+
+add('mysql',
+    my_result([b'password', b'proxy'], [[b'{PLAIN}pass', b'Y']]),
+    my_result([b'user', b'host', b'port'], [[b'user1', b'127.0.0.1', b'143'], [b'user2', None, b'']]),
+    my_result([b'x'], []),
+    my(1, b'\0\0\0\x02\0\0\0'),  # OK, no rows
+    my(1, b'\xff\x7a\x04#42S02Table \'mtool.users\' doesn\'t exist'),
+    my(1, b'\0\0\0\x0a\0\0\0') + my_result([b'a'], [[b'1']], 1),  # more results follow
+    # the server's greeting (protocol 10, mysql_native_password), out of place after a query
+    my(0, b'\x0a8.0.36\0' + struct.pack('<I', 11) + b'abcdefgh\0' + struct.pack('<HBHH', 0xf7ff, 33, 2, 0xdfff) +
+       b'\x15' + b'\0' * 10 + b'ijklmnopqrst\0mysql_native_password\0'))
+
+# ---- the /metrics HTTP server, the resolver, the PROXY protocol
+add('http', 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9900\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n',
+    'GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5\r\n\r\n',
+    'GET /metrics HTTP/1.0\n\n', 'HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    'POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc', 'GET /metrics?x=1 HTTP/1.1\r\nHost: x\r\n\r\n',
+    'GET /metrics HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n', 'GET /metrics\r\n\r\n')
+
+
+def dns_name(n):
+    return b''.join(bytes([len(x)]) + x.encode() for x in n.split('.')) + b'\0'
+
+
+def dns_msg(qtype, answers, rcode=0, qname='mail.example.org'):
+    head = struct.pack('>HHHHHH', 0x1234, 0x8180 | rcode, 1, len(answers), 0, 0)
+    q = dns_name(qname) + struct.pack('>HH', qtype, 1)
+    return head + q + b''.join(answers)
+
+
+def dns_rr(typ, rdata, name=b'\xc0\x0c', ttl=300):
+    return name + struct.pack('>HHIH', typ, 1, ttl, len(rdata)) + rdata
+
+
+a1, a2 = bytes([192, 0, 2, 10]), bytes([192, 0, 2, 11])
+v6 = bytes.fromhex('20010db8000000000000000000000010')
+add('dns', b'\x00\x01' + dns_msg(1, [dns_rr(1, a1), dns_rr(1, a2)]),
+    b'\x01\x01' + dns_msg(28, [dns_rr(28, v6)]),
+    # a CNAME, the target's name partly compressed (imap + pointer to example.org)
+    b'\x00\x01' + dns_msg(1, [dns_rr(5, b'\x04imap\xc0\x11'), dns_rr(1, a1, name=b'\xc0\x2e', ttl=60)]),
+    b'\x00\x00' + dns_msg(1, [dns_rr(1, a1)]),
+    b'\x00\x01' + dns_msg(1, [], rcode=3) + dns_rr(6, dns_name('ns.example.org') + dns_name('root.example.org') + b'\0' * 20),
+    b'\x01\x01' + dns_msg(28, [dns_rr(1, a1)]), b'\x00\x01' + dns_msg(1, [dns_rr(1, a1, name=b'\xc0\x0c\xc0\x0c')]))
+add('haproxy', 'PROXY TCP4 192.0.2.9 127.0.0.1 56324 143\r\nA LOGIN', 'PROXY TCP6 2001:db8::9 ::1 56324 993\r\n',
+    'PROXY UNKNOWN\r\n', 'PROXY UNKNOWN ffff:f...f ffff:f...f 65535 65535\r\n', 'PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n')
+V2 = b'\r\n\r\n\x00\r\nQUIT\n'
+add('haproxy', V2 + b'\x21\x11' + struct.pack('>H', 12) + bytes([192, 0, 2, 9, 127, 0, 0, 1]) + struct.pack('>HH', 56324, 143),
+    V2 + b'\x21\x21' + struct.pack('>H', 36) + bytes.fromhex('20010db8000000000000000000000009') + bytes(15) + b'\x01' + struct.pack('>HH', 1, 993),
+    V2 + b'\x20\x00\x00\x00',
+    V2 + b'\x21\x11' + struct.pack('>H', 12 + 7 + 6) + bytes([192, 0, 2, 9, 127, 0, 0, 1]) + struct.pack('>HH', 1, 143) +
+    b'\x20\x00\x04\x01\x00\x00\x00' + b'\x02\x00\x03abc')
+
+# ---- the director ring: a peer 127.0.0.2:9091 dialling directord 127.0.0.1:9090 (the
+# dialler's side of director-ring.md's captured join; directord_fuzz.h)
+T = 1796666042
+ring_hello = ('VERSION\tdirector\t1\t9\nME\t127.0.0.2\t9091\t%d\nDIRECTOR\t127.0.0.1\t9090\n'
+              'DIRECTOR\t127.0.0.2\t9091\n' % T)
+ring_hosts = ''.join('HOST\t%s\t100\t%s\tU0\t\n' % h for h in
+                     (('10.0.0.1', ''), ('10.0.0.2', ''), ('10.0.1.1', 'tag1'), ('10.0.1.2', 'tag1'),
+                      ('10.0.1.3', 'tag1'), ('192.0.2.1', 'tag2')))
+ring_users = 'U\t3374478458\t10.0.0.1\t%d\nU\t12345\t10.0.1.1\t%d\tw\n' % (T, T - 5)
+ring_done = 'OPTIONS\tconsistent-hashing\nDONE\n'
+add('ring', ring_hello + 'HOST-HAND-START\t0\n' + ring_hosts + 'HOST-HAND-END\t0\n' + ring_users + ring_done,
+    ring_hello + 'HOST-HAND-START\t1\nHOST\t10.0.0.9\t50\t\tD%d\tmail9.example.org\nHOST-HAND-END\t1\n' % T +
+    ring_users + ring_done + 'SYNC\t127.0.0.2\t9091\t1\t9\t%d\t2266493799\n' % T,
+    ring_hello + 'HOST-HAND-START\t0\nHOST-HAND-END\t0\n' + ring_done +
+    'PING\t%d\nPONG\nUSER\t3374478458\t10.0.0.2\t%d\nUSER-WEAK\t127.0.0.2\t9091\t1\t99\t10.0.0.1\n' % (T, T) +
+    'HOST\t127.0.0.2\t9091\t2\t10.0.0.5\t10\t\tU%d\t\n' % T +
+    'USER-MOVE\t127.0.0.2\t9091\t3\t3374478458\t10.0.0.1\nUSER-KILLED\t3374478458\n'
+    'USER-KILLED-EVERYWHERE\t127.0.0.2\t9091\t4\t3374478458\n'
+    'USER-KICK\t127.0.0.2\t9091\t5\tuser1\nUSER-KICK-ALT\t127.0.0.2\t9091\t6\ttag\tx\n'
+    'USER-KICK-HASH\t127.0.0.2\t9091\t7\t3374478458\n'
+    'HOST-FLUSH\t127.0.0.2\t9091\t8\t10.0.0.2\nHOST-REMOVE\t127.0.0.2\t9091\t9\t10.0.0.5\n'
+    'DIRECTOR\t127.0.0.3\t9092\nDIRECTOR-REMOVE\t127.0.0.3\t9092\nCONNECT\t127.0.0.2\t9091\nQUIT\tbye\n',
+    'VERSION\tdirector\t1\t5\nME\t127.0.0.2\t9091\t%d\nHOST-HAND-START\t0\n' % T +
+    'HOST\t10.0.0.1\t100\nUSER\t1\t10.0.0.1\t%d\nOPTIONS\tconsistent-hashing\nDONE\n' % T,
+    'VERSION\tdirector\t2\t0\n', 'VERSION\tdirector\t1\t9\nME\t127.0.0.9\t9091\t0\n',
+    ring_hello + 'SYNC\t127.0.0.1\t9090\t1\t9\t%d\t0\nHOST-HAND-START\t0\nHOST-HAND-END\t0\n' % T + ring_done,
+    ring_hello + 'OPTIONS\tnope\nDONE\n', ring_hello + '\n')
+
 for target, inputs in seeds.items():
+    if len(sys.argv) > 1 and target not in sys.argv[1:]:
+        continue
     d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
     for i, data in enumerate(inputs):
