@@ -95,6 +95,10 @@ int conf_parse_uint(const struct conf_node *, unsigned long long max,
     unsigned long long *out, FILE *errf);
 int conf_parse_time_ms(const struct conf_node *, unsigned long long *out_ms, FILE *errf);
 int conf_parse_size(const struct conf_node *, unsigned long long *out, FILE *errf);
+/* A top-level unsigned setting: *out = def when it is not set, else its value, which
+ * must be within [min, max]; -1 after printing "file:line: key: ..." to errf. */
+int conf_get_uint(const struct conf *, const char *key, unsigned int def, unsigned int min,
+    unsigned int max, unsigned int *out, FILE *errf);
 
 /* The time and size syntax above for a string that is not a setting (a passdb extra
  * field, a command argument): returns 0 with *out set, or -1 (invalid or too large;

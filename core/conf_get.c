@@ -18,6 +18,26 @@ conf_get(const struct conf_node *section, const char *key, const char *def)
 	return n != NULL ? n->value : def;
 }
 
+/* see conf.h */
+int
+conf_get_uint(const struct conf *c, const char *key, unsigned int def, unsigned int min,
+    unsigned int max, unsigned int *out, FILE *errf)
+{
+	const struct conf_node *n = conf_find(conf_root(c), key);
+	unsigned long long v;
+	*out = def;
+	if (n == NULL)
+		return 0;
+	if (conf_parse_uint(n, max, &v, errf) < 0)
+		return -1;
+	if (v < min) {
+		fprintf(errf, "%s:%u: %s: must be at least %u\n", n->file, n->line, key, min);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
 const struct conf_node *
 conf_find_proto(const struct conf *c, const char *protocol, const char *key)
 {

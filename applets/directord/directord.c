@@ -77,25 +77,6 @@ get_ms(const struct conf *c, const char *key, unsigned int def, unsigned int min
 	return 0;
 }
 
-static int
-get_uint(const struct conf *c, const char *key, unsigned int def, unsigned int min,
-    unsigned int max, unsigned int *out, FILE *errf)
-{
-	const struct conf_node *n = conf_find(conf_root(c), key);
-	unsigned long long v;
-	*out = def;
-	if (n == NULL)
-		return 0;
-	if (conf_parse_uint(n, max, &v, errf) < 0)
-		return -1;
-	if (v < min) {
-		fprintf(errf, "%s:%u: %s: must be at least %u\n", n->file, n->line, key, min);
-		return -1;
-	}
-	*out = (unsigned int)v;
-	return 0;
-}
-
 static void
 sock_path(char *out, size_t len, const char *base, const char *v)
 {
@@ -191,8 +172,8 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	bad |= get_ms(dd->conf, "director_user_expire", 15 * 60 * 1000, 10000, &expire_ms, errf);
 	s->user_expire = expire_ms / 1000;
 	bad |= get_ms(dd->conf, "director_user_kick_delay", 2000, 0, &s->user_kick_delay_ms, errf);
-	bad |= get_uint(dd->conf, "director_max_parallel_moves", 100, 1, 1000000, &s->max_parallel_moves, errf);
-	bad |= get_uint(dd->conf, "director_max_parallel_kicks", 100, 1, 1000000, &s->max_parallel_kicks, errf);
+	bad |= conf_get_uint(dd->conf, "director_max_parallel_moves", 100, 1, 1000000, &s->max_parallel_moves, errf);
+	bad |= conf_get_uint(dd->conf, "director_max_parallel_kicks", 100, 1, 1000000, &s->max_parallel_kicks, errf);
 	bad |= get_ms(dd->conf, "director_lookup_timeout", 30000, 100, &s->lookup_timeout_ms, errf);
 	sock_path(s->admin_path, sizeof(s->admin_path), s->base_dir,
 	    conf_get(root, "director_admin_socket", "director-admin"));
@@ -200,8 +181,8 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	    conf_get(root, "director_proxy_socket", "mtool-director"));
 	s->user = conf_get(root, "default_internal_user", "dovecot");
 	s->login_user = conf_get(root, "default_login_user", "dovenull");
-	bad |= get_uint(dd->conf, "director_proxy_max_connections", 64, 1, 100000, &s->proxy_max_conns, errf);
-	bad |= get_uint(dd->conf, "director_max_sessions", DIRECTOR_SESSIONS_MAX, 1, 100000000, &s->max_sessions, errf);
+	bad |= conf_get_uint(dd->conf, "director_proxy_max_connections", 64, 1, 100000, &s->proxy_max_conns, errf);
+	bad |= conf_get_uint(dd->conf, "director_max_sessions", DIRECTOR_SESSIONS_MAX, 1, 100000000, &s->max_sessions, errf);
 	const char *state = conf_get(root, "director_state_file", "directord/director.state");
 	if (*state)
 		sock_path(s->state_path, sizeof(s->state_path),
@@ -218,9 +199,9 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	s->hc_ports = hc ? conf_get(root, "director_health_check_ports", "imap:143") : NULL;
 	bad |= get_ms(dd->conf, "director_health_check_interval", 10000, 100, &s->hc_interval_ms, errf);
 	bad |= get_ms(dd->conf, "director_health_check_timeout", 5000, 100, &s->hc_timeout_ms, errf);
-	bad |= get_uint(dd->conf, "director_health_check_fails", 3, 1, 100, &s->hc_fails, errf);
-	bad |= get_uint(dd->conf, "director_health_check_rises", 3, 1, 100, &s->hc_rises, errf);
-	bad |= get_uint(dd->conf, "director_health_check_flush_max_parallel", 10, 1, 1000000, &s->hc_flush_parallel, errf);
+	bad |= conf_get_uint(dd->conf, "director_health_check_fails", 3, 1, 100, &s->hc_fails, errf);
+	bad |= conf_get_uint(dd->conf, "director_health_check_rises", 3, 1, 100, &s->hc_rises, errf);
+	bad |= conf_get_uint(dd->conf, "director_health_check_flush_max_parallel", 10, 1, 1000000, &s->hc_flush_parallel, errf);
 	s->hc_flush = 1;
 	n = conf_find(root, "director_health_check_flush");
 	if (n && conf_parse_bool(n, &s->hc_flush, errf) < 0)

@@ -68,25 +68,6 @@ get_secs(const struct conf *c, const char *key, unsigned long long def_ms,
 	return 0;
 }
 
-static int
-get_uint(const struct conf *c, const char *key, unsigned int def, unsigned int min,
-    unsigned int max, unsigned int *out, FILE *errf)
-{
-	const struct conf_node *n = conf_find(conf_root(c), key);
-	unsigned long long v;
-	*out = def;
-	if (n == NULL)
-		return 0;
-	if (conf_parse_uint(n, max, &v, errf) < 0)
-		return -1;
-	if (v < min) {
-		fprintf(errf, "%s:%u: %s: must be at least %u\n", n->file, n->line, key, min);
-		return -1;
-	}
-	*out = (unsigned int)v;
-	return 0;
-}
-
 /* "A1 B1, A2 B2": pairs separated by commas, the two doveadm servers of a pair by
  * spaces; each ip:port (TCP, doveadm_password) or /path (a UNIX socket) */
 static int
@@ -171,7 +152,7 @@ settings_load(struct repl *r, const struct daemon_args *args, FILE *errf)
 	s->user = conf_get(root, "default_internal_user", "dovecot");
 	s->password = conf_get(root, "doveadm_password", "");
 	s->dsync_params = conf_get(root, "replication_dsync_parameters", "-d -N -l 30 -U");
-	bad |= get_uint(r->conf, "replication_max_conns", 10, 1, 10000, &s->max_conns, errf);
+	bad |= conf_get_uint(r->conf, "replication_max_conns", 10, 1, 10000, &s->max_conns, errf);
 	bad |= get_secs(r->conf, "replication_full_sync_interval", 86400000ULL, 1000, &ms, errf);
 	s->full_interval = (int64_t)(ms / 1000);
 	bad |= get_secs(r->conf, "replicator_dsync_timeout", 30 * 60000ULL, 1000, &ms, errf);
@@ -184,7 +165,7 @@ settings_load(struct repl *r, const struct daemon_args *args, FILE *errf)
 	s->retry_max = (unsigned int)(ms / 1000);
 	if (s->retry_max < s->retry_min)
 		s->retry_max = s->retry_min;
-	bad |= get_uint(r->conf, "replicator_startup_rate", 10, 1, 1000000, &s->startup_rate, errf);
+	bad |= conf_get_uint(r->conf, "replicator_startup_rate", 10, 1, 1000000, &s->startup_rate, errf);
 	int list = 1;
 	if ((n = conf_find(root, "replicator_list_users")) != NULL && conf_parse_bool(n, &list, errf) < 0)
 		bad = 1;

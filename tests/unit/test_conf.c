@@ -971,3 +971,27 @@ TEST(nasty_inputs_do_not_crash)
 		free(e);
 	}
 }
+
+TEST(get_uint_default_range_and_file_line)
+{
+	char *e, *errs;
+	size_t len;
+	unsigned int v;
+	struct conf *c = load("a = 5\nb = 0\nc = 70000\nd = x\n", NULL, 0, &e);
+	CHECK(c != NULL);
+	free(e);
+	FILE *f = open_memstream(&errs, &len);
+	CHECK_INT(conf_get_uint(c, "unset", 7, 1, 100, &v, f), 0);
+	CHECK_INT(v, 7);
+	CHECK_INT(conf_get_uint(c, "a", 7, 1, 100, &v, f), 0);
+	CHECK_INT(v, 5);
+	CHECK_INT(conf_get_uint(c, "b", 7, 1, 100, &v, f), -1);
+	CHECK_INT(conf_get_uint(c, "c", 7, 1, 65535, &v, f), -1);
+	CHECK_INT(conf_get_uint(c, "d", 7, 1, 100, &v, f), -1);
+	fclose(f);
+	CHECK(strstr(errs, "t.conf:2: b: must be at least 1\n") != NULL);
+	CHECK(strstr(errs, "t.conf:3: ") != NULL);
+	CHECK(strstr(errs, "t.conf:4: ") != NULL);
+	free(errs);
+	conf_free(c);
+}
