@@ -173,45 +173,6 @@ dline_conn_free(struct dline_conn *d)
 	loop_defer_free(d->loop, dline_free_cb, d);
 }
 
-int
-dline_listen_unix(const char *path, mode_t mode, uid_t uid, gid_t gid)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (str_copy(sun.sun_path, path, sizeof(sun.sun_path)) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/* a socket file left by a dead process is replaced; a live one is not stolen */
-	struct stat st;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int alive = probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-		if (probe >= 0)
-			close(probe);
-		if (alive) {
-			close(fd);
-			errno = EADDRINUSE;
-			return -1;
-		}
-		unlink(path);
-	}
-	mode_t old = umask(0777 & ~mode);
-	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r < 0 || chmod(path, mode) < 0 ||
-	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0) ||
-	    listen(fd, 128) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 void
 dline_reader_init(struct dline_reader *r, int fd)
 {

@@ -42,10 +42,6 @@ void dline_pause(struct dline_conn *, int paused);
 /* Frees now; no close callback follows. Safe inside the line callback. */
 void dline_conn_free(struct dline_conn *);
 
-/* A listening UNIX socket at path with the given mode (and owner when uid/gid are not
- * -1), replacing a stale socket file. Returns the fd or -1 with errno set. */
-int dline_listen_unix(const char *path, mode_t mode, uid_t uid, gid_t gid);
-
 /* A blocking line reader for command-line clients (doveadm): reads LF-terminated lines
  * from a socket as Dovecot's istream does for them (a last line without LF at EOF is
  * dropped), can wait with a timeout (anvil's version detection) and can say whether a

@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/conf.h"
 #include "core/http.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/metrics.h"
@@ -489,25 +490,17 @@ http_server_bind(const struct http_listen_set *set, char *err, size_t errlen)
 	}
 	for (unsigned int i = 0; i < set->n; i++) {
 		struct http_listener *l = &srv->l[i];
-		struct sockaddr_storage ss;
-		socklen_t len;
-		int one = 1;
+		char why[128];
 		l->srv = srv;
 		l->ip = set->ips[i];
 		l->port = set->ports[i];
 		l->io.fd = -1;
-		ip_to_sockaddr(&l->ip, l->port, &ss, &len);
-		l->fd = socket(l->ip.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		l->fd = listen_tcp(&l->ip, l->port, 64, LISTEN_V6ONLY, why, sizeof(why));
 		srv->n = i + 1;
-		if (l->fd >= 0) {
-			setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-			if (l->ip.family == AF_INET6)
-				setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		}
-		if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&ss, len) < 0 || listen(l->fd, 64) < 0) {
+		if (l->fd < 0) {
 			char ip[IP_ADDR_STRLEN];
 			str_fmt(err, errlen, "service stats: listen(%s, %u) failed: %s",
-			    ip_format(&l->ip, ip, sizeof(ip)), l->port, strerror(errno));
+			    ip_format(&l->ip, ip, sizeof(ip)), l->port, why);
 			http_server_free(srv);
 			return NULL;
 		}

@@ -22,6 +22,7 @@
 #include "core/daemon.h"
 #include "core/dline.h"
 #include "core/http.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/privdrop.h"
 #include "core/str.h"
@@ -229,9 +230,10 @@ int
 dir_listen(struct directord *dd, const char *path, unsigned int mode, struct loop_io *io,
     loop_io_cb *cb, FILE *errf)
 {
-	int fd = dline_listen_unix(path, (mode_t)mode, (uid_t)-1, (gid_t)-1);
+	char err[128];
+	int fd = listen_unix(path, (mode_t)mode, (uid_t)-1, (gid_t)-1, 128, err, sizeof(err));
 	if (fd < 0) {
-		fprintf(errf, "directord: cannot listen on %s: %s\n", path, strerror(errno));
+		fprintf(errf, "directord: cannot listen on %s: %s\n", path, err);
 		return -1;
 	}
 	if (loop_io_add(dd->loop, io, fd, EPOLLIN, cb, dd) < 0) {

@@ -18,6 +18,7 @@
 
 #include "applets/directord/dirstats.h"
 #include "applets/directord/ring.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/tabescape.h"
@@ -1054,28 +1055,21 @@ static int
 listen_ring(struct ring *r, FILE *errf)
 {
 	struct dir_settings *s = &r->dd->set;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int one = 1;
+	char err[128];
 	const struct ip_addr *ip = s->ring_listen_ip.family ? &s->ring_listen_ip : &r->self->ip;
-	ip_to_sockaddr(ip, s->ring_port, &ss, &len);
-	int fd = socket(ip->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0)
-		goto fail;
-	if (loop_io_add(r->dd->loop, &r->io, fd, EPOLLIN, ring_accept, r) < 0)
-		goto fail;
+	int fd = listen_tcp(ip, s->ring_port, 128, LISTEN_NODELAY, err, sizeof(err));
+	if (fd >= 0 && loop_io_add(r->dd->loop, &r->io, fd, EPOLLIN, ring_accept, r) < 0) {
+		str_copy(err, strerror(errno), sizeof(err));
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		fprintf(errf, "directord: cannot listen on the director ring port %s:%u: %s\n",
+		    ip_format(ip, (char[IP_ADDR_STRLEN]){ 0 }, IP_ADDR_STRLEN), s->ring_port, err);
+		return -1;
+	}
 	r->fd = fd;
 	return 0;
-fail:
-	fprintf(errf, "directord: cannot listen on the director ring port %s:%u: %s\n",
-	    ip_format(ip, (char[IP_ADDR_STRLEN]){ 0 }, IP_ADDR_STRLEN), s->ring_port, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
 }
 
 /* an address of this machine: one a socket can be bound to */

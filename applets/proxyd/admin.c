@@ -18,6 +18,7 @@
 #include "applets/proxyd/relay.h"
 #include "config.h"
 #include "core/dline.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/peercred.h"
@@ -397,9 +398,10 @@ listener_open(struct admin_listener *l, struct proxyd *pd, const struct admin_so
 	l->gid = set->gid == (gid_t)-1 ? getegid() : set->gid;
 	l->accept = accept;
 	l->io.fd = -1;
-	l->fd = dline_listen_unix(set->path, set->mode, set->uid, set->gid);
+	char err[128];
+	l->fd = listen_unix(set->path, set->mode, set->uid, set->gid, 128, err, sizeof(err));
 	if (l->fd < 0) {
-		fprintf(errf, "proxyd: cannot listen on %s: %s\n", set->path, strerror(errno));
+		fprintf(errf, "proxyd: cannot listen on %s: %s\n", set->path, err);
 		return -1;
 	}
 	return 0;

@@ -33,6 +33,7 @@
 #include "core/conf.h"
 #include "core/daemon.h"
 #include "core/http.h"
+#include "core/listen.h"
 #include "core/dns.h"
 #include "core/log.h"
 #include "core/passdb.h"
@@ -124,63 +125,26 @@ proxyd_admit(struct proxyd *pd, const struct listener_set *ls, int fd, const str
 		client_create(pd, ls->proto, fd, peer, local, how);
 }
 
-/* A UNIX socket listener (LMTP for Postfix's lmtp:unix:): a stale socket is replaced,
- * mode/user/group are applied before anyone can connect. */
-static int
-listener_bind_unix(const struct listener_set *ls, char *err, size_t errlen)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	str_copy(sun.sun_path, ls->path, sizeof(sun.sun_path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	unlink(ls->path);
-	mode_t old = umask(0777);
-	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r < 0 || chmod(ls->path, ls->mode) < 0)
-		goto fail;
-	if ((ls->uid != (uid_t)-1 || ls->gid != (gid_t)-1) && chown(ls->path, ls->uid, ls->gid) < 0)
-		goto fail;
-	if (listen(fd, 1024) < 0)
-		goto fail;
-	return fd;
-fail:
-	str_fmt(err, errlen, "listen(%s) for %s failed: %s", ls->path, ls->name, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
+/* A UNIX socket listener (LMTP for Postfix's lmtp:unix:) or a TCP one; TCP_NODELAY is
+ * inherited by the accepted sockets (see relay_start()), and "listen = *, ::" binds both
+ * families on the same port. */
 static int
 listener_bind(const struct listener_set *ls, char *err, size_t errlen)
 {
-	if (ls->path)
-		return listener_bind_unix(ls, err, errlen);
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char ip[IP_ADDR_STRLEN];
-	int one = 1;
+	char why[160], ip[IP_ADDR_STRLEN];
+	int fd;
 
-	ip_to_sockaddr(&ls->ip, ls->port, &ss, &len);
-	int fd = socket(ls->ip.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ls->path) {
+		fd = listen_unix(ls->path, ls->mode, ls->uid, ls->gid, 1024, why, sizeof(why));
+		if (fd < 0)
+			str_fmt(err, errlen, "listen(%s) for %s failed: %s", ls->path, ls->name, why);
+		return fd;
+	}
+	fd = listen_tcp(&ls->ip, ls->port, 1024, LISTEN_NODELAY | LISTEN_V6ONLY, why, sizeof(why));
 	if (fd < 0)
-		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* accepted sockets inherit it: see relay_start() */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* "listen = *, ::" binds both families on the same port */
-	if (ls->ip.family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0)
-		goto fail;
+		str_fmt(err, errlen, "listen(%s, %u) for %s failed: %s",
+		    ip_format(&ls->ip, ip, sizeof(ip)), ls->port, ls->name, why);
 	return fd;
-fail:
-	str_fmt(err, errlen, "listen(%s, %u) for %s failed: %s",
-	    ip_format(&ls->ip, ip, sizeof(ip)), ls->port, ls->name, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
 }
 
 static struct passdb_chain *

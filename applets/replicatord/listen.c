@@ -16,6 +16,7 @@
 #include "applets/replicatord/replicatord.h"
 #include "core/conf.h"
 #include "core/dline.h"
+#include "core/listen.h"
 #include "core/log.h"
 #include "core/privdrop.h"
 #include "core/str.h"
@@ -137,9 +138,10 @@ open_unix(struct repl *r, const struct conf_node *l, const char *name, mode_t mo
 	if (l != NULL && (owner(conf_find(l, "user"), &uid, &gid, 0, errf) < 0 ||
 	    owner(conf_find(l, "group"), &uid, &gid, 1, errf) < 0))
 		return -1;
-	int fd = dline_listen_unix(path, mode, uid, gid);
+	char err[128];
+	int fd = listen_unix(path, mode, uid, gid, 128, err, sizeof(err));
 	if (fd < 0) {
-		fprintf(errf, "replicatord: cannot listen on %s: %s\n", path, strerror(errno));
+		fprintf(errf, "replicatord: cannot listen on %s: %s\n", path, err);
 		return -1;
 	}
 	return add(r, fd, kind, path, errf);
@@ -151,10 +153,7 @@ open_inet(struct repl *r, const struct conf_node *l, enum listener_kind kind, FI
 	const struct conf_node *pn = conf_find(l, "port");
 	unsigned long long port;
 	struct ip_addr ip;
-	struct sockaddr_storage ss;
-	socklen_t sslen;
 	const char *addr = conf_get(l, "address", "127.0.0.1");
-	int one = 1;
 
 	if (pn == NULL) {
 		fprintf(errf, "%s:%u: inet_listener %s: port is not set\n", l->file, l->line,
@@ -186,14 +185,10 @@ open_inet(struct repl *r, const struct conf_node *l, enum listener_kind kind, FI
 		    "listener is not a notify listener)\n", bn->file, bn->line, bn->value);
 		return -1;
 	}
-	ip_to_sockaddr(&ip, (unsigned int)port, &ss, &sslen);
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, 128) < 0) {
-		fprintf(errf, "replicatord: cannot listen on %s:%llu: %s\n", addr, port,
-		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	char err[128];
+	int fd = listen_tcp(&ip, (unsigned int)port, 128, 0, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(errf, "replicatord: cannot listen on %s:%llu: %s\n", addr, port, err);
 		return -1;
 	}
 	if (add(r, fd, kind, NULL, errf) < 0)
