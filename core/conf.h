@@ -99,6 +99,16 @@ int conf_parse_size(const struct conf_node *, unsigned long long *out, FILE *err
  * must be within [min, max]; -1 after printing "file:line: key: ..." to errf. */
 int conf_get_uint(const struct conf *, const char *key, unsigned int def, unsigned int min,
     unsigned int max, unsigned int *out, FILE *errf);
+/* The same for a time interval (time_ms syntax above, in milliseconds) and a size (size
+ * syntax above, in bytes): *out = def when the key is not set, else its value, which must
+ * be within [min, max]; -1 after printing "file:line: key: invalid ..." or "file:line: key:
+ * must be between 1 secs and 7 days" (the bounds in the largest unit that fits) to errf.
+ *   conf_get_ms(c, "director_user_kick_delay", 2000, 0, 7 * 86400000ULL, &ms, errf);
+ *   conf_get_size(c, "director_output_buffer_size", 10 << 20, 1024, 1ULL << 40, &sz, errf); */
+int conf_get_ms(const struct conf *, const char *key, unsigned long long def_ms,
+    unsigned long long min_ms, unsigned long long max_ms, unsigned long long *out_ms, FILE *errf);
+int conf_get_size(const struct conf *, const char *key, unsigned long long def,
+    unsigned long long min, unsigned long long max, unsigned long long *out, FILE *errf);
 
 /* The time and size syntax above for a string that is not a setting (a passdb extra
  * field, a command argument): returns 0 with *out set, or -1 (invalid or too large;

@@ -11,6 +11,9 @@
 
 #define IS_WHITE(c)	((c) == ' ' || (c) == '\t')
 
+static int node_err(const struct conf_node *, FILE *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 const char *
 conf_get(const struct conf_node *section, const char *key, const char *def)
 {
@@ -35,6 +38,80 @@ conf_get_uint(const struct conf *c, const char *key, unsigned int def, unsigned 
 		return -1;
 	}
 	*out = (unsigned int)v;
+	return 0;
+}
+
+/* ms in the largest unit that divides it, in the syntax a setting takes back */
+static const char *
+fmt_ms(unsigned long long ms, char *buf, size_t len)
+{
+	static const struct { unsigned long long ms; const char *name; } u[] = {
+		{ 604800000, "weeks" }, { 86400000, "days" }, { 3600000, "hours" },
+		{ 60000, "mins" }, { 1000, "secs" },
+	};
+	for (size_t i = 0; ms > 0 && i < sizeof(u) / sizeof(u[0]); i++)
+		if (ms % u[i].ms == 0) {
+			str_fmt(buf, len, "%llu %s", ms / u[i].ms, u[i].name);
+			return buf;
+		}
+	str_fmt(buf, len, "%llu ms", ms);
+	return buf;
+}
+
+/* bytes in the largest unit that divides it */
+static const char *
+fmt_size(unsigned long long v, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int i = -1;
+	while (v > 0 && v % 1024 == 0 && i < 3) {
+		v /= 1024;
+		i++;
+	}
+	if (i < 0)
+		str_fmt(buf, len, "%llu B", v);
+	else
+		str_fmt(buf, len, "%llu%c", v, units[i]);
+	return buf;
+}
+
+/* see conf.h */
+int
+conf_get_ms(const struct conf *c, const char *key, unsigned long long def_ms,
+    unsigned long long min_ms, unsigned long long max_ms, unsigned long long *out_ms, FILE *errf)
+{
+	const struct conf_node *n = conf_find(conf_root(c), key);
+	unsigned long long v;
+	char lo[32], hi[32];
+	*out_ms = def_ms;
+	if (n == NULL)
+		return 0;
+	if (conf_parse_time_ms(n, &v, errf) < 0)
+		return -1;
+	if (v < min_ms || v > max_ms)
+		return node_err(n, errf, "must be between %s and %s", fmt_ms(min_ms, lo, sizeof(lo)),
+		    fmt_ms(max_ms, hi, sizeof(hi)));
+	*out_ms = v;
+	return 0;
+}
+
+/* see conf.h */
+int
+conf_get_size(const struct conf *c, const char *key, unsigned long long def,
+    unsigned long long min, unsigned long long max, unsigned long long *out, FILE *errf)
+{
+	const struct conf_node *n = conf_find(conf_root(c), key);
+	unsigned long long v;
+	char lo[32], hi[32];
+	*out = def;
+	if (n == NULL)
+		return 0;
+	if (conf_parse_size(n, &v, errf) < 0)
+		return -1;
+	if (v < min || v > max)
+		return node_err(n, errf, "must be between %s and %s", fmt_size(min, lo, sizeof(lo)),
+		    fmt_size(max, hi, sizeof(hi)));
+	*out = v;
 	return 0;
 }
 

@@ -59,23 +59,18 @@ static const struct conf_key directord_schema[] = {
 	{ NULL, NULL },
 };
 
+/* every director time setting: at most a week */
+#define DIR_MS_MAX	(7 * 86400000ULL)
+
+/* a time setting into an unsigned int field (all fit: at most DIR_MS_MAX) */
 static int
 get_ms(const struct conf *c, const char *key, unsigned int def, unsigned int min,
     unsigned int *out, FILE *errf)
 {
-	const struct conf_node *n = conf_find(conf_root(c), key);
 	unsigned long long v;
-	*out = def;
-	if (n == NULL)
-		return 0;
-	if (conf_parse_time_ms(n, &v, errf) < 0)
-		return -1;
-	if (v < min || v > 86400000ULL * 7) {
-		fprintf(errf, "%s:%u: %s: must be between %u ms and 7 days\n", n->file, n->line, key, min);
-		return -1;
-	}
+	int r = conf_get_ms(c, key, def, min, DIR_MS_MAX, &v, errf);
 	*out = (unsigned int)v;
-	return 0;
+	return r;
 }
 
 static void
@@ -110,10 +105,8 @@ ring_settings(const struct conf *c, struct dir_settings *s, FILE *errf)
 	}
 	bad |= get_ms(c, "director_ping_idle_timeout", 30000, 1000, &s->ping_idle_ms, errf);
 	bad |= get_ms(c, "director_ping_max_timeout", 60000, 1000, &s->ping_max_ms, errf);
-	s->outbuf_max = 10ULL * 1024 * 1024;
-	const struct conf_node *n = conf_find(root, "director_output_buffer_size");
-	if (n && conf_parse_size(n, &s->outbuf_max, errf) < 0)
-		bad = 1;
+	bad |= conf_get_size(c, "director_output_buffer_size", 10ULL << 20, 1024, 1ULL << 30,
+	    &s->outbuf_max, errf);
 	if (il != NULL) {
 		const struct conf_node *pn = conf_find(il, "port"), *an = conf_find(il, "address");
 		unsigned long long port = 0;

@@ -50,23 +50,10 @@ static const struct conf_key replicatord_schema[] = {
 	{ NULL, NULL },
 };
 
-static int
-get_secs(const struct conf *c, const char *key, unsigned long long def_ms,
-    unsigned long long min_ms, unsigned long long *out_ms, FILE *errf)
-{
-	const struct conf_node *n = conf_find(conf_root(c), key);
-	*out_ms = def_ms;
-	if (n == NULL)
-		return 0;
-	if (conf_parse_time_ms(n, out_ms, errf) < 0)
-		return -1;
-	if (*out_ms < min_ms || *out_ms > 86400000ULL * 365) {
-		fprintf(errf, "%s:%u: %s: must be between %llu ms and a year\n", n->file, n->line,
-		    key, min_ms);
-		return -1;
-	}
-	return 0;
-}
+/* a replicator time setting is at most a year; a timeout (kept in ms in an unsigned int)
+ * at most a week */
+#define REPL_MS_MAX		(365 * 86400000ULL)
+#define REPL_TIMEOUT_MS_MAX	(7 * 86400000ULL)
 
 /* "A1 B1, A2 B2": pairs separated by commas, the two doveadm servers of a pair by
  * spaces; each ip:port (TCP, doveadm_password) or /path (a UNIX socket) */
@@ -153,15 +140,15 @@ settings_load(struct repl *r, const struct daemon_args *args, FILE *errf)
 	s->password = conf_get(root, "doveadm_password", "");
 	s->dsync_params = conf_get(root, "replication_dsync_parameters", "-d -N -l 30 -U");
 	bad |= conf_get_uint(r->conf, "replication_max_conns", 10, 1, 10000, &s->max_conns, errf);
-	bad |= get_secs(r->conf, "replication_full_sync_interval", 86400000ULL, 1000, &ms, errf);
+	bad |= conf_get_ms(r->conf, "replication_full_sync_interval", 86400000ULL, 1000, REPL_MS_MAX, &ms, errf);
 	s->full_interval = (int64_t)(ms / 1000);
-	bad |= get_secs(r->conf, "replicator_dsync_timeout", 30 * 60000ULL, 1000, &ms, errf);
+	bad |= conf_get_ms(r->conf, "replicator_dsync_timeout", 30 * 60000ULL, 1000, REPL_TIMEOUT_MS_MAX, &ms, errf);
 	s->sync_timeout_ms = (unsigned int)ms;
-	bad |= get_secs(r->conf, "replicator_connect_timeout", 5000, 100, &ms, errf);
+	bad |= conf_get_ms(r->conf, "replicator_connect_timeout", 5000, 100, REPL_TIMEOUT_MS_MAX, &ms, errf);
 	s->connect_timeout_ms = (unsigned int)ms;
-	bad |= get_secs(r->conf, "replicator_retry_min", 30000, 1000, &ms, errf);
+	bad |= conf_get_ms(r->conf, "replicator_retry_min", 30000, 1000, REPL_MS_MAX, &ms, errf);
 	s->retry_min = (unsigned int)(ms / 1000);
-	bad |= get_secs(r->conf, "replicator_retry_max", 300000, 1000, &ms, errf);
+	bad |= conf_get_ms(r->conf, "replicator_retry_max", 300000, 1000, REPL_MS_MAX, &ms, errf);
 	s->retry_max = (unsigned int)(ms / 1000);
 	if (s->retry_max < s->retry_min)
 		s->retry_max = s->retry_min;

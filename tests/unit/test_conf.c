@@ -995,3 +995,47 @@ TEST(get_uint_default_range_and_file_line)
 	free(errs);
 	conf_free(c);
 }
+
+TEST(get_ms_and_size_units_range_and_file_line)
+{
+	char *e, *errs;
+	size_t len;
+	unsigned long long v;
+	struct conf *c = load("a = 5 mins\nb = 100ms\nc = 2 weeks\nd = 10 parsecs\n"
+	    "e = 512k\nf = 1 G\ng = 3B\nh = 12 Q\ni = 1s\n", NULL, 0, &e);
+	CHECK(c != NULL);
+	free(e);
+	FILE *f = open_memstream(&errs, &len);
+	CHECK_INT(conf_get_ms(c, "unset", 1500, 0, 60000, &v, f), 0);
+	CHECK_INT(v, 1500);
+	CHECK_INT(conf_get_ms(c, "a", 0, 1000, 7 * 86400000ULL, &v, f), 0);
+	CHECK_INT(v, 300000);
+	CHECK_INT(conf_get_ms(c, "b", 0, 0, 1000, &v, f), 0);
+	CHECK_INT(v, 100);
+	CHECK_INT(conf_get_ms(c, "b", 7, 1000, 60000, &v, f), -1);
+	CHECK_INT(conf_get_ms(c, "c", 7, 1000, 7 * 86400000ULL, &v, f), -1);
+	CHECK_INT(conf_get_ms(c, "d", 7, 0, 60000, &v, f), -1);
+	CHECK_INT(conf_get_ms(c, "i", 7, 1500, 60000, &v, f), -1);
+	CHECK_INT(conf_get_size(c, "unset", 4096, 1, 8192, &v, f), 0);
+	CHECK_INT(v, 4096);
+	CHECK_INT(conf_get_size(c, "e", 0, 1024, 1ULL << 30, &v, f), 0);
+	CHECK_INT(v, 512 * 1024);
+	CHECK_INT(conf_get_size(c, "f", 0, 1024, 1ULL << 40, &v, f), 0);
+	CHECK_INT(v, 1ULL << 30);
+	CHECK_INT(conf_get_size(c, "g", 0, 0, 10, &v, f), 0);
+	CHECK_INT(v, 3);
+	CHECK_INT(conf_get_size(c, "g", 0, 1024, 1ULL << 30, &v, f), -1);
+	CHECK_INT(conf_get_size(c, "f", 0, 1000, 1ULL << 20, &v, f), -1);
+	CHECK_INT(conf_get_size(c, "h", 0, 0, 10, &v, f), -1);
+	fclose(f);
+	CHECK_STR(errs,
+	    "t.conf:2: b: must be between 1 secs and 1 mins\n"
+	    "t.conf:3: c: must be between 1 secs and 1 weeks\n"
+	    "t.conf:4: d: invalid time interval '10 parsecs'\n"
+	    "t.conf:9: i: must be between 1500 ms and 1 mins\n"
+	    "t.conf:7: g: must be between 1K and 1G\n"
+	    "t.conf:6: f: must be between 1000 B and 1M\n"
+	    "t.conf:8: h: invalid size '12 Q'\n");
+	free(errs);
+	conf_free(c);
+}
