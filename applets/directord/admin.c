@@ -89,9 +89,10 @@ user_hash(struct directord *dd, const char *user, uint32_t *hash)
 	return dirhash_user(user, dd->set.username_hash, hash);
 }
 
-static void
-host_list(struct admin_conn *ac)
+static int
+host_list(struct admin_conn *ac, char **f, size_t nf, int arg)
 {
+	(void)f, (void)nf, (void)arg;
 	struct directord *dd = ac->dd;
 	size_t n;
 	users_sweep(dd);
@@ -107,11 +108,13 @@ host_list(struct admin_conn *ac)
 		strbuf_free(&sb);
 	}
 	reply(ac, "");
+	return 0;
 }
 
-static void
-host_list_removed(struct admin_conn *ac)
+static int
+host_list_removed(struct admin_conn *ac, char **f, size_t nf, int arg)
 {
+	(void)f, (void)nf, (void)arg;
 	struct directord *dd = ac->dd;
 	size_t n;
 	struct dir_host **orig = hosts_sorted(&dd->orig, &n);
@@ -119,19 +122,21 @@ host_list_removed(struct admin_conn *ac)
 		if (hosts_lookup(&dd->hosts, &orig[i]->ip) == NULL)
 			reply(ac, orig[i]->ip_str);
 	reply(ac, "");
+	return 0;
 }
 
 /* A director alone: itself, "self", always synced; directors added with DIRECTOR-ADD are
  * listed (and marked removed by DIRECTOR-REMOVE) as Dovecot lists a peer it never reached. */
-static void
-director_list(struct admin_conn *ac)
+static int
+director_list(struct admin_conn *ac, char **f, size_t n, int arg)
 {
+	(void)f, (void)n, (void)arg;
 	struct directord *dd = ac->dd;
 	char line[256];
 	if (dd->ring) {
 		ring_director_list(dd, reply_list_line, ac);
 		reply(ac, "");
-		return;
+		return 0;
 	}
 	str_fmt(line, sizeof(line), "%s\t%u\tself\t0\tring synced\t0", dd->set.self_ip_str, dd->set.self_port);
 	/* sorted by (ip, port) with self among them */
@@ -151,6 +156,7 @@ director_list(struct admin_conn *ac)
 		}
 	}
 	reply(ac, "");
+	return 0;
 }
 
 static int
@@ -282,8 +288,9 @@ host_updown(struct admin_conn *ac, char **f, size_t n, int down)
 }
 
 static int
-host_remove(struct admin_conn *ac, char **f, size_t n)
+host_remove(struct admin_conn *ac, char **f, size_t n, int arg)
 {
+	(void)arg;
 	struct directord *dd = ac->dd;
 	struct ip_addr ip;
 	if (n < 2 || ip_parse(f[1], &ip) < 0)
@@ -299,8 +306,9 @@ host_remove(struct admin_conn *ac, char **f, size_t n)
 }
 
 static int
-host_flush(struct admin_conn *ac, char **f, size_t n)
+host_flush(struct admin_conn *ac, char **f, size_t n, int arg)
 {
+	(void)arg;
 	struct directord *dd = ac->dd;
 	struct ip_addr ip;
 	size_t nh;
@@ -341,8 +349,9 @@ reset_done(struct directord *dd, void *arg)
 }
 
 static int
-host_reset_users(struct admin_conn *ac, char **f, size_t n)
+host_reset_users(struct admin_conn *ac, char **f, size_t n, int arg)
 {
+	(void)arg;
 	struct directord *dd = ac->dd;
 	unsigned int max = dd->set.max_parallel_moves;
 	struct dir_host *only = NULL;
@@ -371,8 +380,9 @@ host_reset_users(struct admin_conn *ac, char **f, size_t n)
 }
 
 static int
-user_lookup(struct admin_conn *ac, char **f, size_t n)
+user_lookup(struct admin_conn *ac, char **f, size_t n, int arg)
 {
+	(void)arg;
 	struct directord *dd = ac->dd;
 	const char *user = n > 1 ? f[1] : "", *tagname = n > 2 ? f[2] : "";
 	uint32_t hash;
@@ -408,8 +418,9 @@ user_lookup(struct admin_conn *ac, char **f, size_t n)
 }
 
 static int
-user_list(struct admin_conn *ac, char **f, size_t n)
+user_list(struct admin_conn *ac, char **f, size_t n, int arg)
 {
+	(void)arg;
 	struct directord *dd = ac->dd;
 	struct ip_addr ip = { 0 };
 	char line[128];
@@ -432,8 +443,9 @@ user_list(struct admin_conn *ac, char **f, size_t n)
 }
 
 static int
-user_move(struct admin_conn *ac, char **f, size_t n)
+user_move(struct admin_conn *ac, char **f, size_t n, int arg)
 {
+	(void)arg;
 	struct directord *dd = ac->dd;
 	struct ip_addr ip;
 	uint32_t hash;
@@ -497,81 +509,68 @@ user_kick(struct admin_conn *ac, char **f, size_t n, int alt)
 	return 0;
 }
 
-/* the commands Dovecot runs only on a synced ring, and answers after the next sync */
-static int
-ring_gated(const char *c)
-{
-	static const char *const cmds[] = { "DIRECTOR-ADD", "DIRECTOR-REMOVE", "HOST-SET", "HOST-UPDATE",
-		"HOST-UP", "HOST-DOWN", "HOST-REMOVE", "HOST-FLUSH", NULL };
-	for (size_t i = 0; cmds[i]; i++)
-		if (strcmp(c, cmds[i]) == 0)
-			return 1;
-	return 0;
-}
+#define CMD_GATED	0x1	/* in a ring: run on a synced ring only, answered after the
+				 * next sync (Dovecot's) */
+#define CMD_WRITES	0x2	/* refused while cut off from the ring: a deliberate
+				 * difference, a director cut off from its ring changes nothing
+				 * the others would not see (Dovecot's lone director counts as
+				 * synced and applies it) */
 
-/* a deliberate difference: a director cut off from its ring changes nothing the others
- * would not see (Dovecot's lone director counts as synced and applies it) */
-static int
-ring_refused(const char *c)
+struct admin_cmd {
+	const char *name;
+	int (*fn)(struct admin_conn *, char **f, size_t n, int arg);
+	int arg;
+	unsigned int flags;
+};
+
+static const struct admin_cmd admin_cmds[] = {
+	{ "HOST-LIST", host_list, 0, 0 },
+	{ "HOST-LIST-REMOVED", host_list_removed, 0, 0 },
+	{ "DIRECTOR-LIST", director_list, 0, 0 },
+	{ "DIRECTOR-ADD", director_add_remove, 1, CMD_GATED },
+	{ "DIRECTOR-REMOVE", director_add_remove, 0, CMD_GATED },
+	{ "HOST-SET", host_set, 0, CMD_GATED | CMD_WRITES },
+	{ "HOST-UPDATE", host_set, 1, CMD_GATED | CMD_WRITES },
+	{ "HOST-UP", host_updown, 0, CMD_GATED | CMD_WRITES },
+	{ "HOST-DOWN", host_updown, 1, CMD_GATED | CMD_WRITES },
+	{ "HOST-REMOVE", host_remove, 0, CMD_GATED | CMD_WRITES },
+	{ "HOST-FLUSH", host_flush, 0, CMD_GATED | CMD_WRITES },
+	{ "HOST-RESET-USERS", host_reset_users, 0, CMD_WRITES },
+	{ "USER-LOOKUP", user_lookup, 0, 0 },
+	{ "USER-LIST", user_list, 0, 0 },
+	{ "USER-MOVE", user_move, 0, CMD_WRITES },
+	{ "USER-KICK", user_kick, 0, 0 },
+	{ "USER-KICK-ALT", user_kick, 1, 0 },
+	{ NULL, NULL, 0, 0 },
+};
+
+static const struct admin_cmd *
+find_cmd(const char *name)
 {
-	return strncmp(c, "HOST-", 5) == 0 && strcmp(c, "HOST-LIST") != 0 &&
-	    strcmp(c, "HOST-LIST-REMOVED") != 0 ? 1 : strcmp(c, "USER-MOVE") == 0;
+	for (const struct admin_cmd *c = admin_cmds; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
 }
 
 static int
 dispatch(struct admin_conn *ac, char **f, size_t n)
 {
-	int r;
-	const char *c = f[0];
-	if (n == 0 || c[0] == '\0') {
+	const struct admin_cmd *cmd = n > 0 ? find_cmd(f[0]) : NULL;
+	if (n == 0 || f[0][0] == '\0') {
 		log_errorx("doveadm sent empty command line");
-		r = -1;
-	} else if (ac->dd->ring && ring_cut_off(ac->dd) && ring_refused(c)) {
-		log_warnx("doveadm: %s refused: this director is cut off from its ring", c);
-		reply(ac, "director is cut off from its ring - try again later");
-		r = 0;
-	} else if (strcmp(c, "HOST-LIST") == 0) {
-		host_list(ac);
-		r = 0;
-	} else if (strcmp(c, "HOST-LIST-REMOVED") == 0) {
-		host_list_removed(ac);
-		r = 0;
-	} else if (strcmp(c, "DIRECTOR-LIST") == 0) {
-		director_list(ac);
-		r = 0;
-	} else if (strcmp(c, "DIRECTOR-ADD") == 0)
-		r = director_add_remove(ac, f, n, 1);
-	else if (strcmp(c, "DIRECTOR-REMOVE") == 0)
-		r = director_add_remove(ac, f, n, 0);
-	else if (strcmp(c, "HOST-SET") == 0)
-		r = host_set(ac, f, n, 0);
-	else if (strcmp(c, "HOST-UPDATE") == 0)
-		r = host_set(ac, f, n, 1);
-	else if (strcmp(c, "HOST-UP") == 0)
-		r = host_updown(ac, f, n, 0);
-	else if (strcmp(c, "HOST-DOWN") == 0)
-		r = host_updown(ac, f, n, 1);
-	else if (strcmp(c, "HOST-REMOVE") == 0)
-		r = host_remove(ac, f, n);
-	else if (strcmp(c, "HOST-FLUSH") == 0)
-		r = host_flush(ac, f, n);
-	else if (strcmp(c, "HOST-RESET-USERS") == 0)
-		r = host_reset_users(ac, f, n);
-	else if (strcmp(c, "USER-LOOKUP") == 0)
-		r = user_lookup(ac, f, n);
-	else if (strcmp(c, "USER-LIST") == 0)
-		r = user_list(ac, f, n);
-	else if (strcmp(c, "USER-MOVE") == 0)
-		r = user_move(ac, f, n);
-	else if (strcmp(c, "USER-KICK") == 0)
-		r = user_kick(ac, f, n, 0);
-	else if (strcmp(c, "USER-KICK-ALT") == 0)
-		r = user_kick(ac, f, n, 1);
-	else {
-		log_errorx("doveadm sent unknown command: %s", c);
-		r = -1;
+		return -1;
 	}
-	return r;
+	if (cmd == NULL) {
+		log_errorx("doveadm sent unknown command: %s", f[0]);
+		return -1;
+	}
+	if ((cmd->flags & CMD_WRITES) && ac->dd->ring && ring_cut_off(ac->dd)) {
+		log_warnx("doveadm: %s refused: this director is cut off from its ring", f[0]);
+		reply(ac, "director is cut off from its ring - try again later");
+		return 0;
+	}
+	return cmd->fn(ac, f, n, cmd->arg);
 }
 
 static void
@@ -684,7 +683,8 @@ admin_line(struct dline_conn *d, char **f, size_t n, void *arg)
 		/* pipelined after a command that waits: Dovecot does not read it either */
 		return;
 	}
-	if (ac->dd->ring && n > 0 && ring_gated(f[0])) {
+	const struct admin_cmd *cmd = n > 0 ? find_cmd(f[0]) : NULL;
+	if (ac->dd->ring && cmd != NULL && (cmd->flags & CMD_GATED)) {
 		if (run_gated(ac, f, n, &r))
 			return;
 	} else
