@@ -4,6 +4,8 @@
 #ifndef CORE_STR_H
 #define CORE_STR_H
 
+#include "core/strbuf.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -32,21 +34,5 @@ int str_has_prefix_nocase(const char *s, const char *prefix);
 /* Constant-time comparison of two byte strings: the time depends on the lengths only.
  * Returns 1 if equal. */
 int str_eq_consttime(const void *a, size_t alen, const void *b, size_t blen);
-
-/* Growable string owned by the caller; free with strbuf_free(). On allocation failure or
- * when max would be exceeded the buffer keeps its old content and sets the sticky
- * error flag; later appends do nothing. s is always NUL-terminated (never NULL after init). */
-struct strbuf {
-	char *s;
-	size_t len, cap, max;
-	int error;
-};
-void strbuf_init(struct strbuf *, size_t max);
-void strbuf_append(struct strbuf *, const void *data, size_t len);
-void strbuf_puts(struct strbuf *, const char *s);
-void strbuf_putc(struct strbuf *, char c);
-void strbuf_printf(struct strbuf *, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void strbuf_truncate(struct strbuf *, size_t len);
-void strbuf_free(struct strbuf *);
 
 #endif
