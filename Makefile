@@ -54,7 +54,7 @@ FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 CFLAGS_FUZZ := $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -I. $(FEATURE_CFLAGS) -MMD -MP $(CFLAGS)
 
-.PHONY: all demo check unit unit-asan integration size size-profile clean bearssl fuzz fuzz-check fuzz-build
+.PHONY: all demo check unit unit-asan integration size size-profile clean bearssl fuzz fuzz-check fuzz-build tree-check
 all: $(PROFILE_BIN)
 
 $(PROFILE_BIN): $(OUT)/mtool.unstripped
@@ -117,16 +117,22 @@ unit: $(OUT)/unit-musl
 unit-asan: $(OUT)/unit-asan
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(OUT)/unit-asan
 
+# The source tree's rules (tests/tree/check.py): includes, and with nm on the objects,
+# exported names, prefixes and where declarations sit; pending exceptions in the allowlist.
+tree-check: $(MUSL_OBJ)
+	$(PYTHON) tests/tree/check.py $(OUT)/musl tests/tree/allowlist
+
 integration: $(PROFILE_BIN) $(OUT)/mtool-asan
 	MTOOL=$(CURDIR)/$(PROFILE_BIN) MTOOL_ROUTER=$(CURDIR)/$(BUILD)/router/mtool MTOOL_ASAN=$(CURDIR)/$(OUT)/mtool-asan sh tests/integration/run
 
-# make check: unit tests (musl), the same under ASan+UBSan (glibc), the fuzz targets over
-# their corpora (clang), then the integration suite.
+# make check: unit tests (musl), the same under ASan+UBSan (glibc), the man pages, the
+# source tree's rules, the fuzz targets over their corpora (clang), then the integration suite.
 check:
 	@sh scripts/deps.sh test
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory man-lint
+	@$(MAKE) --no-print-directory tree-check
 	@$(MAKE) --no-print-directory PROFILE=router
 	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory integration

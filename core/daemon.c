@@ -111,27 +111,27 @@ daemon_mkdir(const char *dir, mode_t mode, const char *user)
 	if (stat(dir, &st) == 0)
 		return;
 	if (str_copy(path, dir, sizeof(path)) >= sizeof(path))
-		fatalx("%s: path too long", dir);
+		log_fatalx("%s: path too long", dir);
 	for (char *p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		*p = '\0';
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			fatal("mkdir(%s)", path);
+			log_fatal("mkdir(%s)", path);
 		*p = '/';
 	}
 	if (mkdir(path, mode) < 0) {
 		if (errno == EEXIST)
 			return;
-		fatal("mkdir(%s)", path);
+		log_fatal("mkdir(%s)", path);
 	}
 	/* mkdir's mode went through the umask: the asked one is meant */
 	if (chmod(path, mode) < 0)
-		fatal("chmod(%s)", path);
+		log_fatal("chmod(%s)", path);
 	if (geteuid() != 0 || user == NULL || *user == '\0')
 		return;
 	if (privdrop_lookup(user, &uid, &gid, err, sizeof(err)) < 0)
-		fatalx("%s: %s", path, err);
+		log_fatalx("%s: %s", path, err);
 	if (chown(path, uid, gid) < 0)
-		fatal("chown(%s)", path);
+		log_fatal("chown(%s)", path);
 }
 
 static void

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 
 /* Largest vhost count doveadm may set (Dovecot's MAX_VALID_VHOST_COUNT). */
 #define DIRHASH_VHOST_MAX	1000

@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "core/conn.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 struct dline_conn {
 	struct loop *loop;

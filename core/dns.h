@@ -10,7 +10,7 @@
 #ifndef CORE_DNS_H
 #define CORE_DNS_H
 
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/loop.h"
 
 #define DNS_CACHE_MAX		1024	/* names cached; the oldest answers make room */

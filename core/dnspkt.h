@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 
 #define DNSPKT_TYPE_A		1
 #define DNSPKT_TYPE_CNAME	5

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 
 /* v1: the spec's 107 bytes, CRLF included. v2: Dovecot's limit on the whole header
  * (16 fixed bytes, addresses, TLVs); the format itself would allow 64 KiB. */

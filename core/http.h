@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 
 struct conf;
 struct loop;

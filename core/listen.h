@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 
 #define LISTEN_NODELAY	0x1	/* TCP_NODELAY, inherited by the accepted sockets */
 #define LISTEN_V6ONLY	0x2	/* an IPv6 address takes no IPv4 (so "*, ::" can both bind) */

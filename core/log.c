@@ -222,7 +222,7 @@ LOG_FN(log_error, LOG_LEVEL_ERROR, 1)
 LOG_FN(log_errorx, LOG_LEVEL_ERROR, 0)
 
 void
-fatal(const char *fmt, ...)
+log_fatal(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -232,7 +232,7 @@ fatal(const char *fmt, ...)
 }
 
 void
-fatalx(const char *fmt, ...)
+log_fatalx(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

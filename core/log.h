@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* core/log.h: Dovecot-style log lines ("<time> <prefix>: Info: <message>") to stderr or
  * syslog. Not a session logger: callers add "proxy(user): " themselves.
- * Suffix rule (OpenBSD): log_warn/log_error/fatal append ": strerror(errno)";
- * the x forms (log_warnx, log_errorx, fatalx) do not. */
+ * Suffix rule (OpenBSD): log_warn/log_error/log_fatal append ": strerror(errno)";
+ * the x forms (log_warnx, log_errorx, log_fatalx) do not. */
 #ifndef CORE_LOG_H
 #define CORE_LOG_H
 
@@ -31,8 +31,8 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up only: log and exit(1). */
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 void log_vmsg(enum log_level, int with_errno, const char *fmt, va_list ap);
 

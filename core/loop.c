@@ -57,10 +57,10 @@ loop_new(void)
 {
 	struct loop *l = calloc(1, sizeof(*l));
 	if (l == NULL)
-		fatal("loop_new");
+		log_fatal("loop_new");
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
-		fatal("epoll_create1");
+		log_fatal("epoll_create1");
 	l->sigio.fd = -1;
 	sigemptyset(&l->sigmask);
 	loop_update_time(l);

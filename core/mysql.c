@@ -800,7 +800,7 @@ my_close(void *p)
 	free(my);
 }
 
-const struct sql_driver sql_driver_mysql = {
+const struct sql_driver mysql_sql_driver = {
 	.name = "mysql",
 	.parse = set_parse,
 	.parse_free = set_free,

@@ -7,7 +7,7 @@
 #include "core/passdb_ldap.h"
 #include "core/passdb_sql.h"
 #include "core/password.h"
-#include "core/passwdfile.h"
+#include "core/passwd_file.h"
 #include "core/str.h"
 
 #include <stdarg.h>

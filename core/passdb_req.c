@@ -3,7 +3,7 @@
  * time: fields go straight into the result (core/passdb.c undoes a failed passdb's
  * changes from a copy), and passdb_set_field() is auth_request_set_field(). */
 #include "core/passdb_req.h"
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/conf.h"
 #include "core/password.h"
 #include "core/str.h"

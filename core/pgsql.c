@@ -798,7 +798,7 @@ pg_close(void *p)
 	free(pg);
 }
 
-const struct sql_driver sql_driver_pgsql = {
+const struct sql_driver pgsql_sql_driver = {
 	.name = "pgsql",
 	.parse = set_parse,
 	.parse_free = set_free,

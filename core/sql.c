@@ -6,7 +6,7 @@
  * driver reports a failure from inside its connection's callback. */
 #include "core/sql.h"
 #include "core/sql_drv.h"
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/str.h"
@@ -196,9 +196,9 @@ sql_db_new(const char *driver, const char *connect, char *err, size_t errlen)
 	db->queue_tail = &db->queue;
 	db->maxconns = SQL_DEFAULT_CONNECTION_LIMIT;
 	if (strcmp(driver, "pgsql") == 0)
-		db->drv = &sql_driver_pgsql;
+		db->drv = &pgsql_sql_driver;
 	else if (strcmp(driver, "mysql") == 0)
-		db->drv = &sql_driver_mysql;
+		db->drv = &mysql_sql_driver;
 	else {
 		str_fmt(err, errlen, "Unknown database driver '%s' (mtool has pgsql and mysql)",
 		    driver);

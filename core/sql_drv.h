@@ -53,8 +53,8 @@ struct sql_driver {
 	void (*close)(void *dc);
 };
 
-extern const struct sql_driver sql_driver_pgsql;
-extern const struct sql_driver sql_driver_mysql;
+extern const struct sql_driver pgsql_sql_driver;
+extern const struct sql_driver mysql_sql_driver;
 
 void sql_link_ready(struct sql_link *);
 void sql_link_result(struct sql_link *, const struct sql_result *);

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/metrics.h"
 #include "core/str.h"
 #include "core/tls_int.h"

@@ -18,8 +18,8 @@ FEATURE.DIRECTOR_CLIENT  := applets/proxyd/director.c
 FEATURE.DIRECTORD        := applets/directord/*.c
 FEATURE.REPLICATORD      := applets/replicatord/*.c
 FEATURE.DOVEADM          := applets/doveadm/*.c
-FEATURE.DOVEADM_DIRECTOR := applets/doveadm/director*.c
-FEATURE.DOVEADM_REPLICATOR := applets/doveadm/replicator*.c
+FEATURE.DOVEADM_DIRECTOR := applets/doveadm/cmd_director*.c applets/doveadm/dirclient.c
+FEATURE.DOVEADM_REPLICATOR := applets/doveadm/cmd_replicator*.c
 
 # --- derived from the rows above and the profile; nothing to edit below ---
 FEATURES_ALL := $(sort $(patsubst FEATURE.%,%,$(filter FEATURE.%,$(.VARIABLES))))

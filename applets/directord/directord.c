@@ -139,7 +139,7 @@ ring_settings(const struct conf *c, struct dir_settings *s, FILE *errf)
 		fprintf(errf, "%s:%u: director_servers: a ring needs the ring listener (service director { inet_listener director { port } })\n",
 		    ds->file, ds->line);
 		bad = 1;
-	} else if (ntok == 1 && (hostport_parse(buf, &host, &port, 0) < 0 ||
+	} else if (ntok == 1 && (ip_hostport_parse(buf, &host, &port, 0) < 0 ||
 	    ip_parse(host, &s->self_ip) < 0)) {
 		fprintf(errf, "%s:%u: director_servers: '%s' is not ip[:port]\n", ds->file, ds->line, ds->value);
 		bad = 1;
@@ -220,7 +220,7 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 }
 
 int
-dir_listen(struct directord *dd, const char *path, unsigned int mode, struct loop_io *io,
+directord_listen(struct directord *dd, const char *path, unsigned int mode, struct loop_io *io,
     loop_io_cb *cb, FILE *errf)
 {
 	char err[128];
@@ -238,7 +238,7 @@ dir_listen(struct directord *dd, const char *path, unsigned int mode, struct loo
 }
 
 void
-host_set_down(struct directord *dd, struct dir_host *h, int down, const char *who)
+directord_host_set_down(struct directord *dd, struct dir_host *h, int down, const char *who)
 {
 	if (h->down == down)
 		return;
@@ -250,7 +250,7 @@ host_set_down(struct directord *dd, struct dir_host *h, int down, const char *wh
 	state_touch(dd);
 	ring_host_changed(dd, h);
 	if (!down)
-		pending_run(dd);
+		proxy_pending_run(dd);
 }
 
 static void
@@ -260,8 +260,8 @@ tick(struct loop_timer *t, void *arg)
 	uint64_t now = loop_now(dd->loop);
 	static uint64_t last_sweep;
 	moves_tick(dd);
-	resets_run(dd);
-	pending_tick(dd);
+	moves_resets_run(dd);
+	proxy_pending_tick(dd);
 	if (now - last_sweep >= SWEEP_EVERY_MS) {
 		last_sweep = now;
 		users_sweep(dd);
@@ -303,11 +303,11 @@ static void
 directord_free(struct directord *dd)
 {
 	ring_free(dd);
-	admin_close_all(dd);
+	diradmin_close_all(dd);
 	proxy_close_all(dd);
 	health_free(dd);
 	while (dd->resets)
-		resets_run(dd), dd->resets = NULL;
+		moves_resets_run(dd), dd->resets = NULL;
 	for (struct dir_tag *t = dd->hosts.tags; t; t = t->next)
 		users_dir_free(dd, &t->users);
 	for (struct dir_tag *t = dd->orig.tags; t; t = t->next)
@@ -340,7 +340,7 @@ static void
 check_state_dir(const struct dir_settings *s, const char *dir)
 {
 	if (access(dir, W_OK | X_OK) < 0)
-		fatal("director_state_file %s: its directory must be writable by %s (default_internal_user)",
+		log_fatal("director_state_file %s: its directory must be writable by %s (default_internal_user)",
 		    s->state_path, geteuid() == 0 ? "root" : s->user);
 }
 
@@ -368,26 +368,26 @@ directord_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	dd.loop = loop_new();
 	if (state_load(&dd, stderr) < 0)
-		fatalx("cannot read the state file %s: move it away to start from director_mail_servers", dd.set.state_path);
+		log_fatalx("cannot read the state file %s: move it away to start from director_mail_servers", dd.set.state_path);
 	daemon_mkdir(dd.set.base_dir, 0755, NULL);
-	if (admin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
-		fatalx("cannot create the sockets in %s", dd.set.base_dir);
+	if (diradmin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
+		log_fatalx("cannot create the sockets in %s", dd.set.base_dir);
 	if (health_init(&dd, stderr) < 0)
-		fatalx("health checks: fix the director_health_check_* settings above");
+		log_fatalx("health checks: fix the director_health_check_* settings above");
 	if (ring_init(&dd, stderr) < 0)
-		fatalx("director ring: fix director_servers and the ring listener above");
+		log_fatalx("director ring: fix director_servers and the ring listener above");
 	struct http_server *stats = http_server_bind(&dd.stats_set, err, sizeof(err));
 	if (stats == NULL)
-		fatalx("%s", err);
+		log_fatalx("%s", err);
 	char pidfile[PATH_MAX];
 	if (dd.set.state_path[0])
 		prepare_state_dir(&dd.set, state_dir, sizeof(state_dir));
 	if (str_fmt(pidfile, sizeof(pidfile), "%s/directord.pid", dd.set.base_dir) >= sizeof(pidfile))
-		fatalx("base_dir too long");
+		log_fatalx("base_dir too long");
 	if (args.background && daemon_background(pidfile) < 0)
-		fatal("fork");
+		log_fatal("fork");
 	if (privdrop(dd.set.user, err, sizeof(err)) < 0)
-		fatalx("default_internal_user: %s", err);
+		log_fatalx("default_internal_user: %s", err);
 	if (dd.set.state_path[0])
 		check_state_dir(&dd.set, state_dir);
 	loop_signal(dd.loop, SIGTERM, on_term, &dd);
@@ -396,7 +396,7 @@ directord_main(int argc, char **argv)
 	loop_timer_set(dd.loop, &dd.tick, TICK_MS, tick, &dd);
 	dirstats_init(&dd);
 	if (http_server_start(stats, dd.loop) < 0)
-		fatal("epoll_ctl");
+		log_fatal("epoll_ctl");
 	http_server_log(stats);
 	log_info("mtool %s directord started (pid %d): %zu mail hosts, admin socket %s, proxy socket %s",
 	    MTOOL_VERSION, (int)getpid(), dd.hosts.n, dd.set.admin_path, dd.set.proxy_path);

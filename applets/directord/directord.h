@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/dirhash.h"
 #include "core/http.h"
 #include "core/loop.h"
@@ -200,23 +200,23 @@ void users_forget_host(struct directord *, struct dir_host *);
 /* moves.c */
 /* Sends the user to host; kicks its sessions elsewhere and holds logins until they are
  * gone. host NULL: no host left, the user is kicked and forgotten afterwards. */
-void move_user(struct directord *, struct dir_tag *, struct dir_user *, struct dir_host *,
+void moves_user(struct directord *, struct dir_tag *, struct dir_user *, struct dir_host *,
     const char *why);
 /* Called when a user's sessions change and on every tick: finishes kills. */
-void move_check(struct directord *, struct dir_user *);
+void moves_check(struct directord *, struct dir_user *);
 void moves_tick(struct directord *);
 /* Takes the user off the moving list (its move is over or it is being freed). */
-void moving_unlink(struct directord *, struct dir_user *);
+void moves_unlink(struct directord *, struct dir_user *);
 /* HOST-RESET-USERS: a background job bound to the admin connection (done NULL for internal
  * flushes, e.g. a host the health check took down). done(arg) is called when every move
- * has started, possibly before reset_start() returns. Returns 0, or -1 if out of memory
+ * has started, possibly before moves_reset_start() returns. Returns 0, or -1 if out of memory
  * (done is then not called). */
-int reset_start(struct directord *, struct dir_host *only, unsigned int max_parallel,
+int moves_reset_start(struct directord *, struct dir_host *only, unsigned int max_parallel,
     void (*done)(struct directord *, void *), void *arg);
-void reset_cancel_arg(struct directord *, void *arg);
-void resets_run(struct directord *);
+void moves_reset_cancel_arg(struct directord *, void *arg);
+void moves_resets_run(struct directord *);
 /* HOST-REMOVE: moves the host's users elsewhere (kicking their sessions), then removes it. */
-void host_remove_safely(struct directord *, struct dir_host *);
+void moves_host_remove_safely(struct directord *, struct dir_host *);
 
 /* proxy.c: the mtool-director socket for proxyd (docs/director-proxy-protocol.md) */
 int proxy_listen(struct directord *, FILE *errf);
@@ -228,13 +228,13 @@ void proxy_kick_session(struct directord *, struct dir_session *, const char *re
 unsigned int proxy_kick_user(struct directord *, const char *user);
 unsigned int proxy_kick_alt(struct directord *, const char *field, const char *value);
 /* Answers the lookups that can be answered now (after a move finished, a host came). */
-void pending_run(struct directord *);
-void pending_tick(struct directord *);
-void session_detach(struct dir_session *);
+void proxy_pending_run(struct directord *);
+void proxy_pending_tick(struct directord *);
+void proxy_session_detach(struct dir_session *);
 
 /* admin.c: the director-admin socket (Dovecot's director-doveadm protocol) */
-int admin_listen(struct directord *, FILE *errf);
-void admin_close_all(struct directord *);
+int diradmin_listen(struct directord *, FILE *errf);
+void diradmin_close_all(struct directord *);
 
 /* state.c */
 int state_load(struct directord *, FILE *errf);
@@ -261,11 +261,11 @@ int ring_cut_off(const struct directord *);
 int ring_lookup_ok(struct directord *, struct dir_tag *, uint32_t hash, struct dir_user *);
 /* The user was assigned or its timestamp moved forward here: USER to the ring. */
 void ring_user_refreshed(struct directord *, struct dir_user *, int64_t old_ts);
-/* move_user() changed the user's host here: USER-MOVE to the ring. */
+/* moves_user() changed the user's host here: USER-MOVE to the ring. */
 void ring_user_moved(struct directord *, struct dir_user *);
 /* doveadm director move in a ring: the move and its kill round (USER-MOVE etc.) */
 void ring_user_move(struct directord *, uint32_t hash, struct dir_host *);
-/* move_check(): the user's sessions elsewhere are gone (or timed out); 1 when the kick
+/* moves_check(): the user's sessions elsewhere are gone (or timed out); 1 when the kick
  * delay may start, 0 while the USER-KILLED token is still going round. */
 int ring_kill_local_done(struct directord *, struct dir_user *);
 void ring_host_changed(struct directord *, struct dir_host *);
@@ -281,14 +281,14 @@ void ring_director_add(struct directord *, const struct ip_addr *, unsigned int 
 int ring_director_remove(struct directord *, const struct ip_addr *, unsigned int port);
 
 /* admin.c: the ring synced (or a tick passed): commands waiting for it go on */
-void admin_ring_changed(struct directord *);
+void diradmin_ring_changed(struct directord *);
 
 /* directord.c */
 /* A listening UNIX socket at path registered with the loop; returns the fd or -1 after
  * printing why to errf. */
-int dir_listen(struct directord *, const char *path, unsigned int mode, struct loop_io *,
+int directord_listen(struct directord *, const char *path, unsigned int mode, struct loop_io *,
     loop_io_cb *, FILE *errf);
 /* Sets a host up or down (logged; the state file follows). */
-void host_set_down(struct directord *, struct dir_host *, int down, const char *who);
+void directord_host_set_down(struct directord *, struct dir_host *, int down, const char *who);
 
 #endif

@@ -221,7 +221,7 @@ round_done(struct health *he, int ok)
 		if (he->took_down && h->down && he->oks >= dd->set.hc_rises) {
 			log_info("health check: host %s answers again (%u good rounds in a row)", h->ip_str, he->oks);
 			he->took_down = 0;
-			host_set_down(dd, h, 0, "health check: ");
+			directord_host_set_down(dd, h, 0, "health check: ");
 		}
 	} else {
 		he->oks = 0;
@@ -230,11 +230,11 @@ round_done(struct health *he, int ok)
 		    dd->set.hc_fails, he->last_error);
 		if (!h->down && he->fails >= dd->set.hc_fails) {
 			he->took_down = 1;
-			host_set_down(dd, h, 1, "health check: ");
+			directord_host_set_down(dd, h, 1, "health check: ");
 			if (dd->set.hc_flush && h->user_count > 0) {
 				log_info("health check: moving the %u users of %s away, at most %u at a time",
 				    h->user_count, h->ip_str, dd->set.hc_flush_parallel);
-				reset_start(dd, h, dd->set.hc_flush_parallel, NULL, NULL);
+				moves_reset_start(dd, h, dd->set.hc_flush_parallel, NULL, NULL);
 			}
 		}
 	}

@@ -28,7 +28,7 @@ struct reset_cmd {
 };
 
 void
-moving_unlink(struct directord *dd, struct dir_user *u)
+moves_unlink(struct directord *dd, struct dir_user *u)
 {
 	struct dir_user **pp = &dd->moving;
 	while (*pp && *pp != u)
@@ -54,7 +54,7 @@ sessions_elsewhere(const struct dir_user *u)
 }
 
 void
-move_user(struct directord *dd, struct dir_tag *tag, struct dir_user *u, struct dir_host *to,
+moves_user(struct directord *dd, struct dir_tag *tag, struct dir_user *u, struct dir_host *to,
     const char *why)
 {
 	const char *from = u->host ? u->host->ip_str : "-";
@@ -99,7 +99,7 @@ move_user(struct directord *dd, struct dir_tag *tag, struct dir_user *u, struct 
 }
 
 void
-move_check(struct directord *dd, struct dir_user *u)
+moves_check(struct directord *dd, struct dir_user *u)
 {
 	uint64_t now = loop_now(dd->loop);
 	if (u->killing) {
@@ -128,17 +128,17 @@ moves_tick(struct directord *dd)
 	int finished = 0;
 	for (struct dir_user *u = dd->moving, *next; u; u = next) {
 		next = u->mnext;
-		move_check(dd, u);
+		moves_check(dd, u);
 		if (u->kick_delay && now >= u->kill_deadline) {
-			moving_unlink(dd, u);
+			moves_unlink(dd, u);
 			finished = 1;
 			if (u->forget)
 				users_free(dd, &u->tag->users, u);
 		}
 	}
 	if (finished) {
-		pending_run(dd);
-		resets_run(dd);
+		proxy_pending_run(dd);
+		moves_resets_run(dd);
 	}
 }
 
@@ -166,7 +166,7 @@ reset_host(struct directord *dd, struct reset_cmd *rc, struct dir_host *h)
 		if (to == NULL)
 			killed = 1;
 		rc->moved++;
-		move_user(dd, h->tag, u, to, "doveadm: flush");
+		moves_user(dd, h->tag, u, to, "doveadm: flush");
 	}
 	(void)killed;
 	return complete;
@@ -200,7 +200,7 @@ reset_finish(struct directord *dd, struct reset_cmd *rc)
 }
 
 int
-reset_start(struct directord *dd, struct dir_host *only, unsigned int max_parallel,
+moves_reset_start(struct directord *dd, struct dir_host *only, unsigned int max_parallel,
     void (*done)(struct directord *, void *), void *arg)
 {
 	struct reset_cmd *rc = calloc(1, sizeof(*rc));
@@ -222,7 +222,7 @@ reset_start(struct directord *dd, struct dir_host *only, unsigned int max_parall
 }
 
 void
-resets_run(struct directord *dd)
+moves_resets_run(struct directord *dd)
 {
 	for (struct reset_cmd **pp = &dd->resets; *pp;) {
 		struct reset_cmd *rc = *pp;
@@ -235,7 +235,7 @@ resets_run(struct directord *dd)
 }
 
 void
-reset_cancel_arg(struct directord *dd, void *arg)
+moves_reset_cancel_arg(struct directord *dd, void *arg)
 {
 	for (struct reset_cmd *rc = dd->resets; rc; rc = rc->next)
 		if (rc->arg == arg)
@@ -245,7 +245,7 @@ reset_cancel_arg(struct directord *dd, void *arg)
 /* ---- HOST-REMOVE ---- */
 
 void
-host_remove_safely(struct directord *dd, struct dir_host *h)
+moves_host_remove_safely(struct directord *dd, struct dir_host *h)
 {
 	struct user_dir *d = &h->tag->users;
 	char ip[IP_ADDR_STRLEN];
@@ -270,8 +270,8 @@ host_remove_safely(struct directord *dd, struct dir_host *h)
 		struct dir_host *to = hosts_by_hash(&dd->hosts, u->hash, tag->name);
 		if (to == NULL)
 			users_set_host(u, NULL);
-		move_user(dd, tag, u, to, "doveadm: remove");
-		/* move_user() may have freed the user */
+		moves_user(dd, tag, u, to, "doveadm: remove");
+		/* moves_user() may have freed the user */
 		moved++;
 	}
 	h->vhost_count = vhosts;
@@ -282,5 +282,5 @@ host_remove_safely(struct directord *dd, struct dir_host *h)
 	ring_host_removed(dd, &hip);
 	log_info("doveadm: Host %s removed (%u users forgotten, %u connected users moved)", ip, forgotten, moved);
 	state_touch(dd);
-	pending_run(dd);
+	proxy_pending_run(dd);
 }

@@ -66,7 +66,7 @@ session_find(struct proxy_conn *pc, const char *guid, struct dir_session ***wher
 }
 
 void
-session_detach(struct dir_session *s)
+proxy_session_detach(struct dir_session *s)
 {
 	struct dir_user *u = s->u;
 	if (u == NULL)
@@ -99,12 +99,12 @@ static void
 session_end(struct directord *dd, struct dir_session *s)
 {
 	struct dir_user *u = s->u;
-	session_detach(s);
+	proxy_session_detach(s);
 	if (u != NULL) {
 		int64_t old = u->timestamp;
 		users_refresh(&u->tag->users, u, loop_wall(dd->loop));
 		ring_user_refreshed(dd, u, old);
-		move_check(dd, u);
+		moves_check(dd, u);
 	}
 	free(s->guid);
 	free(s->user);
@@ -168,7 +168,7 @@ pending_free(struct directord *dd, struct pending *p)
 }
 
 void
-pending_run(struct directord *dd)
+proxy_pending_run(struct directord *dd)
 {
 	for (struct pending **pp = &dd->pending; *pp;) {
 		struct pending *p = *pp;
@@ -184,7 +184,7 @@ pending_run(struct directord *dd)
 }
 
 void
-pending_tick(struct directord *dd)
+proxy_pending_tick(struct directord *dd)
 {
 	uint64_t now = loop_now(dd->loop);
 	for (struct pending **pp = &dd->pending; *pp;) {
@@ -324,7 +324,7 @@ cmd_start(struct proxy_conn *pc, char **f, size_t n)
 		/* it went to the old host while the user was being moved: kick it too, and
 		 * hold the user's logins until it is gone */
 		if (u->host != NULL)
-			move_user(dd, tag, u, u->host, "proxy");
+			moves_user(dd, tag, u, u->host, "proxy");
 		else {
 			proxy_kick_session(dd, s, "Kicked because the user was moved to another backend");
 			s->kicked = 1;
@@ -462,7 +462,7 @@ proxy_listen(struct directord *dd, FILE *errf)
 		fprintf(errf, "directord: default_login_user (who may use %s): %s\n", dd->set.proxy_path, err);
 		return -1;
 	}
-	dd->proxy_fd = dir_listen(dd, dd->set.proxy_path, PROXY_SOCKET_MODE, &dd->proxy_io, proxy_accept, errf);
+	dd->proxy_fd = directord_listen(dd, dd->set.proxy_path, PROXY_SOCKET_MODE, &dd->proxy_io, proxy_accept, errf);
 	if (dd->proxy_fd < 0)
 		return -1;
 	if ((lgid != (gid_t)-1 && chown(dd->set.proxy_path, (uid_t)-1, lgid) < 0) ||

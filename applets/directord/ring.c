@@ -21,7 +21,7 @@
 #include "core/listen.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define TICK_MS				100
 #define CONNECT_TIMEOUT_MS		10000
@@ -371,9 +371,9 @@ ring_send_connect(struct ring_link *l, const struct ring_dir *d)
 void
 ring_state_changed(struct ring *r)
 {
-	pending_run(r->dd);
-	resets_run(r->dd);
-	admin_ring_changed(r->dd);
+	proxy_pending_run(r->dd);
+	moves_resets_run(r->dd);
+	diradmin_ring_changed(r->dd);
 }
 
 void
@@ -967,7 +967,7 @@ ring_timer(struct loop_timer *t, void *arg)
 		last_refresh = now;
 		ring_refresh_sessions(r->dd);
 	}
-	admin_ring_changed(r->dd);
+	diradmin_ring_changed(r->dd);
 	loop_timer_set(r->dd->loop, t, TICK_MS, ring_timer, r);
 }
 
@@ -1117,7 +1117,7 @@ ring_init(struct directord *dd, FILE *errf)
 		struct ip_addr ip;
 		str_fmt(item, sizeof(item), "%.*s", (int)n, p);
 		p += n;
-		if (n >= sizeof(item) || hostport_parse(item, &host, &port, s->ring_port) < 0 ||
+		if (n >= sizeof(item) || ip_hostport_parse(item, &host, &port, s->ring_port) < 0 ||
 		    ip_parse(host, &ip) < 0) {
 			fprintf(errf, "director_servers: '%s' is not ip[:port] (host names are not resolved: list addresses)\n", item);
 			bad = 1;

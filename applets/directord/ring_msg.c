@@ -12,7 +12,7 @@
 #include "applets/directord/ring.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define SKIP_RECENT_REFRESH_MAX_SECS	15
 #define SYNC_STALE_TIMESTAMP_RESET_SECS	120
@@ -142,7 +142,7 @@ update_host(struct ring *r, const struct ring_dir *src, struct ring_dir *orig, s
 	if (r->right != NULL || r->left != NULL)
 		h->desynced = 1;
 	ring_sync(r);
-	pending_run(r->dd);
+	proxy_pending_run(r->dd);
 }
 
 static void
@@ -582,7 +582,7 @@ cmd_host_remove_flush(struct ring_link *l, char **a, size_t n, int flush)
 			flush_host(r, l->dir, orig, h);
 		else
 			remove_host(r, l->dir, orig, h);
-		pending_run(r->dd);
+		proxy_pending_run(r->dd);
 	}
 	return 1;
 }
@@ -613,7 +613,7 @@ ring_move_user(struct ring *r, const struct ring_dir *src, struct ring_dir *orig
 		if (u->host != h) {
 			int applying = r->applying;
 			r->applying = 1;
-			move_user(dd, h->tag, u, h, "director");
+			moves_user(dd, h->tag, u, h, "director");
 			r->applying = applying;
 		}
 		return;
@@ -622,10 +622,10 @@ ring_move_user(struct ring *r, const struct ring_dir *src, struct ring_dir *orig
 	u->ring_kill = KILL_KILLING;
 	int applying = r->applying;
 	r->applying = 1;
-	/* in ring mode move_user() always starts a kill, also with no session to kick */
-	move_user(dd, h->tag, u, h, src == r->self ? "doveadm" : "director");
+	/* in ring mode moves_user() always starts a kill, also with no session to kick */
+	moves_user(dd, h->tag, u, h, src == r->self ? "doveadm" : "director");
 	r->applying = applying;
-	move_check(dd, u);
+	moves_check(dd, u);
 }
 
 static int
@@ -666,7 +666,7 @@ killed_everywhere(struct ring *r, const struct ring_dir *src, struct ring_dir *o
 		if (u == NULL || !u->killing || u->ring_kill != KILL_WAIT_EVERYONE)
 			continue;
 		u->ring_kill = KILL_EVERYWHERE;
-		move_check(r->dd, u);
+		moves_check(r->dd, u);
 		found = 1;
 	}
 	if (found)

@@ -19,7 +19,7 @@
 #include "applets/directord/directord.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define STATE_LINE_MAX	2048
 #define STATE_MAGIC	"mtool-directord-state"

@@ -115,9 +115,9 @@ users_free(struct directord *dd, struct user_dir *d, struct dir_user *u)
 	list_unlink(d, u);
 	d->count--;
 	while (u->sessions)
-		session_detach(u->sessions);
+		proxy_session_detach(u->sessions);
 	if (u->killing || u->kick_delay)
-		moving_unlink(dd, u);
+		moves_unlink(dd, u);
 	users_set_host(u, NULL);
 	free(u);
 }

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "applets/applets.h"
-#include "applets/doveadm/director.h"
+#include "applets/doveadm/cmd_director.h"
 #include "applets/doveadm/doveadm.h"
 #include "applets/doveadm/print.h"
 #include "config.h"

@@ -9,10 +9,10 @@
 #include <sys/types.h>
 
 #include "applets/doveadm/doveadm.h"
-#include "core/addr.h"
+#include "core/ip.h"
 
 /* One CONNECT-DUMP line. Strings point into the reader's buffer: valid until the next
- * anvil_dump_next() call. */
+ * anvilclient_dump_next() call. */
 struct who_line {
 	const char *username;
 	const char *service;
@@ -71,7 +71,7 @@ struct anvil {
 	char **fields;			/* the current line's fields (freed by the next) */
 	int hello_sent;			/* version 2: our VERSION and handshake lines */
 	char *pending;			/* version 1: the first dump line, read by anvil_open */
-	char *pending_used;		/* ... once anvil_dump_next() returned it */
+	char *pending_used;		/* ... once anvilclient_dump_next() returned it */
 	int done;			/* the dump's empty line was read */
 	int failed;			/* version 2: an error was printed; exit 75 */
 };
@@ -80,22 +80,22 @@ struct anvil {
  * version 2 server greets first ("VERSION\tanvil-server\t2\t0"); one that says nothing
  * for ANVIL_GREETING_WAIT_MS gets version 1's CONNECT-DUMP request (its only use here),
  * and its first reply line decides: a late greeting means version 2 after all. */
-void anvil_open(struct anvil *, const char *path);
+void anvilclient_open(struct anvil *, const char *path);
 
 /* Sends CONNECT-DUMP (and the version 1 handshake, in one write as doveadm does);
  * for version 2 also reads the header line. Failures are fatal. */
-void anvil_dump_start(struct anvil *);
+void anvilclient_dump_start(struct anvil *);
 
 /* The next connection: 1, or 0 at the end of the dump. Version 1 lines that do not
  * parse are reported ("Error: Invalid input: LINE") and skipped, as doveadm 2.3 does;
  * in version 2 they end the dump with an error (exit 75, as doveadm 2.4). */
-int anvil_dump_next(struct anvil *, struct who_line *);
+int anvilclient_dump_next(struct anvil *, struct who_line *);
 
 /* Version 2: sends each command line (KICK-USER/KICK-ALT-USER; after the dump or
  * without one) and adds up the counts anvil replies; errors are printed ("Error:
  * ...") and set *failed. Commands are pipelined, ANVIL_KICK_PIPELINE at a time. */
-unsigned int anvil_kick(struct anvil *, char **cmds, size_t n, int *failed);
+unsigned int anvilclient_kick(struct anvil *, char **cmds, size_t n, int *failed);
 
-void anvil_close(struct anvil *);
+void anvilclient_close(struct anvil *);
 
 #endif

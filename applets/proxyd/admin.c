@@ -23,7 +23,7 @@
 #include "core/passdb.h"
 #include "core/peercred.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define ALT_KEYS_MAX	32
 

@@ -26,7 +26,7 @@
 #include "core/passdb.h"
 #include "core/str.h"
 #include "core/timefmt.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define LOGIN_PROXY_TTL		5	/* as Dovecot: hops a login may take */
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 
 struct proxyd;
 struct client;

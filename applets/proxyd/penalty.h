@@ -4,7 +4,7 @@
 #ifndef PROXYD_PENALTY_H
 #define PROXYD_PENALTY_H
 
-#include "core/addr.h"
+#include "core/ip.h"
 
 struct proxyd;
 

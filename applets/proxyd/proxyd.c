@@ -351,21 +351,21 @@ proxyd_main(int argc, char **argv)
 	/* read now, with the privileges the files may need; a file that cannot be read is
 	 * one without entries */
 	if ((pd.dns = dns_new(pd.loop, set.resolv_conf, set.hosts_file)) == NULL)
-		fatalx("out of memory");
+		log_fatalx("out of memory");
 	if (limits_init(&pd) < 0)
-		fatalx("out of memory");
+		log_fatalx("out of memory");
 	if (getrandom(&pd.guid_prefix, sizeof(pd.guid_prefix), 0) != sizeof(pd.guid_prefix))
 		pd.guid_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
 
 	struct listener *ls = calloc(set.nlisteners, sizeof(*ls));
 	if (ls == NULL)
-		fatalx("out of memory");
+		log_fatalx("out of memory");
 	for (unsigned int i = 0; i < set.nlisteners; i++) {
 		ls[i].pd = &pd;
 		ls[i].set = &set.listeners[i];
 		ls[i].fd = listener_bind(&set.listeners[i], err, sizeof(err));
 		if (ls[i].fd < 0)
-			fatalx("%s", err);
+			log_fatalx("%s", err);
 		ls[i].owner = set.listeners[i].uid == (uid_t)-1 ? geteuid() : set.listeners[i].uid;
 		ls[i].group = set.listeners[i].gid == (gid_t)-1 ? getegid() : set.listeners[i].gid;
 	}
@@ -380,31 +380,31 @@ proxyd_main(int argc, char **argv)
 	str_fmt(authm_path, sizeof(authm_path), "%s/auth-master", set.base_dir);
 	struct admin_socket_set authm = { authm_path, 0600, (uid_t)-1, (gid_t)-1 };
 	if (admin_open(&pd, &ipc, &anvil, &authm, stderr) < 0)
-		fatalx("cannot create the admin sockets in base_dir %s", set.base_dir);
+		log_fatalx("cannot create the admin sockets in base_dir %s", set.base_dir);
 	struct http_server *stats = http_server_bind(&stats_set, err, sizeof(err));
 	if (stats == NULL)
-		fatalx("%s", err);
+		log_fatalx("%s", err);
 	if (proxyd_tls_load(&pd, &set, err, sizeof(err)) < 0) {
 		fprintf(stderr, "proxyd: %s\nproxyd: not started: fix the configuration above\n", err);
 		return 1;
 	}
 	char pidfile[PATH_MAX];
 	if (str_fmt(pidfile, sizeof(pidfile), "%s/proxyd.pid", set.base_dir) >= sizeof(pidfile))
-		fatalx("base_dir too long");
+		log_fatalx("base_dir too long");
 	if (args.background && daemon_background(pidfile) < 0)
-		fatal("fork");
+		log_fatal("fork");
 	if (privdrop(set.default_login_user, err, sizeof(err)) < 0)
-		fatalx("default_login_user: %s", err);
+		log_fatalx("default_login_user: %s", err);
 	for (unsigned int i = 0; i < set.nlisteners; i++)
 		if (loop_io_add(pd.loop, &ls[i].io, ls[i].fd, EPOLLIN, listener_accept, &ls[i]) < 0)
-			fatal("epoll_ctl");
+			log_fatal("epoll_ctl");
 	if (admin_start(&pd) < 0)
-		fatal("epoll_ctl");
+		log_fatal("epoll_ctl");
 	if (director_init(&pd) < 0)
-		fatalx("out of memory");
+		log_fatalx("out of memory");
 	stats_init(&pd);
 	if (http_server_start(stats, pd.loop) < 0)
-		fatal("epoll_ctl");
+		log_fatal("epoll_ctl");
 	struct term_ctx term = { &pd, ls, set.nlisteners, { 0 }, 0 };
 	loop_signal(pd.loop, SIGTERM, on_term, &term);
 	loop_signal(pd.loop, SIGINT, on_term, &term);

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/buf.h"
 #include "core/loop.h"
 

@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define DELAY_UNTIL_MAX_SECS	300	/* as Dovecot: delay_until further away fails */
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/tls.h"
 
 struct conf;

@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 /* a state is 44 bytes per mailbox in base64: 16 MiB is some 280,000 mailboxes */
 #define DSYNC_LINE_MAX	(16u * 1024 * 1024)
@@ -78,7 +78,7 @@ ds_line(struct dvreq *q, char *line)
 		ds->r->slots[ds->slot].st = SLOT_DSYNC_SECOND;
 		return 0;
 	}
-	dvreq_cancel(q);
+	dvclient_req_cancel(q);
 	if (strcmp(line, "+") == 0) {
 		ds_end(ds, NULL, NULL);
 	} else if (line[0] == '-') {
@@ -153,7 +153,7 @@ dsync_start(struct repl *r, size_t slot, struct repl_user *u, int full)
 	if (!has_d)
 		strbuf_printf(&q->cmd, "\t%s", p->b[1 - side].dest);
 	strbuf_putc(&q->cmd, '\n');
-	if (q->cmd.error || dvreq_start(r, q) < 0) {
+	if (q->cmd.error || dvclient_req_start(r, q) < 0) {
 		log_error("%s: cannot start a sync on %s", u->name, q->b->spec);
 		strbuf_free(&q->cmd);
 		free(ds);
@@ -198,7 +198,7 @@ dsync_abort_all(struct repl *r)
 		struct dsync *ds = r->slots[i].ds;
 		if (ds == NULL)
 			continue;
-		dvreq_cancel(&ds->q);
+		dvclient_req_cancel(&ds->q);
 		ds->u->syncing = 0;
 		if (ds->u->removed)
 			queue_release(ds->u);

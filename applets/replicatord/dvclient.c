@@ -18,7 +18,7 @@
 #define DV_HANDSHAKE	"VERSION\tdoveadm-server\t1\t0\n"
 
 int
-backend_parse(struct repl_backend *b, const char *spec)
+dvclient_backend_parse(struct repl_backend *b, const char *spec)
 {
 	memset(b, 0, sizeof(*b));
 	if (spec[0] == '/') {
@@ -32,7 +32,7 @@ backend_parse(struct repl_backend *b, const char *spec)
 		const char *host;
 		unsigned int port;
 		if (str_copy(buf, spec, sizeof(buf)) >= sizeof(buf) ||
-		    hostport_parse(buf, &host, &port, 0) < 0 || port == 0 ||
+		    ip_hostport_parse(buf, &host, &port, 0) < 0 || port == 0 ||
 		    ip_parse(host, &b->ip) < 0 || ip_to_sockaddr(&b->ip, port, &b->ss, &b->sslen) < 0)
 			return -1;
 	}
@@ -42,7 +42,7 @@ backend_parse(struct repl_backend *b, const char *spec)
 }
 
 void
-backend_free(struct repl_backend *b)
+dvclient_backend_free(struct repl_backend *b)
 {
 	free(b->spec);
 	free(b->dest);
@@ -165,7 +165,7 @@ dv_cb(struct conn *c, enum conn_event ev, void *arg)
 }
 
 int
-dvreq_start(struct repl *r, struct dvreq *q)
+dvclient_req_start(struct repl *r, struct dvreq *q)
 {
 	q->step = DV_CONNECTING;
 	q->c = conn_connect(r->loop, (struct sockaddr *)&q->b->ss, q->b->sslen, NULL, 0,
@@ -177,7 +177,7 @@ dvreq_start(struct repl *r, struct dvreq *q)
 }
 
 void
-dvreq_cancel(struct dvreq *q)
+dvclient_req_cancel(struct dvreq *q)
 {
 	if (q->c != NULL) {
 		conn_free(q->c);

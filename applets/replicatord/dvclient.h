@@ -16,7 +16,7 @@ struct dvreq {
 	size_t line_max;
 	unsigned int handshake_timeout_ms, reply_timeout_ms;
 	/* each reply line after the handshake; returns 0 to read on, or 1 after it called
-	 * dvreq_cancel() and ended the request itself (q may be freed then) */
+	 * dvclient_req_cancel() and ended the request itself (q may be freed then) */
 	int (*line)(struct dvreq *, char *line);
 	/* the connection failed or ended (reason), after which q->c is NULL */
 	void (*done)(struct dvreq *, const char *reason);
@@ -29,8 +29,8 @@ struct dvreq {
 };
 
 /* Connects; the callbacks follow from the loop. 0, or -1 (errno) if no socket. */
-int dvreq_start(struct repl *, struct dvreq *);
+int dvclient_req_start(struct repl *, struct dvreq *);
 /* Closes the connection without calling done(). */
-void dvreq_cancel(struct dvreq *);
+void dvclient_req_cancel(struct dvreq *);
 
 #endif

@@ -11,7 +11,7 @@
 #include "applets/replicatord/dvclient.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define LIST_LINE_MAX	(64u * 1024 * 1024)
 
@@ -167,7 +167,7 @@ list_line(struct dvreq *q, char *line)
 	if (line[0] == '{' && !l->got_list) {
 		l->got_list = 1;
 		if (listing_parse(line, list_add, l) < 0) {
-			dvreq_cancel(q);
+			dvclient_req_cancel(q);
 			listing_end(l, "the doveadm server's user list does not parse");
 			return 1;
 		}
@@ -175,7 +175,7 @@ list_line(struct dvreq *q, char *line)
 	}
 	if (line[0] == '\0')
 		return 0;
-	dvreq_cancel(q);
+	dvclient_req_cancel(q);
 	if (strcmp(line, "+") == 0)
 		listing_end(l, NULL);
 	else {
@@ -209,7 +209,7 @@ listing_start(struct repl *r, const char *mask, int startup)
 		strbuf_puts(&q->cmd, "\t\tuser\t");
 		tab_escape(&q->cmd, mask);
 		strbuf_putc(&q->cmd, '\n');
-		if (q->cmd.error || dvreq_start(r, q) < 0) {
+		if (q->cmd.error || dvclient_req_start(r, q) < 0) {
 			log_error("cannot list users on %s", q->b->spec);
 			strbuf_free(&q->cmd);
 			free(l);
@@ -227,7 +227,7 @@ listing_abort_all(struct repl *r)
 	while (r->listing_head) {
 		struct listing *l = r->listing_head;
 		r->listing_head = l->next;
-		dvreq_cancel(&l->q);
+		dvclient_req_cancel(&l->q);
 		strbuf_free(&l->q.cmd);
 		free(l);
 	}

@@ -11,7 +11,7 @@
 #include "core/dline.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 #include "core/wildcard.h"
 
 /* Dovecot's connection.c limit for this socket is 1 KiB of input per line; NOTIFY lines

@@ -94,10 +94,10 @@ pairs_parse(struct repl *r, const struct conf_node *n, FILE *errf)
 		struct repl_pair *pair = &r->pairs[r->npairs];
 		memset(pair, 0, sizeof(*pair));
 		for (int i = 0; i < 2; i++) {
-			if (backend_parse(&pair->b[i], spec[i]) < 0) {
+			if (dvclient_backend_parse(&pair->b[i], spec[i]) < 0) {
 				fprintf(errf, "%s:%u: replicator_pairs: '%s' is neither ip:port nor "
 				    "an absolute socket path\n", n->file, n->line, spec[i]);
-				backend_free(&pair->b[0]);
+				dvclient_backend_free(&pair->b[0]);
 				return -1;
 			}
 			if (pair->b[i].ip.family != 0) {
@@ -224,8 +224,8 @@ repl_free(struct repl *r)
 	listing_abort_all(r);
 	queue_free_all(r);
 	for (size_t i = 0; i < r->npairs; i++) {
-		backend_free(&r->pairs[i].b[0]);
-		backend_free(&r->pairs[i].b[1]);
+		dvclient_backend_free(&r->pairs[i].b[0]);
+		dvclient_backend_free(&r->pairs[i].b[1]);
 	}
 	free(r->pairs);
 	free(r->slots);
@@ -256,31 +256,31 @@ replicatord_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	r.loop = loop_new();
 	if (rstate_load(&r, stderr) < 0)
-		fatalx("replicator.db %s is damaged (see above): nothing was changed; repair or move "
+		log_fatalx("replicator.db %s is damaged (see above): nothing was changed; repair or move "
 		    "it away (the users are then listed and fully synced again)", r.set.state_path);
 	daemon_mkdir(r.set.base_dir, 0755, NULL);
 	if (listeners_open(&r, stderr) < 0)
-		fatalx("cannot create the sockets (see above)");
+		log_fatalx("cannot create the sockets (see above)");
 	struct http_server *stats = http_server_bind(&r.stats_set, err, sizeof(err));
 	if (stats == NULL)
-		fatalx("%s", err);
+		log_fatalx("%s", err);
 	if (r.set.state_path[0] && privdrop_state_dir(r.set.state_path, r.set.user, state_dir,
 	    sizeof(state_dir), err, sizeof(err)) < 0)
-		fatalx("replicator_state_file: %s", err);
+		log_fatalx("replicator_state_file: %s", err);
 	/* a file a root-run Dovecot left is ours to rewrite from now on */
 	if (r.set.state_path[0] && geteuid() == 0 && privdrop_lookup(r.set.user, &uid, &gid, err,
 	    sizeof(err)) == 0 && chown(r.set.state_path, uid, gid) < 0 && errno != ENOENT)
-		fatal("chown(%s)", r.set.state_path);
+		log_fatal("chown(%s)", r.set.state_path);
 	/* the pid file goes to base_dir, root's: written before the privileges go */
 	char pidfile[PATH_MAX];
 	if (str_fmt(pidfile, sizeof(pidfile), "%s/replicatord.pid", r.set.base_dir) >= sizeof(pidfile))
-		fatalx("base_dir too long");
+		log_fatalx("base_dir too long");
 	if (args.background && daemon_background(pidfile) < 0)
-		fatal("fork");
+		log_fatal("fork");
 	if (privdrop(r.set.user, err, sizeof(err)) < 0)
-		fatalx("default_internal_user: %s", err);
+		log_fatalx("default_internal_user: %s", err);
 	if (r.set.state_path[0] && access(state_dir, W_OK | X_OK) < 0)
-		fatal("replicator_state_file %s: its directory must be writable by %s",
+		log_fatal("replicator_state_file %s: its directory must be writable by %s",
 		    r.set.state_path, geteuid() == 0 ? "root" : r.set.user);
 	loop_signal(r.loop, SIGTERM, on_term, &r);
 	loop_signal(r.loop, SIGINT, on_term, &r);
@@ -288,7 +288,7 @@ replicatord_main(int argc, char **argv)
 	loop_timer_set(r.loop, &r.tick, TICK_MS, tick, &r);
 	rstats_init(&r);
 	if (http_server_start(stats, r.loop) < 0)
-		fatal("metrics endpoint");
+		log_fatal("metrics endpoint");
 	http_server_log(stats);
 	log_info("mtool %s replicatord started (pid %d): %zu users from %s, %zu backend pairs",
 	    MTOOL_VERSION, (int)getpid(), r.nusers, r.set.state_path[0] ? r.set.state_path : "(none)",

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/http.h"
 #include "core/loop.h"
 
@@ -171,8 +171,8 @@ const char *dsync_slot_status(const struct repl *, const struct repl_slot *, cha
 const char *dsync_slot_user(const struct repl_slot *);
 const char *dsync_slot_type(const struct repl_slot *);
 /* Parses "host:port", "[v6]:port" or "/path" into b. 0, or -1. */
-int backend_parse(struct repl_backend *b, const char *spec);
-void backend_free(struct repl_backend *b);
+int dvclient_backend_parse(struct repl_backend *b, const char *spec);
+void dvclient_backend_free(struct repl_backend *b);
 
 /* listing.c: asks each pair's initiator for its users ("user MASK") and adds them;
  * at start-up they are spread over time. */

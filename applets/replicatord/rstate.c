@@ -17,7 +17,7 @@
 #include "applets/replicatord/replicatord.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define STATE_FILE_MAX	(1024u * 1024 * 1024)
 #define STATE_FIELDS	16

@@ -143,7 +143,7 @@ fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size
 	hosts_init(&dd.orig);
 	if (dd.loop == NULL || hosts_parse(&dd.hosts, servers, stderr, "servers") < 0 ||
 	    hosts_parse(&dd.orig, servers, stderr, "servers") < 0 ||
-	    admin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
+	    diradmin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
 		abort();
 	if (sock == FUZZ_DIRECTORD_RING) {
 		s->director_servers = "127.0.0.1:9090 127.0.0.2:9091";
@@ -179,11 +179,11 @@ fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size
 
 	/* directord_free() */
 	ring_free(&dd);
-	admin_close_all(&dd);
+	diradmin_close_all(&dd);
 	proxy_close_all(&dd);
 	health_free(&dd);
 	while (dd.resets)
-		resets_run(&dd), dd.resets = NULL;
+		moves_resets_run(&dd), dd.resets = NULL;
 	for (struct dir_tag *t = dd.hosts.tags; t; t = t->next)
 		users_dir_free(&dd, &t->users);
 	for (struct dir_tag *t = dd.orig.tags; t; t = t->next)

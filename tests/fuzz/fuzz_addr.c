@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/addr.h"
+#include "core/ip.h"
 #include "tests/fuzz/fuzz.h"
 
 int
@@ -45,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	const char *host;
 	unsigned int port;
-	if (hostport_parse(s, &host, &port, 0) == 0 && (port > 65535 || *host == '\0'))
+	if (ip_hostport_parse(s, &host, &port, 0) == 0 && (port > 65535 || *host == '\0'))
 		abort();
 	free(s);
 	return 0;

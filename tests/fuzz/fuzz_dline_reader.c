@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "core/dline.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 #include "tests/fuzz/fuzz.h"
 
 int

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <stdio.h>
 
-#include "core/passwdfile.h"
+#include "core/passwd_file.h"
 #include "tests/fuzz/fuzz.h"
 
 static void

@@ -6,7 +6,7 @@
 
 #include "core/dline.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 #include "tests/fuzz/fuzz.h"
 
 int

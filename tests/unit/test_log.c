@@ -224,7 +224,7 @@ TEST(truncation)
 	log_restore();
 }
 
-/* fatal and fatalx log and exit(1): in a child, stderr to a pipe. */
+/* log_fatal and log_fatalx log and exit(1): in a child, stderr to a pipe. */
 static void
 run_fatal(int with_errno, char *out, size_t outlen, int *status)
 {
@@ -244,8 +244,8 @@ run_fatal(int with_errno, char *out, size_t outlen, int *status)
 		log_init("replicator", 0, 0);
 		errno = ECONNREFUSED;
 		if (with_errno)
-			fatal("connect(%s)", "/run/x");
-		fatalx("bad config: %d", 7);
+			log_fatal("connect(%s)", "/run/x");
+		log_fatalx("bad config: %d", 7);
 	}
 	close(p[1]);
 	size_t n = 0;

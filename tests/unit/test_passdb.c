@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "tests/unit/unit.h"
 #include "core/passdb.h"
-#include "core/passwdfile.h"
+#include "core/passwd_file.h"
 #include "core/str.h"
 
 #include <fcntl.h>

@@ -147,14 +147,14 @@ TEST(pgsql_escape)
 
 	/* before the server said standard_conforming_strings=on, backslashes double too */
 	strbuf_init(&sb, 100);
-	sql_driver_pgsql.escape(pg)(&sb, in, strlen(in));
+	pgsql_sql_driver.escape(pg)(&sb, in, strlen(in));
 	CHECK_STR(sb.s, "a''b\\\\c");
 	strbuf_free(&sb);
 	unsigned char buf[64];
 	size_t n = pg_msg(buf, 'S', "standard_conforming_strings\0on", 31);
 	CHECK_INT(pgsql_test_feed(pg, buf, n), (long)n);
 	strbuf_init(&sb, 100);
-	sql_driver_pgsql.escape(pg)(&sb, in, strlen(in));
+	pgsql_sql_driver.escape(pg)(&sb, in, strlen(in));
 	CHECK_STR(sb.s, "a''b\\c");
 	strbuf_free(&sb);
 	pgsql_test_free(pg);
@@ -259,11 +259,11 @@ TEST(mysql_escape_and_scramble)
 	unsigned char scr[20], out[32];
 
 	strbuf_init(&sb, 100);
-	sql_driver_mysql.escape(my)(&sb, in, strlen(in));
+	mysql_sql_driver.escape(my)(&sb, in, strlen(in));
 	CHECK_STR(sb.s, "a\\'b\\\\c\\\"d\\n\\r\\Z");
 	strbuf_free(&sb);
 	strbuf_init(&sb, 100);
-	sql_driver_mysql.escape(my)(&sb, "x\0y", 3);
+	mysql_sql_driver.escape(my)(&sb, "x\0y", 3);
 	CHECK_MEM(sb.s, sb.len, "x\\0y", 4);
 	strbuf_free(&sb);
 	/* NO_BACKSLASH_ESCAPES in an OK packet's status */
@@ -271,7 +271,7 @@ TEST(mysql_escape_and_scramble)
 	size_t n = my_pkt(buf, 1, "\0\0\0\0\2\0\0", 7);
 	CHECK_INT(mysql_test_feed(my, buf, n), (long)n);
 	strbuf_init(&sb, 100);
-	sql_driver_mysql.escape(my)(&sb, "a'b\\c", 5);
+	mysql_sql_driver.escape(my)(&sb, "a'b\\c", 5);
 	CHECK_STR(sb.s, "a''b\\c");
 	strbuf_free(&sb);
 	mysql_test_free(my);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/log.c: `doveadm log reopen`. Dovecot's sends SIGUSR1 to the pid in
+/* applets/doveadm/cmd_log.c: `doveadm log reopen`. Dovecot's sends SIGUSR1 to the pid in
  * base_dir/master.pid; this one does that too (a Dovecot beside mtool shares base_dir)
  * and also signals every mtool daemon whose pid file (-d) is there: APPLET.pid. */
 #include <errno.h>

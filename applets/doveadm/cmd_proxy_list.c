@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/proxy_list.c: `doveadm proxy list [-a SOCKET]`, as doveadm-proxy.c:
+/* applets/doveadm/cmd_proxy_list.c: `doveadm proxy list [-a SOCKET]`, as doveadm-proxy.c:
  * "proxy\t*\tLIST-FULL" to the ipc socket; the first reply line names the columns,
  * every later one is a row. With several login processes each sends its own header
  * line, and doveadm prints the later ones as rows: so does this (protocols.md §12). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #include <string.h>
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* core/passwdfile.h: one Dovecot passwd-file (user:password:uid:gid:gecos:home:shell:extra)
+/* core/passwd_file.h: one Dovecot passwd-file (user:password:uid:gid:gecos:home:shell:extra)
  * held in memory, keyed by user, and read again when it changes on disk.
  * Not a userdb: uid, gid, gecos, home, shell and the legacy mail field are skipped. */
-#ifndef CORE_PASSWDFILE_H
-#define CORE_PASSWDFILE_H
+#ifndef CORE_PASSWD_FILE_H
+#define CORE_PASSWD_FILE_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/replicatord/listen.c: the sockets of `service replicator` (and of `service
+/* applets/replicatord/listeners.c: the sockets of `service replicator` (and of `service
  * aggregator`'s replication-notify, when configured), routed as Dovecot routes them: a
  * listener named exactly replicator-doveadm speaks the doveadm protocol, every other
  * listener of service replicator the aggregator's notify protocol. Bound before the

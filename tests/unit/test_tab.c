@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "tests/unit/unit.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/directord/admin.c: the director-admin socket, speaking Dovecot 2.3's
+/* applets/directord/diradmin.c: the director-admin socket, speaking Dovecot 2.3's
  * director-doveadm protocol (protocols.md §3) so that the real doveadm and mtool doveadm
  * both manage directord. As in Dovecot, a malformed or unknown command gets no reply:
  * it is logged and the connection is closed. A director alone in its ring is always
@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/peercred.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 /* Dovecot reads doveadm's lines with a 1024-byte buffer; a user name is the longest part */
 #define ADMIN_LINE_MAX	4096
@@ -261,7 +261,7 @@ host_set(struct admin_conn *ac, char **f, size_t n, int update)
 	hosts_changed(&dd->hosts);
 	state_touch(dd);
 	ring_host_changed(dd, h);
-	pending_run(dd);
+	proxy_pending_run(dd);
 	reply(ac, "OK");
 	return 0;
 }
@@ -282,7 +282,7 @@ host_updown(struct admin_conn *ac, char **f, size_t n, int down)
 		reply(ac, "host is already being updated - try again later");
 		return 0;
 	}
-	host_set_down(dd, h, down, "doveadm: ");
+	directord_host_set_down(dd, h, down, "doveadm: ");
 	reply(ac, "OK");
 	return 0;
 }
@@ -300,7 +300,7 @@ host_remove(struct admin_conn *ac, char **f, size_t n, int arg)
 		reply(ac, "NOTFOUND");
 		return 0;
 	}
-	host_remove_safely(dd, h);
+	moves_host_remove_safely(dd, h);
 	reply(ac, "OK");
 	return 0;
 }
@@ -371,7 +371,7 @@ host_reset_users(struct admin_conn *ac, char **f, size_t n, int arg)
 	}
 	ac->waiting = 1;
 	dline_pause(ac->d, 1);
-	if (reset_start(dd, only, max, reset_done, ac) < 0) {
+	if (moves_reset_start(dd, only, max, reset_done, ac) < 0) {
 		ac->waiting = 0;
 		dline_pause(ac->d, 0);
 		reply(ac, "out of memory");
@@ -479,7 +479,7 @@ user_move(struct admin_conn *ac, char **f, size_t n, int arg)
 		log_info("doveadm: User hash %u moved to %s (no earlier assignment)", hash, h->ip_str);
 		state_touch(dd);
 	} else if (u->host != h) {
-		move_user(dd, h->tag, u, h, "doveadm");
+		moves_user(dd, h->tag, u, h, "doveadm");
 	} else
 		users_refresh(&h->tag->users, u, now);
 	reply(ac, "OK");
@@ -635,7 +635,7 @@ run_gated(struct admin_conn *ac, char **f, size_t n, int *r)
 }
 
 void
-admin_ring_changed(struct directord *dd)
+diradmin_ring_changed(struct directord *dd)
 {
 	uint64_t now = loop_now(dd->loop);
 	for (struct admin_conn *ac = dd->admins, *next; ac; ac = next) {
@@ -702,7 +702,7 @@ admin_closed(struct dline_conn *d, const char *reason, void *arg)
 	(void)d;
 	(void)reason;
 	if (ac->waiting)
-		reset_cancel_arg(ac->dd, ac);
+		moves_reset_cancel_arg(ac->dd, ac);
 	admin_free(ac);
 }
 
@@ -739,16 +739,16 @@ admin_accept(struct loop_io *io, uint32_t events, void *arg)
 }
 
 int
-admin_listen(struct directord *dd, FILE *errf)
+diradmin_listen(struct directord *dd, FILE *errf)
 {
 	/* made before the privilege drop: root's, or the user's who started directord */
 	dd->admin_uid = geteuid();
-	dd->admin_fd = dir_listen(dd, dd->set.admin_path, 0600, &dd->admin_io, admin_accept, errf);
+	dd->admin_fd = directord_listen(dd, dd->set.admin_path, 0600, &dd->admin_io, admin_accept, errf);
 	return dd->admin_fd < 0 ? -1 : 0;
 }
 
 void
-admin_close_all(struct directord *dd)
+diradmin_close_all(struct directord *dd)
 {
 	while (dd->admins) {
 		struct admin_conn *ac = dd->admins;

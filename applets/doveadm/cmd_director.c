@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/director.c: `doveadm director status [user [tag]]`, `dump` and
+/* applets/doveadm/cmd_director.c: `doveadm director status [user [tag]]`, `dump` and
  * `ring status|add|remove`, as doveadm-director.c prints them (protocols.md §3.4):
  * the director's replies rendered through doveadm's formatters. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "applets/doveadm/director.h"
+#include "applets/doveadm/cmd_director.h"
 #include "applets/doveadm/print.h"
 #include "core/str.h"
 
@@ -37,9 +37,9 @@ status_user(struct dir_conn *c, const char *user, const char *tag)
 	strbuf_printf(&cmd, "USER-LOOKUP\t%s\t%s", user, tag != NULL ? tag : "");
 	if (cmd.error)
 		dv_fatal("Out of memory");
-	dir_send(c, cmd.s);
+	dirclient_send(c, cmd.s);
 	strbuf_free(&cmd);
-	if ((line = dir_read(c)) == NULL)
+	if ((line = dirclient_read(c)) == NULL)
 		return;
 	char **f = dv_split_tabescaped(line, &n);
 	if (n != 4 || str_to_time(f[1], &expires) < 0) {
@@ -58,7 +58,7 @@ status_user(struct dir_conn *c, const char *user, const char *tag)
 	    "Initial config: %{initial-config}\n");
 	if (f[0][0] != '\0') {
 		print_value(f[0]);
-		print_value(dir_unixdate(expires));
+		print_value(dirclient_unixdate(expires));
 	} else {
 		print_value("n/a");
 		print_value("-1");
@@ -82,8 +82,8 @@ status_hosts(struct dir_conn *c)
 	print_header_simple("state");
 	print_header("state-changed", "state changed", 0);
 	print_header_simple("users");
-	dir_send(c, "HOST-LIST");
-	while ((line = dir_read(c)) != NULL && *line != '\0') {
+	dirclient_send(c, "HOST-LIST");
+	while ((line = dirclient_read(c)) != NULL && *line != '\0') {
 		char **f = dv_split_tabescaped(line, &n);
 		/* ip vhosts users tag updown updown-ts */
 		if (n >= 6) {
@@ -94,7 +94,7 @@ status_hosts(struct dir_conn *c)
 			if (str_to_time(f[5], &ts) < 0 || ts <= 0)
 				print_value("-");
 			else
-				print_value(dir_unixdate(ts));
+				print_value(dirclient_unixdate(ts));
 			print_value(f[2]);
 		}
 		free(f);
@@ -108,14 +108,14 @@ cmd_director_status(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int 
 	struct dir_conn c;
 
 	(void)cmd;
-	if (dir_start(&c, ctx, argc, argv, status_opts, 3, v) < 0)
+	if (dirclient_start(&c, ctx, argc, argv, status_opts, 3, v) < 0)
 		return DOVEADM_EX_USAGE;
 	if (v[1].set)
 		status_user(&c, v[1].str, v[2].set ? v[2].str : NULL);
 	else
 		status_hosts(&c);
 	cmdopt_free(v, 3);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }
 
 static const struct cmdopt socket_only_opts[] = {
@@ -131,7 +131,7 @@ cmd_director_dump(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 	size_t n;
 
 	(void)cmd;
-	if (dir_start(&c, ctx, argc, argv, socket_only_opts, 1, v) < 0)
+	if (dirclient_start(&c, ctx, argc, argv, socket_only_opts, 1, v) < 0)
 		return DOVEADM_EX_USAGE;
 	print_init("formatted", 1, stdout);
 	print_set_format(c.explicit_path ?
@@ -142,8 +142,8 @@ cmd_director_dump(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 	print_header_simple("host");
 	print_header_simple("vhost_count");
 
-	dir_send(&c, "HOST-LIST");
-	while ((line = dir_read(&c)) != NULL && *line != '\0') {
+	dirclient_send(&c, "HOST-LIST");
+	while ((line = dirclient_read(&c)) != NULL && *line != '\0') {
 		char **f = dv_split_tabescaped(line, &n);
 		if (n >= 2) {
 			struct strbuf host;
@@ -162,15 +162,15 @@ cmd_director_dump(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 		free(f);
 	}
 	/* doveadm asks for the removed hosts even when HOST-LIST broke off */
-	dir_send(&c, "HOST-LIST-REMOVED");
-	while ((line = dir_read(&c)) != NULL && *line != '\0') {
+	dirclient_send(&c, "HOST-LIST-REMOVED");
+	while ((line = dirclient_read(&c)) != NULL && *line != '\0') {
 		print_value("remove");
 		print_value(c.path);
 		print_value(line);
 		print_value("");
 	}
 	cmdopt_free(v, 1);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }
 
 int
@@ -188,18 +188,18 @@ cmd_director_ring_status(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd,
 	long long ts;
 
 	(void)cmd;
-	if (dir_start(&c, ctx, argc, argv, socket_only_opts, 1, v) < 0)
+	if (dirclient_start(&c, ctx, argc, argv, socket_only_opts, 1, v) < 0)
 		return DOVEADM_EX_USAGE;
 	print_init("table", 1, stdout);
 	for (i = 0; i < 12; i++)
 		print_header_simple(titles[i]);
-	dir_send(&c, "DIRECTOR-LIST");
-	while ((line = dir_read(&c)) != NULL && *line != '\0') {
+	dirclient_send(&c, "DIRECTOR-LIST");
+	while ((line = dirclient_read(&c)) != NULL && *line != '\0') {
 		char **f = dv_split_tabescaped(line, &n);
 		for (i = 0; i < 12 && i < n; i++) {
 			/* last failed, last read, last write: times, if they are numbers */
 			if ((i == 3 || i == 10 || i == 11) && str_to_time(f[i], &ts) == 0)
-				print_value(ts == 0 ? "never" : dir_unixdate(ts));
+				print_value(ts == 0 ? "never" : dirclient_unixdate(ts));
 			else
 				print_value(f[i]);
 		}
@@ -208,7 +208,7 @@ cmd_director_ring_status(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd,
 		free(f);
 	}
 	cmdopt_free(v, 1);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }
 
 static const struct cmdopt ring_opts[] = {
@@ -223,7 +223,7 @@ parse_port(const char *s, unsigned int *port)
 {
 	unsigned int p;
 
-	if (dir_str_to_uint(s, &p) < 0 || p == 0 || p > 65535)
+	if (dirclient_str_to_uint(s, &p) < 0 || p == 0 || p > 65535)
 		return -1;
 	*port = p;
 	return 0;
@@ -240,7 +240,7 @@ ring_cmd(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 	char ipstr[IP_ADDR_STRLEN], line[128];
 	char *reply;
 
-	if (dir_start(&c, ctx, argc, argv, ring_opts, 3, v) < 0)
+	if (dirclient_start(&c, ctx, argc, argv, ring_opts, 3, v) < 0)
 		return DOVEADM_EX_USAGE;
 	if (!v[1].set || ip_parse(v[1].str, &ip) < 0 ||
 	    (v[2].set && parse_port(v[2].str, &port) < 0))
@@ -250,8 +250,8 @@ ring_cmd(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 		str_fmt(line, sizeof(line), "%s\t%s\t%u", verb, ipstr, port);
 	else
 		str_fmt(line, sizeof(line), "%s\t%s", verb, ipstr);
-	dir_send(&c, line);
-	if ((reply = dir_read(&c)) == NULL) {
+	dirclient_send(&c, line);
+	if ((reply = dirclient_read(&c)) == NULL) {
 		/* logged */
 	} else if (strcmp(reply, "NOTFOUND") == 0) {
 		dv_error("Not found");
@@ -261,7 +261,7 @@ ring_cmd(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 		dir_fail(&c, DOVEADM_EX_TEMPFAIL);
 	}
 	cmdopt_free(v, 3);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }
 
 int

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/kick.c: `doveadm kick [-a SOCKET] [-f] [-h HOST] MASK [IP[/BITS]]`.
+/* applets/doveadm/cmd_kick.c: `doveadm kick [-a SOCKET] [-f] [-h HOST] MASK [IP[/BITS]]`.
  * Against a version 1 anvil (Dovecot 2.3) it is doveadm 2.3's kick: the connections
  * anvil lists are grouped by pid and every pid whose users all match gets SIGTERM
  * (-f: also pids that serve other users too); it prints the users. Against a version 2
@@ -17,7 +17,7 @@
 #include "applets/doveadm/print.h"
 #include "applets/doveadm/who.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 enum { OPT_SOCKET, OPT_FORCE, OPT_FIELD, OPT_HOST, OPT_MASK, OPT_COUNT };
 
@@ -152,8 +152,8 @@ kick_v1(struct anvil *a, const struct who_filter *f, int force)
 	print_init("formatted", 1, stdout);
 	print_set_format("%{result} ");
 	print_header_simple("result");
-	anvil_dump_start(a);
-	while (anvil_dump_next(a, &w) > 0)
+	anvilclient_dump_start(a);
+	while (anvilclient_dump_next(a, &w) > 0)
 		aggregate(&kl, &w, f);
 	for (size_t i = 0; i < kl.n; i++)
 		kl.pids[i].kick = want_kicked(&kl, &kl.pids[i], force, &warn);
@@ -217,13 +217,13 @@ kick_v2(struct anvil *a, struct who_filter *f)
 		    kick_line("KICK-USER", f->username, NULL);
 	} else {
 		struct who_line w;
-		anvil_dump_start(a);
+		anvilclient_dump_start(a);
 		f->alt_idx = SIZE_MAX;
 		for (size_t i = 0; f->alt_field != NULL && i < a->nalt_fields; i++) {
 			if (strcmp(a->alt_fields[i], f->alt_field) == 0)
 				f->alt_idx = i;
 		}
-		while (anvil_dump_next(a, &w) > 0) {
+		while (anvilclient_dump_next(a, &w) > 0) {
 			if (!who_line_match(&w, f))
 				continue;
 			cmds = xrealloc(cmds, n + 1, sizeof(*cmds));
@@ -231,7 +231,7 @@ kick_v2(struct anvil *a, struct who_filter *f)
 		}
 		failed = a->failed;
 	}
-	str_fmt(num, sizeof(num), "%u", anvil_kick(a, cmds, n, &failed));
+	str_fmt(num, sizeof(num), "%u", anvilclient_kick(a, cmds, n, &failed));
 	print_value(num);
 	for (size_t i = 0; i < n; i++)
 		free(cmds[i]);
@@ -275,7 +275,7 @@ cmd_kick(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 	if (!ambiguous && who_parse_masks(&f, masks, nmasks) < 0)
 		goto out;
 
-	anvil_open(&a, path);
+	anvilclient_open(&a, path);
 	if (a.version == 1) {
 		if (v[OPT_HOST].set)
 			ret = version_2_only("kick -h <dest host>", path);
@@ -299,7 +299,7 @@ cmd_kick(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 		else
 			ret = kick_v2(&a, &f);
 	}
-	anvil_close(&a);
+	anvilclient_close(&a);
 out:
 	free(path);
 	cmdopt_free(v, OPT_COUNT);

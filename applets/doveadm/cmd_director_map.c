@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/director_map.c: `doveadm director map [-f users_file] [-h|-u] [host]`,
+/* applets/doveadm/cmd_director_map.c: `doveadm director map [-f users_file] [-h|-u] [host]`,
  * as doveadm-director.c: the director only knows user hashes, so the names come from a
  * list (the file, or the userdb through the auth-master LIST of <base_dir>/auth-userdb)
  * hashed here with doveadm's director_username_hash. */
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "applets/doveadm/director.h"
+#include "applets/doveadm/cmd_director.h"
 #include "applets/doveadm/print.h"
 #include "config.h"
 #include "core/str.h"
@@ -30,7 +30,7 @@ user_add(struct doveadm_ctx *ctx, struct user_list *ul, const char *name)
 {
 	uint32_t hash;
 
-	if (dir_user_hash(ctx, name, &hash) < 0)
+	if (dirclient_user_hash(ctx, name, &hash) < 0)
 		return;
 	if (ul->n == ul->cap) {
 		size_t cap = ul->cap ? ul->cap * 2 : 256;
@@ -194,8 +194,8 @@ map_users(struct dir_conn *c, const struct user_list *ul, const struct ip_addr *
 		str_fmt(cmd, sizeof(cmd), "USER-LIST\t%s", ip_format(&ips[0], line_ip, sizeof(line_ip)));
 	else
 		str_fmt(cmd, sizeof(cmd), "USER-LIST");
-	dir_send(c, cmd);
-	while ((line = dir_read(c)) != NULL && *line != '\0') {
+	dirclient_send(c, cmd);
+	while ((line = dirclient_read(c)) != NULL && *line != '\0') {
 		char *copy = strdup(line);
 		if (copy == NULL)
 			dv_fatal("Out of memory");
@@ -204,7 +204,7 @@ map_users(struct dir_conn *c, const struct user_list *ul, const struct ip_addr *
 		long long expires;
 		const char *err;
 		struct ip_addr ip;
-		if (n < 3 || dir_str_to_uint(f[0], &hash) < 0 ||
+		if (n < 3 || dirclient_str_to_uint(f[0], &hash) < 0 ||
 		    str_to_num(f[1], -0x7fffffffffffffffLL, 0x7fffffffffffffffLL, &expires, &err) < 0 ||
 		    ip_parse(f[2], &ip) < 0) {
 			dv_error("Invalid USER-LIST reply: %s", line);
@@ -222,13 +222,13 @@ map_users(struct dir_conn *c, const struct user_list *ul, const struct ip_addr *
 				print_value("<unknown>");
 				print_value(f[0]);
 				print_value(f[2]);
-				print_value(dir_unixdate(expires));
+				print_value(dirclient_unixdate(expires));
 			}
 			for (; e != NULL && e < ul->ents + ul->n && e->hash == hash; e++) {
 				print_value(e->name);
 				print_value(f[0]);
 				print_value(f[2]);
-				print_value(dir_unixdate(expires));
+				print_value(dirclient_unixdate(expires));
 			}
 		}
 		free(f);
@@ -250,14 +250,14 @@ cmd_director_map(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int arg
 		return DOVEADM_EX_USAGE;
 	int hash_map = v[2].set, user_map = v[3].set;
 	const char *host = v[4].set ? v[4].str : NULL;
-	dir_init(&c, ctx, v[0].set ? v[0].str : NULL);
+	dirclient_init(&c, ctx, v[0].set ? v[0].str : NULL);
 	/* -u needs no director */
 	if (!user_map)
-		dir_connect(&c);
+		dirclient_connect(&c);
 	if ((hash_map || user_map) && host == NULL)
 		dir_usage(cmd);
 	if (user_map) {
-		if (dir_user_hash(ctx, host, &hash) == 0) {
+		if (dirclient_user_hash(ctx, host, &hash) == 0) {
 			char num[16];
 			print_init("table", 1, stdout);
 			print_header("hash", "hash", PRINT_HIDE_TITLE);
@@ -266,7 +266,7 @@ cmd_director_map(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int arg
 		}
 		goto out;
 	}
-	if (host != NULL && !hash_map && (nips = dir_get_host(&c, host, &ips)) == 0)
+	if (host != NULL && !hash_map && (nips = dirclient_get_host(&c, host, &ips)) == 0)
 		goto out;
 	if (v[1].set)
 		users_from_file(ctx, &ul, v[1].str);
@@ -276,7 +276,7 @@ cmd_director_map(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int arg
 		qsort(ul.ents, ul.n, sizeof(*ul.ents), ent_cmp);
 	if (hash_map) {
 		unsigned int h;
-		if (dir_str_to_uint(host, &h) < 0)
+		if (dirclient_str_to_uint(host, &h) < 0)
 			dv_fatal("Invalid username hash: %s", host);
 		print_init("table", 1, stdout);
 		print_header("user", "user", PRINT_HIDE_TITLE);
@@ -290,5 +290,5 @@ out:
 	free(ips);
 	user_list_free(&ul);
 	cmdopt_free(v, 5);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }

@@ -3,7 +3,7 @@
  * table is an array of entries pointing into that buffer plus an open-addressing index
  * (FNV-1a, linear probing, at most half full). A reload builds a complete new table
  * before it replaces the old one, so a failure leaves the old one untouched. */
-#include "core/passwdfile.h"
+#include "core/passwd_file.h"
 #include "core/log.h"
 
 #include <errno.h>

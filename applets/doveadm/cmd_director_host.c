@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/director_host.c: the `doveadm director` commands that change state:
+/* applets/doveadm/cmd_director_host.c: the `doveadm director` commands that change state:
  * add, update, up, down, remove, move, kick, flush. As doveadm-director.c: the host is
  * resolved here and one command goes out per address, then one reply is read per
  * command; nothing is printed on success except -v's "Info:" lines. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "applets/doveadm/director.h"
+#include "applets/doveadm/cmd_director.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 static void
 send_fmt(struct dir_conn *c, struct strbuf *sb)
 {
 	if (sb->error)
 		dv_fatal("Out of memory");
-	dir_send(c, sb->s);
+	dirclient_send(c, sb->s);
 	strbuf_truncate(sb, 0);
 }
 
@@ -46,7 +46,7 @@ add_or_update(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, 
 	int have_vhosts = 0;
 	struct strbuf suffix;
 
-	if (dir_start(&c, ctx, argc, argv, opts, nopts, v) < 0)
+	if (dirclient_start(&c, ctx, argc, argv, opts, nopts, v) < 0)
 		return DOVEADM_EX_USAGE;
 	const struct cmdopt_val *vtag = update ? NULL : &v[1];
 	const struct cmdopt_val *vhost = &v[nopts - 2], *vcount = &v[nopts - 1];
@@ -55,13 +55,13 @@ add_or_update(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, 
 	if (!vhost->set)
 		dir_usage(cmd);
 	if (vcount->set) {
-		if (dir_str_to_uint(vcount->str, &vhosts) < 0)
+		if (dirclient_str_to_uint(vcount->str, &vhosts) < 0)
 			dir_usage(cmd);
 		have_vhosts = 1;
 	} else if (update) {
 		dir_usage(cmd);
 	}
-	if (dir_str_to_uint(vhost->str, &num) == 0) {
+	if (dirclient_str_to_uint(vhost->str, &num) == 0) {
 		/* a number would be read as an address: a mistake, as doveadm says */
 		dv_error("Invalid host '%s'", vhost->str);
 		dir_usage(cmd);
@@ -76,7 +76,7 @@ add_or_update(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, 
 			tag = vhost->str + (at - host) + 1;
 		}
 	}
-	nips = dir_get_host(&c, host, &ips);
+	nips = dirclient_get_host(&c, host, &ips);
 	free(host);
 	strbuf_init(&suffix, (size_t)-1);
 	if (tag != NULL)
@@ -86,13 +86,13 @@ add_or_update(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, 
 	if (suffix.error)
 		dv_fatal("Out of memory");
 	/* here an unknown host is a failure like any other (exit 75) */
-	dir_per_ip(ctx, &c, ips, nips, update ? "HOST-UPDATE" : "HOST-SET", suffix.s,
+	dirclient_per_ip(ctx, &c, ips, nips, update ? "HOST-UPDATE" : "HOST-SET", suffix.s,
 	    DOVEADM_EX_TEMPFAIL, dv_error, "OK");
 	strbuf_free(&suffix);
 	if (nips > 0)
 		free(ips);
 	cmdopt_free(v, nopts);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }
 
 int
@@ -123,16 +123,16 @@ host_cmd(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char 
 	struct ip_addr *ips;
 	size_t nips;
 
-	if (dir_start(&c, ctx, argc, argv, host_opts, 2, v) < 0)
+	if (dirclient_start(&c, ctx, argc, argv, host_opts, 2, v) < 0)
 		return DOVEADM_EX_USAGE;
 	if (!v[1].set)
 		dir_usage(cmd);
-	nips = dir_get_host(&c, v[1].str, &ips);
-	dir_per_ip(ctx, &c, ips, nips, verb, "", DOVEADM_EX_NOTFOUND, dv_error, done);
+	nips = dirclient_get_host(&c, v[1].str, &ips);
+	dirclient_per_ip(ctx, &c, ips, nips, verb, "", DOVEADM_EX_NOTFOUND, dv_error, done);
 	if (nips > 0)
 		free(ips);
 	cmdopt_free(v, 2);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }
 
 int
@@ -170,18 +170,18 @@ cmd_director_move(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 	char ipstr[IP_ADDR_STRLEN], line[128];
 	char *reply;
 
-	if (dir_start(&c, ctx, argc, argv, move_opts, 3, v) < 0)
+	if (dirclient_start(&c, ctx, argc, argv, move_opts, 3, v) < 0)
 		return DOVEADM_EX_USAGE;
 	if (!v[1].set || !v[2].set)
 		dir_usage(cmd);
 	/* the hash is doveadm's (its director_username_hash), the address the first one */
-	if (dir_user_hash(ctx, v[1].str, &hash) < 0 || dir_get_host(&c, v[2].str, &ips) == 0)
+	if (dirclient_user_hash(ctx, v[1].str, &hash) < 0 || dirclient_get_host(&c, v[2].str, &ips) == 0)
 		goto out;
 	ip_format(&ips[0], ipstr, sizeof(ipstr));
 	free(ips);
 	str_fmt(line, sizeof(line), "USER-MOVE\t%u\t%s", (unsigned int)hash, ipstr);
-	dir_send(&c, line);
-	if ((reply = dir_read(&c)) == NULL) {
+	dirclient_send(&c, line);
+	if ((reply = dirclient_read(&c)) == NULL) {
 		/* logged */
 	} else if (strcmp(reply, "OK") == 0) {
 		if (ctx->verbose)
@@ -198,7 +198,7 @@ cmd_director_move(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 	}
 out:
 	cmdopt_free(v, 3);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }
 
 static const struct cmdopt kick_opts[] = {
@@ -215,7 +215,7 @@ cmd_director_kick(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 	struct strbuf sb;
 	char *reply;
 
-	if (dir_start(&c, ctx, argc, argv, kick_opts, 3, v) < 0)
+	if (dirclient_start(&c, ctx, argc, argv, kick_opts, 3, v) < 0)
 		return DOVEADM_EX_USAGE;
 	if (!v[2].set)
 		dir_usage(cmd);
@@ -230,7 +230,7 @@ cmd_director_kick(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 	tab_escape(&sb, v[2].str);
 	send_fmt(&c, &sb);
 	strbuf_free(&sb);
-	if ((reply = dir_read(&c)) == NULL) {
+	if ((reply = dirclient_read(&c)) == NULL) {
 		/* logged */
 	} else if (strcmp(reply, "OK") == 0) {
 		if (ctx->verbose)
@@ -240,7 +240,7 @@ cmd_director_kick(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int ar
 		dir_fail(&c, DOVEADM_EX_TEMPFAIL);
 	}
 	cmdopt_free(v, 3);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }
 
 static const struct cmdopt flush_opts[] = {
@@ -275,8 +275,8 @@ flush_all(struct doveadm_ctx *ctx, struct dir_conn *c, int force, long long maxp
 		str_fmt(line, sizeof(line), "HOST-RESET-USERS\t\t%lld", maxp);
 	else
 		str_fmt(line, sizeof(line), "HOST-RESET-USERS");
-	dir_send(c, line);
-	if ((reply = dir_read(c)) == NULL) {
+	dirclient_send(c, line);
+	if ((reply = dirclient_read(c)) == NULL) {
 		/* logged */
 	} else if (strcmp(reply, "OK") != 0) {
 		dv_error("failed: %s", reply);
@@ -295,7 +295,7 @@ cmd_director_flush(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int a
 	char suffix[32] = "";
 	size_t nips;
 
-	if (dir_start(&c, ctx, argc, argv, flush_opts, 4, v) < 0)
+	if (dirclient_start(&c, ctx, argc, argv, flush_opts, 4, v) < 0)
 		return DOVEADM_EX_USAGE;
 	if (!v[3].set)
 		dir_usage(cmd);
@@ -305,14 +305,14 @@ cmd_director_flush(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int a
 		flush_all(ctx, &c, force, maxp);
 		goto out;
 	}
-	nips = dir_get_host(&c, v[3].str, &ips);
+	nips = dirclient_get_host(&c, v[3].str, &ips);
 	if (!force && maxp > 0)
 		str_fmt(suffix, sizeof(suffix), "\t%lld", maxp);
-	dir_per_ip(ctx, &c, ips, nips, force ? "HOST-FLUSH" : "HOST-RESET-USERS", suffix,
+	dirclient_per_ip(ctx, &c, ips, nips, force ? "HOST-FLUSH" : "HOST-RESET-USERS", suffix,
 	    DOVEADM_EX_NOTFOUND, dv_warning, "flushed");
 	if (nips > 0)
 		free(ips);
 out:
 	cmdopt_free(v, 4);
-	return dir_close(&c);
+	return dirclient_close(&c);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/str.h"
 
 #include <arpa/inet.h>
@@ -299,7 +299,7 @@ ip_from_sockaddr(const struct sockaddr *sa, struct ip_addr *ip, unsigned int *po
 }
 
 int
-hostport_parse(char *s, const char **host, unsigned int *port, unsigned int default_port)
+ip_hostport_parse(char *s, const char **host, unsigned int *port, unsigned int default_port)
 {
 	char *portstr = NULL, *p;
 	const char *err;

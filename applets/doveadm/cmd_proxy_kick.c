@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/proxy_kick.c: `doveadm proxy kick [-a SOCKET] [-f FIELD] [-h HOST |
+/* applets/doveadm/cmd_proxy_kick.c: `doveadm proxy kick [-a SOCKET] [-f FIELD] [-h HOST |
  * USER...]`, as doveadm-proxy.c: KICK, KICK-ALT or KICK-HOST to every login process
  * through the ipc socket. doveadm's quirks are kept (protocols.md §12): the -h value
  * goes out unescaped and any users are appended to it; the count printed is the one
@@ -13,7 +13,7 @@
 #include "applets/doveadm/ipc.h"
 #include "applets/doveadm/print.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 enum { OPT_SOCKET, OPT_FIELD, OPT_HOST, OPT_USER, OPT_COUNT };
 

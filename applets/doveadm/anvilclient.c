@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/anvil.c: the anvil client of `who` and `kick`. Version 1 is Dovecot
+/* applets/doveadm/anvilclient.c: the anvil client of `who` and `kick`. Version 1 is Dovecot
  * 2.3's (the client speaks first: "VERSION\tanvil\t1\t0", CONNECT-DUMP lines
  * "ident\tpid\trefcount"); version 2 is Dovecot 2.4's and mtool proxyd's (the server
  * greets "VERSION\tanvil-server\t2\t0"; CONNECT-DUMP starts with a header line of
@@ -86,9 +86,9 @@ dump_start_v2(struct anvil *a)
 }
 
 void
-anvil_dump_start(struct anvil *a)
+anvilclient_dump_start(struct anvil *a)
 {
-	/* version 1: asked for in anvil_open() */
+	/* version 1: asked for in anvilclient_open() */
 	if (a->version == 2)
 		dump_start_v2(a);
 }
@@ -172,7 +172,7 @@ parse_v2(struct anvil *a, char *line, struct who_line *w)
 }
 
 void
-anvil_open(struct anvil *a, const char *path)
+anvilclient_open(struct anvil *a, const char *path)
 {
 	char *line;
 
@@ -202,7 +202,7 @@ anvil_open(struct anvil *a, const char *path)
 }
 
 int
-anvil_dump_next(struct anvil *a, struct who_line *w)
+anvilclient_dump_next(struct anvil *a, struct who_line *w)
 {
 	char *line;
 
@@ -249,7 +249,7 @@ anvil_dump_next(struct anvil *a, struct who_line *w)
 }
 
 unsigned int
-anvil_kick(struct anvil *a, char **cmds, size_t n, int *failed)
+anvilclient_kick(struct anvil *a, char **cmds, size_t n, int *failed)
 {
 	unsigned int total = 0;
 	char *line;
@@ -287,7 +287,7 @@ anvil_kick(struct anvil *a, char **cmds, size_t n, int *failed)
 }
 
 void
-anvil_close(struct anvil *a)
+anvilclient_close(struct anvil *a)
 {
 	free(a->pending);
 	free(a->pending_used);

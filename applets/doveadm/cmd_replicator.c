@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/replicator.c: `doveadm replicator status [mask]`, `dsync-status`,
+/* applets/doveadm/cmd_replicator.c: `doveadm replicator status [mask]`, `dsync-status`,
  * `replicate [-f] [-p prio] mask`, `add mask`, `remove user`, as doveadm-replicator.c
  * (replicator.md §2.3): the replicator-doveadm socket of replicatord or of Dovecot's
  * replicator, its replies rendered through doveadm's formatters. Like doveadm, replies
@@ -14,7 +14,7 @@
 #include "applets/doveadm/doveadm.h"
 #include "applets/doveadm/print.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define REPL_HANDSHAKE		"VERSION\treplicator-doveadm-client\t1\t0\n"
 #define REPL_FIELDS_MAX		16

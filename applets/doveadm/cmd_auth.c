@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/auth.c: `doveadm auth cache flush [-a SOCKET] [<user> ...]`, as
+/* applets/doveadm/cmd_auth.c: `doveadm auth cache flush [-a SOCKET] [<user> ...]`, as
  * doveadm-auth.c and lib-auth's auth_master_cache_flush(): VERSION 1 0, then
  * "CACHE-FLUSH <id> [<user>...]" on base_dir/auth-master, "OK <id> <count>" back, printed
  * as "<count> cache entries flushed". Works against Dovecot's auth process and proxyd.
@@ -16,7 +16,7 @@
 #include "config.h"
 #include "core/dline.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 #define AUTH_MASTER_TIMEOUT_MS	(30 * 1000)	/* Dovecot's MASTER_AUTH_LOOKUP_TIMEOUT_SECS */
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* core/addr.h: IPv4/IPv6 addresses, CIDR networks, Dovecot network lists, host:port.
+/* core/ip.h: IPv4/IPv6 addresses, CIDR networks, Dovecot network lists, host:port.
  * Not a resolver: no DNS and no allocation here; host names pass through as strings. */
-#ifndef CORE_ADDR_H
-#define CORE_ADDR_H
+#ifndef CORE_IP_H
+#define CORE_IP_H
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -83,6 +83,6 @@ int ip_from_sockaddr(const struct sockaddr *sa, struct ip_addr *ip, unsigned int
  * (brackets removed); *port is 1..65535, or default_port when none is given (pass 0 to
  * detect that). Returns 0, or -1 for an empty host, an empty, non-numeric or
  * out-of-range port, a missing ']' or text after it; s may then have been modified. */
-int hostport_parse(char *s, const char **host, unsigned int *port, unsigned int default_port);
+int ip_hostport_parse(char *s, const char **host, unsigned int *port, unsigned int default_port);
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/director_conn.c: the director-doveadm connection of the `director`
+/* applets/doveadm/dirclient.c: the director-doveadm connection of the `director`
  * commands, as doveadm-director.c: handshake, one line out, reply lines in, and the
  * texts doveadm fails with; host name resolution and the user hash. */
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "applets/doveadm/director.h"
+#include "applets/doveadm/cmd_director.h"
 #include "applets/doveadm/print.h"
 #include "config.h"
 #include "core/dirhash.h"
@@ -20,7 +20,7 @@
 #define DIR_HANDSHAKE		"VERSION\tdirector-doveadm\t1\t0\n"
 
 void
-dir_init(struct dir_conn *c, struct doveadm_ctx *ctx, const char *socket_opt)
+dirclient_init(struct dir_conn *c, struct doveadm_ctx *ctx, const char *socket_opt)
 {
 	memset(c, 0, sizeof(*c));
 	c->r.fd = -1;
@@ -34,18 +34,18 @@ dir_init(struct dir_conn *c, struct doveadm_ctx *ctx, const char *socket_opt)
 }
 
 int
-dir_start(struct dir_conn *c, struct doveadm_ctx *ctx, int argc, char **argv,
+dirclient_start(struct dir_conn *c, struct doveadm_ctx *ctx, int argc, char **argv,
     const struct cmdopt *opts, size_t nopts, struct cmdopt_val *v)
 {
 	if (cmdopt_parse(argc, argv, opts, nopts, v) < 0)
 		return -1;
-	dir_init(c, ctx, v[0].set ? v[0].str : NULL);
-	dir_connect(c);
+	dirclient_init(c, ctx, v[0].set ? v[0].str : NULL);
+	dirclient_connect(c);
 	return 0;
 }
 
 void
-dir_per_ip(struct doveadm_ctx *ctx, struct dir_conn *c, const struct ip_addr *ips,
+dirclient_per_ip(struct doveadm_ctx *ctx, struct dir_conn *c, const struct ip_addr *ips,
     size_t nips, const char *verb, const char *suffix, int notfound_exit,
     void (*log)(const char *fmt, ...), const char *done)
 {
@@ -61,11 +61,11 @@ dir_per_ip(struct doveadm_ctx *ctx, struct dir_conn *c, const struct ip_addr *ip
 		    suffix);
 		if (sb.error)
 			dv_fatal("Out of memory");
-		dir_send(c, sb.s);
+		dirclient_send(c, sb.s);
 	}
 	strbuf_free(&sb);
 	for (i = 0; i < nips; i++) {
-		char *reply = dir_read(c);
+		char *reply = dirclient_read(c);
 		ip_format(&ips[i], ipstr, sizeof(ipstr));
 		if (reply == NULL)
 			continue;
@@ -83,7 +83,7 @@ dir_per_ip(struct doveadm_ctx *ctx, struct dir_conn *c, const struct ip_addr *ip
 }
 
 void
-dir_connect(struct dir_conn *c)
+dirclient_connect(struct dir_conn *c)
 {
 	int fd = dv_connect(c->path);
 
@@ -93,7 +93,7 @@ dir_connect(struct dir_conn *c)
 }
 
 void
-dir_send(struct dir_conn *c, const char *line)
+dirclient_send(struct dir_conn *c, const char *line)
 {
 	size_t len = strlen(line);
 
@@ -104,7 +104,7 @@ dir_send(struct dir_conn *c, const char *line)
 }
 
 char *
-dir_read(struct dir_conn *c)
+dirclient_read(struct dir_conn *c)
 {
 	char *line;
 	int ret = dline_reader_line(&c->r, &line, -1);
@@ -122,7 +122,7 @@ dir_read(struct dir_conn *c)
 }
 
 int
-dir_close(struct dir_conn *c)
+dirclient_close(struct dir_conn *c)
 {
 	if (c->connected) {
 		if (c->read_errno != 0)
@@ -154,7 +154,7 @@ gai_text(int err)
 }
 
 size_t
-dir_get_host(struct dir_conn *c, const char *host, struct ip_addr **ips)
+dirclient_get_host(struct dir_conn *c, const char *host, struct ip_addr **ips)
 {
 	struct ip_addr ip;
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res, *ai;
@@ -191,7 +191,7 @@ dir_get_host(struct dir_conn *c, const char *host, struct ip_addr **ips)
 }
 
 int
-dir_user_hash(struct doveadm_ctx *ctx, const char *user, uint32_t *hash)
+dirclient_user_hash(struct doveadm_ctx *ctx, const char *user, uint32_t *hash)
 {
 	const char *fmt = ctx->director_username_hash, *error = "Expanded value too long";
 	static const struct var_tab names[] = {
@@ -212,7 +212,7 @@ dir_user_hash(struct doveadm_ctx *ctx, const char *user, uint32_t *hash)
 }
 
 int
-dir_str_to_uint(const char *s, unsigned int *out)
+dirclient_str_to_uint(const char *s, unsigned int *out)
 {
 	unsigned long long v = 0;
 
@@ -230,7 +230,7 @@ dir_str_to_uint(const char *s, unsigned int *out)
 }
 
 const char *
-dir_unixdate(long long t)
+dirclient_unixdate(long long t)
 {
 	static char buf[64];
 	timefmt_iso(buf, sizeof(buf), (time_t)t);

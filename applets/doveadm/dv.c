@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/util.c: doveadm's ways of failing and of reaching a socket, with its
+/* applets/doveadm/dv.c: doveadm's ways of failing and of reaching a socket, with its
  * exact texts: "Error:"/"Fatal:" lines, glibc's strerror() wording, usage lines, and
  * doveadm_connect()'s choice between a UNIX socket and host:port. */
 #include <errno.h>
@@ -14,9 +14,9 @@
 
 #include "applets/doveadm/doveadm.h"
 #include "applets/doveadm/print.h"
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/str.h"
-#include "core/tabescape.h"
+#include "core/tab.h"
 
 static void
 log_line(const char *prefix, const char *fmt, va_list ap)
@@ -160,7 +160,7 @@ connect_tcp(const char *target)
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
 
 	if (str_copy(buf, target, sizeof(buf)) >= sizeof(buf) ||
-	    hostport_parse(buf, &host, &port, 0) < 0 || port == 0)
+	    ip_hostport_parse(buf, &host, &port, 0) < 0 || port == 0)
 		dv_fatal("Port not known for %s. Either set proxy_port or use %s:port",
 		    target, target);
 	str_fmt(portstr, sizeof(portstr), "%u", port);

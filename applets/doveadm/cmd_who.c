@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/who.c: `doveadm who [-a SOCKET] [-1] [-f FIELD] [MASK...]`, as
+/* applets/doveadm/cmd_who.c: `doveadm who [-a SOCKET] [-1] [-f FIELD] [MASK...]`, as
  * doveadm-who.c: connections from anvil's CONNECT-DUMP, one row per (user, protocol)
  * with the summed count, pids and IPs, or with -1 one row per connection. Rows come in
  * the order the users first appear in the dump; doveadm's order is that of a hash table
@@ -189,7 +189,7 @@ who_aggregated(struct anvil *a, const struct who_filter *f)
 	struct who_users us = { 0 };
 	struct who_line w;
 
-	while (anvil_dump_next(a, &w) > 0) {
+	while (anvilclient_dump_next(a, &w) > 0) {
 		/* a passdb field mask can only be checked per connection */
 		if (f->alt_field == NULL || who_line_match(&w, f))
 			user_add(&us, &w);
@@ -228,7 +228,7 @@ who_separate(struct anvil *a, const struct who_filter *f)
 		for (size_t i = 0; i < a->nalt_fields; i++)
 			print_header_simple(a->alt_fields[i]);
 	}
-	while (anvil_dump_next(a, &w) > 0) {
+	while (anvilclient_dump_next(a, &w) > 0) {
 		if (!who_line_match(&w, f))
 			continue;
 		str_fmt(num, sizeof(num), "%ld", (long)w.pid);
@@ -264,13 +264,13 @@ cmd_who(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char *
 	}
 	f.alt_field = v[OPT_FIELD].str;
 	print_init("table", 1, stdout);
-	anvil_open(&a, path);
+	anvilclient_open(&a, path);
 	if (f.alt_field != NULL && a.version != 2) {
 		dv_error("-f <passdb field> needs anvil protocol version 2 (mtool proxyd, "
 		    "Dovecot 2.4); %s speaks version 1", path);
 		ret = DOVEADM_EX_USAGE;
 	} else {
-		anvil_dump_start(&a);
+		anvilclient_dump_start(&a);
 		f.alt_idx = SIZE_MAX;
 		for (size_t i = 0; f.alt_field != NULL && i < a.nalt_fields; i++) {
 			if (strcmp(a.alt_fields[i], f.alt_field) == 0)
@@ -283,7 +283,7 @@ cmd_who(struct doveadm_ctx *ctx, const struct doveadm_cmd *cmd, int argc, char *
 		if (a.failed)
 			ret = DOVEADM_EX_TEMPFAIL;
 	}
-	anvil_close(&a);
+	anvilclient_close(&a);
 out:
 	free(path);
 	cmdopt_free(v, OPT_COUNT);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "tests/unit/unit.h"
-#include "core/addr.h"
+#include "core/ip.h"
 
 #include <string.h>
 
@@ -369,7 +369,7 @@ TEST(hostport_table)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		CHECK(strlen(t[i].in) < sizeof(s));
 		memcpy(s, t[i].in, strlen(t[i].in) + 1);
-		int r = hostport_parse(s, &host, &port, 993);
+		int r = ip_hostport_parse(s, &host, &port, 993);
 		if (t[i].host == NULL) {
 			if (r != -1)
 				unit_fail(__FILE__, __LINE__, "hostport_parse(\"%s\") accepted",
@@ -381,6 +381,6 @@ TEST(hostport_table)
 		CHECK_INT(port, t[i].port);
 	}
 	memcpy(s, "h", 2);
-	CHECK_INT(hostport_parse(s, &host, &port, 0), 0);
+	CHECK_INT(ip_hostport_parse(s, &host, &port, 0), 0);
 	CHECK_INT(port, 0);
 }

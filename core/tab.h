@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* core/tabescape.h: the TAB escaping of Dovecot's admin and auth sockets, where fields
+/* core/tab.h: the TAB escaping of Dovecot's admin and auth sockets, where fields
  * are TAB-separated and 0x01 escapes 0x01, TAB, CR and LF. Not a line reader. */
-#ifndef CORE_TABESCAPE_H
-#define CORE_TABESCAPE_H
+#ifndef CORE_TAB_H
+#define CORE_TAB_H
 
 #include <stddef.h>
 
