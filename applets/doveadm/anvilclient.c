@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "applets/doveadm/anvilclient.h"
 #include "applets/doveadm/who.h"
 #include "core/str.h"
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "applets/doveadm/cmd.h"
 #include "applets/doveadm/cmdopt.h"
 #include "applets/doveadm/doveadm.h"
 #include "config.h"

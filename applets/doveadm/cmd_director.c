@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "applets/doveadm/cmd_director.h"
+#include "applets/doveadm/cmd.h"
+#include "applets/doveadm/dirclient.h"
 #include "applets/doveadm/print.h"
 #include "core/str.h"
 

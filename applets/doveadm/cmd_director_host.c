@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "applets/doveadm/cmd_director.h"
+#include "applets/doveadm/cmd.h"
+#include "applets/doveadm/dirclient.h"
 #include "core/str.h"
 #include "core/tab.h"
 

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "applets/doveadm/cmd_director.h"
+#include "applets/doveadm/cmd.h"
+#include "applets/doveadm/dirclient.h"
 #include "applets/doveadm/print.h"
 #include "config.h"
 #include "core/str.h"

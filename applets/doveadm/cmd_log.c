@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "applets/doveadm/cmd.h"
 #include "applets/doveadm/doveadm.h"
 #include "core/str.h"
 

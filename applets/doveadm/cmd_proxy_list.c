@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applets/doveadm/cmd.h"
 #include "applets/doveadm/cmdopt.h"
 #include "applets/doveadm/doveadm.h"
 #include "applets/doveadm/ipc.h"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "applets/doveadm/cmd.h"
 #include "applets/doveadm/cmdopt.h"
 #include "applets/doveadm/doveadm.h"
 #include "applets/doveadm/print.h"

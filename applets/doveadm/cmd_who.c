@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applets/doveadm/anvilclient.h"
+#include "applets/doveadm/cmd.h"
 #include "applets/doveadm/cmdopt.h"
 #include "applets/doveadm/print.h"
 #include "applets/doveadm/who.h"

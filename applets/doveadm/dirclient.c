@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "applets/doveadm/cmd_director.h"
+#include "applets/doveadm/dirclient.h"
 #include "applets/doveadm/print.h"
 #include "config.h"
 #include "core/dirhash.h"

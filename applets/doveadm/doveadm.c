@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 #include "applets/applets.h"
-#include "applets/doveadm/cmd_director.h"
+#include "applets/doveadm/cmd.h"
+#include "applets/doveadm/dirclient.h"
 #include "applets/doveadm/doveadm.h"
 #include "applets/doveadm/print.h"
 #include "config.h"

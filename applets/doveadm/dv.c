@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "applets/doveadm/doveadm.h"
+#include "applets/doveadm/dv.h"
 #include "applets/doveadm/print.h"
 #include "core/ip.h"
 #include "core/str.h"

@@ -184,6 +184,7 @@ def main():
         bad += 1
     for key in sorted(allow - seen):
         print('tree: allowlist entry no longer needed (remove it): %s' % key)
+        bad += 1
     if bad:
         print('FAIL - source tree: %d problem(s) above (%d more allowed, pending)' % (bad, allowed))
         return 1

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/doveadm/cmd_director.h: what the `doveadm director ...` command files share: the
+/* applets/doveadm/dirclient.h: what the `doveadm director ...` command files share: the
  * client side of the director-doveadm protocol (protocols.md §3) as doveadm 2.3 speaks
  * it, with its texts and exit codes, host name resolution and the user hash. The
  * server is directord's (or Dovecot's director). */
-#ifndef DOVEADM_DIRECTOR_H
-#define DOVEADM_DIRECTOR_H
+#ifndef DOVEADM_DIRCLIENT_H
+#define DOVEADM_DIRCLIENT_H
 
 #include <stdint.h>
 
@@ -76,20 +76,5 @@ const char *dirclient_unixdate(long long t);
 
 /* The usage line of the command (exit 64); what doveadm's director_cmd_help() does. */
 #define dir_usage(cmd) dv_usage(cmd)
-
-int cmd_director_status(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_map(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_add(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_update(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_up(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_down(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_remove(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_move(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_kick(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_flush(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_dump(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_ring_add(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_ring_remove(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
-int cmd_director_ring_status(struct doveadm_ctx *, const struct doveadm_cmd *, int, char **);
 
 #endif
