@@ -162,133 +162,22 @@ struct directord {
 	struct ring *ring;		/* NULL: a ring of one (no ring listener) */
 };
 
-/* hosts.c */
-void hosts_init(struct host_list *);
-void hosts_free(struct host_list *);
-/* Parses director_mail_servers (IPs, names, ranges ip1-ip2, each @tag). Errors go to errf
- * prefixed with what. Returns 0 or -1. */
-int hosts_parse(struct host_list *, const char *servers, FILE *errf, const char *what);
-struct dir_host *hosts_lookup(struct host_list *, const struct ip_addr *);
-struct dir_host *hosts_add(struct host_list *, const struct ip_addr *, const char *tag);
-/* Removes and frees the host; its users must be gone already. */
-void hosts_remove(struct host_list *, struct dir_host *);
-struct dir_tag *hosts_tag(struct host_list *, const char *name);	/* NULL if none */
-struct dir_tag *hosts_tag_get(struct host_list *, const char *name);	/* creates */
-/* Marks the rings for a rebuild (after vhost/up/down/add/remove). */
-static inline void hosts_changed(struct host_list *l) { l->unsorted = 1; }
-/* The host the ring gives hash in tag, or NULL. */
-struct dir_host *hosts_by_hash(struct host_list *, uint32_t hash, const char *tag);
-/* Sorts and rebuilds the rings if something changed; returns the sorted array. */
-struct dir_host **hosts_sorted(struct host_list *, size_t *n);
-uint32_t hosts_hash(struct host_list *);
-
-/* users.c */
-struct dir_user *users_find(struct user_dir *, uint32_t hash);
-struct dir_user *users_add(struct dir_tag *, uint32_t hash, struct dir_host *, int64_t now);
-/* Moves the user to the newest end with timestamp now. */
-void users_refresh(struct user_dir *, struct dir_user *, int64_t now);
-/* Forgets the user (its sessions stay, detached). */
-void users_free(struct directord *, struct user_dir *, struct dir_user *);
-void users_set_host(struct dir_user *, struct dir_host *);
-void users_dir_free(struct directord *, struct user_dir *);
-int users_expired(const struct directord *, const struct dir_user *, int64_t now);
-/* Frees expired users everywhere. */
-void users_sweep(struct directord *);
-/* Forgets every user of host (no kicks). */
-void users_forget_host(struct directord *, struct dir_host *);
-
-/* moves.c */
-/* Sends the user to host; kicks its sessions elsewhere and holds logins until they are
- * gone. host NULL: no host left, the user is kicked and forgotten afterwards. */
-void moves_user(struct directord *, struct dir_tag *, struct dir_user *, struct dir_host *,
-    const char *why);
-/* Called when a user's sessions change and on every tick: finishes kills. */
-void moves_check(struct directord *, struct dir_user *);
-void moves_tick(struct directord *);
-/* Takes the user off the moving list (its move is over or it is being freed). */
-void moves_unlink(struct directord *, struct dir_user *);
-/* HOST-RESET-USERS: a background job bound to the admin connection (done NULL for internal
- * flushes, e.g. a host the health check took down). done(arg) is called when every move
- * has started, possibly before moves_reset_start() returns. Returns 0, or -1 if out of memory
- * (done is then not called). */
-int moves_reset_start(struct directord *, struct dir_host *only, unsigned int max_parallel,
-    void (*done)(struct directord *, void *), void *arg);
-void moves_reset_cancel_arg(struct directord *, void *arg);
-void moves_resets_run(struct directord *);
-/* HOST-REMOVE: moves the host's users elsewhere (kicking their sessions), then removes it. */
-void moves_host_remove_safely(struct directord *, struct dir_host *);
-
-/* proxy.c: the mtool-director socket for proxyd (docs/director-proxy-protocol.md) */
-int proxy_listen(struct directord *, FILE *errf);
-void proxy_close_all(struct directord *);
-/* Asks the proxy that reported the session to kick it. */
-void proxy_kick_session(struct directord *, struct dir_session *, const char *reason);
-/* USER-KICK: forwarded to the proxies that reported a session of the user; USER-KICK-ALT
- * to every proxy with sessions (the alt fields are the proxy's). Returns how many. */
-unsigned int proxy_kick_user(struct directord *, const char *user);
-unsigned int proxy_kick_alt(struct directord *, const char *field, const char *value);
-/* Answers the lookups that can be answered now (after a move finished, a host came). */
-void proxy_pending_run(struct directord *);
-void proxy_pending_tick(struct directord *);
-void proxy_session_detach(struct dir_session *);
-
-/* admin.c: the director-admin socket (Dovecot's director-doveadm protocol) */
-int diradmin_listen(struct directord *, FILE *errf);
-void diradmin_close_all(struct directord *);
-
-/* state.c */
-int state_load(struct directord *, FILE *errf);
-/* Writes the state now (temp file, fsync, rename). Returns 0 or -1 (logged). */
-int state_save(struct directord *);
-static inline void state_touch(struct directord *d) { d->state_dirty = 1; }
-
-/* health.c */
-int health_init(struct directord *, FILE *errf);
-void health_host_added(struct directord *, struct dir_host *);
-void health_host_removed(struct directord *, struct dir_host *);
-void health_free(struct directord *);
-
-/* ring.c, ring_msg.c: a ring of directors (Dovecot 2.3's director protocol). Every hook
- * is a no-op without a ring (dd->ring NULL). */
-int ring_init(struct directord *, FILE *errf);
-void ring_free(struct directord *);
-int ring_synced(const struct directord *);
-/* Directors are configured but none is reachable (or this one was removed): host
- * changes and moves are refused, new users wait (docs/directord.8.md). */
-int ring_cut_off(const struct directord *);
-/* 1 if a lookup for (tag, hash, u) may be answered now, 0 if it must wait (ring not
- * handshaked or synced, a weak user); may start a USER-WEAK round. */
-int ring_lookup_ok(struct directord *, struct dir_tag *, uint32_t hash, struct dir_user *);
-/* The user was assigned or its timestamp moved forward here: USER to the ring. */
-void ring_user_refreshed(struct directord *, struct dir_user *, int64_t old_ts);
-/* moves_user() changed the user's host here: USER-MOVE to the ring. */
-void ring_user_moved(struct directord *, struct dir_user *);
-/* doveadm director move in a ring: the move and its kill round (USER-MOVE etc.) */
-void ring_user_move(struct directord *, uint32_t hash, struct dir_host *);
-/* moves_check(): the user's sessions elsewhere are gone (or timed out); 1 when the kick
- * delay may start, 0 while the USER-KILLED token is still going round. */
-int ring_kill_local_done(struct directord *, struct dir_user *);
-void ring_host_changed(struct directord *, struct dir_host *);
-void ring_host_removed(struct directord *, const struct ip_addr *);	/* after it is gone */
-void ring_host_flushed(struct directord *, struct dir_host *);
-void ring_user_kicked(struct directord *, const char *user);
-void ring_user_kicked_alt(struct directord *, const char *field, const char *value);
-/* Users with open sessions are refreshed to the ring every director_user_expire/4. */
-void ring_refresh_sessions(struct directord *);
-/* DIRECTOR-LIST lines, DIRECTOR-ADD, DIRECTOR-REMOVE (0 OK, -1 NOTFOUND) */
-void ring_director_list(struct directord *, void (*out)(void *, const char *), void *arg);
-void ring_director_add(struct directord *, const struct ip_addr *, unsigned int port);
-int ring_director_remove(struct directord *, const struct ip_addr *, unsigned int port);
-
-/* admin.c: the ring synced (or a tick passed): commands waiting for it go on */
-void diradmin_ring_changed(struct directord *);
-
-/* directord.c */
 /* A listening UNIX socket at path registered with the loop; returns the fd or -1 after
  * printing why to errf. */
 int directord_listen(struct directord *, const char *path, unsigned int mode, struct loop_io *,
     loop_io_cb *, FILE *errf);
 /* Sets a host up or down (logged; the state file follows). */
 void directord_host_set_down(struct directord *, struct dir_host *, int down, const char *who);
+
+/* Each file's functions are declared in its own header; these are all of them, so
+ * that a directord file includes directord.h alone. */
+#include "applets/directord/diradmin.h"
+#include "applets/directord/health.h"
+#include "applets/directord/hosts.h"
+#include "applets/directord/moves.h"
+#include "applets/directord/proxy.h"
+#include "applets/directord/ring.h"
+#include "applets/directord/state.h"
+#include "applets/directord/users.h"
 
 #endif

@@ -140,4 +140,34 @@ uint32_t ring_hosts_hash(struct ring *);
 void ring_move_user(struct ring *, const struct ring_dir *src, struct ring_dir *orig, uint32_t hash,
     struct dir_host *);
 
+int ring_init(struct directord *, FILE *errf);
+void ring_free(struct directord *);
+int ring_synced(const struct directord *);
+/* Directors are configured but none is reachable (or this one was removed): host
+ * changes and moves are refused, new users wait (docs/directord.8.md). */
+int ring_cut_off(const struct directord *);
+/* 1 if a lookup for (tag, hash, u) may be answered now, 0 if it must wait (ring not
+ * handshaked or synced, a weak user); may start a USER-WEAK round. */
+int ring_lookup_ok(struct directord *, struct dir_tag *, uint32_t hash, struct dir_user *);
+/* The user was assigned or its timestamp moved forward here: USER to the ring. */
+void ring_user_refreshed(struct directord *, struct dir_user *, int64_t old_ts);
+/* moves_user() changed the user's host here: USER-MOVE to the ring. */
+void ring_user_moved(struct directord *, struct dir_user *);
+/* doveadm director move in a ring: the move and its kill round (USER-MOVE etc.) */
+void ring_user_move(struct directord *, uint32_t hash, struct dir_host *);
+/* moves_check(): the user's sessions elsewhere are gone (or timed out); 1 when the kick
+ * delay may start, 0 while the USER-KILLED token is still going round. */
+int ring_kill_local_done(struct directord *, struct dir_user *);
+void ring_host_changed(struct directord *, struct dir_host *);
+void ring_host_removed(struct directord *, const struct ip_addr *);	/* after it is gone */
+void ring_host_flushed(struct directord *, struct dir_host *);
+void ring_user_kicked(struct directord *, const char *user);
+void ring_user_kicked_alt(struct directord *, const char *field, const char *value);
+/* Users with open sessions are refreshed to the ring every director_user_expire/4. */
+void ring_refresh_sessions(struct directord *);
+/* DIRECTOR-LIST lines, DIRECTOR-ADD, DIRECTOR-REMOVE (0 OK, -1 NOTFOUND) */
+void ring_director_list(struct directord *, void (*out)(void *, const char *), void *arg);
+void ring_director_add(struct directord *, const struct ip_addr *, unsigned int port);
+int ring_director_remove(struct directord *, const struct ip_addr *, unsigned int port);
+
 #endif

@@ -33,4 +33,8 @@ int dvclient_req_start(struct repl *, struct dvreq *);
 /* Closes the connection without calling done(). */
 void dvclient_req_cancel(struct dvreq *);
 
+/* Parses "host:port", "[v6]:port" or "/path" into b. 0, or -1. */
+int dvclient_backend_parse(struct repl_backend *b, const char *spec);
+void dvclient_backend_free(struct repl_backend *b);
+
 #endif

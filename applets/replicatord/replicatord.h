@@ -134,78 +134,17 @@ struct repl {
 	struct http_listen_set stats_set;	/* service stats { inet_listener http } */
 };
 
-/* queue.c */
-struct repl_user *queue_find(struct repl *, const char *name);
-/* Finds or adds (priority none, never synced); NULL if out of memory or the name is
- * unusable (empty or over 255 bytes). */
-struct repl_user *queue_get(struct repl *, const char *name, unsigned int pair);
-/* Raises the priority (a lower or equal one changes nothing) and wakes the scheduler;
- * side is the pair member that changed (0, 1), or -1 when unknown (then both sync). */
-void queue_raise(struct repl *, struct repl_user *, enum repl_prio, int side);
-/* Forgets the user; a running sync's result is dropped when it ends. */
-void queue_remove(struct repl *, struct repl_user *);
-/* Frees a user queue_remove() left to its running sync, once the sync let go of it. */
-void queue_release(struct repl_user *);
-/* When the user is next due (wall seconds). */
-int64_t queue_due(const struct repl *, const struct repl_user *, int64_t now);
-int queue_is_wildcard(const char *mask);
-const char *queue_prio_name(unsigned int prio);
-int queue_prio_parse(const char *s, enum repl_prio *);
-void queue_free_all(struct repl *);
-/* Answers the armed (or all) waiters with ok and forgets them. */
-void queue_answer_waiters(struct repl_user *, int ok, int all);
-
-/* sched.c */
-void sched_kick(struct repl *);
-void sched_tick(struct repl *);
-/* A sync ended (dsync.c): result is NULL on success, else the reason; code is the
- * doveadm server's -CODE when it sent one. */
-void sched_done(struct repl *, struct repl_user *, int side, int full, int64_t old_full,
-    const char *new_state, const char *code, const char *reason);
-
-/* dsync.c */
-int dsync_start(struct repl *, size_t slot, struct repl_user *, int full);
-void dsync_abort_all(struct repl *);
-const char *dsync_slot_status(const struct repl *, const struct repl_slot *, char *buf,
-    size_t len);
-const char *dsync_slot_user(const struct repl_slot *);
-const char *dsync_slot_type(const struct repl_slot *);
-/* Parses "host:port", "[v6]:port" or "/path" into b. 0, or -1. */
-int dvclient_backend_parse(struct repl_backend *b, const char *spec);
-void dvclient_backend_free(struct repl_backend *b);
-
-/* listing.c: asks each pair's initiator for its users ("user MASK") and adds them;
- * at start-up they are spread over time. */
-void listing_start(struct repl *, const char *mask, int startup);
-void listing_abort_all(struct repl *);
-/* Parses the doveadm server's {"userList":["u1",...]} line (JSON string escapes, \uXXXX
- * outside the surrogates); calls add for each name that fits 255 bytes. 0, or -1 if the
- * line is not exactly that. */
-int listing_parse(const char *line, void (*add)(void *, const char *), void *arg);
-
-/* radmin.c and notify.c: the listeners (service replicator). */
-int listeners_open(struct repl *, FILE *errf);
-void listeners_close(struct repl *);
-void notify_ref(struct notify_conn *);
-void notify_unref(struct notify_conn *);
-void notify_answer(struct notify_conn *, unsigned int id, int ok);
-/* A new connection on a listener; admin is the replicator-doveadm protocol. */
-void radmin_accept_fd(struct repl *, int fd);
-void radmin_close_all(struct repl *);
-void notify_close_all(struct repl *);
-/* pair, side: the backend the listener serves, or -1 to match peer against them */
-void notify_accept_fd(struct repl *, int fd, const struct ip_addr *peer, int pair, int side);
-/* The replication plugin's own lines, on its replication-notify socket or FIFO. */
-void notify_plugin_accept_fd(struct repl *, int fd, int fifo);
-
-/* rstate.c */
-int rstate_load(struct repl *, FILE *errf);
-int rstate_save(struct repl *);
-
-/* rstats.c: the metric families (docs/metrics.md) */
-/* Registers them and the build info; the queue gauges read r at scrape time. */
-void rstats_init(struct repl *);
-/* A sync ended; started_us is metrics_now_us() at its start. */
-void rstats_sync_done(int full, int ok, uint64_t started_us);
+/* Each file's functions are declared in its own header; these are all of them, so
+ * that a replicatord file includes replicatord.h alone. */
+#include "applets/replicatord/dsync.h"
+#include "applets/replicatord/dvclient.h"
+#include "applets/replicatord/listeners.h"
+#include "applets/replicatord/listing.h"
+#include "applets/replicatord/notify.h"
+#include "applets/replicatord/queue.h"
+#include "applets/replicatord/radmin.h"
+#include "applets/replicatord/rstate.h"
+#include "applets/replicatord/rstats.h"
+#include "applets/replicatord/sched.h"
 
 #endif
