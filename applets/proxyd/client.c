@@ -14,6 +14,7 @@
 
 #include "applets/proxyd/director.h"
 #include "applets/proxyd/limits.h"
+#include "applets/proxyd/login.h"
 #include "applets/proxyd/penalty.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
@@ -59,7 +60,7 @@ proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned 
 }
 
 struct client *
-client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
+client_create(struct proxyd *pd, const struct proxyd_proto *proto, int fd,
     const struct sockaddr *peer, const struct sockaddr *local, int how)
 {
 	struct client *c = calloc(1, sizeof(*c));
@@ -110,7 +111,7 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 		client_destroy(c, "TLS initialization failed");
 		return NULL;
 	}
-	proto->greet(c);
+	proto->login->greet(c);
 	return c;
 }
 
@@ -155,7 +156,7 @@ client_free(void *p)
 {
 	struct client *c = p;
 	client_free_login(c);
-	c->proto->free(c);
+	c->proto->login->free(c);
 	free(c->user);
 	free(c->virtual_user);
 	free(c->client_id);
@@ -299,10 +300,10 @@ client_login_timeout(struct loop_timer *t, void *arg)
 	if (c->tls && !conn_tls_ready(c->conn)) {
 		client_destroy(c, "Inactivity during TLS handshake");
 	} else if (c->sasl_waiting) {
-		c->proto->bye(c, "Disconnected for inactivity during authentication.");
+		c->proto->login->bye(c, "Disconnected for inactivity during authentication.");
 		client_destroy(c, "Inactivity during authentication");
 	} else {
-		c->proto->bye(c, "Disconnected for inactivity.");
+		c->proto->login->bye(c, "Disconnected for inactivity.");
 		client_destroy(c, "Inactivity");
 	}
 }
@@ -322,7 +323,7 @@ client_conn_cb(struct conn *conn, enum conn_event ev, void *arg)
 	(void)conn;
 	switch (ev) {
 	case CONN_EV_DATA:
-		c->proto->input(c);
+		c->proto->login->input(c);
 		return;
 	case CONN_EV_EOF:
 		client_destroy(c, c->tls && !conn_tls_ready(conn) ? "Connection closed during TLS handshake" :
@@ -432,7 +433,7 @@ client_fail_now(struct client *c, enum client_fail why, const char *text)
 	METRICS_INC(stats_logins, c->proto->name, stats_fail_result(why));
 	director_session_end(c->pd, c->conn_guid);
 	/* text may point into the passdb result: reply first, then free */
-	c->proto->fail(c, why, text);
+	login_fail(c, why, text);
 	client_free_login(c);
 	/* commands pipelined behind the failed login are answered next */
 	if (!c->destroyed)

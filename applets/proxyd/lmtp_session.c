@@ -30,7 +30,7 @@
 static void lmtp_conn_cb(struct conn *, enum conn_event, void *);
 static void lmtp_input(struct lmtp_session *);
 
-const struct login_proto lmtp_proto = {
+const struct proxyd_proto lmtp_proto = {
 	.name = "lmtp",
 	.log_prefix = "lmtp",
 	.port = 24,

@@ -36,14 +36,14 @@ pop3_send_bye(struct client *c, const char *text)
 	conn_printf(c->conn, "-ERR %s\r\n", text);
 }
 
-/* -ERR, then the connection ends; the queued reply still goes out. */
-static void
-pop3_bye(struct client *c, const char *text, const char *reason)
+static int
+pop3_login_reply(struct client *c, const char *code, const char *text)
 {
-	pop3_send_bye(c, text);
-	conn_close_after_flush(c->conn);
-	c->conn = NULL;
-	client_destroy(c, reason);
+	if (code)
+		conn_printf(c->conn, "%s %s\r\n", code, text);
+	else
+		conn_printf(c->conn, "%s\r\n", text);
+	return 0;
 }
 
 /* An unknown command: as Dovecot, the third in a row (a good command resets the count)
@@ -53,7 +53,7 @@ pop3_unknown(struct client *c)
 {
 	conn_puts(c->conn, "-ERR Unknown command.\r\n");
 	if (++c->bad_cmds >= LOGIN_MAX_BAD_CMDS) {
-		pop3_bye(c, "Too many invalid bad commands.", "Too many invalid commands");
+		login_bye(c, "Too many invalid bad commands.", "Too many invalid commands");
 		return -1;
 	}
 	return 0;
@@ -74,45 +74,6 @@ pop3_cmd_capa(struct client *c)
 	strbuf_puts(&sb, ".\r\n");
 	conn_write(c->conn, sb.s, sb.len);
 	strbuf_free(&sb);
-}
-
-static void
-pop3_auth_done(struct client *c, const char *mech, const char *authzid, const char *user, const char *pass)
-{
-	pop3_of(c)->state = POP3_LOGIN_BUSY;
-	c->sasl_waiting = 0;
-	conn_pause_read(c->conn, 1);
-	client_auth(c, mech, authzid, user, pass);
-}
-
-static void
-pop3_sasl_step(struct client *c, const char *response, int initial)
-{
-	char challenge[64];
-	switch (sasl_server_step(c->sasl, response, initial, challenge, sizeof(challenge))) {
-	case SASL_CONTINUE:
-		pop3_of(c)->state = POP3_LOGIN_SASL;
-		c->sasl_waiting = 1;
-		conn_printf(c->conn, "+ %s\r\n", challenge);
-		return;
-	case SASL_DONE:
-		pop3_auth_done(c, sasl_mech_name(c->sasl->mech), c->sasl->authzid, c->sasl->authcid,
-		    sasl_mech_passthrough(c->sasl->mech) ? NULL : c->sasl->pass);
-		return;
-	case SASL_FAILED:
-		pop3_of(c)->state = POP3_LOGIN_AUTH;
-		c->sasl_waiting = 0;
-		if (c->sasl->bad_base64) {
-			conn_printf(c->conn, "-ERR [AUTH] %s\r\n", c->sasl->error);
-		} else {
-			c->auth_attempts++;
-			conn_puts(c->conn, "-ERR [AUTH] Authentication failed.\r\n");
-		}
-		sasl_server_clear(c->sasl);
-		free(c->sasl);
-		c->sasl = NULL;
-		return;
-	}
 }
 
 static void
@@ -138,21 +99,7 @@ pop3_cmd_auth(struct client *c, char *args)
 	char *ir = strchr(args, ' ');
 	if (ir)
 		*ir++ = '\0';
-	enum sasl_mech mech = sasl_mech_parse(args);
-	if (mech == SASL_MECH_NONE || !client_mechanism_offered(c, mech)) {
-		conn_puts(c->conn, "-ERR [AUTH] Unsupported authentication mechanism.\r\n");
-		return;
-	}
-	if (!client_cleartext_allowed(c)) {
-		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disabled.\r\n");
-		return;
-	}
-	if ((c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
-		pop3_bye(c, "Out of memory.", "Out of memory");
-		return;
-	}
-	sasl_server_init(c->sasl, mech);
-	pop3_sasl_step(c, ir, 1);
+	login_authenticate(c, args, ir);
 }
 
 static void
@@ -188,7 +135,7 @@ pop3_cmd_pass(struct client *c, const char *args)
 	}
 	char *user = pc->user;
 	pc->user = NULL;
-	pop3_auth_done(c, "PLAIN", NULL, user, args);
+	login_auth(c, "PLAIN", NULL, user, args);
 	free(user);
 }
 
@@ -228,7 +175,7 @@ pop3_cmd_stls(struct client *c)
 	}
 	conn_puts(c->conn, "+OK Begin TLS negotiation now.\r\n");
 	if (client_start_tls(c) < 0) {
-		pop3_bye(c, "TLS initialization failed.", "TLS initialization failed");
+		login_bye(c, "TLS initialization failed.", "TLS initialization failed");
 		return;
 	}
 	/* a USER given before TLS does not carry over */
@@ -253,7 +200,7 @@ pop3_command(struct client *c, char *line, size_t len)
 			return -1;
 		}
 	} else if (rest + 2 > POP3_INBUF_MAX) {
-		pop3_bye(c, "Input buffer full, aborting", "Input buffer full");
+		login_bye(c, "Input buffer full, aborting", "Input buffer full");
 		return -1;
 	}
 	char *args = strchr(line, ' ');
@@ -288,11 +235,7 @@ pop3_command(struct client *c, char *line, size_t len)
 		str_fmt(addr, sizeof(addr), "ADDR=%s", args);
 		pop3_cmd_xclient(c, addr);
 	} else if (str_eq_nocase(line, "QUIT")) {
-		conn_puts(c->conn, "+OK Logging out\r\n");
-		conn_close_after_flush(c->conn);
-		c->conn = NULL;
-		client_destroy(c, "Aborted login by logging out");
-		return -1;
+		return login_logout(c);
 	}
 	return c->destroyed ? -1 : 0;
 }
@@ -300,75 +243,32 @@ pop3_command(struct client *c, char *line, size_t len)
 static void
 pop3_input(struct client *c)
 {
-	struct pop3_client *pc = pop3_of(c);
 	char *line;
 	size_t len;
 
-	while (!c->destroyed && c->conn && pc->state != POP3_LOGIN_BUSY) {
+	while (!c->destroyed && c->conn && c->login_state != LOGIN_BUSY) {
 		int r = conn_getline(c->conn, &line, &len);
 		if (r == 0)
 			return;
 		if (r < 0) {
-			if (pc->state == POP3_LOGIN_SASL)
+			if (c->login_state == LOGIN_SASL)
 				client_destroy(c, "Authentication response too large");
 			else
-				pop3_bye(c, "Input buffer full, aborting", "Input buffer full");
+				login_bye(c, "Input buffer full, aborting", "Input buffer full");
 			return;
 		}
-		if (pc->state == POP3_LOGIN_SASL) {
+		if (c->login_state == LOGIN_SASL) {
 			if (len >= POP3_SASL_MAX) {
 				/* as Dovecot: 8192 bytes with the CR, and the connection just ends */
 				client_destroy(c, "Authentication response too large");
 				return;
 			}
-			if (strcmp(line, "*") == 0) {
-				pc->state = POP3_LOGIN_AUTH;
-				c->sasl_waiting = 0;
-				conn_puts(c->conn, "-ERR Authentication aborted by client.\r\n");
-				sasl_server_clear(c->sasl);
-				free(c->sasl);
-				c->sasl = NULL;
-				continue;
-			}
-			pop3_sasl_step(c, line, 0);
+			login_sasl_response(c, line);
 			continue;
 		}
 		if (pop3_command(c, line, len) < 0)
 			return;
 	}
-}
-
-static void
-pop3_fail(struct client *c, enum client_fail why, const char *text)
-{
-	char msg[256];
-
-	pop3_of(c)->state = POP3_LOGIN_AUTH;
-	switch (why) {
-	case FAIL_AUTH:
-		conn_puts(c->conn, "-ERR [AUTH] Authentication failed.\r\n");
-		break;
-	case FAIL_AUTH_REASON:
-		conn_printf(c->conn, "-ERR [AUTH] %s\r\n", text);
-		break;
-	case FAIL_AUTH_TEMP:
-		conn_printf(c->conn, "-ERR [SYS/TEMP] %s\r\n", client_auth_temp_text(c, msg, sizeof(msg)));
-		break;
-	case FAIL_PROXY_TEMP:
-		conn_puts(c->conn, "-ERR [SYS/TEMP] Account is temporarily unavailable.\r\n");
-		break;
-	case FAIL_PROXY_CONFIG:
-		conn_puts(c->conn, "-ERR Account is temporarily unavailable.\r\n");
-		break;
-	case FAIL_BACKEND:
-	case FAIL_BACKEND_TEMP:
-		conn_printf(c->conn, "%s\r\n", text);
-		break;
-	case FAIL_NONE:
-		break;
-	}
-	if (c->auth_attempts >= LOGIN_MAX_AUTH_ATTEMPTS)
-		pop3_bye(c, "Too many failed logins.", "Too many failed logins");
 }
 
 static void
@@ -382,17 +282,37 @@ pop3_free(struct client *c)
 	c->proto_state = NULL;
 }
 
-const struct login_proto pop3_proto = {
+static const struct login_proto pop3_login = {
+	.fail = {
+		[FAIL_AUTH] = { "-ERR [AUTH]", "Authentication failed." },
+		[FAIL_AUTH_REASON] = { "-ERR [AUTH]", NULL },
+		[FAIL_AUTH_TEMP] = { "-ERR [SYS/TEMP]", NULL },
+		[FAIL_PROXY_TEMP] = { "-ERR [SYS/TEMP]", "Account is temporarily unavailable." },
+		[FAIL_PROXY_CONFIG] = { "-ERR", "Account is temporarily unavailable." },
+		[FAIL_BACKEND] = { NULL, NULL },
+		[FAIL_BACKEND_TEMP] = { NULL, NULL },
+	},
+	.bad_base64 = "-ERR [AUTH]",
+	.aborted = { "-ERR", "Authentication aborted by client." },
+	.unsupported_mech = { "-ERR [AUTH]", "Unsupported authentication mechanism." },
+	.cleartext_disabled = { "-ERR [AUTH]", "Plaintext authentication disabled." },
+	.logout = { "+OK", "Logging out" },
+	.challenge_fmt = "+ %s\r\n",
+	.bye_on_max_auth = 1,
+	.greet = pop3_greet,
+	.input = pop3_input,
+	.reply = pop3_login_reply,
+	.bye = pop3_send_bye,
+	.backend_start = pop3_backend_start,
+	.backend_input = pop3_backend_input,
+	.free = pop3_free,
+};
+
+const struct proxyd_proto pop3_proto = {
 	.name = "pop3",
 	.log_prefix = "pop3-login",
 	.port = 110,
 	.ssl_port = 995,
-	.greet = pop3_greet,
-	.input = pop3_input,
-	.fail = pop3_fail,
-	.bye = pop3_send_bye,
 	.bye_fmt = "-ERR %s\r\n",
-	.backend_start = pop3_backend_start,
-	.backend_input = pop3_backend_input,
-	.free = pop3_free,
+	.login = &pop3_login,
 };

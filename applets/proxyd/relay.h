@@ -50,7 +50,7 @@ struct backend_rec {
 struct relay {
 	struct proxyd *pd;
 	struct relay *prev, *next;
-	const struct login_proto *proto;
+	const struct proxyd_proto *proto;
 	struct relay_info *info;
 	struct loop_io cio, bio;
 	struct tls *ctls, *btls;	/* TLS engines of the client and backend sides, or NULL */

@@ -12,10 +12,10 @@
 #include "core/tls.h"
 
 struct conf;
-struct login_proto;
+struct proxyd_proto;
 
 struct listener_set {
-	const struct login_proto *proto;
+	const struct proxyd_proto *proto;
 	const char *name;		/* inet_listener name, for logs */
 	struct ip_addr ip;
 	unsigned int port;

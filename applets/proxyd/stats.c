@@ -47,7 +47,7 @@ static struct metrics_family stats_backend_sessions = {
 };
 
 /* the protocols of this build (mk/features.mk); LMTP, when in, is last */
-static const struct login_proto *const protos[] = {
+static const struct proxyd_proto *const protos[] = {
 	&imap_proto,
 	FEATURE_IF(MTOOL_WITH_POP3, &pop3_proto,)
 	FEATURE_IF(MTOOL_WITH_SUBMISSION, &submission_proto,)
@@ -58,7 +58,7 @@ static const struct login_proto *const protos[] = {
 #define HAS_LMTP FEATURE_ON(MTOOL_WITH_LMTP)
 
 static unsigned int
-proto_index(const struct login_proto *p)
+proto_index(const struct proxyd_proto *p)
 {
 	for (unsigned int i = 0; i < NPROTOS; i++)
 		if (protos[i] == p)
