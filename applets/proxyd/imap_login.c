@@ -92,10 +92,13 @@ imap_bad(struct client *c, const char *tag)
 }
 
 
-static void
-imap_cmd_capability(struct client *c, const char *tag)
+/* The commands' handlers take the tag from the parser. */
+static int
+imap_cmd_capability(struct client *c, char *args)
 {
+	const char *tag = imap_of(c)->parser.tag;
 	struct strbuf sb;
+	(void)args;
 	strbuf_init(&sb, 4096);
 	strbuf_puts(&sb, "* CAPABILITY ");
 	imap_capabilities(c, &sb);
@@ -103,6 +106,7 @@ imap_cmd_capability(struct client *c, const char *tag)
 	conn_write(c->conn, sb.s, sb.len);
 	strbuf_free(&sb);
 	imap_of(c)->capability_asked = 1;
+	return 0;
 }
 
 static int
@@ -114,98 +118,128 @@ imap_set_tag(struct client *c, const char *tag)
 	return ic->tag ? 0 : -1;
 }
 
-static void
-imap_cmd_authenticate(struct client *c, const char *tag)
+/* The login skeleton's replies carry the tag of the login (or LOGOUT) command. */
+static int
+imap_take_tag(struct client *c)
 {
-	const struct imap_parser *p = &imap_of(c)->parser;
-
-	if (p->nargs < 1 || p->nargs > 2 || !imap_args_strings(p, p->nargs)) {
-		imap_bad(c, tag);
-		return;
-	}
-	if (imap_set_tag(c, tag) < 0) {
-		login_bye(c, "Out of memory.", "Out of memory");
-		return;
-	}
-	login_authenticate(c, p->args[0].str, p->nargs == 2 ? p->args[1].str : NULL);
+	if (imap_set_tag(c, imap_of(c)->parser.tag) == 0)
+		return 0;
+	login_bye(c, "Out of memory.", "Out of memory");
+	return -1;
 }
 
-static void
-imap_cmd_login(struct client *c, const char *tag)
+static int
+imap_cmd_authenticate(struct client *c, char *args)
 {
 	const struct imap_parser *p = &imap_of(c)->parser;
+	(void)args;
+	if (p->nargs < 1 || p->nargs > 2 || !imap_args_strings(p, p->nargs))
+		return imap_bad(c, p->tag);
+	if (imap_take_tag(c) < 0)
+		return -1;
+	return login_authenticate(c, p->args[0].str, p->nargs == 2 ? p->args[1].str : NULL);
+}
 
-	if (!imap_args_strings(p, 2) || p->args[0].len > SASL_MAX_USER || p->args[1].len > SASL_MAX_PASS) {
-		imap_bad(c, tag);
-		return;
-	}
+static int
+imap_cmd_login(struct client *c, char *args)
+{
+	const struct imap_parser *p = &imap_of(c)->parser;
+	const char *tag = p->tag;
+	(void)args;
+	if (!imap_args_strings(p, 2) || p->args[0].len > SASL_MAX_USER || p->args[1].len > SASL_MAX_PASS)
+		return imap_bad(c, tag);
 	if (!client_cleartext_allowed(c)) {
 		conn_printf(c->conn, "* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, "
 		    "but your client did it anyway. If anyone was listening, the password was exposed.\r\n"
 		    "%s NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
-		return;
+		return 0;
 	}
-	if (imap_set_tag(c, tag) < 0) {
-		login_bye(c, "Out of memory.", "Out of memory");
-		return;
-	}
+	if (imap_take_tag(c) < 0)
+		return -1;
 	/* Dovecot logs the LOGIN command as method=PLAIN */
 	login_auth(c, "PLAIN", NULL, p->args[0].str, p->args[1].str);
+	return 0;
 }
 
 /* RFC 3501 §6.2.1. The reply goes out in plaintext, then the handshake; whatever the
  * client pipelined behind STARTTLS is dropped with the parser's state. */
-static void
-imap_cmd_starttls(struct client *c, const char *tag)
+static int
+imap_cmd_starttls(struct client *c, char *args)
 {
+	const char *tag = imap_of(c)->parser.tag;
+	(void)args;
 	if (c->tls) {
 		imap_reply(c, tag, "BAD TLS is already active.");
-		return;
+		return 0;
 	}
 	if (!client_starttls_allowed(c)) {
 		imap_reply(c, tag, "BAD TLS support isn't enabled.");
-		return;
+		return 0;
 	}
 	imap_reply(c, tag, "OK Begin TLS negotiation now.");
 	if (client_start_tls(c) < 0) {
 		login_bye(c, "TLS initialization failed.", "TLS initialization failed");
-		return;
+		return -1;
 	}
 	imap_parser_reset(&imap_of(c)->parser);
 	imap_of(c)->capability_asked = 0;
+	return 0;
 }
+
+static int
+imap_cmd_noop(struct client *c, char *args)
+{
+	(void)args;
+	imap_reply(c, imap_of(c)->parser.tag, "OK NOOP completed.");
+	return 0;
+}
+
+/* the arguments came one at a time (imap_id_input) */
+static int
+imap_cmd_id(struct client *c, char *args)
+{
+	(void)args;
+	imap_id_finish(c, imap_of(c)->parser.tag);
+	return 0;
+}
+
+static int
+imap_cmd_logout(struct client *c, char *args)
+{
+	(void)args;
+	return imap_take_tag(c) < 0 ? -1 : login_logout(c);
+}
+
+static int
+imap_cmd_enable(struct client *c, char *args)
+{
+	(void)args;
+	conn_printf(c->conn, "* ENABLED\r\n%s OK ENABLE ignored in non-authenticated state.\r\n",
+	    imap_of(c)->parser.tag);
+	return 0;
+}
+
+static const struct login_cmd imap_cmds[] = {
+	{ "LOGIN", LOGIN_IN(CMD), imap_cmd_login, 0 },
+	{ "AUTHENTICATE", LOGIN_IN(CMD), imap_cmd_authenticate, 0 },
+	{ "CAPABILITY", LOGIN_IN(CMD), imap_cmd_capability, 0 },
+	{ "NOOP", LOGIN_IN(CMD), imap_cmd_noop, 0 },
+	{ "ID", LOGIN_IN(CMD), imap_cmd_id, 0 },
+	{ "LOGOUT", LOGIN_IN(CMD), imap_cmd_logout, 0 },
+	{ "STARTTLS", LOGIN_IN(CMD), imap_cmd_starttls, 0 },
+	{ "ENABLE", LOGIN_IN(CMD), imap_cmd_enable, 0 },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* One parsed command. Returns -1 if the client is gone. */
 static int
 imap_command(struct client *c)
 {
-	struct imap_client *ic = imap_of(c);
-	const char *tag = ic->parser.tag, *name = ic->parser.name;
-
-	if (str_eq_nocase(name, "LOGIN")) {
-		imap_cmd_login(c, tag);
-	} else if (str_eq_nocase(name, "AUTHENTICATE")) {
-		imap_cmd_authenticate(c, tag);
-	} else if (str_eq_nocase(name, "CAPABILITY")) {
-		imap_cmd_capability(c, tag);
-	} else if (str_eq_nocase(name, "NOOP")) {
-		imap_reply(c, tag, "OK NOOP completed.");
-	} else if (str_eq_nocase(name, "ID")) {
-		imap_id_finish(c, tag);	/* the arguments came one at a time (imap_id_input) */
-	} else if (str_eq_nocase(name, "LOGOUT")) {
-		if (imap_set_tag(c, tag) < 0) {
-			login_bye(c, "Out of memory.", "Out of memory");
-			return -1;
-		}
-		return login_logout(c);
-	} else if (str_eq_nocase(name, "STARTTLS")) {
-		imap_cmd_starttls(c, tag);
-	} else if (str_eq_nocase(name, "ENABLE")) {
-		conn_printf(c->conn, "* ENABLED\r\n%s OK ENABLE ignored in non-authenticated state.\r\n", tag);
-	} else {
-		return imap_bad(c, tag);
-	}
-	return c->destroyed ? -1 : 0;
+	const struct imap_parser *p = &imap_of(c)->parser;
+	const struct login_cmd *cmd = login_cmd_find(c, imap_cmds, p->name, strlen(p->name));
+	if (cmd == NULL)
+		return imap_bad(c, p->tag);
+	return cmd->fn(c, NULL) < 0 || c->destroyed ? -1 : 0;
 }
 
 /* A continuation line of AUTHENTICATE: base64, or "*" to abort. */

@@ -142,10 +142,10 @@ login_fail(struct client *c, enum client_fail why, const char *text)
 }
 
 const struct login_cmd *
-login_cmd_find(const struct login_cmd *cmds, const char *name, size_t len)
+login_cmd_find(const struct client *c, const struct login_cmd *cmds, const char *name, size_t len)
 {
 	for (; cmds->name; cmds++)
 		if (strlen(cmds->name) == len && str_has_prefix_nocase(name, cmds->name))
-			return cmds;
+			return (cmds->states & LOGIN_IN_STATE(c->login_state)) ? cmds : NULL;
 	return NULL;
 }

@@ -17,15 +17,18 @@ struct login_text {
 	const char *text;	/* NULL: the text that comes with the failure */
 };
 
-/* One pre-login command. The login dialogue reads commands in one state only
- * (LOGIN_CMD), so there is no state column; flags say what the table can check. */
+/* One pre-login command: { name, allowed states, handler, flags }. A name that is not in
+ * the table, or not allowed in the current state, gets the protocol's own reply. */
 struct login_cmd {
 	const char *name;
+	unsigned int states;		/* LOGIN_IN(CMD) | ... */
 	/* args: the rest of the line (line protocols), NULL for the parsed ones (IMAP,
 	 * ManageSieve: the arguments are in the parser). Returns -1 if the client is gone. */
 	int (*fn)(struct client *, char *args);
 	unsigned int flags;
 };
+#define LOGIN_IN_STATE(st)	(1u << (st))
+#define LOGIN_IN(name)		LOGIN_IN_STATE(LOGIN_##name)
 #define LOGIN_CMD_NO_ARGS	0x1	/* ManageSieve: arguments make it a bad command */
 
 struct login_proto {
@@ -39,7 +42,6 @@ struct login_proto {
 	struct login_text logout;
 	const char *challenge_fmt;	/* a SASL challenge (base64): "+ %s\r\n", "334 %s\r\n" */
 	unsigned int bye_on_max_auth : 1;	/* LOGIN_MAX_AUTH_ATTEMPTS failures end it */
-	const struct login_cmd *cmds;	/* ends with a NULL name */
 
 	void (*greet)(struct client *);
 	void (*input)(struct client *);	/* client bytes are buffered */
@@ -74,7 +76,9 @@ void login_sasl_end(struct client *);
 void login_auth(struct client *, const char *mech, const char *authzid, const char *user, const char *pass);
 /* The reply for a failed login (client_fail_now). */
 void login_fail(struct client *, enum client_fail, const char *text);
-/* The command called name (len bytes, any case) in cmds, or NULL. */
-const struct login_cmd *login_cmd_find(const struct login_cmd *cmds, const char *name, size_t len);
+/* The command called name (len bytes, any case) in cmds (ended by a NULL name) if it is
+ * allowed in the client's state, or NULL. */
+const struct login_cmd *login_cmd_find(const struct client *, const struct login_cmd *cmds,
+    const char *name, size_t len);
 
 #endif

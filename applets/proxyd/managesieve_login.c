@@ -136,9 +136,10 @@ sieve_bad(struct client *c)
 
 /* Returns -1 if the client is gone. */
 static int
-sieve_cmd_authenticate(struct client *c)
+sieve_cmd_authenticate(struct client *c, char *args)
 {
 	const struct imap_parser *p = &sieve_of(c)->parser;
+	(void)args;
 	if (p->nargs < 1 || p->args[0].type != IMAP_ARG_STRING || p->args[0].len == 0)
 		return sieve_bad(c);
 	if (p->nargs > 2 || (p->nargs == 2 && p->args[1].type != IMAP_ARG_STRING)) {
@@ -167,14 +168,15 @@ sieve_sasl_line(struct client *c)
 }
 
 /* XCLIENT from a trusted proxy in front of us carries the real client (§9.6). */
-static void
-sieve_cmd_xclient(struct client *c)
+static int
+sieve_cmd_xclient(struct client *c, char *args)
 {
 	const struct imap_parser *p = &sieve_of(c)->parser;
 	char kv[LOGIN_MAX_CMD];
+	(void)args;
 	if (!c->trusted) {
 		sieve_reply(c, "NO", NULL, "You are not from trusted IP");
-		return;
+		return 0;
 	}
 	for (unsigned int i = 0; i < p->nargs; i++) {
 		str_copy(kv, p->args[i].str, sizeof(kv));
@@ -184,69 +186,92 @@ sieve_cmd_xclient(struct client *c)
 		*v++ = '\0';
 		if (client_xclient_attr(c, kv, v) < 0) {
 			sieve_reply(c, "NO", NULL, "Invalid XCLIENT parameters");
-			return;
+			return 0;
 		}
 	}
 	sieve_reply(c, "OK", NULL, "Updated");
+	return 0;
 }
+
+static int
+sieve_cmd_capability(struct client *c, char *args)
+{
+	(void)args;
+	sieve_send_caps(c, "Capability completed.");
+	return 0;
+}
+
+static int
+sieve_cmd_noop(struct client *c, char *args)
+{
+	const struct imap_parser *p = &sieve_of(c)->parser;
+	(void)args;
+	if (p->nargs == 0) {
+		sieve_reply(c, "OK", NULL, "NOOP Completed");
+	} else if (p->nargs > 1) {
+		return sieve_bad(c);
+	} else if (p->args[0].type != IMAP_ARG_STRING) {
+		sieve_reply(c, "NO", NULL, "Invalid echo tag.");
+	} else {
+		/* RFC 5804 2.11: the tag comes back as a response code */
+		struct strbuf code;
+		strbuf_init(&code, LOGIN_MAX_CMD + 64);
+		strbuf_puts(&code, "TAG ");
+		sieve_quote(&code, p->args[0].str);
+		sieve_reply(c, "OK", code.s, "Done");
+		strbuf_free(&code);
+	}
+	return 0;
+}
+
+static int
+sieve_cmd_logout(struct client *c, char *args)
+{
+	(void)args;
+	return login_logout(c);
+}
+
+static int
+sieve_cmd_starttls(struct client *c, char *args)
+{
+	(void)args;
+	if (c->tls) {
+		sieve_reply(c, "NO", NULL, "TLS is already active.");
+	} else if (!client_starttls_allowed(c)) {
+		sieve_reply(c, "NO", NULL, "TLS support isn't enabled.");
+	} else {
+		sieve_reply(c, "OK", NULL, "Begin TLS negotiation now.");
+		if (client_start_tls(c) < 0) {
+			login_bye(c, "TLS initialization failed.", "TLS initialization failed");
+			return -1;
+		}
+		/* RFC 5804 2.2: the capabilities again, over TLS (queued now, sent once the
+		 * handshake is done); the parser forgets what came before */
+		imap_parser_reset(&sieve_of(c)->parser);
+		sieve_send_caps(c, "TLS negotiation successful.");
+	}
+	return 0;
+}
+
+static const struct login_cmd sieve_cmds[] = {
+	{ "AUTHENTICATE", LOGIN_IN(CMD), sieve_cmd_authenticate, 0 },
+	{ "CAPABILITY", LOGIN_IN(CMD), sieve_cmd_capability, LOGIN_CMD_NO_ARGS },
+	{ "NOOP", LOGIN_IN(CMD), sieve_cmd_noop, 0 },
+	{ "LOGOUT", LOGIN_IN(CMD), sieve_cmd_logout, LOGIN_CMD_NO_ARGS },
+	{ "STARTTLS", LOGIN_IN(CMD), sieve_cmd_starttls, LOGIN_CMD_NO_ARGS },
+	{ "XCLIENT", LOGIN_IN(CMD), sieve_cmd_xclient, 0 },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* Returns -1 if the client is gone. */
 static int
 sieve_command(struct client *c)
 {
 	const struct imap_parser *p = &sieve_of(c)->parser;
-	const char *name = p->name;
-
-	if (str_eq_nocase(name, "AUTHENTICATE"))
-		return sieve_cmd_authenticate(c);
-	if (str_eq_nocase(name, "CAPABILITY")) {
-		if (p->nargs != 0)
-			return sieve_bad(c);
-		sieve_send_caps(c, "Capability completed.");
-	} else if (str_eq_nocase(name, "NOOP")) {
-		if (p->nargs == 0) {
-			sieve_reply(c, "OK", NULL, "NOOP Completed");
-		} else if (p->nargs > 1) {
-			return sieve_bad(c);
-		} else if (p->args[0].type != IMAP_ARG_STRING) {
-			sieve_reply(c, "NO", NULL, "Invalid echo tag.");
-		} else {
-			/* RFC 5804 2.11: the tag comes back as a response code */
-			struct strbuf code;
-			strbuf_init(&code, LOGIN_MAX_CMD + 64);
-			strbuf_puts(&code, "TAG ");
-			sieve_quote(&code, p->args[0].str);
-			sieve_reply(c, "OK", code.s, "Done");
-			strbuf_free(&code);
-		}
-	} else if (str_eq_nocase(name, "LOGOUT")) {
-		if (p->nargs != 0)
-			return sieve_bad(c);
-		return login_logout(c);
-	} else if (str_eq_nocase(name, "STARTTLS")) {
-		if (p->nargs != 0)
-			return sieve_bad(c);
-		if (c->tls) {
-			sieve_reply(c, "NO", NULL, "TLS is already active.");
-		} else if (!client_starttls_allowed(c)) {
-			sieve_reply(c, "NO", NULL, "TLS support isn't enabled.");
-		} else {
-			sieve_reply(c, "OK", NULL, "Begin TLS negotiation now.");
-			if (client_start_tls(c) < 0) {
-				login_bye(c, "TLS initialization failed.", "TLS initialization failed");
-				return -1;
-			}
-			/* RFC 5804 2.2: the capabilities again, over TLS (queued now, sent
-			 * once the handshake is done); the parser forgets what came before */
-			imap_parser_reset(&sieve_of(c)->parser);
-			sieve_send_caps(c, "TLS negotiation successful.");
-		}
-	} else if (str_eq_nocase(name, "XCLIENT")) {
-		sieve_cmd_xclient(c);
-	} else {
+	const struct login_cmd *cmd = login_cmd_find(c, sieve_cmds, p->name, strlen(p->name));
+	if (cmd == NULL || ((cmd->flags & LOGIN_CMD_NO_ARGS) && p->nargs != 0))
 		return sieve_bad(c);
-	}
-	return c->destroyed ? -1 : 0;
+	return cmd->fn(c, NULL) < 0 || c->destroyed ? -1 : 0;
 }
 
 static void

@@ -59,9 +59,10 @@ pop3_unknown(struct client *c)
 	return 0;
 }
 
-static void
-pop3_cmd_capa(struct client *c)
+static int
+pop3_cmd_capa(struct client *c, char *args)
 {
+	(void)args;
 	struct strbuf sb;
 	strbuf_init(&sb, 1024);
 	strbuf_puts(&sb, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n");
@@ -74,9 +75,10 @@ pop3_cmd_capa(struct client *c)
 	strbuf_puts(&sb, ".\r\n");
 	conn_write(c->conn, sb.s, sb.len);
 	strbuf_free(&sb);
+	return 0;
 }
 
-static void
+static int
 pop3_cmd_auth(struct client *c, char *args)
 {
 	if (*args == '\0') {
@@ -94,58 +96,60 @@ pop3_cmd_auth(struct client *c, char *args)
 		strbuf_puts(&sb, ".\r\n");
 		conn_write(c->conn, sb.s, sb.len);
 		strbuf_free(&sb);
-		return;
+		return 0;
 	}
 	char *ir = strchr(args, ' ');
 	if (ir)
 		*ir++ = '\0';
-	login_authenticate(c, args, ir);
+	return login_authenticate(c, args, ir);
 }
 
-static void
-pop3_cmd_user(struct client *c, const char *args)
+static int
+pop3_cmd_user(struct client *c, char *args)
 {
 	struct pop3_client *pc = pop3_of(c);
 	if (!client_cleartext_allowed(c)) {
 		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
-		return;
+		return 0;
 	}
 	/* as Dovecot: USER always succeeds, whatever its length (the line limit holds it);
 	 * PASS says whether the pair is good */
 	free(pc->user);
 	pc->user = strdup(args);
 	conn_puts(c->conn, "+OK\r\n");
+	return 0;
 }
 
-static void
-pop3_cmd_pass(struct client *c, const char *args)
+static int
+pop3_cmd_pass(struct client *c, char *args)
 {
 	struct pop3_client *pc = pop3_of(c);
 	if (!client_cleartext_allowed(c)) {
 		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
-		return;
+		return 0;
 	}
 	if (pc->user == NULL) {
 		conn_puts(c->conn, "-ERR No username given.\r\n");
-		return;
+		return 0;
 	}
 	if (strlen(args) > SASL_MAX_PASS) {
 		conn_puts(c->conn, "-ERR [AUTH] Authentication failed.\r\n");
-		return;
+		return 0;
 	}
 	char *user = pc->user;
 	pc->user = NULL;
 	login_auth(c, "PLAIN", NULL, user, args);
 	free(user);
+	return 0;
 }
 
 /* XCLIENT from a trusted proxy in front of us carries the real client (§9.3.7). */
-static void
+static int
 pop3_cmd_xclient(struct client *c, char *args)
 {
 	if (!c->trusted) {
 		conn_puts(c->conn, "+OK You are not from trusted IP - ignoring\r\n");
-		return;
+		return 0;
 	}
 	char *save = NULL;
 	for (char *kv = strtok_r(args, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
@@ -155,33 +159,73 @@ pop3_cmd_xclient(struct client *c, char *args)
 		*v++ = '\0';
 		if (client_xclient_attr(c, kv, v) < 0) {
 			conn_puts(c->conn, "-ERR Invalid parameters\r\n");
-			return;
+			return 0;
 		}
 	}
 	conn_puts(c->conn, "+OK Updated\r\n");
+	return 0;
 }
 
 /* RFC 2595 §4: the reply in plaintext, then the handshake; pipelined input is dropped. */
-static void
-pop3_cmd_stls(struct client *c)
+static int
+pop3_cmd_stls(struct client *c, char *args)
 {
+	(void)args;
 	if (c->tls) {
 		conn_puts(c->conn, "-ERR TLS is already active.\r\n");
-		return;
+		return 0;
 	}
 	if (!client_starttls_allowed(c)) {
 		conn_puts(c->conn, "-ERR TLS support isn't enabled.\r\n");
-		return;
+		return 0;
 	}
 	conn_puts(c->conn, "+OK Begin TLS negotiation now.\r\n");
 	if (client_start_tls(c) < 0) {
 		login_bye(c, "TLS initialization failed.", "TLS initialization failed");
-		return;
+		return -1;
 	}
 	/* a USER given before TLS does not carry over */
 	free(pop3_of(c)->user);
 	pop3_of(c)->user = NULL;
+	return 0;
 }
+
+static int
+pop3_cmd_apop(struct client *c, char *args)
+{
+	(void)args;
+	conn_puts(c->conn, "-ERR APOP not enabled.\r\n");
+	return 0;
+}
+
+/* Dovecot's alias for XCLIENT ADDR= */
+static int
+pop3_cmd_xoip(struct client *c, char *args)
+{
+	char addr[128];
+	str_fmt(addr, sizeof(addr), "ADDR=%s", args);
+	return pop3_cmd_xclient(c, addr);
+}
+
+static int
+pop3_cmd_quit(struct client *c, char *args)
+{
+	(void)args;
+	return login_logout(c);
+}
+
+static const struct login_cmd pop3_cmds[] = {
+	{ "CAPA", LOGIN_IN(CMD), pop3_cmd_capa, 0 },
+	{ "USER", LOGIN_IN(CMD), pop3_cmd_user, 0 },
+	{ "PASS", LOGIN_IN(CMD), pop3_cmd_pass, 0 },
+	{ "AUTH", LOGIN_IN(CMD), pop3_cmd_auth, 0 },
+	{ "XCLIENT", LOGIN_IN(CMD), pop3_cmd_xclient, 0 },
+	{ "STLS", LOGIN_IN(CMD), pop3_cmd_stls, 0 },
+	{ "QUIT", LOGIN_IN(CMD), pop3_cmd_quit, 0 },
+	{ "APOP", LOGIN_IN(CMD), pop3_cmd_apop, 0 },
+	{ "XOIP", LOGIN_IN(CMD), pop3_cmd_xoip, 0 },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* Returns -1 if the client is gone. */
 static int
@@ -209,34 +253,13 @@ pop3_command(struct client *c, char *line, size_t len)
 	else
 		args = line + strlen(line);
 
-	/* a known command ends a run of unknown ones */
-	if (!str_eq_nocase(line, "CAPA") && !str_eq_nocase(line, "USER") && !str_eq_nocase(line, "PASS") &&
-	    !str_eq_nocase(line, "AUTH") && !str_eq_nocase(line, "XCLIENT") && !str_eq_nocase(line, "STLS") &&
-	    !str_eq_nocase(line, "QUIT") && !str_eq_nocase(line, "APOP") && !str_eq_nocase(line, "XOIP"))
+	const struct login_cmd *cmd = login_cmd_find(c, pop3_cmds, line, strlen(line));
+	if (cmd == NULL)
 		return pop3_unknown(c);
+	/* a known command ends a run of unknown ones */
 	c->bad_cmds = 0;
-	if (str_eq_nocase(line, "CAPA"))
-		pop3_cmd_capa(c);
-	else if (str_eq_nocase(line, "USER"))
-		pop3_cmd_user(c, args);
-	else if (str_eq_nocase(line, "PASS"))
-		pop3_cmd_pass(c, args);
-	else if (str_eq_nocase(line, "AUTH"))
-		pop3_cmd_auth(c, args);
-	else if (str_eq_nocase(line, "XCLIENT"))
-		pop3_cmd_xclient(c, args);
-	else if (str_eq_nocase(line, "STLS"))
-		pop3_cmd_stls(c);
-	else if (str_eq_nocase(line, "APOP"))
-		conn_puts(c->conn, "-ERR APOP not enabled.\r\n");
-	else if (str_eq_nocase(line, "XOIP")) {
-		/* Dovecot's alias for XCLIENT ADDR= */
-		char addr[128];
-		str_fmt(addr, sizeof(addr), "ADDR=%s", args);
-		pop3_cmd_xclient(c, addr);
-	} else if (str_eq_nocase(line, "QUIT")) {
-		return login_logout(c);
-	}
+	if (cmd->fn(c, args) < 0)
+		return -1;
 	return c->destroyed ? -1 : 0;
 }
 

@@ -164,6 +164,21 @@ proto_by_name(const char *name, size_t len)
 	return i < 0 ? NULL : protos[i].proto;
 }
 
+const struct proxyd_proto *
+settings_protos(unsigned int i)
+{
+	for (size_t k = 0; k < NPROTOS; k++)
+		if (protos[k].proto != NULL && i-- == 0)
+			return protos[k].proto;
+	return NULL;
+}
+
+const struct proxyd_proto *
+settings_protos_named(const char *name)
+{
+	return proto_by_name(name, strlen(name));
+}
+
 static int
 proto_enabled(const char *protocols, const struct proxyd_proto *p)
 {

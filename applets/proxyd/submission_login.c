@@ -86,7 +86,7 @@ ehlo_line(struct strbuf *sb, const char *text)
  * submission_backend_capabilities and submission_client_workarounds = exotic-backend,
  * because the client does not ask again after AUTH. */
 static void
-smtp_cmd_ehlo(struct client *c, const char *domain, int ehlo)
+smtp_ehlo_reply(struct client *c, const char *domain, int ehlo)
 {
 	struct smtp_client *sc = smtp_of(c);
 	const struct proxyd_settings *set = c->pd->set;
@@ -215,7 +215,7 @@ is_verb(const char *s)
 /* RFC 3207: 220, then TLS; the client's EHLO and anything it pipelined behind STARTTLS
  * are forgotten, so it must greet again over TLS. Returns -1 if the client is gone. */
 static int
-smtp_cmd_starttls(struct client *c, const char *args)
+smtp_cmd_starttls(struct client *c, char *args)
 {
 	struct smtp_client *sc = smtp_of(c);
 	if (*args != '\0')
@@ -235,6 +235,59 @@ smtp_cmd_starttls(struct client *c, const char *args)
 	return 0;
 }
 
+static int
+smtp_cmd_ehlo(struct client *c, char *args)
+{
+	smtp_ehlo_reply(c, args, 1);
+	return 0;
+}
+
+static int
+smtp_cmd_helo(struct client *c, char *args)
+{
+	smtp_ehlo_reply(c, args, 0);
+	return 0;
+}
+
+static int
+smtp_cmd_noop(struct client *c, char *args)
+{
+	(void)args;
+	return smtp_reply(c, "250 2.0.0 OK");
+}
+
+static int
+smtp_cmd_quit(struct client *c, char *args)
+{
+	(void)args;
+	return login_logout(c);
+}
+
+/* MAIL, RCPT, DATA, BDAT, VRFY */
+static int
+smtp_cmd_needs_auth(struct client *c, char *args)
+{
+	(void)args;
+	return smtp_reply(c, "530 5.7.0 Authentication required.");
+}
+
+static const struct login_cmd smtp_cmds[] = {
+	{ "EHLO", LOGIN_IN(CMD), smtp_cmd_ehlo, 0 },
+	{ "HELO", LOGIN_IN(CMD), smtp_cmd_helo, 0 },
+	{ "AUTH", LOGIN_IN(CMD), smtp_cmd_auth, 0 },
+	{ "NOOP", LOGIN_IN(CMD), smtp_cmd_noop, 0 },
+	{ "RSET", LOGIN_IN(CMD), smtp_cmd_noop, 0 },
+	{ "QUIT", LOGIN_IN(CMD), smtp_cmd_quit, 0 },
+	{ "STARTTLS", LOGIN_IN(CMD), smtp_cmd_starttls, 0 },
+	{ "XCLIENT", LOGIN_IN(CMD), smtp_cmd_xclient, 0 },
+	{ "MAIL", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ "RCPT", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ "DATA", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ "BDAT", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ "VRFY", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ NULL, 0, NULL, 0 },
+};
+
 /* Returns -1 if the client is gone. */
 static int
 smtp_command(struct client *c, char *line)
@@ -248,25 +301,10 @@ smtp_command(struct client *c, char *line)
 	}
 	if (!is_verb(line))
 		return smtp_reply(c, "500 5.5.2 Invalid command syntax");
-	if (str_eq_nocase(line, "EHLO") || str_eq_nocase(line, "HELO")) {
-		smtp_cmd_ehlo(c, args, str_eq_nocase(line, "EHLO"));
-	} else if (str_eq_nocase(line, "AUTH")) {
-		return smtp_cmd_auth(c, args);
-	} else if (str_eq_nocase(line, "NOOP") || str_eq_nocase(line, "RSET")) {
-		return smtp_reply(c, "250 2.0.0 OK");
-	} else if (str_eq_nocase(line, "QUIT")) {
-		return login_logout(c);
-	} else if (str_eq_nocase(line, "STARTTLS")) {
-		return smtp_cmd_starttls(c, args);
-	} else if (str_eq_nocase(line, "XCLIENT")) {
-		return smtp_cmd_xclient(c, args);
-	} else if (str_eq_nocase(line, "MAIL") || str_eq_nocase(line, "RCPT") ||
-	    str_eq_nocase(line, "DATA") || str_eq_nocase(line, "BDAT") || str_eq_nocase(line, "VRFY")) {
-		return smtp_reply(c, "530 5.7.0 Authentication required.");
-	} else {
+	const struct login_cmd *cmd = login_cmd_find(c, smtp_cmds, line, strlen(line));
+	if (cmd == NULL)
 		return smtp_reply(c, "500 5.5.1 Unknown command");
-	}
-	return c->destroyed ? -1 : 0;
+	return cmd->fn(c, args) < 0 || c->destroyed ? -1 : 0;
 }
 
 /* A line longer than the input buffer: its start is gone, the rest is dropped up to

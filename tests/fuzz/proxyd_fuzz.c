@@ -131,14 +131,10 @@ setup(void)
 static const struct proxyd_proto *
 proto_of(const char *name)
 {
-	static const struct { const char *name; const struct proxyd_proto *p; } tab[] = {
-		{ "imap", &imap_proto }, { "pop3", &pop3_proto }, { "submission", &submission_proto },
-		{ "sieve", &managesieve_proto }, { "lmtp", &lmtp_proto },
-	};
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (strcmp(tab[i].name, name) == 0)
-			return tab[i].p;
-	abort();
+	const struct proxyd_proto *p = settings_protos_named(name);
+	if (p == NULL)
+		abort();
+	return p;
 }
 
 /* The backend connections of one input: they live until its teardown. */
