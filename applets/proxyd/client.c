@@ -37,7 +37,7 @@ static void client_passdb_done(struct passdb_result *, void *);
 
 /* see proxyd.h */
 void
-proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport)
+client_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport)
 {
 	unsigned char raw[6 + 2 + 16];
 	struct timeval tv;
@@ -83,7 +83,7 @@ client_create(struct proxyd *pd, const struct proxyd_proto *proto, int fd,
 		c->secured = c->trusted || (how & CLIENT_PROXIED_TLS);
 	else
 		c->secured = c->trusted || ip_equal(&c->rip, &c->lip);
-	proxyd_session_id(c->session_id, sizeof(c->session_id), &c->rip, c->rport);
+	client_session_id(c->session_id, sizeof(c->session_id), &c->rip, c->rport);
 	/* unique without a random number per connection: a per-process random half and a
 	 * counter */
 	str_fmt(c->conn_guid, sizeof(c->conn_guid), "%016llx%016llx",
@@ -644,7 +644,7 @@ client_proxy_established(struct client *c)
 }
 
 struct relay_info *
-relay_info_new(struct client *c)
+client_relay_info(struct client *c)
 {
 	const struct passdb_result *r = c->passdb;
 	char rip[IP_ADDR_STRLEN], dest_ip[IP_ADDR_STRLEN], log_name[512], tail[512];

@@ -150,6 +150,8 @@ struct proxyd {
 	unsigned int nrelays;
 	struct backend_rec *backends;	/* see relay.h */
 	struct admin *admin;		/* admin sockets: admin.c */
+	char **alt_keys;		/* user_* keys seen, first-seen order: sessions.c */
+	unsigned int nalt_keys;
 	struct lmtp_session *lmtp_sessions;	/* lmtp_session.c */
 	unsigned int nlmtp;
 	uint64_t guid_prefix, guid_next;	/* conn_guid: random per process, then counted */
@@ -172,7 +174,7 @@ void proxyd_admit(struct proxyd *, const struct listener_set *ls, int fd, const 
 /* client.c */
 /* Dovecot's session id: 48 bits of the microsecond clock, the client port and the raw
  * client address, base64: 16 characters for IPv4, 32 for IPv6 (out: at least 33). */
-void proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport);
+void client_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport);
 /* how, for client_create and proxyd_admit: */
 #define CLIENT_TLS		0x1	/* implicit TLS (ssl = yes listener) */
 #define CLIENT_PROXIED		0x2	/* addresses from a PROXY header (haproxy_accept.c) */
@@ -185,6 +187,10 @@ void client_destroy(struct client *, const char *reason);
 void client_auth(struct client *, const char *mech, const char *authzid, const char *user, const char *pass);
 /* Closes every client that is still logging in (shutdown). */
 void client_destroy_all(struct proxyd *);
+/* What the established session shows (and the passdb's user_* fields), copied into one
+ * block for the relay (relay.h); free() frees it. */
+struct relay_info;
+struct relay_info *client_relay_info(struct client *);
 /* Called by the protocol when the backend login succeeded and the client got its reply:
  * hands both connections to the relay and frees the client. */
 void client_proxy_established(struct client *);

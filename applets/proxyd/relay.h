@@ -66,9 +66,5 @@ struct relay {
 	unsigned int delayed : 1;	/* backend gone, client close delayed */
 };
 
-/* Copies what the session shows (and the passdb's user_* fields) into one block; free()
- * frees it. */
-struct client;
-struct relay_info *relay_info_new(struct client *);
 
 #endif
