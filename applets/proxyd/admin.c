@@ -15,219 +15,68 @@
 #include "applets/proxyd/admin.h"
 #include "applets/proxyd/admin_int.h"
 #include "applets/proxyd/proxyd.h"
-#include "applets/proxyd/relay.h"
+#include "applets/proxyd/sessions.h"
 #include "config.h"
 #include "core/dline.h"
 #include "core/listen.h"
 #include "core/log.h"
-#include "core/passdb.h"
 #include "core/peercred.h"
 #include "core/str.h"
 #include "core/tab.h"
 
-#define ALT_KEYS_MAX	32
-
 static const struct dline_set ipc_set = { NULL, NULL, 0, DLINE_MAX };
-
-void
-admin_alt_keys_note(struct proxyd *pd, const char *const *keys, unsigned int n)
-{
-	struct admin *a = pd->admin;
-	if (a == NULL)
-		return;
-	for (unsigned int i = 0; i < n; i++) {
-		unsigned int j;
-		for (j = 0; j < a->nalt_keys; j++)
-			if (strcmp(a->alt_keys[j], keys[i]) == 0)
-				break;
-		if (j < a->nalt_keys || a->nalt_keys >= ALT_KEYS_MAX)
-			continue;
-		char *k = strdup(keys[i]);
-		char **nk = k ? realloc(a->alt_keys, (a->nalt_keys + 1) * sizeof(*nk)) : NULL;
-		if (nk == NULL) {
-			free(k);
-			return;
-		}
-		a->alt_keys = nk;
-		a->alt_keys[a->nalt_keys++] = k;
-	}
-}
-
-/* ---- one session as the admin commands see it, established or still logging in ---- */
-
-void
-admin_session_of_relay(const struct relay *r, struct admin_session *s)
-{
-	s->user = r->info->user;
-	s->conn_guid = r->info->conn_guid;
-	s->host = r->info->host;
-	s->proto = r->proto->name;
-	s->rip = r->info->rip;
-	s->dest_ip = r->info->dest_ip;
-	s->dest_port = r->info->dest_port;
-	s->nalt = r->info->nalt;
-	s->alt_keys = r->info->alt_keys;
-	s->alt_values = r->info->alt_values;
-	s->passdb = NULL;
-}
-
-void
-admin_session_of_client(const struct client *c, struct admin_session *s, char *rip, char *dip)
-{
-	s->user = c->virtual_user;
-	s->conn_guid = c->conn_guid;
-	s->host = c->dest.host;
-	s->proto = c->proto->name;
-	s->rip = ip_format(&c->rip, rip, IP_ADDR_STRLEN);
-	s->dest_ip = ip_format(&c->dest.ip, dip, IP_ADDR_STRLEN);
-	s->dest_port = c->dest.port;
-	s->nalt = 0;
-	s->passdb = c->passdb;
-}
-
-/* A client still logging in to its backend is a "pending" session to Dovecot. */
-int
-admin_client_pending(const struct client *c)
-{
-	return c->proxying && c->virtual_user != NULL && c->dest.host != NULL && !c->destroyed;
-}
-
-const char *
-admin_session_alt(const struct admin_session *s, const char *key)
-{
-	for (unsigned int i = 0; i < s->nalt; i++)
-		if (strcmp(s->alt_keys[i], key) == 0)
-			return s->alt_values[i];
-	return s->passdb ? passdb_field(s->passdb, key) : NULL;
-}
 
 /* ---- ipc ---- */
 
+struct ipc_list_ctx {
+	struct dline_conn *d;
+	const char *const *keys;
+	unsigned int nkeys;
+};
+
 static void
-ipc_list_row(struct dline_conn *d, struct admin *a, const struct admin_session *s)
+ipc_list_row(const struct sessions_view *s, void *arg)
 {
+	struct ipc_list_ctx *l = arg;
 	struct strbuf sb;
 	strbuf_init(&sb, DLINE_MAX * 4);
 	strbuf_putc(&sb, ':');
 	tab_escape(&sb, s->user);
-	for (unsigned int i = 0; i < a->nalt_keys; i++) {
-		const char *v = admin_session_alt(s, a->alt_keys[i]);
+	for (unsigned int i = 0; i < l->nkeys; i++) {
+		const char *v = sessions_alt(s, l->keys[i]);
 		strbuf_putc(&sb, '\t');
 		tab_escape(&sb, v ? v : "");
 	}
 	strbuf_printf(&sb, "\t%s\t%s\t%s\t%u", s->proto, s->rip, s->dest_ip, s->dest_port);
 	if (!sb.error)
-		dline_send_raw(d, sb.s);
+		dline_send_raw(l->d, sb.s);
 	strbuf_free(&sb);
 }
 
 static void
 ipc_list(struct dline_conn *d, struct proxyd *pd)
 {
-	struct admin *a = pd->admin;
-	struct admin_session s;
+	struct ipc_list_ctx l = { d, NULL, 0 };
 	struct strbuf sb;
-	char rip[IP_ADDR_STRLEN], dip[IP_ADDR_STRLEN];
 
+	l.keys = sessions_alt_keys(pd, &l.nkeys);
 	strbuf_init(&sb, DLINE_MAX);
 	strbuf_puts(&sb, ":username");
-	for (unsigned int i = 0; i < a->nalt_keys; i++) {
+	for (unsigned int i = 0; i < l.nkeys; i++) {
 		strbuf_putc(&sb, '\t');
-		tab_escape(&sb, a->alt_keys[i]);
+		tab_escape(&sb, l.keys[i]);
 	}
 	strbuf_puts(&sb, "\tservice\tsrc-ip\tdest-ip\tdest-port");
 	dline_send_raw(d, sb.s);
 	strbuf_free(&sb);
-	/* as Dovecot: established sessions first, then those still logging in */
-	for (const struct relay *r = pd->relays; r; r = r->next) {
-		if (r->closed)
-			continue;
-		admin_session_of_relay(r, &s);
-		ipc_list_row(d, a, &s);
-	}
-	for (const struct client *c = pd->clients; c; c = c->next) {
-		if (!admin_client_pending(c))
-			continue;
-		admin_session_of_client(c, &s, rip, dip);
-		ipc_list_row(d, a, &s);
-	}
+	sessions_each(pd, ipc_list_row, &l);
 	dline_send_raw(d, "+");
-}
-
-static int
-any_equal(const char *v, char **list, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		if (strcmp(v, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
-unsigned int
-admin_kick(struct proxyd *pd, int (*match)(const struct admin_session *, void *), void *ctx,
-    const char *reason)
-{
-	struct admin_session s;
-	char rip[IP_ADDR_STRLEN], dip[IP_ADDR_STRLEN];
-	unsigned int n = 0;
-
-	for (struct relay *r = pd->relays, *next; r; r = next) {
-		next = r->next;
-		if (r->closed)
-			continue;
-		admin_session_of_relay(r, &s);
-		if (match(&s, ctx)) {
-			relay_kick(r, reason);
-			n++;
-		}
-	}
-	for (struct client *c = pd->clients, *next; c; c = next) {
-		next = c->next;
-		if (!admin_client_pending(c))
-			continue;
-		admin_session_of_client(c, &s, rip, dip);
-		if (match(&s, ctx)) {
-			/* as Dovecot: a pending session is dropped without a protocol reply */
-			client_destroy(c, reason);
-			n++;
-		}
-	}
-	return n;
-}
-
-struct kick_args {
-	char **values;
-	size_t n;
-	const char *field;
-};
-
-static int
-match_user(const struct admin_session *s, void *ctx)
-{
-	struct kick_args *k = ctx;
-	return any_equal(s->user, k->values, k->n);
-}
-
-static int
-match_alt(const struct admin_session *s, void *ctx)
-{
-	struct kick_args *k = ctx;
-	return any_equal(admin_session_alt(s, k->field), k->values, k->n);
-}
-
-static int
-match_host(const struct admin_session *s, void *ctx)
-{
-	struct kick_args *k = ctx;
-	return any_equal(s->host, k->values, k->n);
 }
 
 static void
 ipc_kick(struct dline_conn *d, struct proxyd *pd, char **f, size_t n)
 {
-	struct admin *a = pd->admin;
-	struct kick_args k = { f + 1, n - 1, NULL };
-	int (*match)(const struct admin_session *, void *) = match_user;
+	struct sessions_match m = { SESSIONS_BY_USER, NULL, (const char *const *)f + 1, n - 1, NULL };
 	char reply[32];
 
 	if (strcmp(f[0], "KICK-ALT") == 0) {
@@ -235,25 +84,22 @@ ipc_kick(struct dline_conn *d, struct proxyd *pd, char **f, size_t n)
 			dline_send_raw(d, "-Missing parameter");
 			return;
 		}
-		k.field = f[1];
-		k.values = f + 2;
-		k.n = n - 2;
-		match = match_alt;
-		int seen = 0;
-		for (unsigned int i = 0; i < a->nalt_keys; i++)
-			seen |= strcmp(a->alt_keys[i], k.field) == 0;
-		if (!seen) {
+		m.by = SESSIONS_BY_ALT;
+		m.field = f[1];
+		m.values = (const char *const *)f + 2;
+		m.nvalues = n - 2;
+		if (!sessions_alt_key_known(pd, m.field)) {
 			dline_send_raw(d, "+0");
 			return;
 		}
 	} else if (strcmp(f[0], "KICK-HOST") == 0) {
-		match = match_host;
+		m.by = SESSIONS_BY_HOST;
 	}
-	if (k.n == 0) {
+	if (m.nvalues == 0) {
 		dline_send_raw(d, "-Missing parameter");
 		return;
 	}
-	unsigned int kicked = admin_kick(pd, match, &k, "Kicked by admin");
+	unsigned int kicked = sessions_kick(pd, &m, "Kicked by admin");
 	log_set_prefix("proxyd");
 	log_info("ipc: %s: %u connections kicked", f[0], kicked);
 	str_fmt(reply, sizeof(reply), "+%u", kicked);
@@ -452,9 +298,6 @@ admin_close(struct proxyd *pd)
 	}
 	while (a->conns)
 		admin_conn_close(a->conns);
-	for (unsigned int i = 0; i < a->nalt_keys; i++)
-		free(a->alt_keys[i]);
-	free(a->alt_keys);
 	free(a);
 	pd->admin = NULL;
 }

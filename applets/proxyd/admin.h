@@ -24,7 +24,4 @@ int admin_open(struct proxyd *, const struct admin_socket_set *ipc,
 int admin_start(struct proxyd *);
 void admin_close(struct proxyd *);
 
-/* The passdb user_* keys seen so far, first-seen order (the LIST-FULL header). */
-void admin_alt_keys_note(struct proxyd *, const char *const *keys, unsigned int n);
-
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/proxyd/admin_int.h: what admin.c (ipc) and anvil.c share: the listener, the
- * session view, matching and kicking. */
+/* applets/proxyd/admin_int.h: what admin.c (ipc), anvil.c and authmaster.c share: the
+ * listeners and the connections (the sessions they show and kick: sessions.h). */
 #ifndef PROXYD_ADMIN_INT_H
 #define PROXYD_ADMIN_INT_H
 
@@ -8,11 +8,8 @@
 
 #include "core/loop.h"
 
-struct client;
 struct dline_conn;
-struct passdb_result;
 struct proxyd;
-struct relay;
 
 struct admin_listener {
 	struct proxyd *pd;
@@ -36,28 +33,7 @@ struct admin_conn {
 struct admin {
 	struct admin_listener ipc, anvil, authm;
 	struct admin_conn *conns;
-	char **alt_keys;	/* user_* keys in first-seen order */
-	unsigned int nalt_keys;
 };
-
-/* One session, established (relay) or still logging in (client), as admins see it.
- * Strings are borrowed from the session and valid until the loop runs again. */
-struct admin_session {
-	const char *user, *host, *proto, *rip, *dest_ip, *conn_guid;
-	unsigned int dest_port;
-	unsigned int nalt;
-	const char *const *alt_keys, *const *alt_values;
-	const struct passdb_result *passdb;	/* pending sessions: their user_* fields */
-};
-
-void admin_session_of_relay(const struct relay *, struct admin_session *);
-/* rip and dip are caller buffers of IP_ADDR_STRLEN. */
-void admin_session_of_client(const struct client *, struct admin_session *, char *rip, char *dip);
-int admin_client_pending(const struct client *);
-const char *admin_session_alt(const struct admin_session *, const char *key);
-/* Kicks every session match() accepts; returns how many. */
-unsigned int admin_kick(struct proxyd *, int (*match)(const struct admin_session *, void *),
-    void *ctx, const char *reason);
 
 /* Tracks a new connection (ipc or anvil) with the given line handler; NULL if out of
  * memory (fd closed). admin_conn_close() ends one from inside its handler. */

@@ -16,77 +16,55 @@
 
 #include "applets/proxyd/admin_int.h"
 #include "applets/proxyd/proxyd.h"
+#include "applets/proxyd/sessions.h"
 #include "core/dline.h"
 #include "core/log.h"
 #include "core/str.h"
-#include "applets/proxyd/relay.h"
 
 static const struct dline_set anvil_set = { "VERSION\tanvil-server\t2\t0", NULL, 0, 1024 };
 
+struct anvil_dump_ctx {
+	struct dline_conn *d;
+	const char *const *keys;
+	unsigned int nkeys;
+};
+
 static void
-dump_row(struct dline_conn *d, struct admin *a, const struct admin_session *s)
+anvil_dump_row(const struct sessions_view *s, void *arg)
 {
-	char pid[16], port[8];
+	struct anvil_dump_ctx *a = arg;
+	char pid[16];
 	const char *f[6 + 32];
 	size_t n = 0;
 
 	str_fmt(pid, sizeof(pid), "%d", (int)getpid());
-	(void)port;
 	f[n++] = pid;
 	f[n++] = s->user;
 	f[n++] = s->proto;
 	f[n++] = s->rip;
 	f[n++] = s->conn_guid;
 	f[n++] = s->dest_ip;
-	for (unsigned int i = 0; i < a->nalt_keys && n < sizeof(f) / sizeof(f[0]); i++) {
-		const char *v = admin_session_alt(s, a->alt_keys[i]);
+	for (unsigned int i = 0; i < a->nkeys && n < sizeof(f) / sizeof(f[0]); i++) {
+		const char *v = sessions_alt(s, a->keys[i]);
 		f[n++] = v ? v : "";
 	}
-	dline_send(d, f, n);
+	dline_send(a->d, f, n);
 }
 
 static void
 anvil_dump(struct dline_conn *d, struct proxyd *pd)
 {
-	struct admin *a = pd->admin;
-	struct admin_session s;
-	char rip[IP_ADDR_STRLEN], dip[IP_ADDR_STRLEN];
-
-	dline_send(d, (const char *const *)a->alt_keys, a->nalt_keys);
-	for (const struct relay *r = pd->relays; r; r = r->next) {
-		if (r->closed)
-			continue;
-		admin_session_of_relay(r, &s);
-		dump_row(d, a, &s);
-	}
-	for (const struct client *c = pd->clients; c; c = c->next) {
-		if (!admin_client_pending(c))
-			continue;
-		admin_session_of_client(c, &s, rip, dip);
-		dump_row(d, a, &s);
-	}
+	struct anvil_dump_ctx a = { d, NULL, 0 };
+	a.keys = sessions_alt_keys(pd, &a.nkeys);
+	dline_send(d, a.keys, a.nkeys);
+	sessions_each(pd, anvil_dump_row, &a);
 	dline_send_raw(d, "");
-}
-
-struct kick_match {
-	const char *field;	/* NULL: the user name */
-	const char *value;
-	const char *guid;	/* NULL: any */
-};
-
-static int
-kick_match(const struct admin_session *s, void *ctx)
-{
-	const struct kick_match *k = ctx;
-	const char *v = k->field ? admin_session_alt(s, k->field) : s->user;
-	return v != NULL && strcmp(v, k->value) == 0 &&
-	    (k->guid == NULL || strcmp(k->guid, s->conn_guid) == 0);
 }
 
 static void
 anvil_command(struct admin_conn *ac, struct dline_conn *d, char **f, size_t n)
 {
-	struct kick_match k = { NULL, NULL, NULL };
+	struct sessions_match m = { SESSIONS_BY_USER, NULL, NULL, 1, NULL };
 	char reply[16];
 
 	if (n == 1 && f[0][0] == '\0')
@@ -96,11 +74,12 @@ anvil_command(struct admin_conn *ac, struct dline_conn *d, char **f, size_t n)
 		return;
 	}
 	if (strcmp(f[0], "KICK-USER") == 0 && (n == 2 || n == 3)) {
-		k.value = f[1];
-		k.guid = n == 3 && f[2][0] ? f[2] : NULL;
+		m.values = (const char *const *)f + 1;
+		m.guid = n == 3 && f[2][0] ? f[2] : NULL;
 	} else if (strcmp(f[0], "KICK-ALT-USER") == 0 && n == 3) {
-		k.field = f[1];
-		k.value = f[2];
+		m.by = SESSIONS_BY_ALT;
+		m.field = f[1];
+		m.values = (const char *const *)f + 2;
 	} else {
 		/* an admin's mistake: say so, keep the connection */
 		log_set_prefix("proxyd");
@@ -108,9 +87,9 @@ anvil_command(struct admin_conn *ac, struct dline_conn *d, char **f, size_t n)
 		dline_send_raw(d, "-Invalid command");
 		return;
 	}
-	unsigned int kicked = admin_kick(ac->pd, kick_match, &k, "Kicked by admin");
+	unsigned int kicked = sessions_kick(ac->pd, &m, "Kicked by admin");
 	log_set_prefix("proxyd");
-	log_info("anvil: %s %s: %u connections kicked", f[0], k.value, kicked);
+	log_info("anvil: %s %s: %u connections kicked", f[0], m.values[0], kicked);
 	str_fmt(reply, sizeof(reply), "%u", kicked);
 	dline_send_raw(d, reply);
 }

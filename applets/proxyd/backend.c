@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "applets/proxyd/login.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/settings.h"
 #include "applets/proxyd/stats.h"
@@ -218,13 +219,13 @@ backend_cb(struct conn *conn, enum conn_event ev, void *arg)
 	switch (ev) {
 	case CONN_EV_CONNECTED:
 		c->backend_state = "banner";
-		c->proto->backend_start(c);
+		c->proto->login->backend_start(c);
 		/* implicit TLS: the banner comes over it */
 		if (c->dest.ssl && !c->dest.starttls)
 			backend_start_tls(c);
 		return;
 	case CONN_EV_DATA:
-		c->proto->backend_input(c);
+		c->proto->login->backend_input(c);
 		return;
 	case CONN_EV_EOF:
 		stats_backend_failure(c, "closed");

@@ -14,6 +14,7 @@
 
 #include "applets/proxyd/director.h"
 #include "applets/proxyd/limits.h"
+#include "applets/proxyd/login.h"
 #include "applets/proxyd/penalty.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
@@ -36,7 +37,7 @@ static void client_passdb_done(struct passdb_result *, void *);
 
 /* see proxyd.h */
 void
-proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport)
+client_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport)
 {
 	unsigned char raw[6 + 2 + 16];
 	struct timeval tv;
@@ -59,7 +60,7 @@ proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned 
 }
 
 struct client *
-client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
+client_create(struct proxyd *pd, const struct proxyd_proto *proto, int fd,
     const struct sockaddr *peer, const struct sockaddr *local, int how)
 {
 	struct client *c = calloc(1, sizeof(*c));
@@ -82,7 +83,7 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 		c->secured = c->trusted || (how & CLIENT_PROXIED_TLS);
 	else
 		c->secured = c->trusted || ip_equal(&c->rip, &c->lip);
-	proxyd_session_id(c->session_id, sizeof(c->session_id), &c->rip, c->rport);
+	client_session_id(c->session_id, sizeof(c->session_id), &c->rip, c->rport);
 	/* unique without a random number per connection: a per-process random half and a
 	 * counter */
 	str_fmt(c->conn_guid, sizeof(c->conn_guid), "%016llx%016llx",
@@ -110,7 +111,7 @@ client_create(struct proxyd *pd, const struct login_proto *proto, int fd,
 		client_destroy(c, "TLS initialization failed");
 		return NULL;
 	}
-	proto->greet(c);
+	proto->login->greet(c);
 	return c;
 }
 
@@ -155,7 +156,7 @@ client_free(void *p)
 {
 	struct client *c = p;
 	client_free_login(c);
-	c->proto->free(c);
+	c->proto->login->free(c);
 	free(c->user);
 	free(c->virtual_user);
 	free(c->client_id);
@@ -299,10 +300,10 @@ client_login_timeout(struct loop_timer *t, void *arg)
 	if (c->tls && !conn_tls_ready(c->conn)) {
 		client_destroy(c, "Inactivity during TLS handshake");
 	} else if (c->sasl_waiting) {
-		c->proto->bye(c, "Disconnected for inactivity during authentication.");
+		c->proto->login->bye(c, "Disconnected for inactivity during authentication.");
 		client_destroy(c, "Inactivity during authentication");
 	} else {
-		c->proto->bye(c, "Disconnected for inactivity.");
+		c->proto->login->bye(c, "Disconnected for inactivity.");
 		client_destroy(c, "Inactivity");
 	}
 }
@@ -322,7 +323,7 @@ client_conn_cb(struct conn *conn, enum conn_event ev, void *arg)
 	(void)conn;
 	switch (ev) {
 	case CONN_EV_DATA:
-		c->proto->input(c);
+		c->proto->login->input(c);
 		return;
 	case CONN_EV_EOF:
 		client_destroy(c, c->tls && !conn_tls_ready(conn) ? "Connection closed during TLS handshake" :
@@ -432,7 +433,7 @@ client_fail_now(struct client *c, enum client_fail why, const char *text)
 	METRICS_INC(stats_logins, c->proto->name, stats_fail_result(why));
 	director_session_end(c->pd, c->conn_guid);
 	/* text may point into the passdb result: reply first, then free */
-	c->proto->fail(c, why, text);
+	login_fail(c, why, text);
 	client_free_login(c);
 	/* commands pipelined behind the failed login are answered next */
 	if (!c->destroyed)
@@ -643,7 +644,7 @@ client_proxy_established(struct client *c)
 }
 
 struct relay_info *
-relay_info_new(struct client *c)
+client_relay_info(struct client *c)
 {
 	const struct passdb_result *r = c->passdb;
 	char rip[IP_ADDR_STRLEN], dest_ip[IP_ADDR_STRLEN], log_name[512], tail[512];

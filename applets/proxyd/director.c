@@ -11,10 +11,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "applets/proxyd/admin_int.h"
 #include "applets/proxyd/director.h"
 #include "applets/proxyd/proxyd.h"
-#include "applets/proxyd/relay.h"
+#include "applets/proxyd/sessions.h"
 #include "applets/proxyd/settings.h"
 #include "core/dline.h"
 #include "core/log.h"
@@ -103,18 +102,8 @@ static void
 kick_guid(struct director *dr, const char *guid, const char *reason)
 {
 	struct proxyd *pd = dr->pd;
-	for (struct relay *r = pd->relays; r; r = r->next) {
-		if (!r->closed && strcmp(r->info->conn_guid, guid) == 0) {
-			relay_kick(r, reason);
-			return;
-		}
-	}
-	for (struct client *c = pd->clients; c; c = c->next) {
-		if (!c->destroyed && strcmp(c->conn_guid, guid) == 0) {
-			client_destroy(c, reason);
-			return;
-		}
-	}
+	if (sessions_kick_guid(pd, guid, reason))
+		return;
 	/* gone already (or never established): say so, or directord waits for it */
 	int known = 0;
 	for (struct dsession *s = dr->buckets[bucket(guid)]; s && !known; s = s->next)
@@ -125,25 +114,6 @@ kick_guid(struct director *dr, const char *guid, const char *reason)
 		const char *f[] = { "END", guid };
 		send_fields(dr, f, 2);
 	}
-}
-
-struct kick_match {
-	const char *field, *value;
-};
-
-static int
-match_user(const struct admin_session *s, void *ctx)
-{
-	const struct kick_match *k = ctx;
-	return s->user && strcmp(s->user, k->value) == 0;
-}
-
-static int
-match_alt(const struct admin_session *s, void *ctx)
-{
-	const struct kick_match *k = ctx;
-	const char *v = admin_session_alt(s, k->field);
-	return v && strcmp(v, k->value) == 0;
 }
 
 static void
@@ -170,12 +140,12 @@ director_line(struct dline_conn *d, char **f, size_t n, void *arg)
 	} else if (strcmp(f[0], "KICK") == 0 && n >= 2)
 		kick_guid(dr, f[1], n > 2 && *f[2] ? f[2] : "Kicked by the director");
 	else if (strcmp(f[0], "KICK-USER") == 0 && n >= 2) {
-		struct kick_match k = { NULL, f[1] };
-		unsigned int kicked = admin_kick(dr->pd, match_user, &k, "Kicked by admin");
+		struct sessions_match m = { SESSIONS_BY_USER, NULL, (const char *const *)f + 1, 1, NULL };
+		unsigned int kicked = sessions_kick(dr->pd, &m, "Kicked by admin");
 		log_info("director: KICK-USER %s: %u connections kicked", f[1], kicked);
 	} else if (strcmp(f[0], "KICK-ALT") == 0 && n >= 3) {
-		struct kick_match k = { f[1], f[2] };
-		unsigned int kicked = admin_kick(dr->pd, match_alt, &k, "Kicked by admin");
+		struct sessions_match m = { SESSIONS_BY_ALT, f[1], (const char *const *)f + 2, 1, NULL };
+		unsigned int kicked = sessions_kick(dr->pd, &m, "Kicked by admin");
 		log_info("director: KICK-ALT %s=%s: %u connections kicked", f[1], f[2], kicked);
 	} else
 		log_warnx("director: unexpected line from directord: %s", f[0]);

@@ -5,15 +5,7 @@
 #define PROXYD_IMAP_H
 
 #include "applets/proxyd/imap_parser.h"
-#include "applets/proxyd/proxyd.h"
-
-enum imap_login_state {
-	IMAP_LOGIN_NOAUTH,	/* greeting sent; waiting for a command */
-	IMAP_LOGIN_SASL,	/* AUTHENTICATE: waiting for a continuation line */
-	IMAP_LOGIN_PASSDB,	/* credentials read; answer or delay pending */
-	IMAP_LOGIN_BACKEND,	/* logging in to the backend */
-	IMAP_LOGIN_CLOSING,	/* BYE sent */
-};
+#include "applets/proxyd/login.h"
 
 enum imap_backend_state {
 	IMAP_BE_BANNER,		/* waiting for "* OK" */
@@ -25,7 +17,6 @@ enum imap_backend_state {
 
 struct imap_client {
 	struct imap_parser parser;
-	enum imap_login_state state;
 	char *tag;			/* tag of the login command */
 	unsigned int capability_asked : 1;	/* the client sent CAPABILITY before login */
 	unsigned int id_seen : 1;

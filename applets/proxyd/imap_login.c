@@ -12,8 +12,6 @@
 
 #define IMAP_PRELOGIN_CAPS	"IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+"
 
-static void imap_free(struct client *);
-
 static void
 imap_capabilities(struct client *c, struct strbuf *sb)
 {
@@ -68,15 +66,16 @@ imap_send_bye(struct client *c, const char *text)
 	conn_printf(c->conn, "* BYE %s\r\n", text);
 }
 
-/* BYE, then the connection ends; the queued reply still goes out. */
-static void
-imap_bye(struct client *c, const char *text, const char *log_reason)
+/* The login skeleton's replies carry the tag of the login (or LOGOUT) command. */
+static int
+imap_login_reply(struct client *c, const char *code, const char *text)
 {
-	imap_send_bye(c, text);
-	imap_of(c)->state = IMAP_LOGIN_CLOSING;
-	conn_close_after_flush(c->conn);
-	c->conn = NULL;
-	client_destroy(c, log_reason);
+	const char *tag = imap_of(c)->tag ? imap_of(c)->tag : "*";
+	if (code)
+		conn_printf(c->conn, "%s %s %s\r\n", tag, code, text);
+	else
+		conn_printf(c->conn, "%s %s\r\n", tag, text);
+	return 0;
 }
 
 /* A malformed command: as Dovecot, the third one of a connection (good commands in
@@ -85,28 +84,21 @@ static int
 imap_bad(struct client *c, const char *tag)
 {
 	if (++c->bad_cmds >= LOGIN_MAX_BAD_CMDS) {
-		imap_bye(c, "Too many invalid IMAP commands.", "Too many invalid commands");
+		login_bye(c, "Too many invalid IMAP commands.", "Too many invalid commands");
 		return -1;
 	}
 	imap_reply(c, tag ? tag : "*", "BAD Error in IMAP command received by server.");
 	return 0;
 }
 
-static void
-imap_privacy_required(struct client *c, const char *tag, int login_cmd)
-{
-	if (login_cmd)
-		conn_printf(c->conn, "* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, "
-		    "but your client did it anyway. If anyone was listening, the password was exposed.\r\n"
-		    "%s NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
-	else
-		conn_printf(c->conn, "%s NO [PRIVACYREQUIRED] Plaintext authentication disabled.\r\n", tag);
-}
 
-static void
-imap_cmd_capability(struct client *c, const char *tag)
+/* The commands' handlers take the tag from the parser. */
+static int
+imap_cmd_capability(struct client *c, char *args)
 {
+	const char *tag = imap_of(c)->parser.tag;
 	struct strbuf sb;
+	(void)args;
 	strbuf_init(&sb, 4096);
 	strbuf_puts(&sb, "* CAPABILITY ");
 	imap_capabilities(c, &sb);
@@ -114,48 +106,7 @@ imap_cmd_capability(struct client *c, const char *tag)
 	conn_write(c->conn, sb.s, sb.len);
 	strbuf_free(&sb);
 	imap_of(c)->capability_asked = 1;
-}
-
-static void
-imap_auth_done(struct client *c, const char *mech)
-{
-	struct imap_client *ic = imap_of(c);
-	struct sasl_server *s = c->sasl;
-	ic->state = IMAP_LOGIN_PASSDB;
-	c->sasl_waiting = 0;
-	conn_pause_read(c->conn, 1);
-	client_auth(c, mech, s->authzid, s->authcid, sasl_mech_passthrough(s->mech) ? NULL : s->pass);
-}
-
-static void
-imap_sasl_step(struct client *c, const char *response, int initial)
-{
-	struct imap_client *ic = imap_of(c);
-	char challenge[64];
-	switch (sasl_server_step(c->sasl, response, initial, challenge, sizeof(challenge))) {
-	case SASL_CONTINUE:
-		ic->state = IMAP_LOGIN_SASL;
-		c->sasl_waiting = 1;
-		conn_printf(c->conn, "+ %s\r\n", challenge);
-		return;
-	case SASL_DONE:
-		imap_auth_done(c, sasl_mech_name(c->sasl->mech));
-		return;
-	case SASL_FAILED:
-		ic->state = IMAP_LOGIN_NOAUTH;
-		c->sasl_waiting = 0;
-		if (c->sasl->bad_base64) {
-			conn_printf(c->conn, "%s BAD %s\r\n", ic->tag, c->sasl->error);
-		} else {
-			/* undecodable credentials count as a failed login, answered as one */
-			c->auth_attempts++;
-			conn_printf(c->conn, "%s NO [AUTHENTICATIONFAILED] Authentication failed.\r\n", ic->tag);
-		}
-		sasl_server_clear(c->sasl);
-		free(c->sasl);
-		c->sasl = NULL;
-		return;
-	}
+	return 0;
 }
 
 static int
@@ -167,119 +118,134 @@ imap_set_tag(struct client *c, const char *tag)
 	return ic->tag ? 0 : -1;
 }
 
-static void
-imap_cmd_authenticate(struct client *c, const char *tag)
+/* The login skeleton's replies carry the tag of the login (or LOGOUT) command. */
+static int
+imap_take_tag(struct client *c)
 {
-	struct imap_client *ic = imap_of(c);
-	const struct imap_parser *p = &ic->parser;
-
-	if (p->nargs < 1 || p->nargs > 2 || !imap_args_strings(p, p->nargs)) {
-		imap_bad(c, tag);
-		return;
-	}
-	enum sasl_mech mech = sasl_mech_parse(p->args[0].str);
-	if (mech == SASL_MECH_NONE || !client_mechanism_offered(c, mech)) {
-		conn_printf(c->conn, "%s NO [ALERT] Unsupported authentication mechanism.\r\n", tag);
-		return;
-	}
-	if (!client_cleartext_allowed(c)) {
-		imap_privacy_required(c, tag, 0);
-		return;
-	}
-	if (imap_set_tag(c, tag) < 0 || (c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
-		imap_bye(c, "Out of memory.", "Out of memory");
-		return;
-	}
-	sasl_server_init(c->sasl, mech);
-	imap_sasl_step(c, p->nargs == 2 ? p->args[1].str : NULL, 1);
+	if (imap_set_tag(c, imap_of(c)->parser.tag) == 0)
+		return 0;
+	login_bye(c, "Out of memory.", "Out of memory");
+	return -1;
 }
 
-static void
-imap_cmd_login(struct client *c, const char *tag)
+static int
+imap_cmd_authenticate(struct client *c, char *args)
 {
-	struct imap_client *ic = imap_of(c);
-	const struct imap_parser *p = &ic->parser;
+	const struct imap_parser *p = &imap_of(c)->parser;
+	(void)args;
+	if (p->nargs < 1 || p->nargs > 2 || !imap_args_strings(p, p->nargs))
+		return imap_bad(c, p->tag);
+	if (imap_take_tag(c) < 0)
+		return -1;
+	return login_authenticate(c, p->args[0].str, p->nargs == 2 ? p->args[1].str : NULL);
+}
 
-	if (!imap_args_strings(p, 2) || p->args[0].len > SASL_MAX_USER || p->args[1].len > SASL_MAX_PASS) {
-		imap_bad(c, tag);
-		return;
-	}
+static int
+imap_cmd_login(struct client *c, char *args)
+{
+	const struct imap_parser *p = &imap_of(c)->parser;
+	const char *tag = p->tag;
+	(void)args;
+	if (!imap_args_strings(p, 2) || p->args[0].len > SASL_MAX_USER || p->args[1].len > SASL_MAX_PASS)
+		return imap_bad(c, tag);
 	if (!client_cleartext_allowed(c)) {
-		imap_privacy_required(c, tag, 1);
-		return;
+		conn_printf(c->conn, "* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, "
+		    "but your client did it anyway. If anyone was listening, the password was exposed.\r\n"
+		    "%s NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n", tag);
+		return 0;
 	}
-	if (imap_set_tag(c, tag) < 0 || (c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
-		imap_bye(c, "Out of memory.", "Out of memory");
-		return;
-	}
-	sasl_server_init(c->sasl, SASL_MECH_NONE);
-	memcpy(c->sasl->authcid, p->args[0].str, p->args[0].len + 1);
-	memcpy(c->sasl->pass, p->args[1].str, p->args[1].len + 1);
+	if (imap_take_tag(c) < 0)
+		return -1;
 	/* Dovecot logs the LOGIN command as method=PLAIN */
-	imap_auth_done(c, "PLAIN");
+	login_auth(c, "PLAIN", NULL, p->args[0].str, p->args[1].str);
+	return 0;
 }
 
 /* RFC 3501 §6.2.1. The reply goes out in plaintext, then the handshake; whatever the
  * client pipelined behind STARTTLS is dropped with the parser's state. */
-static void
-imap_cmd_starttls(struct client *c, const char *tag)
+static int
+imap_cmd_starttls(struct client *c, char *args)
 {
+	const char *tag = imap_of(c)->parser.tag;
+	(void)args;
 	if (c->tls) {
 		imap_reply(c, tag, "BAD TLS is already active.");
-		return;
+		return 0;
 	}
 	if (!client_starttls_allowed(c)) {
 		imap_reply(c, tag, "BAD TLS support isn't enabled.");
-		return;
+		return 0;
 	}
 	imap_reply(c, tag, "OK Begin TLS negotiation now.");
 	if (client_start_tls(c) < 0) {
-		imap_bye(c, "TLS initialization failed.", "TLS initialization failed");
-		return;
+		login_bye(c, "TLS initialization failed.", "TLS initialization failed");
+		return -1;
 	}
 	imap_parser_reset(&imap_of(c)->parser);
 	imap_of(c)->capability_asked = 0;
+	return 0;
 }
+
+static int
+imap_cmd_noop(struct client *c, char *args)
+{
+	(void)args;
+	imap_reply(c, imap_of(c)->parser.tag, "OK NOOP completed.");
+	return 0;
+}
+
+/* the arguments came one at a time (imap_id_input) */
+static int
+imap_cmd_id(struct client *c, char *args)
+{
+	(void)args;
+	imap_id_finish(c, imap_of(c)->parser.tag);
+	return 0;
+}
+
+static int
+imap_cmd_logout(struct client *c, char *args)
+{
+	(void)args;
+	return imap_take_tag(c) < 0 ? -1 : login_logout(c);
+}
+
+static int
+imap_cmd_enable(struct client *c, char *args)
+{
+	(void)args;
+	conn_printf(c->conn, "* ENABLED\r\n%s OK ENABLE ignored in non-authenticated state.\r\n",
+	    imap_of(c)->parser.tag);
+	return 0;
+}
+
+static const struct login_cmd imap_cmds[] = {
+	{ "LOGIN", LOGIN_IN(CMD), imap_cmd_login, 0 },
+	{ "AUTHENTICATE", LOGIN_IN(CMD), imap_cmd_authenticate, 0 },
+	{ "CAPABILITY", LOGIN_IN(CMD), imap_cmd_capability, 0 },
+	{ "NOOP", LOGIN_IN(CMD), imap_cmd_noop, 0 },
+	{ "ID", LOGIN_IN(CMD), imap_cmd_id, 0 },
+	{ "LOGOUT", LOGIN_IN(CMD), imap_cmd_logout, 0 },
+	{ "STARTTLS", LOGIN_IN(CMD), imap_cmd_starttls, 0 },
+	{ "ENABLE", LOGIN_IN(CMD), imap_cmd_enable, 0 },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* One parsed command. Returns -1 if the client is gone. */
 static int
 imap_command(struct client *c)
 {
-	struct imap_client *ic = imap_of(c);
-	const char *tag = ic->parser.tag, *name = ic->parser.name;
-
-	if (str_eq_nocase(name, "LOGIN")) {
-		imap_cmd_login(c, tag);
-	} else if (str_eq_nocase(name, "AUTHENTICATE")) {
-		imap_cmd_authenticate(c, tag);
-	} else if (str_eq_nocase(name, "CAPABILITY")) {
-		imap_cmd_capability(c, tag);
-	} else if (str_eq_nocase(name, "NOOP")) {
-		imap_reply(c, tag, "OK NOOP completed.");
-	} else if (str_eq_nocase(name, "ID")) {
-		imap_id_finish(c, tag);	/* the arguments came one at a time (imap_id_input) */
-	} else if (str_eq_nocase(name, "LOGOUT")) {
-		conn_printf(c->conn, "* BYE Logging out\r\n%s OK Logout completed.\r\n", tag);
-		ic->state = IMAP_LOGIN_CLOSING;
-		conn_close_after_flush(c->conn);
-		c->conn = NULL;
-		client_destroy(c, "Aborted login by logging out");
-		return -1;
-	} else if (str_eq_nocase(name, "STARTTLS")) {
-		imap_cmd_starttls(c, tag);
-	} else if (str_eq_nocase(name, "ENABLE")) {
-		conn_printf(c->conn, "* ENABLED\r\n%s OK ENABLE ignored in non-authenticated state.\r\n", tag);
-	} else {
-		return imap_bad(c, tag);
-	}
-	return c->destroyed ? -1 : 0;
+	const struct imap_parser *p = &imap_of(c)->parser;
+	const struct login_cmd *cmd = login_cmd_find(c, imap_cmds, p->name, strlen(p->name));
+	if (cmd == NULL)
+		return imap_bad(c, p->tag);
+	return cmd->fn(c, NULL) < 0 || c->destroyed ? -1 : 0;
 }
 
 /* A continuation line of AUTHENTICATE: base64, or "*" to abort. */
 static int
 imap_sasl_line(struct client *c)
 {
-	struct imap_client *ic = imap_of(c);
 	char *line;
 	size_t len;
 	int r = conn_getline(c->conn, &line, &len);
@@ -291,17 +257,7 @@ imap_sasl_line(struct client *c)
 		client_destroy(c, "Authentication response too large");
 		return -1;
 	}
-	if (strcmp(line, "*") == 0) {
-		ic->state = IMAP_LOGIN_NOAUTH;
-		c->sasl_waiting = 0;
-		conn_printf(c->conn, "%s BAD Authentication aborted by client.\r\n", ic->tag);
-		sasl_server_clear(c->sasl);
-		free(c->sasl);
-		c->sasl = NULL;
-		return 0;
-	}
-	imap_sasl_step(c, line, 0);
-	return 0;
+	return login_sasl_response(c, line) < 0 ? -1 : 0;
 }
 
 /* One argument of ID. Returns -1 if the client is gone. */
@@ -321,7 +277,7 @@ imap_id_input(struct client *c)
 		imap_reply(c, ic->parser.tag, "BAD Invalid ID parameters");
 		break;
 	default:
-		imap_bye(c, "Out of memory.", "Out of memory");
+		login_bye(c, "Out of memory.", "Out of memory");
 		return -1;
 	}
 	imap_parser_skip_line(&ic->parser);
@@ -334,13 +290,13 @@ imap_input(struct client *c)
 	struct imap_client *ic = imap_of(c);
 
 	while (!c->destroyed && c->conn != NULL) {
-		if (ic->state == IMAP_LOGIN_SASL) {
+		if (c->login_state == LOGIN_SASL) {
 			int r = imap_sasl_line(c);
 			if (r != 0)
 				return;
 			continue;
 		}
-		if (ic->state != IMAP_LOGIN_NOAUTH)
+		if (c->login_state != LOGIN_CMD)
 			return;	/* input waits in the buffer (pipelined after LOGIN) */
 		size_t len, used;
 		const char *data = conn_peek(c->conn, &len);
@@ -350,7 +306,7 @@ imap_input(struct client *c)
 		}
 		enum imap_parse_status st;
 		if (imap_parser_feed(&ic->parser, data, len, &used, &st) < 0) {
-			imap_bye(c, "Out of memory.", "Out of memory");
+			login_bye(c, "Out of memory.", "Out of memory");
 			return;
 		}
 		conn_consume(c->conn, used);
@@ -362,12 +318,12 @@ imap_input(struct client *c)
 			continue;
 		case IMAP_PARSE_TOO_LONG:
 			if (strcmp(ic->parser.error, "Literal too large") == 0) {
-				imap_bye(c, "Literal size too large", "Literal size too large");
+				login_bye(c, "Literal size too large", "Literal size too large");
 			} else if (strcmp(ic->parser.error, "Authentication response too large") == 0) {
 				/* as Dovecot: an over-long SASL response just ends the connection */
 				client_destroy(c, ic->parser.error);
 			} else {
-				imap_bye(c, "Input buffer full, aborting", "Input buffer full");
+				login_bye(c, "Input buffer full, aborting", "Input buffer full");
 			}
 			return;
 		case IMAP_PARSE_ARG:
@@ -392,48 +348,11 @@ imap_input(struct client *c)
 			if (imap_command(c) < 0)
 				return;
 			/* the pre-login commands are small; give the storage back between them */
-			if (ic->state != IMAP_LOGIN_NOAUTH || conn_peek(c->conn, &len) == NULL)
+			if (c->login_state != LOGIN_CMD || conn_peek(c->conn, &len) == NULL)
 				imap_parser_reset(&ic->parser);
 			continue;
 		}
 	}
-}
-
-static void
-imap_fail(struct client *c, enum client_fail why, const char *text)
-{
-	struct imap_client *ic = imap_of(c);
-	const char *tag = ic->tag ? ic->tag : "*";
-	char msg[256];
-
-	ic->state = IMAP_LOGIN_NOAUTH;
-	switch (why) {
-	case FAIL_AUTH:
-		conn_printf(c->conn, "%s NO [AUTHENTICATIONFAILED] Authentication failed.\r\n", tag);
-		break;
-	case FAIL_AUTH_REASON:
-		conn_printf(c->conn, "%s NO [AUTHENTICATIONFAILED] %s\r\n", tag, text);
-		break;
-	case FAIL_AUTH_TEMP:
-		conn_printf(c->conn, "%s NO [UNAVAILABLE] %s\r\n", tag, client_auth_temp_text(c, msg, sizeof(msg)));
-		break;
-	case FAIL_PROXY_TEMP:
-		conn_printf(c->conn, "%s NO [UNAVAILABLE] Account is temporarily unavailable.\r\n", tag);
-		break;
-	case FAIL_PROXY_CONFIG:
-		conn_printf(c->conn, "%s NO [SERVERBUG] Account is temporarily unavailable.\r\n", tag);
-		break;
-	case FAIL_BACKEND:
-		conn_printf(c->conn, "%s %s\r\n", tag, text);
-		break;
-	case FAIL_BACKEND_TEMP:
-		conn_printf(c->conn, "%s NO [UNAVAILABLE] %s\r\n", tag, text);
-		break;
-	case FAIL_NONE:
-		break;
-	}
-	if (c->auth_attempts >= LOGIN_MAX_AUTH_ATTEMPTS)
-		imap_bye(c, "Too many failed logins.", "Too many failed logins");
 }
 
 static void
@@ -451,17 +370,38 @@ imap_free(struct client *c)
 	c->proto_state = NULL;
 }
 
-const struct login_proto imap_proto = {
+static const struct login_proto imap_login = {
+	.fail = {
+		[FAIL_AUTH] = { "NO [AUTHENTICATIONFAILED]", "Authentication failed." },
+		[FAIL_AUTH_REASON] = { "NO [AUTHENTICATIONFAILED]", NULL },
+		[FAIL_AUTH_TEMP] = { "NO [UNAVAILABLE]", NULL },
+		[FAIL_PROXY_TEMP] = { "NO [UNAVAILABLE]", "Account is temporarily unavailable." },
+		[FAIL_PROXY_CONFIG] = { "NO [SERVERBUG]", "Account is temporarily unavailable." },
+		[FAIL_BACKEND] = { NULL, NULL },
+		[FAIL_BACKEND_TEMP] = { "NO [UNAVAILABLE]", NULL },
+	},
+	.bad_base64 = "BAD",
+	.aborted = { "BAD", "Authentication aborted by client." },
+	.unsupported_mech = { "NO [ALERT]", "Unsupported authentication mechanism." },
+	.cleartext_disabled = { "NO [PRIVACYREQUIRED]", "Plaintext authentication disabled." },
+	.logout_bye = "Logging out",
+	.logout = { "OK", "Logout completed." },
+	.challenge_fmt = "+ %s\r\n",
+	.bye_on_max_auth = 1,
+	.greet = imap_greet,
+	.input = imap_input,
+	.reply = imap_login_reply,
+	.bye = imap_send_bye,
+	.backend_start = imap_backend_start,
+	.backend_input = imap_backend_input,
+	.free = imap_free,
+};
+
+const struct proxyd_proto imap_proto = {
 	.name = "imap",
 	.log_prefix = "imap-login",
 	.port = 143,
 	.ssl_port = 993,
-	.greet = imap_greet,
-	.input = imap_input,
-	.fail = imap_fail,
-	.bye = imap_send_bye,
 	.bye_fmt = "* BYE %s\r\n",
-	.backend_start = imap_backend_start,
-	.backend_input = imap_backend_input,
-	.free = imap_free,
+	.login = &imap_login,
 };

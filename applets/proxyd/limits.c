@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "applets/proxyd/limits.h"
+#include "applets/proxyd/login.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/settings.h"
 #include "core/log.h"
@@ -33,7 +34,7 @@ struct ip_count {
 };
 
 struct service_count {
-	const struct login_proto *proto;
+	const struct proxyd_proto *proto;
 	unsigned int count, limit;
 	int64_t last_warn;
 };
@@ -46,7 +47,7 @@ struct limits {
 };
 
 static struct service_count *
-service_of(struct proxyd *pd, const struct login_proto *proto)
+service_of(struct proxyd *pd, const struct proxyd_proto *proto)
 {
 	struct limits *l = pd->limits;
 	for (int i = 0; i < SERVICES_MAX; i++) {
@@ -140,7 +141,7 @@ limits_client_gone(struct client *c)
 }
 
 void
-limits_session_gone(struct proxyd *pd, const struct login_proto *proto)
+limits_session_gone(struct proxyd *pd, const struct proxyd_proto *proto)
 {
 	struct service_count *s = pd->limits ? service_of(pd, proto) : NULL;
 	if (s && s->count)
@@ -150,17 +151,17 @@ limits_session_gone(struct proxyd *pd, const struct login_proto *proto)
 void
 limits_client_bye(struct client *c, const char *enh, const char *text, const char *reason)
 {
-	if (c->proto->bye_enh)
-		c->proto->bye_enh(c, enh, text);
+	if (c->proto->login->bye_enh)
+		c->proto->login->bye_enh(c, enh, text);
 	else
-		c->proto->bye(c, text);
+		c->proto->login->bye(c, text);
 	client_destroy(c, reason);
 }
 
 /* The client to drop for a new one: the oldest before login (of proto, unless NULL),
  * preferring one that is not half-way through a login or a backend connect. */
 static struct client *
-oldest_prelogin(struct proxyd *pd, const struct login_proto *proto)
+oldest_prelogin(struct proxyd *pd, const struct proxyd_proto *proto)
 {
 	struct client *oldest = NULL, *idle = NULL;
 	for (struct client *c = pd->clients; c; c = c->next) {
@@ -176,7 +177,7 @@ oldest_prelogin(struct proxyd *pd, const struct login_proto *proto)
 /* Refusing without a client: the protocol's last words where the socket is not TLS (the
  * client would not understand them otherwise), best effort, then close. */
 static void
-refuse(const struct login_proto *proto, int fd, int ssl, const char *text)
+refuse(const struct proxyd_proto *proto, int fd, int ssl, const char *text)
 {
 	char line[256];
 	if (!ssl && proto->bye_fmt) {
@@ -198,13 +199,13 @@ warn_due(struct proxyd *pd, int64_t *last)
 }
 
 int
-limits_admit(struct proxyd *pd, const struct login_proto *proto, int fd, const struct sockaddr *peer,
+limits_admit(struct proxyd *pd, const struct proxyd_proto *proto, int fd, const struct sockaddr *peer,
     int ssl)
 {
 	struct limits *l = pd->limits;
 	struct ip_addr rip, key;
 	char ip[IP_ADDR_STRLEN];
-	int login = proto->accept == NULL;
+	int login = proto->login != NULL;
 
 	ip_from_sockaddr(peer, &rip, NULL);
 	/* fd is the lowest free descriptor, so all below it are taken; every pre-login

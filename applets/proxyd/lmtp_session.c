@@ -30,7 +30,7 @@
 static void lmtp_conn_cb(struct conn *, enum conn_event, void *);
 static void lmtp_input(struct lmtp_session *);
 
-const struct login_proto lmtp_proto = {
+const struct proxyd_proto lmtp_proto = {
 	.name = "lmtp",
 	.log_prefix = "lmtp",
 	.port = 24,
@@ -99,7 +99,7 @@ lmtp_accept(struct proxyd *pd, int fd, const struct sockaddr *peer, const struct
 	s->trusted = s->rip.family == 0 ||
 	    ip_net_list_match(pd->set->login_trusted_networks, &s->rip, &bad) == 1;
 	s->ttl = LMTP_PROXY_TTL;
-	proxyd_session_id(s->session_id, sizeof(s->session_id), &s->rip, s->rport);
+	client_session_id(s->session_id, sizeof(s->session_id), &s->rip, s->rport);
 	s->conn = conn_new(pd->loop, fd, LMTP_MAX_CMD, lmtp_conn_cb, s);
 	if (s->conn == NULL) {
 		free(s);

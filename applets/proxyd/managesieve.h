@@ -5,13 +5,7 @@
 #define PROXYD_MANAGESIEVE_H
 
 #include "applets/proxyd/imap_parser.h"
-#include "applets/proxyd/proxyd.h"
-
-enum sieve_login_state {
-	SIEVE_LOGIN_CMD,	/* waiting for a command */
-	SIEVE_LOGIN_SASL,	/* AUTHENTICATE: a challenge is out */
-	SIEVE_LOGIN_BUSY,	/* passdb or backend login under way */
-};
+#include "applets/proxyd/login.h"
 
 enum sieve_backend_state {
 	SIEVE_BE_CAPABILITY,	/* the greeting: capabilities, then OK */
@@ -22,7 +16,6 @@ enum sieve_backend_state {
 
 struct sieve_client {
 	struct imap_parser parser;	/* commands: untagged; SASL responses: arguments only */
-	enum sieve_login_state state;
 	enum sieve_backend_state be_state;
 	unsigned int be_sasl : 1;	/* the backend offers SASL mechanisms */
 	unsigned int be_xclient : 1;

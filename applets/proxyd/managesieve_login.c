@@ -109,14 +109,16 @@ sieve_send_bye(struct client *c, const char *text)
 	sieve_reply(c, "BYE", NULL, text);
 }
 
-/* BYE, then the connection ends; the queued reply still goes out. */
-static void
-sieve_bye(struct client *c, const char *text, const char *reason)
+/* The login skeleton's replies: the code is the status with its response code; a
+ * backend's reply line (code NULL) was made by managesieve_proxy.c. */
+static int
+sieve_login_reply(struct client *c, const char *code, const char *text)
 {
-	sieve_send_bye(c, text);
-	conn_close_after_flush(c->conn);
-	c->conn = NULL;
-	client_destroy(c, reason);
+	if (code)
+		sieve_reply(c, code, NULL, text);
+	else
+		conn_printf(c->conn, "%s\r\n", text);
+	return 0;
 }
 
 /* As Pigeonhole: the third bad command (they are never forgiven) ends the connection.
@@ -125,90 +127,26 @@ static int
 sieve_bad(struct client *c)
 {
 	if (++c->bad_cmds >= LOGIN_MAX_BAD_CMDS) {
-		sieve_bye(c, "Too many invalid MANAGESIEVE commands.", "Too many invalid commands");
+		login_bye(c, "Too many invalid MANAGESIEVE commands.", "Too many invalid commands");
 		return -1;
 	}
 	sieve_reply(c, "NO", NULL, "Error in MANAGESIEVE command received by server.");
 	return 0;
 }
 
-static void
-sieve_sasl_end(struct client *c)
-{
-	struct sieve_client *sc = sieve_of(c);
-	sc->state = SIEVE_LOGIN_CMD;
-	sc->parser.mode = IMAP_PARSE_UNTAGGED;
-	c->sasl_waiting = 0;
-	if (c->sasl) {
-		sasl_server_clear(c->sasl);
-		free(c->sasl);
-		c->sasl = NULL;
-	}
-}
-
-static void
-sieve_sasl_step(struct client *c, const char *response, int initial)
-{
-	struct sieve_client *sc = sieve_of(c);
-	char challenge[64];
-	struct sasl_server *s = c->sasl;
-	switch (sasl_server_step(s, response, initial, challenge, sizeof(challenge))) {
-	case SASL_CONTINUE: {
-		struct strbuf sb;
-		sc->state = SIEVE_LOGIN_SASL;
-		sc->parser.mode = IMAP_PARSE_ARGS;
-		c->sasl_waiting = 1;
-		strbuf_init(&sb, 256);
-		sieve_quote(&sb, challenge);
-		strbuf_puts(&sb, "\r\n");
-		conn_write(c->conn, sb.s, sb.len);
-		strbuf_free(&sb);
-		return;
-	}
-	case SASL_DONE:
-		sc->state = SIEVE_LOGIN_BUSY;
-		sc->parser.mode = IMAP_PARSE_UNTAGGED;
-		c->sasl_waiting = 0;
-		conn_pause_read(c->conn, 1);
-		client_auth(c, sasl_mech_name(s->mech), s->authzid, s->authcid,
-		    sasl_mech_passthrough(s->mech) ? NULL : s->pass);
-		return;
-	case SASL_FAILED:
-		if (!s->bad_base64)
-			c->auth_attempts++;
-		sieve_reply(c, "NO", NULL, s->bad_base64 ? s->error : "Authentication failed.");
-		sieve_sasl_end(c);
-		return;
-	}
-}
-
 /* Returns -1 if the client is gone. */
 static int
-sieve_cmd_authenticate(struct client *c)
+sieve_cmd_authenticate(struct client *c, char *args)
 {
 	const struct imap_parser *p = &sieve_of(c)->parser;
+	(void)args;
 	if (p->nargs < 1 || p->args[0].type != IMAP_ARG_STRING || p->args[0].len == 0)
 		return sieve_bad(c);
 	if (p->nargs > 2 || (p->nargs == 2 && p->args[1].type != IMAP_ARG_STRING)) {
 		sieve_reply(c, "NO", NULL, "Invalid AUTHENTICATE initial response.");
 		return 0;
 	}
-	enum sasl_mech mech = sasl_mech_parse(p->args[0].str);
-	if (mech == SASL_MECH_NONE || !client_mechanism_offered(c, mech)) {
-		sieve_reply(c, "NO", NULL, "Unsupported authentication mechanism.");
-		return 0;
-	}
-	if (!client_cleartext_allowed(c)) {
-		sieve_reply(c, "NO", "ENCRYPT-NEEDED", "Plaintext authentication disallowed on non-secure (SSL/TLS) connections.");
-		return 0;
-	}
-	if ((c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
-		sieve_bye(c, "Out of memory.", "Out of memory");
-		return -1;
-	}
-	sasl_server_init(c->sasl, mech);
-	sieve_sasl_step(c, p->nargs == 2 ? p->args[1].str : NULL, 1);
-	return 0;
+	return login_authenticate(c, p->args[0].str, p->nargs == 2 ? p->args[1].str : NULL);
 }
 
 /* A continuation line: one string, or "*" to give up. */
@@ -218,31 +156,27 @@ sieve_sasl_line(struct client *c)
 	const struct imap_parser *p = &sieve_of(c)->parser;
 	if (p->nargs == 0) {
 		sieve_reply(c, "NO", NULL, "Received empty AUTHENTICATE client response line.");
-		sieve_sasl_end(c);
+		login_sasl_end(c);
 		return;
 	}
 	if (p->nargs != 1 || p->args[0].type != IMAP_ARG_STRING) {
 		sieve_reply(c, "NO", NULL, "Invalid AUTHENTICATE client response.");
-		sieve_sasl_end(c);
+		login_sasl_end(c);
 		return;
 	}
-	if (strcmp(p->args[0].str, "*") == 0) {
-		sieve_reply(c, "NO", NULL, "Authentication aborted by client.");
-		sieve_sasl_end(c);
-		return;
-	}
-	sieve_sasl_step(c, p->args[0].str, 0);
+	login_sasl_response(c, p->args[0].str);
 }
 
 /* XCLIENT from a trusted proxy in front of us carries the real client (§9.6). */
-static void
-sieve_cmd_xclient(struct client *c)
+static int
+sieve_cmd_xclient(struct client *c, char *args)
 {
 	const struct imap_parser *p = &sieve_of(c)->parser;
 	char kv[LOGIN_MAX_CMD];
+	(void)args;
 	if (!c->trusted) {
 		sieve_reply(c, "NO", NULL, "You are not from trusted IP");
-		return;
+		return 0;
 	}
 	for (unsigned int i = 0; i < p->nargs; i++) {
 		str_copy(kv, p->args[i].str, sizeof(kv));
@@ -252,73 +186,92 @@ sieve_cmd_xclient(struct client *c)
 		*v++ = '\0';
 		if (client_xclient_attr(c, kv, v) < 0) {
 			sieve_reply(c, "NO", NULL, "Invalid XCLIENT parameters");
-			return;
+			return 0;
 		}
 	}
 	sieve_reply(c, "OK", NULL, "Updated");
+	return 0;
 }
+
+static int
+sieve_cmd_capability(struct client *c, char *args)
+{
+	(void)args;
+	sieve_send_caps(c, "Capability completed.");
+	return 0;
+}
+
+static int
+sieve_cmd_noop(struct client *c, char *args)
+{
+	const struct imap_parser *p = &sieve_of(c)->parser;
+	(void)args;
+	if (p->nargs == 0) {
+		sieve_reply(c, "OK", NULL, "NOOP Completed");
+	} else if (p->nargs > 1) {
+		return sieve_bad(c);
+	} else if (p->args[0].type != IMAP_ARG_STRING) {
+		sieve_reply(c, "NO", NULL, "Invalid echo tag.");
+	} else {
+		/* RFC 5804 2.11: the tag comes back as a response code */
+		struct strbuf code;
+		strbuf_init(&code, LOGIN_MAX_CMD + 64);
+		strbuf_puts(&code, "TAG ");
+		sieve_quote(&code, p->args[0].str);
+		sieve_reply(c, "OK", code.s, "Done");
+		strbuf_free(&code);
+	}
+	return 0;
+}
+
+static int
+sieve_cmd_logout(struct client *c, char *args)
+{
+	(void)args;
+	return login_logout(c);
+}
+
+static int
+sieve_cmd_starttls(struct client *c, char *args)
+{
+	(void)args;
+	if (c->tls) {
+		sieve_reply(c, "NO", NULL, "TLS is already active.");
+	} else if (!client_starttls_allowed(c)) {
+		sieve_reply(c, "NO", NULL, "TLS support isn't enabled.");
+	} else {
+		sieve_reply(c, "OK", NULL, "Begin TLS negotiation now.");
+		if (client_start_tls(c) < 0) {
+			login_bye(c, "TLS initialization failed.", "TLS initialization failed");
+			return -1;
+		}
+		/* RFC 5804 2.2: the capabilities again, over TLS (queued now, sent once the
+		 * handshake is done); the parser forgets what came before */
+		imap_parser_reset(&sieve_of(c)->parser);
+		sieve_send_caps(c, "TLS negotiation successful.");
+	}
+	return 0;
+}
+
+static const struct login_cmd sieve_cmds[] = {
+	{ "AUTHENTICATE", LOGIN_IN(CMD), sieve_cmd_authenticate, 0 },
+	{ "CAPABILITY", LOGIN_IN(CMD), sieve_cmd_capability, LOGIN_CMD_NO_ARGS },
+	{ "NOOP", LOGIN_IN(CMD), sieve_cmd_noop, 0 },
+	{ "LOGOUT", LOGIN_IN(CMD), sieve_cmd_logout, LOGIN_CMD_NO_ARGS },
+	{ "STARTTLS", LOGIN_IN(CMD), sieve_cmd_starttls, LOGIN_CMD_NO_ARGS },
+	{ "XCLIENT", LOGIN_IN(CMD), sieve_cmd_xclient, 0 },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* Returns -1 if the client is gone. */
 static int
 sieve_command(struct client *c)
 {
 	const struct imap_parser *p = &sieve_of(c)->parser;
-	const char *name = p->name;
-
-	if (str_eq_nocase(name, "AUTHENTICATE"))
-		return sieve_cmd_authenticate(c);
-	if (str_eq_nocase(name, "CAPABILITY")) {
-		if (p->nargs != 0)
-			return sieve_bad(c);
-		sieve_send_caps(c, "Capability completed.");
-	} else if (str_eq_nocase(name, "NOOP")) {
-		if (p->nargs == 0) {
-			sieve_reply(c, "OK", NULL, "NOOP Completed");
-		} else if (p->nargs > 1) {
-			return sieve_bad(c);
-		} else if (p->args[0].type != IMAP_ARG_STRING) {
-			sieve_reply(c, "NO", NULL, "Invalid echo tag.");
-		} else {
-			/* RFC 5804 2.11: the tag comes back as a response code */
-			struct strbuf code;
-			strbuf_init(&code, LOGIN_MAX_CMD + 64);
-			strbuf_puts(&code, "TAG ");
-			sieve_quote(&code, p->args[0].str);
-			sieve_reply(c, "OK", code.s, "Done");
-			strbuf_free(&code);
-		}
-	} else if (str_eq_nocase(name, "LOGOUT")) {
-		if (p->nargs != 0)
-			return sieve_bad(c);
-		sieve_reply(c, "OK", NULL, "Logout completed.");
-		conn_close_after_flush(c->conn);
-		c->conn = NULL;
-		client_destroy(c, "Aborted login by logging out");
-		return -1;
-	} else if (str_eq_nocase(name, "STARTTLS")) {
-		if (p->nargs != 0)
-			return sieve_bad(c);
-		if (c->tls) {
-			sieve_reply(c, "NO", NULL, "TLS is already active.");
-		} else if (!client_starttls_allowed(c)) {
-			sieve_reply(c, "NO", NULL, "TLS support isn't enabled.");
-		} else {
-			sieve_reply(c, "OK", NULL, "Begin TLS negotiation now.");
-			if (client_start_tls(c) < 0) {
-				sieve_bye(c, "TLS initialization failed.", "TLS initialization failed");
-				return -1;
-			}
-			/* RFC 5804 2.2: the capabilities again, over TLS (queued now, sent
-			 * once the handshake is done); the parser forgets what came before */
-			imap_parser_reset(&sieve_of(c)->parser);
-			sieve_send_caps(c, "TLS negotiation successful.");
-		}
-	} else if (str_eq_nocase(name, "XCLIENT")) {
-		sieve_cmd_xclient(c);
-	} else {
+	const struct login_cmd *cmd = login_cmd_find(c, sieve_cmds, p->name, strlen(p->name));
+	if (cmd == NULL || ((cmd->flags & LOGIN_CMD_NO_ARGS) && p->nargs != 0))
 		return sieve_bad(c);
-	}
-	return c->destroyed ? -1 : 0;
+	return cmd->fn(c, NULL) < 0 || c->destroyed ? -1 : 0;
 }
 
 static void
@@ -326,16 +279,19 @@ sieve_input(struct client *c)
 {
 	struct sieve_client *sc = sieve_of(c);
 
-	while (!c->destroyed && c->conn != NULL && sc->state != SIEVE_LOGIN_BUSY) {
+	while (!c->destroyed && c->conn != NULL && c->login_state != LOGIN_BUSY) {
 		size_t len, used;
 		const char *data = conn_peek(c->conn, &len);
 		if (data == NULL) {
 			imap_parser_idle(&sc->parser);
 			return;
 		}
+		/* a response to a challenge is a line of arguments only; the state changes
+		 * only between lines */
+		sc->parser.mode = c->login_state == LOGIN_SASL ? IMAP_PARSE_ARGS : IMAP_PARSE_UNTAGGED;
 		enum imap_parse_status st;
 		if (imap_parser_feed(&sc->parser, data, len, &used, &st) < 0) {
-			sieve_bye(c, "Out of memory.", "Out of memory");
+			login_bye(c, "Out of memory.", "Out of memory");
 			return;
 		}
 		conn_consume(c->conn, used);
@@ -352,27 +308,27 @@ sieve_input(struct client *c)
 			if (strcmp(sc->parser.error, "Authentication response too large") == 0)
 				client_destroy(c, sc->parser.error);	/* as Pigeonhole: no word */
 			else if (strcmp(sc->parser.error, "Literal too large") == 0)
-				sieve_bye(c, "Literal size too large", "Literal size too large");
+				login_bye(c, "Literal size too large", "Literal size too large");
 			else
-				sieve_bye(c, "Input buffer full, aborting", "Input buffer full");
+				login_bye(c, "Input buffer full, aborting", "Input buffer full");
 			return;
 		case IMAP_PARSE_BAD:
-			if (sc->state != SIEVE_LOGIN_SASL &&
+			if (c->login_state != LOGIN_SASL &&
 			    strcmp(sc->parser.error, "IMAP command line too large") == 0) {
 				/* as Pigeonhole: answered, the connection goes on */
 				sieve_reply(c, "NO", NULL, "MANAGESIEVE command line too large");
 				continue;
 			}
-			if (sc->state == SIEVE_LOGIN_SASL) {
+			if (c->login_state == LOGIN_SASL) {
 				sieve_reply(c, "NO", NULL, "Invalid AUTHENTICATE client response.");
-				sieve_sasl_end(c);
+				login_sasl_end(c);
 				continue;
 			}
 			if (sieve_bad(c) < 0)
 				return;
 			continue;
 		case IMAP_PARSE_DONE:
-			if (sc->state == SIEVE_LOGIN_SASL)
+			if (c->login_state == LOGIN_SASL)
 				sieve_sasl_line(c);
 			else if (sieve_command(c) < 0)
 				return;
@@ -381,38 +337,6 @@ sieve_input(struct client *c)
 				imap_parser_reset(&sc->parser);
 			continue;
 		}
-	}
-}
-
-static void
-sieve_fail(struct client *c, enum client_fail why, const char *text)
-{
-	char msg[256];
-
-	sieve_of(c)->state = SIEVE_LOGIN_CMD;
-	switch (why) {
-	case FAIL_AUTH:
-		sieve_reply(c, "NO", NULL, "Authentication failed.");
-		break;
-	case FAIL_AUTH_REASON:
-		sieve_reply(c, "NO", NULL, text);
-		break;
-	case FAIL_AUTH_TEMP:
-		sieve_reply(c, "NO", "TRYLATER", client_auth_temp_text(c, msg, sizeof(msg)));
-		break;
-	case FAIL_PROXY_TEMP:
-		sieve_reply(c, "NO", "TRYLATER", "Account is temporarily unavailable.");
-		break;
-	case FAIL_PROXY_CONFIG:
-		sieve_reply(c, "NO", NULL, "Account is temporarily unavailable.");
-		break;
-	case FAIL_BACKEND:
-	case FAIL_BACKEND_TEMP:
-		/* a whole reply line made by managesieve_proxy.c */
-		conn_printf(c->conn, "%s\r\n", text);
-		break;
-	case FAIL_NONE:
-		break;
 	}
 }
 
@@ -427,17 +351,37 @@ sieve_free(struct client *c)
 	c->proto_state = NULL;
 }
 
-const struct login_proto managesieve_proto = {
+static const struct login_proto managesieve_login = {
+	.fail = {
+		[FAIL_AUTH] = { "NO", "Authentication failed." },
+		[FAIL_AUTH_REASON] = { "NO", NULL },
+		[FAIL_AUTH_TEMP] = { "NO (TRYLATER)", NULL },
+		[FAIL_PROXY_TEMP] = { "NO (TRYLATER)", "Account is temporarily unavailable." },
+		[FAIL_PROXY_CONFIG] = { "NO", "Account is temporarily unavailable." },
+		[FAIL_BACKEND] = { NULL, NULL },
+		[FAIL_BACKEND_TEMP] = { NULL, NULL },
+	},
+	.bad_base64 = "NO",
+	.aborted = { "NO", "Authentication aborted by client." },
+	.unsupported_mech = { "NO", "Unsupported authentication mechanism." },
+	.cleartext_disabled = { "NO (ENCRYPT-NEEDED)", "Plaintext authentication disallowed on non-secure (SSL/TLS) connections." },
+	.logout = { "OK", "Logout completed." },
+	/* a quoted string: base64 has no character to escape */
+	.challenge_fmt = "\"%s\"\r\n",
+	.greet = sieve_greet,
+	.input = sieve_input,
+	.reply = sieve_login_reply,
+	.bye = sieve_send_bye,
+	.backend_start = managesieve_backend_start,
+	.backend_input = managesieve_backend_input,
+	.free = sieve_free,
+};
+
+const struct proxyd_proto managesieve_proto = {
 	.name = "sieve",
 	.log_prefix = "managesieve-login",
 	.port = 4190,
 	.ssl_port = 4190,
-	.greet = sieve_greet,
-	.input = sieve_input,
-	.fail = sieve_fail,
-	.bye = sieve_send_bye,
 	.bye_fmt = "BYE \"%s\"\r\n",
-	.backend_start = managesieve_backend_start,
-	.backend_input = managesieve_backend_input,
-	.free = sieve_free,
+	.login = &managesieve_login,
 };

@@ -4,13 +4,7 @@
 #ifndef PROXYD_POP3_H
 #define PROXYD_POP3_H
 
-#include "applets/proxyd/proxyd.h"
-
-enum pop3_login_state {
-	POP3_LOGIN_AUTH,	/* waiting for a command */
-	POP3_LOGIN_SASL,	/* AUTH: waiting for a continuation line */
-	POP3_LOGIN_BUSY,	/* passdb or backend login under way */
-};
+#include "applets/proxyd/login.h"
 
 enum pop3_backend_state {
 	POP3_BE_BANNER,
@@ -22,7 +16,6 @@ enum pop3_backend_state {
 };
 
 struct pop3_client {
-	enum pop3_login_state state;
 	char *user;			/* from USER, until PASS */
 	enum pop3_backend_state be_state;
 	unsigned int login_mech_step;

@@ -36,14 +36,14 @@ pop3_send_bye(struct client *c, const char *text)
 	conn_printf(c->conn, "-ERR %s\r\n", text);
 }
 
-/* -ERR, then the connection ends; the queued reply still goes out. */
-static void
-pop3_bye(struct client *c, const char *text, const char *reason)
+static int
+pop3_login_reply(struct client *c, const char *code, const char *text)
 {
-	pop3_send_bye(c, text);
-	conn_close_after_flush(c->conn);
-	c->conn = NULL;
-	client_destroy(c, reason);
+	if (code)
+		conn_printf(c->conn, "%s %s\r\n", code, text);
+	else
+		conn_printf(c->conn, "%s\r\n", text);
+	return 0;
 }
 
 /* An unknown command: as Dovecot, the third in a row (a good command resets the count)
@@ -53,15 +53,16 @@ pop3_unknown(struct client *c)
 {
 	conn_puts(c->conn, "-ERR Unknown command.\r\n");
 	if (++c->bad_cmds >= LOGIN_MAX_BAD_CMDS) {
-		pop3_bye(c, "Too many invalid bad commands.", "Too many invalid commands");
+		login_bye(c, "Too many invalid bad commands.", "Too many invalid commands");
 		return -1;
 	}
 	return 0;
 }
 
-static void
-pop3_cmd_capa(struct client *c)
+static int
+pop3_cmd_capa(struct client *c, char *args)
 {
+	(void)args;
 	struct strbuf sb;
 	strbuf_init(&sb, 1024);
 	strbuf_puts(&sb, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n");
@@ -74,48 +75,10 @@ pop3_cmd_capa(struct client *c)
 	strbuf_puts(&sb, ".\r\n");
 	conn_write(c->conn, sb.s, sb.len);
 	strbuf_free(&sb);
+	return 0;
 }
 
-static void
-pop3_auth_done(struct client *c, const char *mech, const char *authzid, const char *user, const char *pass)
-{
-	pop3_of(c)->state = POP3_LOGIN_BUSY;
-	c->sasl_waiting = 0;
-	conn_pause_read(c->conn, 1);
-	client_auth(c, mech, authzid, user, pass);
-}
-
-static void
-pop3_sasl_step(struct client *c, const char *response, int initial)
-{
-	char challenge[64];
-	switch (sasl_server_step(c->sasl, response, initial, challenge, sizeof(challenge))) {
-	case SASL_CONTINUE:
-		pop3_of(c)->state = POP3_LOGIN_SASL;
-		c->sasl_waiting = 1;
-		conn_printf(c->conn, "+ %s\r\n", challenge);
-		return;
-	case SASL_DONE:
-		pop3_auth_done(c, sasl_mech_name(c->sasl->mech), c->sasl->authzid, c->sasl->authcid,
-		    sasl_mech_passthrough(c->sasl->mech) ? NULL : c->sasl->pass);
-		return;
-	case SASL_FAILED:
-		pop3_of(c)->state = POP3_LOGIN_AUTH;
-		c->sasl_waiting = 0;
-		if (c->sasl->bad_base64) {
-			conn_printf(c->conn, "-ERR [AUTH] %s\r\n", c->sasl->error);
-		} else {
-			c->auth_attempts++;
-			conn_puts(c->conn, "-ERR [AUTH] Authentication failed.\r\n");
-		}
-		sasl_server_clear(c->sasl);
-		free(c->sasl);
-		c->sasl = NULL;
-		return;
-	}
-}
-
-static void
+static int
 pop3_cmd_auth(struct client *c, char *args)
 {
 	if (*args == '\0') {
@@ -133,72 +96,60 @@ pop3_cmd_auth(struct client *c, char *args)
 		strbuf_puts(&sb, ".\r\n");
 		conn_write(c->conn, sb.s, sb.len);
 		strbuf_free(&sb);
-		return;
+		return 0;
 	}
 	char *ir = strchr(args, ' ');
 	if (ir)
 		*ir++ = '\0';
-	enum sasl_mech mech = sasl_mech_parse(args);
-	if (mech == SASL_MECH_NONE || !client_mechanism_offered(c, mech)) {
-		conn_puts(c->conn, "-ERR [AUTH] Unsupported authentication mechanism.\r\n");
-		return;
-	}
-	if (!client_cleartext_allowed(c)) {
-		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disabled.\r\n");
-		return;
-	}
-	if ((c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
-		pop3_bye(c, "Out of memory.", "Out of memory");
-		return;
-	}
-	sasl_server_init(c->sasl, mech);
-	pop3_sasl_step(c, ir, 1);
+	return login_authenticate(c, args, ir);
 }
 
-static void
-pop3_cmd_user(struct client *c, const char *args)
+static int
+pop3_cmd_user(struct client *c, char *args)
 {
 	struct pop3_client *pc = pop3_of(c);
 	if (!client_cleartext_allowed(c)) {
 		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
-		return;
+		return 0;
 	}
 	/* as Dovecot: USER always succeeds, whatever its length (the line limit holds it);
 	 * PASS says whether the pair is good */
 	free(pc->user);
 	pc->user = strdup(args);
 	conn_puts(c->conn, "+OK\r\n");
+	return 0;
 }
 
-static void
-pop3_cmd_pass(struct client *c, const char *args)
+static int
+pop3_cmd_pass(struct client *c, char *args)
 {
 	struct pop3_client *pc = pop3_of(c);
 	if (!client_cleartext_allowed(c)) {
 		conn_puts(c->conn, "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.\r\n");
-		return;
+		return 0;
 	}
 	if (pc->user == NULL) {
 		conn_puts(c->conn, "-ERR No username given.\r\n");
-		return;
+		return 0;
 	}
 	if (strlen(args) > SASL_MAX_PASS) {
 		conn_puts(c->conn, "-ERR [AUTH] Authentication failed.\r\n");
-		return;
+		return 0;
 	}
 	char *user = pc->user;
 	pc->user = NULL;
-	pop3_auth_done(c, "PLAIN", NULL, user, args);
+	login_auth(c, "PLAIN", NULL, user, args);
 	free(user);
+	return 0;
 }
 
 /* XCLIENT from a trusted proxy in front of us carries the real client (§9.3.7). */
-static void
+static int
 pop3_cmd_xclient(struct client *c, char *args)
 {
 	if (!c->trusted) {
 		conn_puts(c->conn, "+OK You are not from trusted IP - ignoring\r\n");
-		return;
+		return 0;
 	}
 	char *save = NULL;
 	for (char *kv = strtok_r(args, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
@@ -208,33 +159,73 @@ pop3_cmd_xclient(struct client *c, char *args)
 		*v++ = '\0';
 		if (client_xclient_attr(c, kv, v) < 0) {
 			conn_puts(c->conn, "-ERR Invalid parameters\r\n");
-			return;
+			return 0;
 		}
 	}
 	conn_puts(c->conn, "+OK Updated\r\n");
+	return 0;
 }
 
 /* RFC 2595 §4: the reply in plaintext, then the handshake; pipelined input is dropped. */
-static void
-pop3_cmd_stls(struct client *c)
+static int
+pop3_cmd_stls(struct client *c, char *args)
 {
+	(void)args;
 	if (c->tls) {
 		conn_puts(c->conn, "-ERR TLS is already active.\r\n");
-		return;
+		return 0;
 	}
 	if (!client_starttls_allowed(c)) {
 		conn_puts(c->conn, "-ERR TLS support isn't enabled.\r\n");
-		return;
+		return 0;
 	}
 	conn_puts(c->conn, "+OK Begin TLS negotiation now.\r\n");
 	if (client_start_tls(c) < 0) {
-		pop3_bye(c, "TLS initialization failed.", "TLS initialization failed");
-		return;
+		login_bye(c, "TLS initialization failed.", "TLS initialization failed");
+		return -1;
 	}
 	/* a USER given before TLS does not carry over */
 	free(pop3_of(c)->user);
 	pop3_of(c)->user = NULL;
+	return 0;
 }
+
+static int
+pop3_cmd_apop(struct client *c, char *args)
+{
+	(void)args;
+	conn_puts(c->conn, "-ERR APOP not enabled.\r\n");
+	return 0;
+}
+
+/* Dovecot's alias for XCLIENT ADDR= */
+static int
+pop3_cmd_xoip(struct client *c, char *args)
+{
+	char addr[128];
+	str_fmt(addr, sizeof(addr), "ADDR=%s", args);
+	return pop3_cmd_xclient(c, addr);
+}
+
+static int
+pop3_cmd_quit(struct client *c, char *args)
+{
+	(void)args;
+	return login_logout(c);
+}
+
+static const struct login_cmd pop3_cmds[] = {
+	{ "CAPA", LOGIN_IN(CMD), pop3_cmd_capa, 0 },
+	{ "USER", LOGIN_IN(CMD), pop3_cmd_user, 0 },
+	{ "PASS", LOGIN_IN(CMD), pop3_cmd_pass, 0 },
+	{ "AUTH", LOGIN_IN(CMD), pop3_cmd_auth, 0 },
+	{ "XCLIENT", LOGIN_IN(CMD), pop3_cmd_xclient, 0 },
+	{ "STLS", LOGIN_IN(CMD), pop3_cmd_stls, 0 },
+	{ "QUIT", LOGIN_IN(CMD), pop3_cmd_quit, 0 },
+	{ "APOP", LOGIN_IN(CMD), pop3_cmd_apop, 0 },
+	{ "XOIP", LOGIN_IN(CMD), pop3_cmd_xoip, 0 },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* Returns -1 if the client is gone. */
 static int
@@ -253,7 +244,7 @@ pop3_command(struct client *c, char *line, size_t len)
 			return -1;
 		}
 	} else if (rest + 2 > POP3_INBUF_MAX) {
-		pop3_bye(c, "Input buffer full, aborting", "Input buffer full");
+		login_bye(c, "Input buffer full, aborting", "Input buffer full");
 		return -1;
 	}
 	char *args = strchr(line, ' ');
@@ -262,113 +253,45 @@ pop3_command(struct client *c, char *line, size_t len)
 	else
 		args = line + strlen(line);
 
-	/* a known command ends a run of unknown ones */
-	if (!str_eq_nocase(line, "CAPA") && !str_eq_nocase(line, "USER") && !str_eq_nocase(line, "PASS") &&
-	    !str_eq_nocase(line, "AUTH") && !str_eq_nocase(line, "XCLIENT") && !str_eq_nocase(line, "STLS") &&
-	    !str_eq_nocase(line, "QUIT") && !str_eq_nocase(line, "APOP") && !str_eq_nocase(line, "XOIP"))
+	const struct login_cmd *cmd = login_cmd_find(c, pop3_cmds, line, strlen(line));
+	if (cmd == NULL)
 		return pop3_unknown(c);
+	/* a known command ends a run of unknown ones */
 	c->bad_cmds = 0;
-	if (str_eq_nocase(line, "CAPA"))
-		pop3_cmd_capa(c);
-	else if (str_eq_nocase(line, "USER"))
-		pop3_cmd_user(c, args);
-	else if (str_eq_nocase(line, "PASS"))
-		pop3_cmd_pass(c, args);
-	else if (str_eq_nocase(line, "AUTH"))
-		pop3_cmd_auth(c, args);
-	else if (str_eq_nocase(line, "XCLIENT"))
-		pop3_cmd_xclient(c, args);
-	else if (str_eq_nocase(line, "STLS"))
-		pop3_cmd_stls(c);
-	else if (str_eq_nocase(line, "APOP"))
-		conn_puts(c->conn, "-ERR APOP not enabled.\r\n");
-	else if (str_eq_nocase(line, "XOIP")) {
-		/* Dovecot's alias for XCLIENT ADDR= */
-		char addr[128];
-		str_fmt(addr, sizeof(addr), "ADDR=%s", args);
-		pop3_cmd_xclient(c, addr);
-	} else if (str_eq_nocase(line, "QUIT")) {
-		conn_puts(c->conn, "+OK Logging out\r\n");
-		conn_close_after_flush(c->conn);
-		c->conn = NULL;
-		client_destroy(c, "Aborted login by logging out");
+	if (cmd->fn(c, args) < 0)
 		return -1;
-	}
 	return c->destroyed ? -1 : 0;
 }
 
 static void
 pop3_input(struct client *c)
 {
-	struct pop3_client *pc = pop3_of(c);
 	char *line;
 	size_t len;
 
-	while (!c->destroyed && c->conn && pc->state != POP3_LOGIN_BUSY) {
+	while (!c->destroyed && c->conn && c->login_state != LOGIN_BUSY) {
 		int r = conn_getline(c->conn, &line, &len);
 		if (r == 0)
 			return;
 		if (r < 0) {
-			if (pc->state == POP3_LOGIN_SASL)
+			if (c->login_state == LOGIN_SASL)
 				client_destroy(c, "Authentication response too large");
 			else
-				pop3_bye(c, "Input buffer full, aborting", "Input buffer full");
+				login_bye(c, "Input buffer full, aborting", "Input buffer full");
 			return;
 		}
-		if (pc->state == POP3_LOGIN_SASL) {
+		if (c->login_state == LOGIN_SASL) {
 			if (len >= POP3_SASL_MAX) {
 				/* as Dovecot: 8192 bytes with the CR, and the connection just ends */
 				client_destroy(c, "Authentication response too large");
 				return;
 			}
-			if (strcmp(line, "*") == 0) {
-				pc->state = POP3_LOGIN_AUTH;
-				c->sasl_waiting = 0;
-				conn_puts(c->conn, "-ERR Authentication aborted by client.\r\n");
-				sasl_server_clear(c->sasl);
-				free(c->sasl);
-				c->sasl = NULL;
-				continue;
-			}
-			pop3_sasl_step(c, line, 0);
+			login_sasl_response(c, line);
 			continue;
 		}
 		if (pop3_command(c, line, len) < 0)
 			return;
 	}
-}
-
-static void
-pop3_fail(struct client *c, enum client_fail why, const char *text)
-{
-	char msg[256];
-
-	pop3_of(c)->state = POP3_LOGIN_AUTH;
-	switch (why) {
-	case FAIL_AUTH:
-		conn_puts(c->conn, "-ERR [AUTH] Authentication failed.\r\n");
-		break;
-	case FAIL_AUTH_REASON:
-		conn_printf(c->conn, "-ERR [AUTH] %s\r\n", text);
-		break;
-	case FAIL_AUTH_TEMP:
-		conn_printf(c->conn, "-ERR [SYS/TEMP] %s\r\n", client_auth_temp_text(c, msg, sizeof(msg)));
-		break;
-	case FAIL_PROXY_TEMP:
-		conn_puts(c->conn, "-ERR [SYS/TEMP] Account is temporarily unavailable.\r\n");
-		break;
-	case FAIL_PROXY_CONFIG:
-		conn_puts(c->conn, "-ERR Account is temporarily unavailable.\r\n");
-		break;
-	case FAIL_BACKEND:
-	case FAIL_BACKEND_TEMP:
-		conn_printf(c->conn, "%s\r\n", text);
-		break;
-	case FAIL_NONE:
-		break;
-	}
-	if (c->auth_attempts >= LOGIN_MAX_AUTH_ATTEMPTS)
-		pop3_bye(c, "Too many failed logins.", "Too many failed logins");
 }
 
 static void
@@ -382,17 +305,37 @@ pop3_free(struct client *c)
 	c->proto_state = NULL;
 }
 
-const struct login_proto pop3_proto = {
+static const struct login_proto pop3_login = {
+	.fail = {
+		[FAIL_AUTH] = { "-ERR [AUTH]", "Authentication failed." },
+		[FAIL_AUTH_REASON] = { "-ERR [AUTH]", NULL },
+		[FAIL_AUTH_TEMP] = { "-ERR [SYS/TEMP]", NULL },
+		[FAIL_PROXY_TEMP] = { "-ERR [SYS/TEMP]", "Account is temporarily unavailable." },
+		[FAIL_PROXY_CONFIG] = { "-ERR", "Account is temporarily unavailable." },
+		[FAIL_BACKEND] = { NULL, NULL },
+		[FAIL_BACKEND_TEMP] = { NULL, NULL },
+	},
+	.bad_base64 = "-ERR [AUTH]",
+	.aborted = { "-ERR", "Authentication aborted by client." },
+	.unsupported_mech = { "-ERR [AUTH]", "Unsupported authentication mechanism." },
+	.cleartext_disabled = { "-ERR [AUTH]", "Plaintext authentication disabled." },
+	.logout = { "+OK", "Logging out" },
+	.challenge_fmt = "+ %s\r\n",
+	.bye_on_max_auth = 1,
+	.greet = pop3_greet,
+	.input = pop3_input,
+	.reply = pop3_login_reply,
+	.bye = pop3_send_bye,
+	.backend_start = pop3_backend_start,
+	.backend_input = pop3_backend_input,
+	.free = pop3_free,
+};
+
+const struct proxyd_proto pop3_proto = {
 	.name = "pop3",
 	.log_prefix = "pop3-login",
 	.port = 110,
 	.ssl_port = 995,
-	.greet = pop3_greet,
-	.input = pop3_input,
-	.fail = pop3_fail,
-	.bye = pop3_send_bye,
 	.bye_fmt = "-ERR %s\r\n",
-	.backend_start = pop3_backend_start,
-	.backend_input = pop3_backend_input,
-	.free = pop3_free,
+	.login = &pop3_login,
 };

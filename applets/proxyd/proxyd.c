@@ -27,6 +27,7 @@
 #include "applets/proxyd/penalty.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
+#include "applets/proxyd/sessions.h"
 #include "applets/proxyd/settings.h"
 #include "applets/proxyd/stats.h"
 #include "config.h"
@@ -433,6 +434,7 @@ proxyd_main(int argc, char **argv)
 	free(ls);
 	http_server_free(stats);
 	admin_close(&pd);
+	sessions_free(&pd);
 	director_close(&pd);
 	limits_free(&pd);
 	penalty_free(&pd);

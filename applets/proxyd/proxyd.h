@@ -31,33 +31,37 @@ enum client_fail {
 	FAIL_BACKEND_TEMP,	/* the backend said "try later": text is its own reply */
 };
 
-struct login_proto {
+#define CLIENT_FAIL_COUNT	(FAIL_BACKEND_TEMP + 1)
+
+/* Where a client's login dialogue is: what its input is read as. */
+enum login_state {
+	LOGIN_CMD,		/* commands */
+	LOGIN_SASL,		/* a SASL challenge is out: the client's response */
+	LOGIN_BUSY,		/* passdb or backend login under way: input waits */
+	LOGIN_CLOSING,		/* last words sent */
+};
+
+/* A protocol proxyd serves: what listeners, limits, logs and stats need. settings.c has
+ * the one list of them (settings_protos). */
+struct login_proto;
+struct proxyd_proto {
 	const char *name;		/* "imap": logs, passdb service, proxy list */
 	const char *log_prefix;		/* "imap-login" */
 	unsigned int port;		/* backend default port */
 	unsigned int ssl_port;		/* with ssl=yes and no port */
-	void (*greet)(struct client *);
-	void (*input)(struct client *);		/* client bytes are buffered */
-	void (*fail)(struct client *, enum client_fail, const char *text);
-	/* last words before a disconnect: "* BYE text" / "-ERR text" */
-	void (*bye)(struct client *, const char *text);
-	/* SMTP: the same with an enhanced status code ("421 enh host text"); NULL: bye */
-	void (*bye_enh)(struct client *, const char *enh, const char *text);
-	const char *bye_fmt;		/* the same as a format for a relayed session */
-	void (*backend_start)(struct client *);	/* backend connected */
-	void (*backend_input)(struct client *);	/* backend bytes are buffered */
-	void (*free)(struct client *);		/* frees the protocol's part */
-	/* A protocol without a login dialogue (LMTP) takes the connection itself; the
-	 * rest of the operations are then unused. */
+	const char *bye_fmt;		/* last words to a refused or kicked client, or NULL */
+	/* a login protocol: its dialogue (login.h), which client.c and login.c drive */
+	const struct login_proto *login;
+	/* a protocol without a login dialogue (LMTP) takes the connection itself */
 	void (*accept)(struct proxyd *, int fd, const struct sockaddr *peer, const struct sockaddr *local,
 	    int ssl);
 };
 
-extern const struct login_proto imap_proto;
-extern const struct login_proto pop3_proto;
-extern const struct login_proto lmtp_proto;	/* lmtp_session.c */
-extern const struct login_proto submission_proto;
-extern const struct login_proto managesieve_proto;
+extern const struct proxyd_proto imap_proto;
+extern const struct proxyd_proto pop3_proto;
+extern const struct proxyd_proto lmtp_proto;	/* lmtp_session.c */
+extern const struct proxyd_proto submission_proto;
+extern const struct proxyd_proto managesieve_proto;
 
 /* Where and how the user is proxied, from the passdb's fields. */
 struct proxy_dest {
@@ -85,7 +89,8 @@ struct dns_query;
 struct client {
 	struct proxyd *pd;
 	struct client *prev, *next;	/* pd->clients */
-	const struct login_proto *proto;
+	const struct proxyd_proto *proto;	/* a login protocol: proto->login is set */
+	enum login_state login_state;
 	struct conn *conn;
 	struct conn *backend;
 	struct loop_timer timer;	/* one deadline at a time: auth delay, delay_until, backend */
@@ -145,6 +150,8 @@ struct proxyd {
 	unsigned int nrelays;
 	struct backend_rec *backends;	/* see relay.h */
 	struct admin *admin;		/* admin sockets: admin.c */
+	char **alt_keys;		/* user_* keys seen, first-seen order: sessions.c */
+	unsigned int nalt_keys;
 	struct lmtp_session *lmtp_sessions;	/* lmtp_session.c */
 	unsigned int nlmtp;
 	uint64_t guid_prefix, guid_next;	/* conn_guid: random per process, then counted */
@@ -167,12 +174,12 @@ void proxyd_admit(struct proxyd *, const struct listener_set *ls, int fd, const 
 /* client.c */
 /* Dovecot's session id: 48 bits of the microsecond clock, the client port and the raw
  * client address, base64: 16 characters for IPv4, 32 for IPv6 (out: at least 33). */
-void proxyd_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport);
+void client_session_id(char *out, size_t outlen, const struct ip_addr *rip, unsigned int rport);
 /* how, for client_create and proxyd_admit: */
 #define CLIENT_TLS		0x1	/* implicit TLS (ssl = yes listener) */
 #define CLIENT_PROXIED		0x2	/* addresses from a PROXY header (haproxy_accept.c) */
 #define CLIENT_PROXIED_TLS	0x4	/* and the header says the client used TLS */
-struct client *client_create(struct proxyd *, const struct login_proto *, int fd,
+struct client *client_create(struct proxyd *, const struct proxyd_proto *, int fd,
     const struct sockaddr *peer, const struct sockaddr *local, int how);
 /* Logs the disconnect with reason (Dovecot's wording) and frees the client. */
 void client_destroy(struct client *, const char *reason);
@@ -180,6 +187,10 @@ void client_destroy(struct client *, const char *reason);
 void client_auth(struct client *, const char *mech, const char *authzid, const char *user, const char *pass);
 /* Closes every client that is still logging in (shutdown). */
 void client_destroy_all(struct proxyd *);
+/* What the established session shows (and the passdb's user_* fields), copied into one
+ * block for the relay (relay.h); free() frees it. */
+struct relay_info;
+struct relay_info *client_relay_info(struct client *);
 /* Called by the protocol when the backend login succeeded and the client got its reply:
  * hands both connections to the relay and frees the client. */
 void client_proxy_established(struct client *);

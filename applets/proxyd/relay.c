@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 #include "applets/proxyd/director.h"
-#include "applets/proxyd/admin.h"
 #include "applets/proxyd/limits.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
+#include "applets/proxyd/sessions.h"
 #include "applets/proxyd/settings.h"
 #include "applets/proxyd/stats.h"
 #include "core/log.h"
@@ -498,7 +498,7 @@ relay_start(struct client *c)
 	struct relay *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -1;
-	r->info = relay_info_new(c);
+	r->info = client_relay_info(c);
 	if (r->info == NULL) {
 		free(r);
 		return -1;
@@ -531,7 +531,7 @@ relay_start(struct client *c)
 	buf_release(&cin);
 	buf_release(&bin);
 
-	admin_alt_keys_note(pd, r->info->alt_keys, r->info->nalt);
+	sessions_alt_keys_note(pd, r->info->alt_keys, r->info->nalt);
 	r->backend = backend_rec_get(pd, &c->dest.ip, c->dest.port);
 	if (r->backend)
 		r->backend->proxying++;

@@ -50,7 +50,7 @@ struct backend_rec {
 struct relay {
 	struct proxyd *pd;
 	struct relay *prev, *next;
-	const struct login_proto *proto;
+	const struct proxyd_proto *proto;
 	struct relay_info *info;
 	struct loop_io cio, bio;
 	struct tls *ctls, *btls;	/* TLS engines of the client and backend sides, or NULL */
@@ -66,9 +66,5 @@ struct relay {
 	unsigned int delayed : 1;	/* backend gone, client close delayed */
 };
 
-/* Copies what the session shows (and the passdb's user_* fields) into one block; free()
- * frees it. */
-struct client;
-struct relay_info *relay_info_new(struct client *);
 
 #endif

@@ -70,7 +70,7 @@ static const struct conf_key proxyd_schema[] = {
 /* Every protocol name proxyd knows; NULL: its feature (mk/features.mk) is not in this build. */
 static const struct {
 	const char *name;
-	const struct login_proto *proto;
+	const struct proxyd_proto *proto;
 } protos[] = {
 	{ "imap", &imap_proto },
 	{ "pop3", FEATURE_IF(MTOOL_WITH_POP3, &pop3_proto) FEATURE_IF_NOT(MTOOL_WITH_POP3, NULL) },
@@ -157,15 +157,30 @@ proto_index(const char *name, size_t len)
 	return -1;
 }
 
-static const struct login_proto *
+static const struct proxyd_proto *
 proto_by_name(const char *name, size_t len)
 {
 	int i = proto_index(name, len);
 	return i < 0 ? NULL : protos[i].proto;
 }
 
+const struct proxyd_proto *
+settings_protos(unsigned int i)
+{
+	for (size_t k = 0; k < NPROTOS; k++)
+		if (protos[k].proto != NULL && i-- == 0)
+			return protos[k].proto;
+	return NULL;
+}
+
+const struct proxyd_proto *
+settings_protos_named(const char *name)
+{
+	return proto_by_name(name, strlen(name));
+}
+
 static int
-proto_enabled(const char *protocols, const struct login_proto *p)
+proto_enabled(const char *protocols, const struct proxyd_proto *p)
 {
 	for (const char *s = protocols; *s;) {
 		size_t n = strcspn(s, " ,");
@@ -178,7 +193,7 @@ proto_enabled(const char *protocols, const struct login_proto *p)
 }
 
 static int
-add_listener(struct proxyd_settings *set, const struct login_proto *p, const char *name,
+add_listener(struct proxyd_settings *set, const struct proxyd_proto *p, const char *name,
     const struct ip_addr *ip, unsigned int port, int ssl)
 {
 	struct listener_set *l = realloc(set->listeners, (set->nlisteners + 1) * sizeof(*l));
@@ -239,7 +254,7 @@ listen_each(const char *list, const struct conf_node *node, struct errctx *e,
 
 struct listen_ctx {
 	struct proxyd_settings *set;
-	const struct login_proto *proto;
+	const struct proxyd_proto *proto;
 	const char *name;
 	unsigned int port;
 	int ssl;
@@ -257,7 +272,7 @@ listen_add_cb(const struct ip_addr *ip, void *arg)
 		lc->set->listeners[lc->set->nlisteners - 1].haproxy = lc->haproxy;
 }
 
-static void add_unix_listener(struct proxyd_settings *, const struct login_proto *, const char *,
+static void add_unix_listener(struct proxyd_settings *, const struct proxyd_proto *, const char *,
     const struct conf_node *, struct errctx *);
 
 static void
@@ -281,7 +296,7 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 		s += strspn(s, " ,");
 	}
 	for (size_t i = 0; i < NPROTOS; i++) {
-		const struct login_proto *p = protos[i].proto;
+		const struct proxyd_proto *p = protos[i].proto;
 		if (p == NULL || !proto_enabled(protocols, p))
 			continue;
 		/* Dovecot's service names: imap-login ... submission-login, managesieve-login;
@@ -460,7 +475,7 @@ parse_unix_owner(const struct conf_node *l, mode_t *mode, uid_t *uid, gid_t *gid
 /* unix_listener NAME { mode user group } of a protocol service: NAME is a path, relative
  * to base_dir unless it starts with '/', as in Dovecot */
 static void
-add_unix_listener(struct proxyd_settings *set, const struct login_proto *p, const char *name,
+add_unix_listener(struct proxyd_settings *set, const struct proxyd_proto *p, const char *name,
     const struct conf_node *l, struct errctx *e)
 {
 	char path[512];
@@ -760,7 +775,7 @@ load_limits(struct proxyd_settings *set, struct errctx *e)
 	load_unix_listener(set, "anvil", "anvil-auth-penalty", &pen, e);
 	set->auth_penalty = pen.mode != 0;
 	for (size_t i = 0; i < NPROTOS; i++) {
-		const struct login_proto *p = protos[i].proto;
+		const struct proxyd_proto *p = protos[i].proto;
 		if (p == NULL)
 			continue;	/* not in this build */
 		struct proto_set *ps = (struct proto_set *)settings_proto(set, p->name);

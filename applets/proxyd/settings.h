@@ -12,10 +12,10 @@
 #include "core/tls.h"
 
 struct conf;
-struct login_proto;
+struct proxyd_proto;
 
 struct listener_set {
-	const struct login_proto *proto;
+	const struct proxyd_proto *proto;
 	const char *name;		/* inet_listener name, for logs */
 	struct ip_addr ip;
 	unsigned int port;
@@ -117,5 +117,9 @@ int settings_load(struct proxyd_settings *, const char *path, char *const *overr
     size_t noverrides, FILE *errf);
 void settings_free(struct proxyd_settings *);
 const struct proto_set *settings_proto(const struct proxyd_settings *, const char *proto);
+/* The protocols of this build, in the order of settings.c's list (the one list of them):
+ * the i-th, or NULL past the last; and the one called name, or NULL. */
+const struct proxyd_proto *settings_protos(unsigned int i);
+const struct proxyd_proto *settings_protos_named(const char *name);
 
 #endif

@@ -5,8 +5,8 @@
 
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
+#include "applets/proxyd/settings.h"
 #include "applets/proxyd/stats.h"
-#include "core/feature.h"
 #include "core/passdb.h"
 #include "core/str.h"
 #include "core/tls.h"
@@ -46,22 +46,13 @@ static struct metrics_family stats_backend_sessions = {
 	.type = METRICS_GAUGE, .labels = { "backend" },
 };
 
-/* the protocols of this build (mk/features.mk); LMTP, when in, is last */
-static const struct login_proto *const protos[] = {
-	&imap_proto,
-	FEATURE_IF(MTOOL_WITH_POP3, &pop3_proto,)
-	FEATURE_IF(MTOOL_WITH_SUBMISSION, &submission_proto,)
-	FEATURE_IF(MTOOL_WITH_MANAGESIEVE, &managesieve_proto,)
-	FEATURE_IF(MTOOL_WITH_LMTP, &lmtp_proto,)
-};
-#define NPROTOS (sizeof(protos) / sizeof(protos[0]))
-#define HAS_LMTP FEATURE_ON(MTOOL_WITH_LMTP)
+#define STATS_PROTOS_MAX	8	/* rows of settings.c's protocol list */
 
 static unsigned int
-proto_index(const struct login_proto *p)
+stats_proto_index(const struct proxyd_proto *p)
 {
-	for (unsigned int i = 0; i < NPROTOS; i++)
-		if (protos[i] == p)
+	for (unsigned int i = 0; i < STATS_PROTOS_MAX && settings_protos(i); i++)
+		if (settings_protos(i) == p)
 			return i;
 	return 0;
 }
@@ -70,17 +61,20 @@ static void
 collect_sessions(struct metrics_family *f, void *arg)
 {
 	struct proxyd *pd = arg;
-	unsigned int pre[NPROTOS] = { 0 }, relaying[NPROTOS] = { 0 };
+	unsigned int pre[STATS_PROTOS_MAX] = { 0 }, relaying[STATS_PROTOS_MAX] = { 0 };
+	const struct proxyd_proto *p;
 	for (const struct client *c = pd->clients; c; c = c->next)
-		pre[proto_index(c->proto)]++;
+		pre[stats_proto_index(c->proto)]++;
 	for (const struct relay *r = pd->relays; r; r = r->next)
-		relaying[proto_index(r->proto)]++;
-	if (HAS_LMTP)
-		relaying[NPROTOS - 1] = pd->nlmtp;	/* an LMTP session proxies from its first RCPT */
-	for (unsigned int i = 0; i < NPROTOS; i++) {
-		if (!HAS_LMTP || i != NPROTOS - 1)
-			metrics_set(f, pre[i], METRICS_VALUES(protos[i]->name, "pre_login"));
-		metrics_set(f, relaying[i], METRICS_VALUES(protos[i]->name, "proxying"));
+		relaying[stats_proto_index(r->proto)]++;
+	for (unsigned int i = 0; i < STATS_PROTOS_MAX && (p = settings_protos(i)) != NULL; i++) {
+		if (p->login == NULL) {
+			/* LMTP: no login dialogue; a session proxies from its first RCPT */
+			metrics_set(f, pd->nlmtp, METRICS_VALUES(p->name, "proxying"));
+			continue;
+		}
+		metrics_set(f, pre[i], METRICS_VALUES(p->name, "pre_login"));
+		metrics_set(f, relaying[i], METRICS_VALUES(p->name, "proxying"));
 	}
 }
 
@@ -113,9 +107,10 @@ stats_init(struct proxyd *pd)
 	metrics_build_info("proxyd");
 	metrics_register(&stats_logins);
 	/* every login series from the start, so that rate() sees the first failure */
-	for (unsigned int i = 0; i < NPROTOS - HAS_LMTP; i++)
-		for (unsigned int j = 0; j < sizeof(results) / sizeof(results[0]); j++)
-			metrics_add(&stats_logins, 0, METRICS_VALUES(protos[i]->name, results[j]));
+	const struct proxyd_proto *p;
+	for (unsigned int i = 0; (p = settings_protos(i)) != NULL; i++)
+		for (unsigned int j = 0; p->login && j < sizeof(results) / sizeof(results[0]); j++)
+			metrics_add(&stats_logins, 0, METRICS_VALUES(p->name, results[j]));
 	metrics_register(&stats_login_seconds);
 	metrics_register(&passdb_lookup_seconds);
 	metrics_register(&stats_backend_failures);

@@ -4,14 +4,8 @@
 #ifndef PROXYD_SUBMISSION_H
 #define PROXYD_SUBMISSION_H
 
-#include "applets/proxyd/proxyd.h"
+#include "applets/proxyd/login.h"
 #include "core/str.h"
-
-enum smtp_login_state {
-	SMTP_LOGIN_CMD,		/* waiting for a command */
-	SMTP_LOGIN_SASL,	/* AUTH: a 334 challenge is out */
-	SMTP_LOGIN_BUSY,	/* passdb or backend login under way */
-};
 
 enum smtp_backend_state {
 	SMTP_BE_BANNER,
@@ -29,7 +23,6 @@ enum smtp_backend_state {
 #define SMTP_BE_CAP_ENHANCED	0x08
 
 struct smtp_client {
-	enum smtp_login_state state;
 	unsigned int skipping : 1;	/* discarding the rest of a line too long to keep */
 	unsigned int helo_seen : 1;	/* HELO (not EHLO): XCLIENT PROTO=SMTP */
 	char *helo;			/* the client's EHLO/HELO domain, or a trusted XCLIENT HELO= */

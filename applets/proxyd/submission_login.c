@@ -39,15 +39,6 @@ smtp_send_bye(struct client *c, const char *text)
 	smtp_send_bye_enh(c, "4.4.2", text);
 }
 
-/* A final reply, then the connection ends; the queued reply still goes out. */
-static void
-smtp_close(struct client *c, const char *reason)
-{
-	conn_close_after_flush(c->conn);
-	c->conn = NULL;
-	client_destroy(c, reason);
-}
-
 /* Replies to a command. As Dovecot's SMTP server: 500, 501 and 503 count as bad
  * commands, anything else ends a run of them; after SMTP_LOGIN_MAX_BAD_CMDS in a row the
  * next bad one closes the connection. Returns -1 if the client is gone. */
@@ -60,11 +51,28 @@ smtp_reply(struct client *c, const char *line)
 		c->bad_cmds = 0;
 	} else if (++c->bad_cmds > SMTP_LOGIN_MAX_BAD_CMDS) {
 		conn_printf(c->conn, "421 4.7.0 %s Too many invalid commands.\r\n", c->pd->set->hostname);
-		smtp_close(c, "Too many invalid commands");
+		login_close(c, "Too many invalid commands");
 		return -1;
 	}
 	conn_printf(c->conn, "%s\r\n", line);
 	return 0;
+}
+
+/* The login skeleton's replies. A login's result (the passdb's or the backend's) is
+ * written as it is: only the replies of the dialogue itself count as above. */
+static int
+smtp_login_reply(struct client *c, const char *code, const char *text)
+{
+	char line[512];
+	if (code == NULL || c->login_state == LOGIN_BUSY) {
+		if (code)
+			conn_printf(c->conn, "%s %s\r\n", code, text);
+		else
+			conn_printf(c->conn, "%s\r\n", text);
+		return 0;
+	}
+	str_fmt(line, sizeof(line), "%s %s", code, text);
+	return smtp_reply(c, line);
 }
 
 /* "250-" for every line but the last */
@@ -78,7 +86,7 @@ ehlo_line(struct strbuf *sb, const char *text)
  * submission_backend_capabilities and submission_client_workarounds = exotic-backend,
  * because the client does not ask again after AUTH. */
 static void
-smtp_cmd_ehlo(struct client *c, const char *domain, int ehlo)
+smtp_ehlo_reply(struct client *c, const char *domain, int ehlo)
 {
 	struct smtp_client *sc = smtp_of(c);
 	const struct proxyd_settings *set = c->pd->set;
@@ -143,56 +151,6 @@ smtp_cmd_ehlo(struct client *c, const char *domain, int ehlo)
 	c->bad_cmds = 0;
 }
 
-static void
-smtp_auth_done(struct client *c)
-{
-	struct sasl_server *s = c->sasl;
-	smtp_of(c)->state = SMTP_LOGIN_BUSY;
-	c->sasl_waiting = 0;
-	conn_pause_read(c->conn, 1);
-	client_auth(c, sasl_mech_name(s->mech), s->authzid, s->authcid,
-	    sasl_mech_passthrough(s->mech) ? NULL : s->pass);
-}
-
-static void
-smtp_sasl_end(struct client *c)
-{
-	smtp_of(c)->state = SMTP_LOGIN_CMD;
-	c->sasl_waiting = 0;
-	if (c->sasl) {
-		sasl_server_clear(c->sasl);
-		free(c->sasl);
-		c->sasl = NULL;
-	}
-}
-
-/* Returns -1 if the client is gone. */
-static int
-smtp_sasl_step(struct client *c, const char *response, int initial)
-{
-	char challenge[64], line[300];
-	switch (sasl_server_step(c->sasl, response, initial, challenge, sizeof(challenge))) {
-	case SASL_CONTINUE:
-		smtp_of(c)->state = SMTP_LOGIN_SASL;
-		c->sasl_waiting = 1;
-		conn_printf(c->conn, "334 %s\r\n", challenge);
-		return 0;
-	case SASL_DONE:
-		smtp_auth_done(c);
-		return 0;
-	case SASL_FAILED:
-		if (c->sasl->bad_base64) {
-			str_fmt(line, sizeof(line), "501 5.5.2 %s", c->sasl->error);
-		} else {
-			c->auth_attempts++;
-			str_fmt(line, sizeof(line), "535 5.7.8 Authentication failed.");
-		}
-		smtp_sasl_end(c);
-		return smtp_reply(c, line);
-	}
-	return 0;
-}
-
 static int
 smtp_cmd_auth(struct client *c, char *args)
 {
@@ -205,17 +163,7 @@ smtp_cmd_auth(struct client *c, char *args)
 		if (*ir == '\0')
 			ir = NULL;
 	}
-	enum sasl_mech mech = sasl_mech_parse(args);
-	if (mech == SASL_MECH_NONE || !client_mechanism_offered(c, mech))
-		return smtp_reply(c, "504 5.5.4 Unsupported authentication mechanism.");
-	if (!client_cleartext_allowed(c))
-		return smtp_reply(c, "523 5.7.10 Plaintext authentication disallowed on non-secure (SSL/TLS) connections.");
-	if ((c->sasl = calloc(1, sizeof(*c->sasl))) == NULL) {
-		smtp_reply(c, "454 4.7.0 Out of memory.");
-		return 0;
-	}
-	sasl_server_init(c->sasl, mech);
-	return smtp_sasl_step(c, ir, 1);
+	return login_authenticate(c, args, ir);
 }
 
 /* XCLIENT from a trusted proxy in front of us carries the real client (§9.4); the
@@ -267,7 +215,7 @@ is_verb(const char *s)
 /* RFC 3207: 220, then TLS; the client's EHLO and anything it pipelined behind STARTTLS
  * are forgotten, so it must greet again over TLS. Returns -1 if the client is gone. */
 static int
-smtp_cmd_starttls(struct client *c, const char *args)
+smtp_cmd_starttls(struct client *c, char *args)
 {
 	struct smtp_client *sc = smtp_of(c);
 	if (*args != '\0')
@@ -278,7 +226,7 @@ smtp_cmd_starttls(struct client *c, const char *args)
 		return smtp_reply(c, "502 5.5.1 TLS support is not enabled.");
 	smtp_reply(c, "220 2.0.0 Begin TLS negotiation now.");
 	if (client_start_tls(c) < 0) {
-		smtp_close(c, "TLS initialization failed");
+		login_close(c, "TLS initialization failed");
 		return -1;
 	}
 	free(sc->helo);
@@ -286,6 +234,59 @@ smtp_cmd_starttls(struct client *c, const char *args)
 	sc->helo_seen = 0;
 	return 0;
 }
+
+static int
+smtp_cmd_ehlo(struct client *c, char *args)
+{
+	smtp_ehlo_reply(c, args, 1);
+	return 0;
+}
+
+static int
+smtp_cmd_helo(struct client *c, char *args)
+{
+	smtp_ehlo_reply(c, args, 0);
+	return 0;
+}
+
+static int
+smtp_cmd_noop(struct client *c, char *args)
+{
+	(void)args;
+	return smtp_reply(c, "250 2.0.0 OK");
+}
+
+static int
+smtp_cmd_quit(struct client *c, char *args)
+{
+	(void)args;
+	return login_logout(c);
+}
+
+/* MAIL, RCPT, DATA, BDAT, VRFY */
+static int
+smtp_cmd_needs_auth(struct client *c, char *args)
+{
+	(void)args;
+	return smtp_reply(c, "530 5.7.0 Authentication required.");
+}
+
+static const struct login_cmd smtp_cmds[] = {
+	{ "EHLO", LOGIN_IN(CMD), smtp_cmd_ehlo, 0 },
+	{ "HELO", LOGIN_IN(CMD), smtp_cmd_helo, 0 },
+	{ "AUTH", LOGIN_IN(CMD), smtp_cmd_auth, 0 },
+	{ "NOOP", LOGIN_IN(CMD), smtp_cmd_noop, 0 },
+	{ "RSET", LOGIN_IN(CMD), smtp_cmd_noop, 0 },
+	{ "QUIT", LOGIN_IN(CMD), smtp_cmd_quit, 0 },
+	{ "STARTTLS", LOGIN_IN(CMD), smtp_cmd_starttls, 0 },
+	{ "XCLIENT", LOGIN_IN(CMD), smtp_cmd_xclient, 0 },
+	{ "MAIL", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ "RCPT", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ "DATA", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ "BDAT", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ "VRFY", LOGIN_IN(CMD), smtp_cmd_needs_auth, 0 },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* Returns -1 if the client is gone. */
 static int
@@ -300,27 +301,10 @@ smtp_command(struct client *c, char *line)
 	}
 	if (!is_verb(line))
 		return smtp_reply(c, "500 5.5.2 Invalid command syntax");
-	if (str_eq_nocase(line, "EHLO") || str_eq_nocase(line, "HELO")) {
-		smtp_cmd_ehlo(c, args, str_eq_nocase(line, "EHLO"));
-	} else if (str_eq_nocase(line, "AUTH")) {
-		return smtp_cmd_auth(c, args);
-	} else if (str_eq_nocase(line, "NOOP") || str_eq_nocase(line, "RSET")) {
-		return smtp_reply(c, "250 2.0.0 OK");
-	} else if (str_eq_nocase(line, "QUIT")) {
-		conn_puts(c->conn, "221 2.0.0 Bye\r\n");
-		smtp_close(c, "Aborted login by logging out");
-		return -1;
-	} else if (str_eq_nocase(line, "STARTTLS")) {
-		return smtp_cmd_starttls(c, args);
-	} else if (str_eq_nocase(line, "XCLIENT")) {
-		return smtp_cmd_xclient(c, args);
-	} else if (str_eq_nocase(line, "MAIL") || str_eq_nocase(line, "RCPT") ||
-	    str_eq_nocase(line, "DATA") || str_eq_nocase(line, "BDAT") || str_eq_nocase(line, "VRFY")) {
-		return smtp_reply(c, "530 5.7.0 Authentication required.");
-	} else {
+	const struct login_cmd *cmd = login_cmd_find(c, smtp_cmds, line, strlen(line));
+	if (cmd == NULL)
 		return smtp_reply(c, "500 5.5.1 Unknown command");
-	}
-	return c->destroyed ? -1 : 0;
+	return cmd->fn(c, args) < 0 || c->destroyed ? -1 : 0;
 }
 
 /* A line longer than the input buffer: its start is gone, the rest is dropped up to
@@ -340,10 +324,10 @@ smtp_skip_line(struct client *c)
 	}
 	conn_consume(c->conn, (size_t)(lf - data) + 1);
 	sc->skipping = 0;
-	if (sc->state == SMTP_LOGIN_SASL) {
+	if (c->login_state == LOGIN_SASL) {
 		/* RFC 4954: a response longer than the server's buffer fails the AUTH (with
 		 * Dovecot's words: RFC 4954's 5.5.6 would be more precise) */
-		smtp_sasl_end(c);
+		login_sasl_end(c);
 	}
 	return smtp_reply(c, "500 5.5.2 Line too long") < 0 ? -1 : 1;
 }
@@ -355,7 +339,7 @@ smtp_input(struct client *c)
 	char *line;
 	size_t len;
 
-	while (!c->destroyed && c->conn && sc->state != SMTP_LOGIN_BUSY) {
+	while (!c->destroyed && c->conn && c->login_state != LOGIN_BUSY) {
 		if (sc->skipping) {
 			if (smtp_skip_line(c) <= 0)
 				return;
@@ -368,14 +352,8 @@ smtp_input(struct client *c)
 			sc->skipping = 1;
 			continue;
 		}
-		if (sc->state == SMTP_LOGIN_SASL) {
-			if (strcmp(line, "*") == 0) {
-				smtp_sasl_end(c);
-				if (smtp_reply(c, "501 5.5.2 Authentication aborted by client.") < 0)
-					return;
-				continue;
-			}
-			if (smtp_sasl_step(c, line, 0) < 0)
+		if (c->login_state == LOGIN_SASL) {
+			if (login_sasl_response(c, line) < 0)
 				return;
 			continue;
 		}
@@ -386,36 +364,6 @@ smtp_input(struct client *c)
 		}
 		if (smtp_command(c, line) < 0)
 			return;
-	}
-}
-
-static void
-smtp_fail(struct client *c, enum client_fail why, const char *text)
-{
-	char msg[256];
-
-	smtp_of(c)->state = SMTP_LOGIN_CMD;
-	switch (why) {
-	case FAIL_AUTH:
-		conn_puts(c->conn, "535 5.7.8 Authentication failed.\r\n");
-		break;
-	case FAIL_AUTH_REASON:
-		conn_printf(c->conn, "535 5.7.8 %s\r\n", text);
-		break;
-	case FAIL_AUTH_TEMP:
-		conn_printf(c->conn, "454 4.7.0 %s\r\n", client_auth_temp_text(c, msg, sizeof(msg)));
-		break;
-	case FAIL_PROXY_TEMP:
-	case FAIL_PROXY_CONFIG:
-		conn_puts(c->conn, "454 4.7.0 Account is temporarily unavailable.\r\n");
-		break;
-	case FAIL_BACKEND:
-	case FAIL_BACKEND_TEMP:
-		/* the backend's own reply, all its lines */
-		conn_printf(c->conn, "%s\r\n", text);
-		break;
-	case FAIL_NONE:
-		break;
 	}
 }
 
@@ -433,18 +381,38 @@ smtp_free(struct client *c)
 	c->proto_state = NULL;
 }
 
-const struct login_proto submission_proto = {
+static const struct login_proto submission_login = {
+	.fail = {
+		[FAIL_AUTH] = { "535 5.7.8", "Authentication failed." },
+		[FAIL_AUTH_REASON] = { "535 5.7.8", NULL },
+		[FAIL_AUTH_TEMP] = { "454 4.7.0", NULL },
+		[FAIL_PROXY_TEMP] = { "454 4.7.0", "Account is temporarily unavailable." },
+		[FAIL_PROXY_CONFIG] = { "454 4.7.0", "Account is temporarily unavailable." },
+		/* the backend's own reply, all its lines */
+		[FAIL_BACKEND] = { NULL, NULL },
+		[FAIL_BACKEND_TEMP] = { NULL, NULL },
+	},
+	.bad_base64 = "501 5.5.2",
+	.aborted = { "501 5.5.2", "Authentication aborted by client." },
+	.unsupported_mech = { "504 5.5.4", "Unsupported authentication mechanism." },
+	.cleartext_disabled = { "523 5.7.10", "Plaintext authentication disallowed on non-secure (SSL/TLS) connections." },
+	.logout = { "221 2.0.0", "Bye" },
+	.challenge_fmt = "334 %s\r\n",
+	.greet = smtp_greet,
+	.input = smtp_input,
+	.reply = smtp_login_reply,
+	.bye = smtp_send_bye,
+	.bye_enh = smtp_send_bye_enh,
+	.backend_start = submission_backend_start,
+	.backend_input = submission_backend_input,
+	.free = smtp_free,
+};
+
+const struct proxyd_proto submission_proto = {
 	.name = "submission",
 	.log_prefix = "submission-login",
 	.port = 587,
 	.ssl_port = 465,
-	.greet = smtp_greet,
-	.input = smtp_input,
-	.fail = smtp_fail,
-	.bye = smtp_send_bye,
-	.bye_enh = smtp_send_bye_enh,
 	.bye_fmt = "421 4.3.2 %s\r\n",
-	.backend_start = submission_backend_start,
-	.backend_input = submission_backend_input,
-	.free = smtp_free,
+	.login = &submission_login,
 };

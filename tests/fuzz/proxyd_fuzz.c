@@ -128,17 +128,13 @@ setup(void)
 		abort();
 }
 
-static const struct login_proto *
+static const struct proxyd_proto *
 proto_of(const char *name)
 {
-	static const struct { const char *name; const struct login_proto *p; } tab[] = {
-		{ "imap", &imap_proto }, { "pop3", &pop3_proto }, { "submission", &submission_proto },
-		{ "sieve", &managesieve_proto }, { "lmtp", &lmtp_proto },
-	};
-	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (strcmp(tab[i].name, name) == 0)
-			return tab[i].p;
-	abort();
+	const struct proxyd_proto *p = settings_protos_named(name);
+	if (p == NULL)
+		abort();
+	return p;
 }
 
 /* The backend connections of one input: they live until its teardown. */
@@ -186,7 +182,7 @@ teardown(void)
 /* A client connection from a trusted or an untrusted address, on a socketpair: its
  * proxyd end goes to the protocol, the other end is returned. */
 static int
-client_connect(const struct login_proto *proto, int trusted)
+client_connect(const struct proxyd_proto *proto, int trusted)
 {
 	int sv[2];
 	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(50123) };
@@ -226,7 +222,7 @@ fuzz_proxyd_login(const char *proto_name, const uint8_t *data, size_t size)
 		setup();
 	if (size < 1)
 		return;
-	const struct login_proto *proto = proto_of(proto_name);
+	const struct proxyd_proto *proto = proto_of(proto_name);
 	int trusted = data[0] & 1;
 	size_t step = (size_t)(data[0] >> 1) * 8 + 1, clen, bsize;
 	const uint8_t *bdata;
