@@ -7,7 +7,7 @@
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/sessions.h"
-#include "core/addr.h"
+#include "core/ip.h"
 #include "core/passdb.h"
 
 #define SESSIONS_ALT_KEYS_MAX	32
