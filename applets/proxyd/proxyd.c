@@ -197,7 +197,9 @@ passdb_from_conf(const struct conf *conf, FILE *errf)
 		n++;
 		if (passdb_chain_add(chain, conf_get(sec, "driver", ""), conf_get(sec, "args", ""),
 		    conf_get(sec, "result_success", NULL), conf_get(sec, "result_failure", NULL),
-		    conf_get(sec, "result_internalfail", NULL), &error) < 0) {
+		    conf_get(sec, "result_internalfail", NULL), &error) < 0 ||
+		    passdb_chain_set_fields(chain, conf_get(sec, "default_fields", NULL),
+		    conf_get(sec, "override_fields", NULL), &error) < 0) {
 			fprintf(errf, "%s:%u: passdb: %s\n", sec->file, sec->line, error);
 			errors++;
 		}

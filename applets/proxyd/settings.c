@@ -64,6 +64,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ "local_name", "ssl_cert" }, { "local_name", "ssl_key" },
 	{ "passdb", "driver" }, { "passdb", "args" }, { "passdb", "result_success" },
 	{ "passdb", "result_failure" }, { "passdb", "result_internalfail" },
+	{ "passdb", "default_fields" }, { "passdb", "override_fields" },
 	{ NULL, NULL },
 };
 
