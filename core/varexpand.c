@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bearssl_hash.h"
+#include <bearssl.h>
 #include "core/base64.h"
 #include "core/wildcard.h"
 
@@ -16,8 +16,9 @@
 #define VAR_MAX_WIDTH		1000000
 /* %{if;...} inside %{if;...}: Dovecot has no limit; a config never needs this many. */
 #define VAR_MAX_DEPTH		8
-/* %{sha256;rounds=N:...}: Dovecot has no limit; this bounds one lookup's CPU time. */
+/* %{sha256;rounds=N:...}: Dovecot has no limit; these bound one lookup's CPU time. */
 #define VAR_MAX_ROUNDS		100000
+#define VAR_MAX_ROUNDS_TOTAL	400000
 
 struct var_fmt {
 	int offset;		/* < 0: keep only the last -offset bytes */
@@ -31,6 +32,7 @@ struct var_fmt {
 struct var_run {
 	const struct var_expand_params *p;
 	int depth;
+	unsigned int rounds;	/* hash rounds so far */
 	const char *err;	/* static, or in errbuf */
 	char errbuf[160];
 };
@@ -367,7 +369,11 @@ expand_hash(struct var_run *r, struct strbuf *v, const br_hash_class *cls, const
 		} else if (klen == 4 && strncmp(k, "salt", 4) == 0) {
 			/* Dovecot: the salt is the rest of the options, expanded */
 			strbuf_append(&arg, val, (size_t)(end - val));
-			if (arg.error || expand(r, &salt, arg.s) < 0)
+			if (arg.error) {
+				r->err = "Expanded value too long";
+				goto out;
+			}
+			if (expand(r, &salt, arg.s) < 0)
 				goto out;
 			break;
 		} else if (klen == 6 && strncmp(k, "format", 6) == 0) {
@@ -383,6 +389,10 @@ expand_hash(struct var_run *r, struct strbuf *v, const br_hash_class *cls, const
 				goto out;
 			}
 		}
+	}
+	if ((r->rounds += rounds) > VAR_MAX_ROUNDS_TOTAL) {
+		r->err = "Too many hash rounds in one template (at most 400000)";
+		goto out;
 	}
 	/* each round hashes the salt and the previous round's digest */
 	for (unsigned int i = 0; i < rounds; i++) {
@@ -722,6 +732,8 @@ var_expand_params(struct strbuf *out, const char *tmpl, const struct var_expand_
 	if (expand(&r, out, tmpl) == 0)
 		return 0;
 	/* out keeps what it held before, then the message */
+	if (r.err == NULL)
+		r.err = "Expanded value too long";
 	strbuf_truncate(out, start);
 	out->error = 0;
 	strbuf_puts(out, r.err);
