@@ -35,6 +35,7 @@
 #include "core/http.h"
 #include "core/dns.h"
 #include "core/log.h"
+#include "core/logconf.h"
 #include "core/passdb.h"
 #include "core/peercred.h"
 #include "core/privdrop.h"
@@ -374,10 +375,8 @@ proxyd_main(int argc, char **argv)
 		free(args.overrides);
 		return 1;
 	}
-	if (log_open("proxyd", conf_get(conf_root(set.conf), "log_path", ""), args.debug) < 0) {
-		fprintf(stderr, "proxyd: cannot open log_path: %s\n", strerror(errno));
+	if (logconf_open("proxyd", set.conf, args.debug, stderr) < 0)
 		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	/* every session takes two descriptors: use all the hard limit allows */
 	struct rlimit rl;

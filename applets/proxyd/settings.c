@@ -35,6 +35,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "proxy_local_host" }, { "", "proxy_local_port" },
 	{ "", "proxy_resolv_conf" }, { "", "proxy_hosts_file" },
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
+	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" },
 	CONF_FEATURE_BEGIN(MTOOL_WITH_LMTP, "lmtp"),
 	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
 	{ "", "lmtp_proxy_max_mail_size" },
