@@ -257,8 +257,7 @@ passdb_check_template(const char *tmpl, char *errbuf, size_t errlen)
 	struct var_expand_params p = { std.tab, NULL, expand_func, &L };
 	strbuf_init(&sb, PASSDB_VALUE_MAX);
 	/* numbers compared in %{if;..} depend on the login's values, not on the config */
-	if ((r = var_expand_params(&sb, tmpl, &p, &error)) < 0 &&
-	    strstr(error, ") is not a number") != NULL)
+	if ((r = var_expand_params(&sb, tmpl, &p, &error)) < 0 && var_error_from_values(error))
 		r = 0;
 	else if (r < 0)
 		str_copy(errbuf, error, errlen);

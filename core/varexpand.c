@@ -757,6 +757,12 @@ var_expand(struct strbuf *out, const char *tmpl, const struct var_tab *tab,
 	return var_expand_escape(out, tmpl, tab, NULL, error);
 }
 
+int
+var_error_from_values(const char *error)
+{
+	return strncmp(error, "if: ", 4) == 0 && strstr(error, ") is not a number") != NULL;
+}
+
 void
 var_escape_path(struct strbuf *out, const char *value, size_t len)
 {

@@ -78,6 +78,11 @@ int var_expand_escape(struct strbuf *out, const char *tmpl, const struct var_tab
 int var_expand_params(struct strbuf *out, const char *tmpl,
     const struct var_expand_params *params, const char **error);
 
+/* 1 if error (a var_expand() error message) comes from the values rather than the
+ * template: %{if;..} comparing a non-number. A check of a template with made-up values
+ * at start-up ignores those. */
+int var_error_from_values(const char *error);
+
 /* Appends every variable of tmpl (with its modifiers, "%Lu", "%{domain}") to out, each
  * followed by a tab; "%%" is no variable. Dovecot builds its auth cache keys this way. */
 void var_template_vars(struct strbuf *out, const char *tmpl);

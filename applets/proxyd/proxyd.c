@@ -24,6 +24,7 @@
 #include "applets/proxyd/director.h"
 #include "applets/proxyd/haproxy_accept.h"
 #include "applets/proxyd/limits.h"
+#include "applets/proxyd/loginlog.h"
 #include "applets/proxyd/penalty.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
@@ -375,7 +376,8 @@ proxyd_main(int argc, char **argv)
 		free(args.overrides);
 		return 1;
 	}
-	if (logconf_open("proxyd", set.conf, args.debug, stderr) < 0)
+	if (logconf_open("proxyd", set.conf, args.debug, stderr) < 0 ||
+	    loginlog_configure(set.conf, stderr) < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	/* every session takes two descriptors: use all the hard limit allows */
@@ -478,6 +480,7 @@ proxyd_main(int argc, char **argv)
 	loop_free(pd.loop);
 	proxyd_tls_free(&pd);
 	settings_free(&set);
+	loginlog_free();
 	free(args.overrides);
 	buf_pool_drain();
 	return r < 0 ? 1 : 0;

@@ -26,6 +26,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "auth_cache_size" }, { "", "auth_cache_ttl" }, { "", "auth_cache_negative_ttl" },
 	{ "", "auth_cache_verify_password_with_worker" },
 	{ "", "login_greeting" }, { "", "login_timeout" },
+	{ "", "login_log_format_elements" }, { "", "login_log_format" },
 	{ "", "login_proxy_timeout" }, { "", "login_proxy_max_reconnects" },
 	{ "", "login_proxy_max_disconnect_delay" }, { "", "login_source_ips" },
 	{ "", "auth_proxy_self" }, { "", "auth_master_user_separator" },

@@ -6,12 +6,19 @@ one. The Dovecot proxy runs first, so the block is known to be valid Dovecot con
 
 import imaplib
 import os
+import re
 import poplib
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures import DovecotBackend, DovecotProxy, report, main_guard, _identities
 from mtoolfix import Proxyd
+
+# what the login lines end with: no values that differ between the two runs (ports,
+# sessions); %{passdb:..} are the fields auth returned, empty elements are left out
+LOGLOG = {'login_log_format_elements':
+          'user=<%u> service=%s method=%m %c dest=%{passdb:destuser} none=%{passdb:nosuch} '
+          'lip=%l %Ln port=%{if;%{passdb:port};==;1;one;other}'}
 
 # login -> its passwd-file extra fields (password 'pass' for all)
 USERS = {
@@ -54,7 +61,7 @@ class TemplateProxy(DovecotProxy):
             'userdb {\n  driver = static\n  args = uid=%d gid=%d home=/nonexistent '
             'allow_all_users=yes\n}' % (ids.uid, ids.gid),
             'login_proxy_timeout = 5 secs',
-        ]
+        ] + self._tail_conf()
         with open(self.conf, 'w') as f:
             f.write('\n'.join(lines) + '\n')
 
@@ -103,13 +110,15 @@ def main():
         os.chmod(users_file, 0o644)
         block = passdb_block(os.path.abspath(users_file), be)
 
-        dv = TemplateProxy(block, name='dvproxy', backend=be)
+        dv = TemplateProxy(block, name='dvproxy', backend=be, settings=LOGLOG)
         with dv:
             dv.start()
             want = run(dv.imap_port, dv.pop3_port)
         # mtool: its fixture's own passdb is empty (every user unknown: the next passdb)
-        with Proxyd(users={}, extra_conf=block) as px:
+        with Proxyd(users={}, extra_conf=block, settings=LOGLOG) as px:
             got = run(px.imap_port, px.pop3_port)
+            mlog = px.log()
+        dlog = open(dv.log_path, encoding='utf-8', errors='replace').read()
         # what Dovecot gave is what the test means, or the test itself is wrong
         expect_hashed = want[('imap', 'hashed@example.org')]
         meant = {
@@ -129,6 +138,15 @@ def main():
             report(got[k] == want[k], 'mtool as Dovecot: %s %s -> %s' % (k + (want[k],)),
                    'mtool: %s' % got[k])
         px.check_log()
+        # login_log_format_elements: the same elements after the same messages
+        for user in ('alias@example.org', 'user2@example.org', 'badport@example.org'):
+            rx = re.compile(r'imap-login: (?:Info|Error): (proxy\(%s[^)]*\): ).*?: '
+                            r'(user=<.*)$' % re.escape(user), re.M)
+            dv_lines = [m.group(2) for m in rx.finditer(dlog)]
+            mt_lines = [m.group(2) for m in rx.finditer(mlog)]
+            report(dv_lines and dv_lines[-1:] == mt_lines[-1:],
+                   'login_log_format_elements: %s logged as Dovecot does' % user,
+                   'Dovecot %r, mtool %r' % (dv_lines, mt_lines))
 
 
 main_guard(main)
