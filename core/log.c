@@ -28,8 +28,9 @@ static struct {
 	char *level_path[2];
 	int level_fd[2];
 	char stamp[64];			/* log_timestamp; "": Dovecot's default */
+	char ident[64];			/* instance_name for syslog; "": the prefix */
 } log_state = { "mtool", 0, 0, -1, { AF_UNIX, MTOOL_SYSLOG_PATH }, NULL, { NULL, NULL },
-    { -1, -1 }, "" };
+    { -1, -1 }, "", "" };
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_DEBUG] = "Debug: ",
@@ -72,8 +73,12 @@ syslog_send(enum log_level level, const char *msg)
 	size_t len = str_fmt(pkt, sizeof(pkt), "<%d>", LOG_MAIL | syslog_prio[level]);
 
 	len += timefmt_log(pkt + len, sizeof(pkt) - len, time(NULL));
-	len += str_fmt(pkt + len, sizeof(pkt) - len, " %s[%d]: %s", log_state.prefix,
-	    (int)getpid(), msg);
+	if (log_state.ident[0] != '\0')	/* Dovecot: "dovecot[PID]: imap-login: ..." */
+		len += str_fmt(pkt + len, sizeof(pkt) - len, " %s[%d]: %s: %s", log_state.ident,
+		    (int)getpid(), log_state.prefix, msg);
+	else
+		len += str_fmt(pkt + len, sizeof(pkt) - len, " %s[%d]: %s", log_state.prefix,
+		    (int)getpid(), msg);
 	if (len >= sizeof(pkt))
 		len = sizeof(pkt) - 1;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -149,6 +154,12 @@ log_open_levels(const char *info_path, const char *debug_path)
 			return -1;
 	}
 	return reopen_levels();
+}
+
+void
+log_set_ident(const char *ident)
+{
+	str_copy(log_state.ident, ident != NULL ? ident : "", sizeof(log_state.ident));
 }
 
 int

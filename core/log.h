@@ -32,6 +32,10 @@ int log_open_levels(const char *info_path, const char *debug_path);
  * default. Returns 0, or -1 with the unsupported conversion's letter in *bad ('\0': the
  * format is longer than 63 bytes). */
 int log_set_timestamp(const char *fmt, char *bad);
+/* Dovecot's instance_name as the syslog tag, the prefix then starting the message as in
+ * Dovecot's syslog lines ("dovecot[PID]: imap-login: Info: ..."). NULL or "": the tag is
+ * the prefix (mtool's own form). */
+void log_set_ident(const char *ident);
 void log_set_debug(int debug);
 int log_debug_enabled(void);
 

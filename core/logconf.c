@@ -31,6 +31,7 @@ logconf_open(const char *prefix, const struct conf *conf, int debug, FILE *errf)
 		return bad(errf, info != NULL ? info : dbg, info != NULL ? "info_log_path" :
 		    "debug_log_path", errno == ENOTSUP ? "syslog here needs log_path = syslog "
 		    "too" : strerror(errno));
+	log_set_ident(conf_get(root, "instance_name", NULL));
 	if (ts != NULL && log_set_timestamp(ts->value, &c) < 0) {
 		char why[64];
 		snprintf(why, sizeof(why), c != '\0' ? "%%%c is not supported" :

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* core/logconf.h: a daemon's logging as its dovecot.conf says: log_path, info_log_path,
- * debug_log_path and log_timestamp (core/log.h does the writing). */
+ * debug_log_path, log_timestamp and instance_name (the syslog tag) (core/log.h does the
+ * writing). */
 #ifndef CORE_LOGCONF_H
 #define CORE_LOGCONF_H
 

@@ -38,7 +38,7 @@ static const struct opt_cmd directord_cmd = {
 
 static const struct conf_key directord_schema[] = {
 	{ "", "base_dir" }, { "", "state_dir" }, { "", "log_path" },
-	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" },
+	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" }, { "", "instance_name" },
 	{ "", "default_internal_user" },
 	{ "", "director_servers" }, { "", "director_mail_servers" },
 	{ "", "director_username_hash" }, { "", "director_user_expire" },

@@ -29,6 +29,7 @@
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/settings.h"
+#include "applets/proxyd/title.h"
 #include "applets/proxyd/stats.h"
 #include "config.h"
 #include "core/conf.h"
@@ -40,6 +41,7 @@
 #include "core/passdb.h"
 #include "core/peercred.h"
 #include "core/privdrop.h"
+#include "core/proctitle.h"
 #include "core/str.h"
 
 #define ACCEPT_BATCH		32
@@ -360,6 +362,8 @@ proxyd_main(int argc, char **argv)
 	struct http_listen_set stats_set;
 	char err[512];
 
+	/* before anything keeps a pointer into argv: verbose_proctitle writes over it */
+	(void)proctitle_init(argc, argv);
 	daemon_parse_args(argc, argv, &proxyd_cmd, &args);
 	log_init("proxyd", args.debug, 0);
 	/* every configuration error is reported before giving up, the passdb's too */
@@ -461,11 +465,14 @@ proxyd_main(int argc, char **argv)
 			    ip_format(&set.listeners[i].ip, ip, sizeof(ip)), set.listeners[i].port);
 	}
 	http_server_log(stats);
+	if (title_start(&pd, set.conf, stderr) < 0)
+		return 1;
 	log_info("mtool %s proxyd started (pid %d)", MTOOL_VERSION, (int)getpid());
 	daemon_started(pd.loop);
 	int r = loop_run(pd.loop);
 
 	loop_timer_cancel(pd.loop, &term.drain);
+	title_stop(&pd);
 	listeners_close(&pd, ls, set.nlisteners);
 	haproxy_accept_close_all(&pd);
 	relay_shutdown_all(&pd);

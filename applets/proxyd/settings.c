@@ -37,6 +37,8 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "proxy_resolv_conf" }, { "", "proxy_hosts_file" },
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
 	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" },
+	{ "", "instance_name" }, { "", "state_dir" }, { "", "verbose_proctitle" },
+	{ "", "default_internal_user" }, { "", "default_internal_group" },
 	CONF_FEATURE_BEGIN(MTOOL_WITH_LMTP, "lmtp"),
 	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
 	{ "", "lmtp_proxy_max_mail_size" },

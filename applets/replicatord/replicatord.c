@@ -32,7 +32,7 @@ static const struct opt_cmd replicatord_cmd = {
 
 static const struct conf_key replicatord_schema[] = {
 	{ "", "base_dir" }, { "", "state_dir" }, { "", "log_path" },
-	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" },
+	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" }, { "", "instance_name" },
 	{ "", "default_internal_user" }, { "", "doveadm_password" },
 	{ "", "replication_max_conns" }, { "", "replication_full_sync_interval" },
 	{ "", "replication_dsync_parameters" },

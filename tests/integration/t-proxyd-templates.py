@@ -9,9 +9,10 @@ import os
 import re
 import poplib
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixtures import DovecotBackend, DovecotProxy, report, main_guard, _identities
+from fixtures import DovecotBackend, DovecotProxy, RawClient, report, main_guard, _identities
 from mtoolfix import Proxyd
 
 # what the login lines end with: no values that differ between the two runs (ports,
@@ -115,9 +116,20 @@ def main():
             dv.start()
             want = run(dv.imap_port, dv.pop3_port)
         # mtool: its fixture's own passdb is empty (every user unknown: the next passdb)
-        with Proxyd(users={}, extra_conf=block, settings=LOGLOG) as px:
+        with Proxyd(users={}, extra_conf=block,
+                    settings=dict(LOGLOG, verbose_proctitle='yes')) as px:
             got = run(px.imap_port, px.pop3_port)
             mlog = px.log()
+            # verbose_proctitle: the title counts the connections as Dovecot's does
+            clients = [RawClient('127.0.0.1', px.imap_port) for _ in range(2)]
+            for c in clients:
+                c.line()
+            time.sleep(1.5)
+            with open('/proc/%d/cmdline' % px.pid, 'rb') as f:
+                title = f.read().replace(b'\0', b' ').strip()
+            report(title.endswith(b'proxyd [2 pre-login]'), 'verbose_proctitle: %s' % title, title)
+            for c in clients:
+                c.close()
         dlog = open(dv.log_path, encoding='utf-8', errors='replace').read()
         # what Dovecot gave is what the test means, or the test itself is wrong
         expect_hashed = want[('imap', 'hashed@example.org')]
