@@ -46,6 +46,7 @@ struct var_expand_params {
  *                   with options %{sha1;rounds=N,truncate=BITS,format=hex|hexuc|base64,
  *                   salt=TEMPLATE:name} (salt takes the rest of the options, expanded);
  *                   hexuc is upper case here, lower case in Dovecot 2.3 (its bug);
+ *                   rounds at most 100000, and 400000 in one template (Dovecot: none);
  *   %{if;a;op;b;then[;else]}  the parts expanded, then compared: == < <= > >= != as
  *                   numbers, eq lt le gt ge ne as strings, * !* wildcards; ~ !~ (regex)
  *                   are an error in this build; a backslash escapes the next byte;
