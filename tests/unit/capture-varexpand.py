@@ -94,14 +94,11 @@ def main():
         % (ids.uid, ids.gid),
     ])
     # DovecotBackend's own passdbs would come first; keep only the common part
-    orig = inst.write_conf
-
     def write_conf():
         lines = inst._common_conf(ids) + inst._tail_conf()
         with open(inst.conf, 'w') as f:
             f.write('\n'.join(lines) + '\n')
     inst.write_conf = write_conf
-    del orig
     with inst:
         inst.start()
         r = inst.doveadm('auth', 'test', *CLIENT, USER, PASSWORD, check=False)
