@@ -781,23 +781,54 @@ var_escape_str(struct strbuf *out, const char *value, size_t len)
 	}
 }
 
-static const char *
-after_at(const char *s)
-{
-	const char *at = s != NULL ? strchr(s, '@') : NULL;
-	return at != NULL ? at + 1 : NULL;
-}
+/* Where each entry of the standard table takes its value from (std_names[].src). */
+enum std_src {
+	S_NONE, S_USER, S_USERNAME, S_DOMAIN, S_SERVICE, S_LIP, S_RIP, S_PID, S_PASSWORD,
+	S_MECH, S_SECURED, S_LPORT, S_RPORT, S_SESSION, S_REAL_LIP, S_REAL_RIP, S_REAL_LPORT,
+	S_REAL_RPORT, S_DOMAIN_FIRST, S_DOMAIN_LAST, S_LOCAL_NAME, S_COUNT
+};
+
+/* Dovecot's auth_request_var_expand_static_tab, its aliases included, in its order. */
+static const struct {
+	char key;
+	unsigned char src;
+	const char *long_key;
+} std_names[] = {
+	{ 'u', S_USER, "user" }, { 'n', S_USERNAME, "username" }, { 'd', S_DOMAIN, "domain" },
+	{ 's', S_SERVICE, "service" }, { 'h', S_NONE, "home" }, { 'l', S_LIP, "lip" },
+	{ 'r', S_RIP, "rip" }, { 'p', S_PID, "pid" }, { 'w', S_PASSWORD, "password" },
+	{ 'm', S_MECH, "mech" }, { 'c', S_SECURED, "secured" }, { 'a', S_LPORT, "lport" },
+	{ 'b', S_RPORT, "rport" }, { 'k', S_NONE, "cert" }, { 0, S_NONE, "login_user" },
+	{ 0, S_NONE, "login_username" }, { 0, S_NONE, "login_domain" },
+	{ 0, S_SESSION, "session" }, { 0, S_REAL_LIP, "real_lip" },
+	{ 0, S_REAL_RIP, "real_rip" }, { 0, S_REAL_LPORT, "real_lport" },
+	{ 0, S_REAL_RPORT, "real_rport" }, { 0, S_DOMAIN_FIRST, "domain_first" },
+	{ 0, S_DOMAIN_LAST, "domain_last" }, { 0, S_NONE, "master_user" },
+	{ 0, S_NONE, "session_pid" }, { 0, S_USER, "orig_user" },
+	{ 0, S_USERNAME, "orig_username" }, { 0, S_DOMAIN, "orig_domain" },
+	{ 0, S_USER, "auth_user" }, { 0, S_USERNAME, "auth_username" },
+	{ 0, S_DOMAIN, "auth_domain" }, { 0, S_LOCAL_NAME, "local_name" },
+	{ 0, S_NONE, "client_id" }, { 0, S_LIP, "local_ip" }, { 0, S_RIP, "remote_ip" },
+	{ 0, S_LPORT, "local_port" }, { 0, S_RPORT, "remote_port" },
+	{ 0, S_REAL_LIP, "real_local_ip" }, { 0, S_REAL_RIP, "real_remote_ip" },
+	{ 0, S_REAL_LPORT, "real_local_port" }, { 0, S_REAL_RPORT, "real_remote_port" },
+	{ 0, S_MECH, "mechanism" }, { 0, S_USER, "original_user" },
+	{ 0, S_USERNAME, "original_username" }, { 0, S_DOMAIN, "original_domain" },
+};
+
+_Static_assert(sizeof(std_names) / sizeof(std_names[0]) < VAR_STD_ENTRIES,
+    "struct var_std's table is too small");
 
 int
 var_std_init(struct var_std *std, const struct var_client *c)
 {
 	const char *user = c->user != NULL ? c->user : "";
-	const char *dom = after_at(user), *last = strrchr(user, '@');
-	size_t nlen = dom != NULL ? (size_t)(dom - 1 - user) : strlen(user);
+	const char *at = strchr(user, '@'), *last = strrchr(user, '@');
+	const char *dom = at != NULL ? at + 1 : NULL;
+	size_t nlen = at != NULL ? (size_t)(at - user) : strlen(user);
 	size_t flen = dom != NULL ? strcspn(dom, "@") : 0;
-	const char *rip = c->real_rip != NULL ? c->real_rip : c->rip;
-	const char *lip = c->real_lip != NULL ? c->real_lip : c->lip;
-	struct var_tab *t = std->tab;
+	const char *val[S_COUNT];
+	size_t i;
 
 	std->username = malloc(nlen + 1 + flen + 1);
 	if (std->username == NULL)
@@ -816,53 +847,31 @@ var_std_init(struct var_std *std, const struct var_client *c)
 	    c->real_lip != NULL ? c->real_lport : c->lport);
 	str_fmt(std->pid, sizeof(std->pid), "%ld", (long)getpid());
 
-	*t++ = (struct var_tab){ 'u', "user", user };
-	*t++ = (struct var_tab){ 'n', "username", std->username };
-	*t++ = (struct var_tab){ 'd', "domain", dom };
-	*t++ = (struct var_tab){ 's', "service", c->service };
-	*t++ = (struct var_tab){ 'h', "home", NULL };
-	*t++ = (struct var_tab){ 'l', "lip", c->lip };
-	*t++ = (struct var_tab){ 'r', "rip", c->rip };
-	*t++ = (struct var_tab){ 'p', "pid", std->pid };
-	*t++ = (struct var_tab){ 'w', "password", c->password };
-	*t++ = (struct var_tab){ 'm', "mech", c->mech != NULL ? c->mech : "" };
-	*t++ = (struct var_tab){ 'c', "secured", c->secured };
-	*t++ = (struct var_tab){ 'a', "lport", std->lport };
-	*t++ = (struct var_tab){ 'b', "rport", std->rport };
-	*t++ = (struct var_tab){ 'k', "cert", NULL };
-	*t++ = (struct var_tab){ '\0', "login_user", NULL };
-	*t++ = (struct var_tab){ '\0', "login_username", NULL };
-	*t++ = (struct var_tab){ '\0', "login_domain", NULL };
-	*t++ = (struct var_tab){ '\0', "session", c->session };
-	*t++ = (struct var_tab){ '\0', "real_lip", lip };
-	*t++ = (struct var_tab){ '\0', "real_rip", rip };
-	*t++ = (struct var_tab){ '\0', "real_lport", std->real_lport };
-	*t++ = (struct var_tab){ '\0', "real_rport", std->real_rport };
-	*t++ = (struct var_tab){ '\0', "domain_first", dom != NULL ? std->domain_first : NULL };
-	*t++ = (struct var_tab){ '\0', "domain_last", last != NULL ? last + 1 : NULL };
-	*t++ = (struct var_tab){ '\0', "master_user", NULL };
-	*t++ = (struct var_tab){ '\0', "session_pid", NULL };
-	*t++ = (struct var_tab){ '\0', "orig_user", user };
-	*t++ = (struct var_tab){ '\0', "orig_username", std->username };
-	*t++ = (struct var_tab){ '\0', "orig_domain", dom };
-	*t++ = (struct var_tab){ '\0', "auth_user", user };
-	*t++ = (struct var_tab){ '\0', "auth_username", std->username };
-	*t++ = (struct var_tab){ '\0', "auth_domain", dom };
-	*t++ = (struct var_tab){ '\0', "local_name", c->local_name };
-	*t++ = (struct var_tab){ '\0', "client_id", NULL };
-	*t++ = (struct var_tab){ '\0', "local_ip", c->lip };
-	*t++ = (struct var_tab){ '\0', "remote_ip", c->rip };
-	*t++ = (struct var_tab){ '\0', "local_port", std->lport };
-	*t++ = (struct var_tab){ '\0', "remote_port", std->rport };
-	*t++ = (struct var_tab){ '\0', "real_local_ip", lip };
-	*t++ = (struct var_tab){ '\0', "real_remote_ip", rip };
-	*t++ = (struct var_tab){ '\0', "real_local_port", std->real_lport };
-	*t++ = (struct var_tab){ '\0', "real_remote_port", std->real_rport };
-	*t++ = (struct var_tab){ '\0', "mechanism", c->mech != NULL ? c->mech : "" };
-	*t++ = (struct var_tab){ '\0', "original_user", user };
-	*t++ = (struct var_tab){ '\0', "original_username", std->username };
-	*t++ = (struct var_tab){ '\0', "original_domain", dom };
-	*t = (struct var_tab){ '\0', NULL, NULL };
+	val[S_NONE] = NULL;
+	val[S_USER] = user;
+	val[S_USERNAME] = std->username;
+	val[S_DOMAIN] = dom;
+	val[S_SERVICE] = c->service;
+	val[S_LIP] = c->lip;
+	val[S_RIP] = c->rip;
+	val[S_PID] = std->pid;
+	val[S_PASSWORD] = c->password;
+	val[S_MECH] = c->mech != NULL ? c->mech : "";
+	val[S_SECURED] = c->secured;
+	val[S_LPORT] = std->lport;
+	val[S_RPORT] = std->rport;
+	val[S_SESSION] = c->session;
+	val[S_REAL_LIP] = c->real_lip != NULL ? c->real_lip : c->lip;
+	val[S_REAL_RIP] = c->real_rip != NULL ? c->real_rip : c->rip;
+	val[S_REAL_LPORT] = std->real_lport;
+	val[S_REAL_RPORT] = std->real_rport;
+	val[S_DOMAIN_FIRST] = dom != NULL ? std->domain_first : NULL;
+	val[S_DOMAIN_LAST] = last != NULL ? last + 1 : NULL;
+	val[S_LOCAL_NAME] = c->local_name;
+	for (i = 0; i < sizeof(std_names) / sizeof(std_names[0]); i++)
+		std->tab[i] = (struct var_tab){ std_names[i].key, std_names[i].long_key,
+		    val[std_names[i].src] };
+	std->tab[i] = (struct var_tab){ '\0', NULL, NULL };
 	return 0;
 }
 
