@@ -298,8 +298,7 @@ hash_by_name(const char *name, size_t len)
 	return NULL;
 }
 
-static int lookup_long(struct var_run *, struct strbuf *v, const char *name, size_t len,
-    int *escaped);
+static int lookup_long(struct var_run *, struct strbuf *v, const char *name, size_t len);
 
 static int
 get_uint_arg(struct var_run *r, const char *val, size_t len, const char *what,
@@ -334,11 +333,11 @@ expand_hash(struct var_run *r, struct strbuf *v, const br_hash_class *cls, const
 	struct strbuf salt, arg;
 	br_hash_compat_context ctx;
 	const char *a = memchr(key, ';', keylen), *end = key + keylen;
-	int escaped, ret = -1;
+	int ret = -1;
 
 	strbuf_init(&salt, v->max);
 	strbuf_init(&arg, v->max);
-	if (lookup_long(r, v, field, fieldlen, &escaped) < 0)
+	if (lookup_long(r, v, field, fieldlen) < 0)
 		goto out;
 	for (a = a != NULL ? a + 1 : end; a < end;) {
 		const char *next = memchr(a, ',', (size_t)(end - a));
@@ -567,24 +566,22 @@ out:
 
 /* ---- variables ---- */
 
-/* A long name's value into v (empty): the table, Dovecot's built-ins, then functions
- * "name[;options]:data". *escaped tells whether the value was escaped already. */
+/* A long name's value into v (empty): the table (escaped), Dovecot's built-ins, then
+ * functions "name[;options]:data" (the caller's escape their values themselves). */
 static int
-lookup_long(struct var_run *r, struct strbuf *v, const char *name, size_t len, int *escaped)
+lookup_long(struct var_run *r, struct strbuf *v, const char *name, size_t len)
 {
 	const struct var_expand_params *p = r->p;
 	const struct var_tab *t = tab_find_long(p->tab, name, len);
 	const char *colon, *semi;
 	size_t flen;
 
-	*escaped = 0;
 	if (t != NULL) {
 		const char *val = t->value != NULL ? t->value : "";
 		if (p->escape != NULL)
 			p->escape(v, val, strlen(val));
 		else
 			strbuf_puts(v, val);
-		*escaped = 1;
 		return 0;
 	}
 	if ((len == 3 && (strncmp(name, "pid", 3) == 0 || strncmp(name, "uid", 3) == 0 ||
@@ -634,10 +631,10 @@ lookup_long(struct var_run *r, struct strbuf *v, const char *name, size_t len, i
 		}
 		if (p->func != NULL) {
 			int ret = p->func(v, name, flen, data, dlen, p->escape, p->ctx);
-			if (ret != 0) {
-				*escaped = 1;
-				return ret < 0 ? (r->err = "Expanded value too long", -1) : 0;
-			}
+			if (ret < 0)
+				r->err = "Expanded value too long";
+			if (ret != 0)
+				return ret < 0 ? -1 : 0;
 		}
 	}
 	set_err(r, "Unknown variable '%%%.*s'", name, flen);
@@ -671,7 +668,7 @@ expand(struct var_run *r, struct strbuf *out, const char *tmpl)
 		if (*s == '{' && strchr(s, '}') != NULL) {
 			/* Dovecot's matching: nested braces count, a backslash escapes */
 			const char *end = s + 1;
-			int depth = 1, esc = 0, escaped;
+			int depth = 1, esc = 0;
 			for (; *end != '\0'; end++) {
 				if (esc)
 					esc = 0;
@@ -682,7 +679,7 @@ expand(struct var_run *r, struct strbuf *out, const char *tmpl)
 				else if (*end == '}' && --depth == 0)
 					break;
 			}
-			if (lookup_long(r, &v, s + 1, (size_t)(end - s - 1), &escaped) < 0) {
+			if (lookup_long(r, &v, s + 1, (size_t)(end - s - 1)) < 0) {
 				ret = -1;
 				break;
 			}
