@@ -23,7 +23,14 @@ static struct {
 	int syslog_fd;			/* -1: not connected (yet, or the daemon went away) */
 	struct sockaddr_un syslog_addr;
 	char *path;			/* log_path when it is a file, for log_reopen() */
-} log_state = { "mtool", 0, 0, -1, { AF_UNIX, MTOOL_SYSLOG_PATH }, NULL };
+	/* info_log_path and debug_log_path: their files' names and descriptors (-1: the
+	 * level goes where the one above it goes) */
+	char *level_path[2];
+	int level_fd[2];
+	char stamp[64];			/* log_timestamp; "": Dovecot's default */
+	char ident[64];			/* instance_name for syslog; "": the prefix */
+} log_state = { "mtool", 0, 0, -1, { AF_UNIX, MTOOL_SYSLOG_PATH }, NULL, { NULL, NULL },
+    { -1, -1 }, "", "" };
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_DEBUG] = "Debug: ",
@@ -66,8 +73,12 @@ syslog_send(enum log_level level, const char *msg)
 	size_t len = str_fmt(pkt, sizeof(pkt), "<%d>", LOG_MAIL | syslog_prio[level]);
 
 	len += timefmt_log(pkt + len, sizeof(pkt) - len, time(NULL));
-	len += str_fmt(pkt + len, sizeof(pkt) - len, " %s[%d]: %s", log_state.prefix,
-	    (int)getpid(), msg);
+	if (log_state.ident[0] != '\0')	/* Dovecot: "dovecot[PID]: imap-login: ..." */
+		len += str_fmt(pkt + len, sizeof(pkt) - len, " %s[%d]: %s: %s", log_state.ident,
+		    (int)getpid(), log_state.prefix, msg);
+	else
+		len += str_fmt(pkt + len, sizeof(pkt) - len, " %s[%d]: %s", log_state.prefix,
+		    (int)getpid(), msg);
 	if (len >= sizeof(pkt))
 		len = sizeof(pkt) - 1;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -101,9 +112,78 @@ log_open(const char *prefix, const char *path, int debug)
 	return log_reopen();
 }
 
+static int
+reopen_levels(void)
+{
+	for (int i = 0; i < 2; i++) {
+		if (log_state.level_path[i] == NULL)
+			continue;
+		int fd = open(log_state.level_path[i], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0640);
+		if (fd < 0)
+			return -1;
+		if (log_state.level_fd[i] >= 0)
+			close(log_state.level_fd[i]);
+		log_state.level_fd[i] = fd;
+	}
+	return 0;
+}
+
+int
+log_open_levels(const char *info_path, const char *debug_path)
+{
+	const char *paths[2] = { debug_path, info_path };
+
+	for (int i = 0; i < 2; i++) {
+		free(log_state.level_path[i]);
+		log_state.level_path[i] = NULL;
+		if (log_state.level_fd[i] >= 0)
+			close(log_state.level_fd[i]);
+		log_state.level_fd[i] = -1;
+		if (paths[i] == NULL || *paths[i] == '\0')
+			continue;
+		if (log_state.syslog || strcmp(paths[i], "syslog") == 0 ||
+		    strncmp(paths[i], "syslog:", 7) == 0) {
+			/* Dovecot can mix syslog and files; this logger cannot */
+			if (log_state.syslog && strcmp(paths[i], "syslog") == 0)
+				continue;
+			errno = ENOTSUP;
+			return -1;
+		}
+		if ((log_state.level_path[i] = strdup(paths[i])) == NULL)
+			return -1;
+	}
+	return reopen_levels();
+}
+
+void
+log_set_ident(const char *ident)
+{
+	str_copy(log_state.ident, ident != NULL ? ident : "", sizeof(log_state.ident));
+}
+
+int
+log_set_timestamp(const char *fmt, char *bad)
+{
+	if (fmt == NULL) {
+		log_state.stamp[0] = '\0';
+		return 0;
+	}
+	if (timefmt_strf_check(fmt, bad) < 0)
+		return -1;
+	if (str_copy(log_state.stamp, fmt, sizeof(log_state.stamp)) >= sizeof(log_state.stamp)) {
+		log_state.stamp[0] = '\0';
+		*bad = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 int
 log_reopen(void)
 {
+	if (reopen_levels() < 0)
+		return -1;
 	if (log_state.syslog) {
 		if (log_state.syslog_fd >= 0)
 			close(log_state.syslog_fd);
@@ -169,7 +249,13 @@ log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 
 	if (level == LOG_LEVEL_DEBUG && !log_state.debug)
 		return;
-	if (!log_state.syslog) {
+	if (!log_state.syslog && log_state.stamp[0] != '\0') {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		/* at most 4 times the format's 63 bytes: LOG_LINE_MAX has room */
+		len = timefmt_strf(line, 256, log_state.stamp, ts.tv_sec, ts.tv_nsec / 1000);
+		len += str_fmt(line + len, sizeof(line) - len, "%s: ", log_state.prefix);
+	} else if (!log_state.syslog) {
 		len = timefmt_log(line, sizeof(line), time(NULL));
 		line[len++] = ' ';	/* the stamp is 15 bytes: LOG_LINE_MAX has room */
 		len += str_fmt(line + len, sizeof(line) - len, "%s: ", log_state.prefix);
@@ -198,8 +284,13 @@ log_vmsg(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		syslog_send(level, line);
 	} else {
 		line[len++] = '\n';
+		int fd = STDERR_FILENO;
+		if (level == LOG_LEVEL_DEBUG && log_state.level_fd[0] >= 0)
+			fd = log_state.level_fd[0];
+		else if (level <= LOG_LEVEL_INFO && log_state.level_fd[1] >= 0)
+			fd = log_state.level_fd[1];
 		/* one write per line so that lines of several processes do not interleave */
-		ssize_t w = write(STDERR_FILENO, line, len);
+		ssize_t w = write(fd, line, len);
 		(void)w;
 	}
 	errno = saved_errno;

@@ -21,6 +21,21 @@ int log_open(const char *prefix, const char *log_path, int debug);
  * reconnects to syslog; nothing to do for stderr. Returns 0, or -1 with errno and the old
  * file still in use (the new one must be writable by the user the daemon runs as). */
 int log_reopen(void);
+/* Dovecot's info_log_path and debug_log_path, after log_open(): info lines go to the
+ * first file, debug lines to the second ("" or NULL: where info lines go, as in Dovecot).
+ * Files only; "syslog" is accepted when log_path is syslog too (Dovecot can mix the two,
+ * this logger cannot: -1 with errno ENOTSUP). Reopened by log_reopen(). Returns 0, or -1
+ * with errno set. */
+int log_open_levels(const char *info_path, const char *debug_path);
+/* Dovecot's log_timestamp for lines written to files or stderr (see timefmt_strf; the
+ * format includes its trailing space, "%b %d %H:%M:%S " being the default). NULL: that
+ * default. Returns 0, or -1 with the unsupported conversion's letter in *bad ('\0': the
+ * format is longer than 63 bytes). */
+int log_set_timestamp(const char *fmt, char *bad);
+/* Dovecot's instance_name as the syslog tag, the prefix then starting the message as in
+ * Dovecot's syslog lines ("dovecot[PID]: imap-login: Info: ..."). NULL or "": the tag is
+ * the prefix (mtool's own form). */
+void log_set_ident(const char *ident);
 void log_set_debug(int debug);
 int log_debug_enabled(void);
 

@@ -8,6 +8,7 @@
 #include "core/authcache.h"
 #include "core/metrics.h"
 #include "core/passdb_drv.h"
+#include "core/passdb_tmpl.h"
 #include "core/passdb_req.h"
 #include "core/loop.h"
 #include "core/str.h"
@@ -30,6 +31,7 @@ static const char *const rule_names[] = {
 struct passdb {
 	struct passdb_drv *drv;
 	enum passdb_rule on_success, on_failure, on_internal;
+	struct passdb_tmpl *def, *ovr;	/* default_fields, override_fields; NULL: none */
 };
 
 struct passdb_chain {
@@ -274,6 +276,12 @@ chain_answer(struct passdb_pending *p, enum passdb_status st)
 	free(p->cache_key);
 	p->cache_key = NULL;
 	rec_clear(L);
+	/* as Dovecot: after every answer, cached or not, and not kept in the cache */
+	char eb[256];
+	if (passdb_tmpl_export(db->ovr, L, eb, sizeof(eb)) < 0) {
+		passdb_log(L, LOG_LEVEL_ERROR, "Failed to expand override_fields: %s", eb);
+		st = PASSDB_INTERNAL_FAILURE;
+	}
 
 	p->next = st == PASSDB_OK && L->noauthenticate;
 	if (L->failed && st == PASSDB_OK && !p->next)
@@ -361,8 +369,14 @@ chain_step(struct passdb_pending *p)
 		p->from_cache = st != PASSDB_PENDING;
 		L->recording = !p->from_cache;
 	}
-	if (st == PASSDB_PENDING)
-		st = passdb_drv_lookup(db->drv, L);
+	if (st == PASSDB_PENDING) {
+		char eb[256];
+		if (passdb_tmpl_export(db->def, L, eb, sizeof(eb)) < 0) {
+			passdb_log(L, LOG_LEVEL_ERROR, "Failed to expand default_fields: %s", eb);
+			st = PASSDB_INTERNAL_FAILURE;
+		} else
+			st = passdb_drv_lookup(db->drv, L);
+	}
 	if (st != PASSDB_PENDING)
 		chain_answer(p, st);
 }
@@ -557,8 +571,11 @@ passdb_chain_free(struct passdb_chain *chain)
 		return;
 	while (chain->pending != NULL)
 		passdb_chain_cancel(chain, chain->pending->id);
-	for (size_t i = 0; i < chain->n; i++)
+	for (size_t i = 0; i < chain->n; i++) {
 		passdb_drv_free(chain->dbs[i].drv);
+		passdb_tmpl_free(chain->dbs[i].def);
+		passdb_tmpl_free(chain->dbs[i].ovr);
+	}
 	authcache_free(chain->cache);
 	free(chain->dbs);
 	free(chain);
@@ -600,6 +617,7 @@ passdb_chain_add(struct passdb_chain *chain, const char *driver, const char *arg
 		    bad);
 		return -1;
 	}
+	db.def = db.ovr = NULL;
 	db.drv = passdb_drv_new(driver, args, chain->errbuf, sizeof(chain->errbuf));
 	if (db.drv == NULL)
 		return -1;
@@ -610,5 +628,32 @@ passdb_chain_add(struct passdb_chain *chain, const char *driver, const char *arg
 	}
 	chain->dbs = ndbs;
 	chain->dbs[chain->n++] = db;
+	return 0;
+}
+
+int
+passdb_chain_set_fields(struct passdb_chain *chain, const char *default_fields,
+    const char *override_fields, const char **error)
+{
+	struct passdb *db = &chain->dbs[chain->n - 1];
+	struct passdb_tmpl *def, *ovr;
+	char eb[200];
+
+	*error = chain->errbuf;
+	if (passdb_tmpl_new(default_fields != NULL ? default_fields : "", &def, eb,
+	    sizeof(eb)) < 0) {
+		str_fmt(chain->errbuf, sizeof(chain->errbuf), "default_fields: %s", eb);
+		return -1;
+	}
+	if (passdb_tmpl_new(override_fields != NULL ? override_fields : "", &ovr, eb,
+	    sizeof(eb)) < 0) {
+		passdb_tmpl_free(def);
+		str_fmt(chain->errbuf, sizeof(chain->errbuf), "override_fields: %s", eb);
+		return -1;
+	}
+	passdb_tmpl_free(db->def);
+	passdb_tmpl_free(db->ovr);
+	db->def = def;
+	db->ovr = ovr;
 	return 0;
 }

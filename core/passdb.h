@@ -95,6 +95,17 @@ int passdb_chain_add(struct passdb_chain *, const char *driver, const char *args
     const char *result_success, const char *result_failure, const char *result_internalfail,
     const char **error);
 
+/* The passdb added last gets Dovecot's default_fields and override_fields (NULL or "":
+ * none): space-separated key[=value], values %-expanded (core/varexpand.h) for each
+ * lookup, %{passdb:field[:default]} being the fields set so far. default_fields are set
+ * before the passdb is asked (its own fields replace them; a cached answer has them
+ * already), override_fields after every answer of it (not cached). An expansion that
+ * fails is logged ("Failed to expand default_fields: ...") and makes that passdb an
+ * internal failure, as in Dovecot. Call only after a successful passdb_chain_add().
+ * Returns 0, or -1 with *error (inside the chain) for an empty key or a bad variable. */
+int passdb_chain_set_fields(struct passdb_chain *, const char *default_fields,
+    const char *override_fields, const char **error);
+
 /* Dovecot's auth_username_chars: a login name with any other byte is not looked up
  * (USER_UNKNOWN, logged as Dovecot does). NULL or "": every byte is allowed, which is also
  * the state of a new chain (callers give Dovecot's default, PASSDB_USERNAME_CHARS). */

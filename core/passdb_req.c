@@ -176,13 +176,47 @@ passdb_log(const struct passdb_lookup *L, enum log_level level, const char *fmt,
 
 /* ---- %-variables ---- */
 
+/* Dovecot's %{passdb:name[:default]} (the fields set so far) and %{userdb:..} (no
+ * userdb in a proxy: always the default). */
+static int
+expand_func(struct strbuf *out, const char *name, size_t namelen, const char *data,
+    size_t datalen, var_escape_fn *escape, void *ctx)
+{
+	const struct passdb_lookup *L = ctx;
+	const char *colon = memchr(data, ':', datalen), *val = NULL;
+	size_t flen = colon != NULL ? (size_t)(colon - data) : datalen;
+	char key[128];
+	int passdb = namelen == 6 && strncmp(name, "passdb", 6) == 0;
+
+	if (!passdb && !(namelen == 6 && strncmp(name, "userdb", 6) == 0))
+		return 0;
+	if (passdb && flen < sizeof(key)) {
+		memcpy(key, data, flen);
+		key[flen] = '\0';
+		val = passdb_field(L->res, key);
+	}
+	if (val != NULL) {
+		if (escape != NULL)
+			escape(out, val, strlen(val));
+		else
+			strbuf_puts(out, val);
+	} else if (colon != NULL) {
+		if (escape != NULL)
+			escape(out, colon + 1, datalen - flen - 1);
+		else
+			strbuf_append(out, colon + 1, datalen - flen - 1);
+	}
+	return out->error ? -1 : 1;
+}
+
 char *
 passdb_expand(const struct passdb_lookup *L, const char *user, const char *tmpl,
     var_escape_fn *escape, char *errbuf, size_t errlen, const char **error)
 {
 	const struct passdb_request *q = L->req;
-	struct var_client c = { user != NULL ? user : L->res->user, q->password, q->service,
-	    q->rip, q->lip, q->rport, q->lport, q->session };
+	struct var_client c = { .user = user != NULL ? user : L->res->user,
+	    .password = q->password, .service = q->service, .rip = q->rip, .lip = q->lip,
+	    .rport = q->rport, .lport = q->lport, .session = q->session };
 	struct var_std std;
 	struct strbuf sb;
 	char *s = NULL;
@@ -190,8 +224,9 @@ passdb_expand(const struct passdb_lookup *L, const char *user, const char *tmpl,
 	*error = "Out of memory";
 	if (var_std_init(&std, &c) < 0)
 		return NULL;
+	struct var_expand_params p = { std.tab, escape, expand_func, (void *)L };
 	strbuf_init(&sb, PASSDB_VALUE_MAX);
-	if (var_expand_escape(&sb, tmpl, std.tab, escape, error) == 0 && !sb.error)
+	if (var_expand_params(&sb, tmpl, &p, error) == 0 && !sb.error)
 		s = strdup(sb.s);
 	else if (!sb.error) {
 		str_copy(errbuf, *error, errlen);
@@ -205,8 +240,11 @@ passdb_expand(const struct passdb_lookup *L, const char *user, const char *tmpl,
 int
 passdb_check_template(const char *tmpl, char *errbuf, size_t errlen)
 {
-	static const struct var_client c = { "user@domain", "pass", "imap", "192.0.2.1",
-	    "192.0.2.2", 1, 2, "session" };
+	static const struct var_client c = { .user = "user@domain", .password = "pass",
+	    .service = "imap", .rip = "192.0.2.1", .lip = "192.0.2.2", .rport = 1, .lport = 2,
+	    .session = "session" };
+	struct passdb_result res = { 0 };
+	struct passdb_lookup L = { .res = &res };
 	struct var_std std;
 	struct strbuf sb;
 	const char *error = "Out of memory";
@@ -216,8 +254,12 @@ passdb_check_template(const char *tmpl, char *errbuf, size_t errlen)
 		str_copy(errbuf, error, errlen);
 		return -1;
 	}
+	struct var_expand_params p = { std.tab, NULL, expand_func, &L };
 	strbuf_init(&sb, PASSDB_VALUE_MAX);
-	if ((r = var_expand(&sb, tmpl, std.tab, &error)) < 0)
+	/* numbers compared in %{if;..} depend on the login's values, not on the config */
+	if ((r = var_expand_params(&sb, tmpl, &p, &error)) < 0 && var_error_from_values(error))
+		r = 0;
+	else if (r < 0)
 		str_copy(errbuf, error, errlen);
 	strbuf_free(&sb);
 	var_std_free(&std);

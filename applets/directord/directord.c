@@ -24,6 +24,7 @@
 #include "core/http.h"
 #include "core/listen.h"
 #include "core/log.h"
+#include "core/logconf.h"
 #include "core/privdrop.h"
 #include "core/str.h"
 
@@ -38,6 +39,7 @@ static const struct opt_cmd directord_cmd = {
 
 static const struct conf_key directord_schema[] = {
 	{ "", "base_dir" }, { "", "state_dir" }, { "", "log_path" },
+	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" }, { "", "instance_name" },
 	{ "", "default_internal_user" },
 	{ "", "director_servers" }, { "", "director_mail_servers" },
 	{ "", "director_username_hash" }, { "", "director_user_expire" },
@@ -361,10 +363,8 @@ directord_main(int argc, char **argv)
 		free(args.overrides);
 		return 1;
 	}
-	if (log_open("directord", conf_get(conf_root(dd.conf), "log_path", ""), args.debug) < 0) {
-		fprintf(stderr, "directord: cannot open log_path: %s\n", strerror(errno));
+	if (logconf_open("directord", dd.conf, args.debug, stderr) < 0)
 		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	dd.loop = loop_new();
 	if (state_load(&dd, stderr) < 0)

@@ -15,6 +15,7 @@
 #include "applets/proxyd/director.h"
 #include "applets/proxyd/limits.h"
 #include "applets/proxyd/login.h"
+#include "applets/proxyd/loginlog.h"
 #include "applets/proxyd/penalty.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
@@ -168,6 +169,8 @@ const char *
 client_log_tail(struct client *c, char *buf, size_t len)
 {
 	char rip[IP_ADDR_STRLEN], lip[IP_ADDR_STRLEN];
+	if (loginlog_tail(c, buf, len) != NULL)
+		return buf;
 	size_t n = str_fmt(buf, len, "user=<%s>", c->virtual_user ? c->virtual_user : c->user ? c->user : "");
 	if (c->mech_name && n < len)
 		n += str_fmt(buf + n, len - n, ", method=%s", c->mech_name);

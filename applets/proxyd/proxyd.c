@@ -24,11 +24,13 @@
 #include "applets/proxyd/director.h"
 #include "applets/proxyd/haproxy_accept.h"
 #include "applets/proxyd/limits.h"
+#include "applets/proxyd/loginlog.h"
 #include "applets/proxyd/penalty.h"
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/relay.h"
 #include "applets/proxyd/sessions.h"
 #include "applets/proxyd/settings.h"
+#include "applets/proxyd/title.h"
 #include "applets/proxyd/stats.h"
 #include "config.h"
 #include "core/conf.h"
@@ -37,9 +39,11 @@
 #include "core/listen.h"
 #include "core/dns.h"
 #include "core/log.h"
+#include "core/logconf.h"
 #include "core/passdb.h"
 #include "core/peercred.h"
 #include "core/privdrop.h"
+#include "core/proctitle.h"
 #include "core/str.h"
 
 #define ACCEPT_BATCH		32
@@ -162,7 +166,9 @@ passdb_from_conf(const struct conf *conf, FILE *errf)
 		n++;
 		if (passdb_chain_add(chain, conf_get(sec, "driver", ""), conf_get(sec, "args", ""),
 		    conf_get(sec, "result_success", NULL), conf_get(sec, "result_failure", NULL),
-		    conf_get(sec, "result_internalfail", NULL), &error) < 0) {
+		    conf_get(sec, "result_internalfail", NULL), &error) < 0 ||
+		    passdb_chain_set_fields(chain, conf_get(sec, "default_fields", NULL),
+		    conf_get(sec, "override_fields", NULL), &error) < 0) {
 			fprintf(errf, "%s:%u: passdb: %s\n", sec->file, sec->line, error);
 			errors++;
 		}
@@ -321,6 +327,8 @@ proxyd_main(int argc, char **argv)
 	struct http_listen_set stats_set;
 	char err[512];
 
+	/* before anything keeps a pointer into argv: verbose_proctitle writes over it */
+	(void)proctitle_init(argc, argv);
 	daemon_parse_args(argc, argv, &proxyd_cmd, &args);
 	log_init("proxyd", args.debug, 0);
 	/* every configuration error is reported before giving up, the passdb's too */
@@ -337,10 +345,9 @@ proxyd_main(int argc, char **argv)
 		free(args.overrides);
 		return 1;
 	}
-	if (log_open("proxyd", conf_get(conf_root(set.conf), "log_path", ""), args.debug) < 0) {
-		fprintf(stderr, "proxyd: cannot open log_path: %s\n", strerror(errno));
+	if (logconf_open("proxyd", set.conf, args.debug, stderr) < 0 ||
+	    loginlog_configure(set.conf, stderr) < 0)
 		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	/* every session takes two descriptors: use all the hard limit allows */
 	struct rlimit rl;
@@ -423,11 +430,14 @@ proxyd_main(int argc, char **argv)
 			    ip_format(&set.listeners[i].ip, ip, sizeof(ip)), set.listeners[i].port);
 	}
 	http_server_log(stats);
+	if (title_start(&pd, set.conf, stderr) < 0)
+		return 1;
 	log_info("mtool %s proxyd started (pid %d)", MTOOL_VERSION, (int)getpid());
 	daemon_started(pd.loop);
 	int r = loop_run(pd.loop);
 
 	loop_timer_cancel(pd.loop, &term.drain);
+	title_stop(&pd);
 	listeners_close(&pd, ls, set.nlisteners);
 	haproxy_accept_close_all(&pd);
 	relay_shutdown_all(&pd);
@@ -443,6 +453,7 @@ proxyd_main(int argc, char **argv)
 	loop_free(pd.loop);
 	proxyd_tls_free(&pd);
 	settings_free(&set);
+	loginlog_free();
 	free(args.overrides);
 	buf_pool_drain();
 	return r < 0 ? 1 : 0;

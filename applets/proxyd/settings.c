@@ -26,6 +26,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "auth_cache_size" }, { "", "auth_cache_ttl" }, { "", "auth_cache_negative_ttl" },
 	{ "", "auth_cache_verify_password_with_worker" },
 	{ "", "login_greeting" }, { "", "login_timeout" },
+	{ "", "login_log_format_elements" }, { "", "login_log_format" },
 	{ "", "login_proxy_timeout" }, { "", "login_proxy_max_reconnects" },
 	{ "", "login_proxy_max_disconnect_delay" }, { "", "login_source_ips" },
 	{ "", "auth_proxy_self" }, { "", "auth_master_user_separator" },
@@ -35,6 +36,9 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "proxy_local_host" }, { "", "proxy_local_port" },
 	{ "", "proxy_resolv_conf" }, { "", "proxy_hosts_file" },
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
+	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" },
+	{ "", "instance_name" }, { "", "state_dir" }, { "", "verbose_proctitle" },
+	{ "", "default_internal_user" }, { "", "default_internal_group" },
 	CONF_FEATURE_BEGIN(MTOOL_WITH_LMTP, "lmtp"),
 	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
 	{ "", "lmtp_proxy_max_mail_size" },
@@ -64,6 +68,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ "local_name", "ssl_cert" }, { "local_name", "ssl_key" },
 	{ "passdb", "driver" }, { "passdb", "args" }, { "passdb", "result_success" },
 	{ "passdb", "result_failure" }, { "passdb", "result_internalfail" },
+	{ "passdb", "default_fields" }, { "passdb", "override_fields" },
 	{ NULL, NULL },
 };
 

@@ -18,6 +18,7 @@
 #include "core/daemon.h"
 #include "core/http.h"
 #include "core/log.h"
+#include "core/logconf.h"
 #include "core/privdrop.h"
 #include "core/str.h"
 
@@ -31,6 +32,7 @@ static const struct opt_cmd replicatord_cmd = {
 
 static const struct conf_key replicatord_schema[] = {
 	{ "", "base_dir" }, { "", "state_dir" }, { "", "log_path" },
+	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" }, { "", "instance_name" },
 	{ "", "default_internal_user" }, { "", "doveadm_password" },
 	{ "", "replication_max_conns" }, { "", "replication_full_sync_interval" },
 	{ "", "replication_dsync_parameters" },
@@ -249,10 +251,8 @@ replicatord_main(int argc, char **argv)
 		free(args.overrides);
 		return 1;
 	}
-	if (log_open("replicator", conf_get(conf_root(r.conf), "log_path", ""), args.debug) < 0) {
-		fprintf(stderr, "replicatord: cannot open log_path: %s\n", strerror(errno));
+	if (logconf_open("replicator", r.conf, args.debug, stderr) < 0)
 		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	r.loop = loop_new();
 	if (rstate_load(&r, stderr) < 0)

@@ -51,7 +51,13 @@ add('smtpdot', b'\x00Subject: x\r\n\r\nbody\r\n..dot\r\n.\r\nQUIT\r\n', b'\x03li
 add('tabescape', 'LIST\tuser\x01tname\x011', 'proxy\t*\tKICK\tuser1\tuser2', 'a\x01', '\t\t',
     'x\x010y\x01r\x01n', 'VERSION\tanvil-client\t2\t0')
 add('varexpand', 'user@example.org\n%u %n %d %Lu %Uu %{user} %1.2n %-3.1d %%',
-    'john\n%{unknown} %r:%b %l:%a %s %w %{session}', 'a@b\n%M.-1n %{', 'u\n%5.3u%', 'x\n%-2.-1d%L{domain}')
+    'john\n%{unknown} %r:%b %l:%a %s %w %{session}', 'a@b\n%M.-1n %{', 'u\n%5.3u%', 'x\n%-2.-1d%L{domain}',
+    'a@b.c\n%ELUu %Xa %Ru %4Hu %3.8Hu %256Nu %Mu %Dd %Tu %LMRTu',
+    'u@d\n%{md5:user} %{sha1;truncate=12:user} %{sha256;rounds=3,format=base64:username} '
+    '%{sha512;format=hexuc,salt=%s-%{if;1;<;2;a;b}:domain} %L{sha384:env:HOME}',
+    'u@d\n%{if;%s;eq;imap;143;110} %{if;%a;>=;-5;y} %{if;%u;*;*@d;y;n} %{if;a\\;b;ne;x;%{if;1;==;1;n;m};z}',
+    'u@d\n%{passdb:x:dflt} %{userdb:y} %{if;%{passdb:n};>;1;a;b} %{pid}%{uid}%{gid}%{hostname}',
+    'u\n%{if;a;~;.*;x;y} %{if;a;=;b;c;d} %{if;1} %{sha1;rounds=0:user}')
 add('addr', '127.0.0.1', '::1', '[::1]', '::ffff:1.2.3.4', '10.1.2.3/8', 'fe80::/10', '[::1]/128',
     '127.0.0.0/8 ::1, 192.168.0.0/16', 'host:143', '[::1]:143', '1.2.3.4:99999', '127.1', '1.2.3.4/33')
 add('tls_load', '\0'.join([pem('ec.crt'), pem('ec.key'),

@@ -4,6 +4,7 @@
 #include "tests/unit/unit.h"
 #include "core/log.h"
 #include "config.h"
+#include "core/str.h"
 #include "core/timefmt.h"
 
 #include <errno.h>
@@ -341,4 +342,77 @@ TEST(timefmt_matches_strftime)
 		CHECK_INT(timefmt_iso(a, sizeof(a), when[i]), strlen(b));
 		CHECK_STR(a, b);
 	}
+}
+
+TEST(log_timestamp_subset_matches_strftime)
+{
+	static const time_t when[] = { 0, 86399, 1700000000, 1704067199, 1709251200 };
+	static const char *const fmts[] = { "%b %d %H:%M:%S ", "%Y-%m-%d %H:%M:%S ",
+	    "[%y%m%d %T %z] ", "%a %e %h %j %F %%" };
+	char bad;
+
+	for (size_t i = 0; i < sizeof(when) / sizeof(when[0]); i++)
+		for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+			char a[64], b[64];
+			struct tm tm;
+			localtime_r(&when[i], &tm);
+			strftime(b, sizeof(b), fmts[f], &tm);
+			CHECK_INT(timefmt_strf(a, sizeof(a), fmts[f], when[i], 0), strlen(b));
+			CHECK_STR(a, b);
+			CHECK_INT(timefmt_strf_check(fmts[f], &bad), 0);
+		}
+	char a[64];
+	struct tm tm;
+	localtime_r(&when[2], &tm);
+	timefmt_strf(a, sizeof(a), "%S.%{usecs}|", when[2], 4321);
+	char b[64];
+	str_fmt(b, sizeof(b), "%02d.004321|", tm.tm_sec);
+	CHECK_STR(a, b);
+	CHECK_INT(timefmt_strf(a, 5, "%Y-%m-%d", when[2], 0), 4);	/* cut, terminated */
+	CHECK_INT(timefmt_strf_check("%Y %Q", &bad), -1);
+	CHECK_INT(bad, 'Q');
+	CHECK_INT(timefmt_strf_check("%u", &bad), -1);
+}
+
+TEST(info_and_debug_log_paths)
+{
+	char dir[] = "/tmp/mtool-logpath-XXXXXX", info[64], dbg[64], buf[512];
+	char bad;
+
+	CHECK(mkdtemp(dir) != NULL);
+	str_fmt(info, sizeof(info), "%s/info.log", dir);
+	str_fmt(dbg, sizeof(dbg), "%s/debug.log", dir);
+	unit_stderr_begin();
+	log_init("t", 1, 0);
+	CHECK_INT(log_open_levels(info, dbg), 0);
+	CHECK_INT(log_set_timestamp("<%Y> ", &bad), 0);
+	log_debug("d1");
+	log_info("i1");
+	log_errorx("e1");
+	CHECK_INT(log_open_levels(info, NULL), 0);	/* debug follows info */
+	log_debug("d2");
+	CHECK_INT(log_open_levels("syslog", NULL), -1);
+	CHECK_INT(log_open_levels(NULL, NULL), 0);
+	CHECK_INT(log_set_timestamp(NULL, &bad), 0);
+	log_set_debug(0);
+	const char *err = unit_stderr_end();
+	CHECK(strstr(err, "t: Error: e1\n") != NULL && err[0] == '<');
+	CHECK(strstr(err, "i1") == NULL && strstr(err, "d1") == NULL);
+	FILE *f = fopen(info, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+	CHECK(strstr(buf, "> t: Info: i1\n") != NULL && strstr(buf, "t: Debug: d2\n") != NULL);
+	CHECK(strstr(buf, "d1") == NULL && strstr(buf, "e1") == NULL);
+	f = fopen(dbg, "r");
+	n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+	CHECK(strncmp(buf, "<", 1) == 0 && strstr(buf, "> t: Debug: d1\n") != NULL);
+	CHECK(strstr(buf, "i1") == NULL);
+	unlink(info);
+	unlink(dbg);
+	rmdir(dir);
 }

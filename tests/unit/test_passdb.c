@@ -721,3 +721,73 @@ TEST(passwd_file_table)
 	CHECK_CONTAINS(log, "many: User user17 exists more than once");
 	CHECK_CONTAINS(log, ": not a regular file");
 }
+
+#include "tests/unit/varexpand_dovecot.h"
+
+TEST(default_and_override_fields)
+{
+	unit_stderr_begin();
+	struct scratch s;
+	struct passdb_chain *c;
+	struct passdb_result r;
+	const char *err;
+	char line[256];
+
+	scratch_init(&s);
+	str_fmt(line, sizeof(line), "%s:{PLAIN}pw::::::%s host=own\n"
+	    "plain:{PLAIN}pw\n", VX_USER, VX_USER_FIELDS);
+	c = chain_of("passwd-file", scratch_file(&s, "users", line));
+	/* the passdb's own host replaces the default; override replaces both */
+	CHECK_INT(passdb_chain_set_fields(c, "proxy=y host=127.0.0.1 port=%{if;%s;eq;imap;143;110} "
+	    "seen=%{passdb:x:none} nodelay", "ovr=%{passdb:x:none} port=%{passdb:port}0", &err), 0);
+	CHECK_INT(lookup(c, VX_USER, "pw", "192.0.2.10", &r), PASSDB_OK);
+	CHECK_STR(passdb_field(&r, "proxy"), "y");
+	CHECK_STR(passdb_field(&r, "host"), "own");
+	CHECK_STR(passdb_field(&r, "port"), "1430");
+	CHECK_STR(passdb_field(&r, "seen"), "none");
+	CHECK_STR(passdb_field(&r, "ovr"), "val12");
+	CHECK_STR(passdb_field(&r, "nodelay"), "");
+	passdb_result_free(&r);
+	CHECK_INT(lookup(c, "plain", "pw", "192.0.2.10", &r), PASSDB_OK);
+	CHECK_STR(passdb_field(&r, "host"), "127.0.0.1");
+	CHECK_STR(passdb_field(&r, "ovr"), "none");
+	passdb_result_free(&r);
+	/* a user the passdb does not know keeps none of them */
+	CHECK_INT(lookup(c, "nosuch", "pw", "192.0.2.10", &r), PASSDB_USER_UNKNOWN);
+	CHECK(passdb_field(&r, "proxy") == NULL);
+	passdb_result_free(&r);
+	passdb_chain_free(c);
+
+	/* the captured override_fields rows, through the real %{passdb:..} */
+	str_fmt(line, sizeof(line), "%s:{PLAIN}pw::::::%s\n", VX_USER, VX_USER_FIELDS);
+	c = chain_of("passwd-file", scratch_file(&s, "users2", line));
+	for (size_t i = 0; i < sizeof(vx_dovecot) / sizeof(vx_dovecot[0]); i++) {
+		char ovr[256];
+		if (vx_dovecot[i].where != 'o' && strncmp(vx_dovecot[i].tmpl, "%{passdb:", 9) != 0)
+			continue;
+		str_fmt(ovr, sizeof(ovr), "t=%s", vx_dovecot[i].tmpl);
+		CHECK_INT(passdb_chain_set_fields(c, vx_dovecot[i].where == 'd' ? ovr : NULL,
+		    vx_dovecot[i].where == 'o' ? ovr : NULL, &err), 0);
+		CHECK_INT(lookup(c, VX_USER, "pw", "192.0.2.10", &r), PASSDB_OK);
+		const char *t = passdb_field(&r, "t");
+		if (t == NULL || strcmp(t, vx_dovecot[i].out) != 0)
+			unit_fail(__FILE__, __LINE__, "%c %s -> %s, Dovecot: %s", vx_dovecot[i].where,
+			    vx_dovecot[i].tmpl, t ? t : "(none)", vx_dovecot[i].out);
+		passdb_result_free(&r);
+	}
+
+	passdb_chain_free(c);
+	c = chain_of("passwd-file", scratch_file(&s, "users3", "u@d:{PLAIN}u-pw\n"));
+	/* an expansion that fails at lookup time is an internal failure */
+	CHECK_INT(passdb_chain_set_fields(c, "x=%{if;%{passdb:n};>;1;a;b}", NULL, &err), 0);
+	CHECK_INT(lookup(c, "u@d", "u-pw", "192.0.2.10", &r), PASSDB_INTERNAL_FAILURE);
+	passdb_result_free(&r);
+	/* config errors */
+	CHECK_INT(passdb_chain_set_fields(c, "a=1 =2", NULL, &err), -1);
+	CHECK_STR(err, "default_fields: Invalid passdb template a=1 =2 - key must not be empty");
+	CHECK_INT(passdb_chain_set_fields(c, NULL, "host=%{nosuch}", &err), -1);
+	CHECK_STR(err, "override_fields: Unknown variable '%nosuch'");
+	passdb_chain_free(c);
+	scratch_free(&s);
+	unit_stderr_end();
+}

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "tests/unit/unit.h"
+#include <stdlib.h>
+
 #include "core/varexpand.h"
 
 static const struct var_client client = {
@@ -52,7 +54,7 @@ TEST(expand_known_answers)
 		{ "%-3.0d", "COM", NULL },
 		{ "%-3.2d", "CO", NULL },
 		{ "%0.-4n", "John", NULL },
-		{ "%5.-100n", "", NULL },
+		{ "%5.-100n", "Doe", NULL },	/* Dovecot: cutting more than all cuts nothing */
 		{ "%-100.0n", "John.Doe", NULL },
 		{ "%05a", "00143", NULL },
 		{ "%02a", "143", NULL },
@@ -66,9 +68,28 @@ TEST(expand_known_answers)
 		{ "%x", NULL, "Unknown variable '%x'" },
 		{ "a%Lzb", NULL, "Unknown variable '%z'" },
 		{ "%{nosuch}", NULL, "Unknown variable '%nosuch'" },
-		{ "%{env:HOME}", NULL, "Unknown variable '%env'" },
+		{ "%{nosuch:HOME}", NULL, "Unknown variable '%nosuch'" },
 		{ "%{user", NULL, "Unknown variable '%{'" },
-		{ "%E{user}", NULL, "Unknown variable '%E'" },
+		{ "%Q{user}", NULL, "Unknown variable '%Q'" },
+		{ "%{if;a;eq;b}", NULL, "if: requires four or five parameters, got 3" },
+		{ "%{if;a;=;b;c;d}", NULL, "if: Unsupported comparator '='" },
+		{ "%{if;a;==;1;c;d}", NULL, "if: a (lhs) is not a number" },
+		{ "%{if;1;>;;c;d}", NULL, "if:  (rhs) is not a number" },
+		{ "%{if;a;~;a.*;c;d}", NULL,
+		    "if: regular expressions (~, !~) are not supported by this build" },
+		{ "%{sha1;rounds=x:user}", NULL,
+		    "Cannot parse hash arguments:'x' is not number for rounds" },
+		{ "%{sha1;rounds=0:user}", NULL,
+		    "Cannot parse hash arguments:rounds must be at least 1 and at most 100000" },
+		{ "%{sha1;format=b32:user}", NULL,
+		    "Cannot parse hash arguments:'b32' is not supported format" },
+		{ "%{sha1:nosuch}", NULL, "Unknown variable '%nosuch'" },
+		{ "%{md4:user}", NULL, "Unknown variable '%md4'" },
+		{ "%{if;%{if;%{if;%{if;%{if;%{if;%{if;%{if;%{if;1;==;1;a;b};==;1;a;b};==;1;a;b};"
+		    "==;1;a;b};==;1;a;b};==;1;a;b};==;1;a;b};==;1;a;b};==;1;a;b}", NULL,
+		    "if: nested too deeply" },
+		/* not in Dovecot 2.3, whose hexuc is lower case */
+		{ "%{sha1;truncate=8,format=hexuc:user}", "AC", NULL },
 	};
 	struct var_std std;
 	const char *err;
@@ -183,4 +204,63 @@ TEST(expand_escapes)
 	CHECK_INT(var_expand_escape(&sb, "%q|%Uq", tab, var_escape_str, &err), 0);
 	CHECK_STR(sb.s, "a\\\"b\\'c\\\\d|A\\\"B\\'C\\\\D");
 	strbuf_free(&sb);
+}
+
+#include "tests/unit/varexpand_dovecot.h"
+
+/* %{passdb:name[:default]} over VX_USER_FIELDS, for the 'o' rows (core/passdb_req.c has
+ * the real one; test_passdb.c runs these rows through it) */
+static int
+vx_func(struct strbuf *out, const char *name, size_t namelen, const char *data,
+    size_t datalen, var_escape_fn *escape, void *ctx)
+{
+	const char *fields = ctx, *colon = memchr(data, ':', datalen);
+	size_t flen = colon != NULL ? (size_t)(colon - data) : datalen;
+
+	(void)escape;
+	if (namelen != 6 || (strncmp(name, "passdb", 6) != 0 && strncmp(name, "userdb", 6) != 0))
+		return 0;
+	if (fields != NULL && name[0] == 'p') {
+		for (const char *f = fields; *f != '\0';) {
+			size_t n = strcspn(f, " ");
+			if (n > flen && strncmp(f, data, flen) == 0 && f[flen] == '=') {
+				strbuf_append(out, f + flen + 1, n - flen - 1);
+				return 1;
+			}
+			f += n + (f[n] == ' ');
+		}
+	}
+	if (flen < datalen)
+		strbuf_append(out, data + flen + 1, datalen - flen - 1);
+	return 1;
+}
+
+TEST(expand_as_dovecot_2_3_does)
+{
+	struct var_client c = client;
+	struct var_std std;
+	const char *err;
+
+	c.user = VX_USER;
+	c.mech = "PLAIN";
+	c.secured = "";
+	c.real_rip = "192.0.2.99";
+	c.real_lip = "10.0.0.9";
+	c.real_rport = 40000;
+	c.real_lport = 10143;
+	CHECK_INT(setenv(VX_ENV_NAME, VX_ENV_VALUE, 1), 0);
+	CHECK_INT(var_std_init(&std, &c), 0);
+	for (size_t i = 0; i < sizeof(vx_dovecot) / sizeof(vx_dovecot[0]); i++) {
+		struct var_expand_params p = { std.tab, NULL, vx_func,
+		    vx_dovecot[i].where == 'o' ? (void *)VX_USER_FIELDS : NULL };
+		struct strbuf sb;
+		strbuf_init(&sb, 1024);
+		int r = var_expand_params(&sb, vx_dovecot[i].tmpl, &p, &err);
+		if (r != 0 || strcmp(sb.s, vx_dovecot[i].out) != 0)
+			unit_fail(__FILE__, __LINE__, "\"%s\" -> %d \"%s\", Dovecot: \"%s\"",
+			    vx_dovecot[i].tmpl, r, r == 0 ? sb.s : err, vx_dovecot[i].out);
+		strbuf_free(&sb);
+	}
+	var_std_free(&std);
+	unsetenv(VX_ENV_NAME);
 }
