@@ -99,6 +99,11 @@ int conf_parse_size(const struct conf_node *, unsigned long long *out, FILE *err
  * must be within [min, max]; -1 after printing "file:line: key: ..." to errf. */
 int conf_get_uint(const struct conf *, const char *key, unsigned int def, unsigned int min,
     unsigned int max, unsigned int *out, FILE *errf);
+/* The same for a time interval in milliseconds within [min_ms, max_ms], and for a size. */
+int conf_get_ms(const struct conf *, const char *key, unsigned int def_ms, unsigned int min_ms,
+    unsigned int max_ms, unsigned int *out, FILE *errf);
+int conf_get_size(const struct conf *, const char *key, unsigned long long def,
+    unsigned long long *out, FILE *errf);
 
 /* The time and size syntax above for a string that is not a setting (a passdb extra
  * field, a command argument): returns 0 with *out set, or -1 (invalid or too large;
@@ -135,5 +140,13 @@ extern const char conf_feature_mark[];
  * " in section 'PATH'" below the top level, PATH being the types path) for each
  * offender, not descending into unknown sections. Returns the number of errors. */
 int conf_check(const struct conf *, const struct conf_key *schema, FILE *errf);
+
+/* The schema's answers conf_check() goes by: has it the setting key in the section whose
+ * types path is path (*absent: as in conf_check's "not in this build", else NULL), and
+ * may a section of type type be inside path? */
+int conf_schema_has_key(const struct conf_key *schema, const char *path, const char *key,
+    const char **absent);
+int conf_schema_has_section(const struct conf_key *schema, const char *path,
+    const char *type);
 
 #endif

@@ -11,6 +11,9 @@
 
 #define IS_WHITE(c)	((c) == ' ' || (c) == '\t')
 
+static int node_err(const struct conf_node *, FILE *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 const char *
 conf_get(const struct conf_node *section, const char *key, const char *def)
 {
@@ -36,6 +39,36 @@ conf_get_uint(const struct conf *c, const char *key, unsigned int def, unsigned 
 	}
 	*out = (unsigned int)v;
 	return 0;
+}
+
+/* see conf.h */
+int
+conf_get_ms(const struct conf *c, const char *key, unsigned int def_ms, unsigned int min_ms,
+    unsigned int max_ms, unsigned int *out, FILE *errf)
+{
+	const struct conf_node *n = conf_find(conf_root(c), key);
+	unsigned long long v;
+	*out = def_ms;
+	if (n == NULL)
+		return 0;
+	if (conf_parse_time_ms(n, &v, errf) < 0)
+		return -1;
+	if (v < min_ms || v > max_ms) {
+		node_err(n, errf, "must be between %u ms and %u ms", min_ms, max_ms);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* see conf.h */
+int
+conf_get_size(const struct conf *c, const char *key, unsigned long long def,
+    unsigned long long *out, FILE *errf)
+{
+	const struct conf_node *n = conf_find(conf_root(c), key);
+	*out = def;
+	return n != NULL && conf_parse_size(n, out, errf) < 0 ? -1 : 0;
 }
 
 const struct conf_node *
@@ -253,13 +286,13 @@ is_filter(const char *type)
 	    strcmp(type, "remote") == 0 || strcmp(type, "local_name") == 0;
 }
 
-/* 1 if the schema has path/key, 0 if not; *absent is then the feature it belongs to when
- * that is out of the build (rows after a CONF_FEATURE_BEGIN), else NULL. */
-static int
-schema_has_key(const struct check *ck, const char *path, const char *key, const char **absent)
+/* see conf.h */
+int
+conf_schema_has_key(const struct conf_key *schema, const char *path, const char *key,
+    const char **absent)
 {
 	const char *feature = NULL;
-	for (const struct conf_key *r = ck->schema; r->section != NULL; r++) {
+	for (const struct conf_key *r = schema; r->section != NULL; r++) {
 		if (r->section == conf_feature_mark) {
 			feature = r->key;
 			continue;
@@ -273,12 +306,12 @@ schema_has_key(const struct check *ck, const char *path, const char *key, const 
 	return 0;
 }
 
-static int
-schema_has_section(const struct check *ck, const char *path, const char *type)
+int
+conf_schema_has_section(const struct conf_key *schema, const char *path, const char *type)
 {
 	size_t plen = strlen(path), tlen = strlen(type);
 
-	for (const struct conf_key *r = ck->schema; r->section != NULL; r++) {
+	for (const struct conf_key *r = schema; r->section != NULL; r++) {
 		const char *s = r->section;
 		if (s == conf_feature_mark)
 			continue;
@@ -316,15 +349,15 @@ check_section(struct check *ck, const struct conf_node *sec)
 	for (const struct conf_node *n = sec->children; n != NULL; n = n->next) {
 		if (n->value != NULL) {
 			const char *absent = NULL;
-			if (!schema_has_key(ck, ck->full.s, n->key, &absent) &&
-			    !schema_has_key(ck, ck->bare.s, n->key, &absent))
+			if (!conf_schema_has_key(ck->schema, ck->full.s, n->key, &absent) &&
+			    !conf_schema_has_key(ck->schema, ck->bare.s, n->key, &absent))
 				check_err(ck, n, "unknown setting '%s'", n->key);
 			else if (absent != NULL)
 				check_err(ck, n, "%s: not in this build (feature %s)", n->key, absent);
 			continue;
 		}
-		if (!schema_has_section(ck, ck->full.s, n->key) &&
-		    !schema_has_section(ck, ck->bare.s, n->key)) {
+		if (!conf_schema_has_section(ck->schema, ck->full.s, n->key) &&
+		    !conf_schema_has_section(ck->schema, ck->bare.s, n->key)) {
 			check_err(ck, n, "unknown section '%s'", n->key);
 			continue;
 		}

@@ -22,6 +22,7 @@
 #include "core/daemon.h"
 #include "core/dline.h"
 #include "core/http.h"
+#include "core/conf_known.h"
 #include "core/log.h"
 #include "core/privdrop.h"
 #include "core/str.h"
@@ -31,7 +32,7 @@
 #define STATE_SAVE_EVERY_MS	1000
 
 static const struct opt_cmd directord_cmd = {
-	"directord", "[-dD] [-c FILE] [-o KEY=VALUE]...",
+	"directord", "[-dDn] [-c FILE] [-o KEY=VALUE]...",
 	"user-to-backend director, ring peer", daemon_opts,
 };
 
@@ -56,6 +57,15 @@ static const struct conf_key directord_schema[] = {
 	/* service stats { inet_listener http { } }: the metrics endpoint */
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
 	{ NULL, NULL },
+};
+
+/* director: the ring listener; stats: the metrics endpoint */
+static const char *const directord_services[] = {
+	"director inet_listener", "stats inet_listener", NULL,
+};
+
+static const struct conf_applet directord_conf = {
+	"directord", directord_schema, directord_services, 'd',
 };
 
 static int
@@ -162,7 +172,7 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	dd->conf = conf_load(args->conf_path, args->overrides, args->noverrides, errf);
 	if (dd->conf == NULL)
 		return -1;
-	if (conf_check(dd->conf, directord_schema, errf) > 0)
+	if (conf_known_check(dd->conf, &directord_conf, &dd->unused, errf) > 0)
 		return -1;
 	const struct conf_node *root = conf_root(dd->conf);
 	s->base_dir = conf_get(root, "base_dir", MTOOL_BASE_DIR);
@@ -320,6 +330,7 @@ directord_free(struct directord *dd)
 	hosts_free(&dd->hosts);
 	hosts_free(&dd->orig);
 	conf_free(dd->conf);
+	conf_unused_free(&dd->unused);
 }
 
 /* The state file is rewritten (temporary file, rename) after the privilege drop, so the
@@ -363,13 +374,21 @@ directord_main(int argc, char **argv)
 		hosts_free(&dd.hosts);
 		hosts_free(&dd.orig);
 		conf_free(dd.conf);
+		conf_unused_free(&dd.unused);
 		free(args.overrides);
 		return 1;
+	}
+	if (args.check) {
+		conf_known_dump(dd.conf, &dd.unused, "directord", stdout);
+		directord_free(&dd);
+		free(args.overrides);
+		return 0;
 	}
 	if (log_open("directord", conf_get(conf_root(dd.conf), "log_path", ""), args.debug) < 0) {
 		fprintf(stderr, "directord: cannot open log_path: %s\n", strerror(errno));
 		return 1;
 	}
+	conf_known_log_unused(&dd.unused, "directord");
 	signal(SIGPIPE, SIG_IGN);
 	dd.loop = loop_new();
 	if (state_load(&dd, stderr) < 0)

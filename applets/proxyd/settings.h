@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "core/addr.h"
+#include "core/conf_known.h"
 #include "core/tls.h"
 
 struct conf;
@@ -55,6 +56,7 @@ struct unix_listener_set {
 
 struct proxyd_settings {
 	struct conf *conf;
+	struct conf_unused unused;	/* accepted, not used: logged at start-up */
 	const char *base_dir;
 	struct unix_listener_set ipc, anvil;
 	struct listener_set *listeners;
@@ -116,6 +118,8 @@ struct proxyd_settings {
 int settings_load(struct proxyd_settings *, const char *path, char *const *overrides,
     size_t noverrides, FILE *errf);
 void settings_free(struct proxyd_settings *);
+/* What proxyd uses of a config (core/conf_known.h). */
+extern const struct conf_applet proxyd_conf;
 const struct proto_set *settings_proto(const struct proxyd_settings *, const char *proto);
 
 #endif

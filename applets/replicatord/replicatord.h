@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "core/addr.h"
+#include "core/conf_known.h"
 #include "core/http.h"
 #include "core/loop.h"
 
@@ -111,6 +112,7 @@ struct admin_conn;
 struct repl {
 	struct loop *loop;
 	struct conf *conf;
+	struct conf_unused unused;	/* accepted, not used: logged at start-up */
 	struct repl_settings set;
 	struct repl_pair *pairs;
 	size_t npairs;
