@@ -238,7 +238,8 @@ listen_add_cb(const struct ip_addr *ip, void *arg)
 }
 
 /* The port (and 1 if ssl) of an inet_listener Dovecot's default config has, so that
- * "inet_listener imaps { }" listens where it does in Dovecot; -1 for another one. */
+ * "inet_listener imaps { }" listens where and as it does in Dovecot (Debian's conf.d
+ * leaves "#port = 993" and "#ssl = yes" commented out); -1 for another one. */
 static int
 default_listener(const char *service, const char *name, unsigned long long *port)
 {
@@ -302,12 +303,14 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 			const struct conf_node *pn = conf_find(il, "port");
 			const struct conf_node *sn = conf_find(il, "ssl");
 			unsigned long long port = 0;
-			int def_ssl = -1;
+			unsigned long long def_port = 0;
+			int def_ssl = default_listener(svc, lc.name, &def_port);
 			any = 1;
-			if (pn == NULL && (def_ssl = default_listener(svc, lc.name, &port)) < 0) {
+			if (pn == NULL && def_ssl < 0) {
 				err_at(e, il, "inet_listener %s: port is not set", lc.name);
 				continue;
 			}
+			port = def_port;
 			if (pn != NULL && conf_parse_uint(pn, 65535, &port, e->f) < 0) {
 				e->n++;
 				continue;

@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: MIT
+"""Drop-in configs (issue 13): a real Dovecot 2.3 proxy's dovecot.conf, first run by the
+real Dovecot (so it is known to be valid), then by `mtool proxyd -c` unchanged on the same
+ports, with imaplib over plain and TLS; Debian's stock /etc/dovecot tree (copied from
+the installed dovecot-core files) turned into a proxy by the edits of Dovecot's proxy
+documentation; the settings registry's answers: unused settings reported once, a
+misspelling with its suggestion and file:line, -n output."""
+
+import glob
+import imaplib
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixtures import DovecotBackend, DovecotProxy, TESTDIR, free_port, report, main_guard
+from mtoolfix import Proxyd, MTOOL
+
+NOVERIFY = ssl.create_default_context()
+NOVERIFY.check_hostname = False
+NOVERIFY.verify_mode = ssl.CERT_NONE
+
+
+class RealProxy(DovecotProxy):
+    """A Dovecot proxy whose users carry host and port in their passwd-file line (the
+    fixture's default_fields form needs passdb default_fields, which the expansions work
+    brings to mtool)."""
+
+    def write_conf(self):
+        super().write_conf()
+        text = open(self.conf).read()
+        text = re.sub(r'\n  default_fields = [^\n]*', '', text)
+        open(self.conf, 'w').write(text)
+        lines = open(self.passwd_file).read().splitlines()
+        open(self.passwd_file, 'w').write(''.join(
+            '%s host=%s port=%d\n' % (l, self.host, self.backend_imap_port) for l in lines))
+
+
+class FileProxyd(Proxyd):
+    """mtool proxyd on a config file the test wrote (nothing written by the fixture)."""
+
+    def __init__(self, name, conf, log_path=None, args=()):
+        super().__init__(name=name, args=args)
+        self.conf = conf
+        if log_path:
+            self.log_path = log_path    # the config's log_path: proxyd logs there
+
+    def write_conf(self):
+        pass
+
+
+def imap_login(port, use_ssl=False, user='user1@example.org'):
+    try:
+        m = (imaplib.IMAP4_SSL('127.0.0.1', port, ssl_context=NOVERIFY) if use_ssl
+             else imaplib.IMAP4('127.0.0.1', port))
+        typ, _ = m.login(user, 'pass')
+        typ2, data = m.select('INBOX')
+        m.logout()
+        return typ == 'OK' and typ2 == 'OK', data
+    except Exception as e:  # noqa: BLE001 - the report says what went wrong
+        return False, repr(e)
+
+
+def run(*args):
+    r = subprocess.run([MTOOL] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return r.returncode, r.stdout.decode(errors='replace'), r.stderr.decode(errors='replace')
+
+
+# POP3 through this config needs the port to depend on the protocol, which Dovecot's
+# proxies do with default_fields = port=%{if;%s;eq;imap;...}: a case for when passdb
+# default_fields and %{if} are in (the expansions work).
+def real_proxy_config(be):
+    px = RealProxy('realproxy', backend=be, ssl=True)
+    with px:
+        ok, d = imap_login(px.imap_port)
+        report(ok, 'the real Dovecot runs the proxy config (IMAP login)', d)
+    # the same file, unchanged, the same ports
+    rc, out, err = run('proxyd', '-n', '-c', px.conf)
+    report(rc == 0 and 'instance_name' in out and 'first_valid_uid' in out and
+           'userdb' in out and 'service/anvil' not in out,
+           'proxyd -n accepts the real proxy config; unused settings listed', out + err)
+    mp = FileProxyd('realproxy-mtool', px.conf, px.log_path)
+    start = len(mp.log())
+    with mp:
+        ok, d = imap_login(px.imap_port)
+        report(ok, 'mtool on the real proxy config: IMAP', d)
+        ok, d = imap_login(px.imaps_port, use_ssl=True)
+        report(ok, 'mtool on the real proxy config: IMAPS', d)
+        log = mp.log()[start:]
+        info = [l for l in log.splitlines() if 'accepted but not used' in l]
+        report(len(info) == 1 and 'mail_max_userip_connections' in info[0] and
+               'first_valid_uid' in info[0], 'one info line lists the unused settings', log[-2000:])
+        report(not mp.check_log(), 'no crash or sanitizer report', mp.check_log())
+
+
+def debian_tree(be):
+    d = os.path.join(TESTDIR, 'debian-etc')
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(os.path.join(d, 'run'))
+    shutil.copy('/usr/share/dovecot/dovecot.conf', d)
+    shutil.copytree('/usr/share/dovecot/conf.d', os.path.join(d, 'conf.d'))
+    for f in glob.glob('/usr/share/dovecot/*.conf.ext'):
+        shutil.copy(f, d)
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+                    '-keyout', os.path.join(d, 'key.pem'), '-out', os.path.join(d, 'cert.pem'),
+                    '-subj', '/CN=localhost'], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+    def edit(name, old, new):
+        path = os.path.join(d, name)
+        text = open(path).read()
+        if old not in text:
+            raise RuntimeError('%s: no %r' % (name, old))
+        open(path, 'w').write(text.replace(old, new, 1))
+
+    # where Debian keeps the certificate; the ports (the test is not alone on 143)
+    edit('conf.d/10-ssl.conf', '</etc/dovecot/private/dovecot.pem', '<' + d + '/cert.pem')
+    edit('conf.d/10-ssl.conf', '</etc/dovecot/private/dovecot.key', '<' + d + '/key.pem')
+    ports = {}
+    for name, dflt in (('imap', 143), ('imaps', 993), ('pop3', 110), ('pop3s', 995),
+                       ('submission', 587)):
+        ports[name] = free_port()
+        edit('conf.d/10-master.conf', '#port = %d' % dflt, 'port = %d' % ports[name])
+    # the proxy edits: no system passdb, a passdb whose answer says where the user lives
+    edit('conf.d/10-auth.conf', '\n!include auth-system.conf.ext', '\n#!include auth-system.conf.ext')
+    sieve = free_port()
+    with open(os.path.join(d, 'local.conf'), 'w') as f:
+        f.write('listen = 127.0.0.1\nbase_dir = %s/run\nauth_failure_delay = 0\n'
+                'disable_plaintext_auth = no\n'
+                'passdb {\n  driver = static\n  args = proxy=y nopassword=y host=127.0.0.1 port=%d\n}\n'
+                'service managesieve-login {\n  inet_listener sieve {\n    port = %d\n  }\n}\n'
+                % (d, be.imap_port, sieve))
+    conf = os.path.join(d, 'dovecot.conf')
+    rc, out, err = run('proxyd', '-n', '-c', conf)
+    report(rc == 0 and 'protocols = " imap lmtp sieve pop3 submission"' in out and
+           re.search(r'conf\.d/10-mail\.conf:\d+: mail_location\n', out) and
+           'service/auth\n' in out and 'ssl_key = # hidden' in out,
+           'Debian tree: -n shows the effective settings and the unused ones', out + err)
+    mp = FileProxyd('debian-mtool', conf)
+    with mp:
+        ok, dd = imap_login(ports['imap'])
+        report(ok, 'Debian tree: IMAP login through mtool', dd)
+        ok, dd = imap_login(ports['imaps'], use_ssl=True)
+        report(ok, 'Debian tree: IMAPS (imaps listener, Debian certificate setting)', dd)
+    # a misspelling: file:line and the nearest known name
+    with open(os.path.join(d, 'local.conf'), 'a') as f:
+        f.write('login_gretting = Hello\n')
+    rc, out, err = run('proxyd', '-n', '-c', conf)
+    report(rc == 1 and re.search(r"local\.conf:14: unknown setting 'login_gretting' "
+                                 r"\(did you mean 'login_greeting'\?\)", err),
+           'misspelling: file:line and a suggestion', err)
+
+
+def main():
+    with DovecotBackend('be') as be:
+        be.deliver('user1@example.org', b'Subject: x\r\n\r\nbody\r\n')
+        real_proxy_config(be)
+        debian_tree(be)
+
+
+main_guard(main)
