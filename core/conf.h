@@ -7,6 +7,7 @@
 #ifndef CORE_CONF_H
 #define CORE_CONF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -148,5 +149,9 @@ int conf_schema_has_key(const struct conf_key *schema, const char *path, const c
     const char **absent);
 int conf_schema_has_section(const struct conf_key *schema, const char *path,
     const char *type);
+/* "FILE:LINE: message" with " in section 'PATH'" when path is not "", to errf (may be
+ * NULL): how conf_check and core/conf_known report. */
+void conf_vreport(FILE *errf, const struct conf_node *, const char *path, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
 
 #endif

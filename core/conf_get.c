@@ -326,21 +326,29 @@ conf_schema_has_section(const struct conf_key *schema, const char *path, const c
 	return 0;
 }
 
+/* see conf.h */
+void
+conf_vreport(FILE *errf, const struct conf_node *n, const char *path, const char *fmt,
+    va_list ap)
+{
+	if (errf == NULL)
+		return;
+	fprintf(errf, "%s:%u: ", n->file, n->line);
+	vfprintf(errf, fmt, ap);
+	if (*path != '\0')
+		fprintf(errf, " in section '%s'", path);
+	fputc('\n', errf);
+}
+
 static void __attribute__((format(printf, 3, 4)))
 check_err(struct check *ck, const struct conf_node *n, const char *fmt, ...)
 {
 	va_list ap;
 
 	ck->nerrors++;
-	if (ck->errf == NULL)
-		return;
-	fprintf(ck->errf, "%s:%u: ", n->file, n->line);
 	va_start(ap, fmt);
-	vfprintf(ck->errf, fmt, ap);
+	conf_vreport(ck->errf, n, ck->full.s, fmt, ap);
 	va_end(ap);
-	if (ck->full.len > 0)
-		fprintf(ck->errf, " in section '%s'", ck->full.s);
-	fputc('\n', ck->errf);
 }
 
 static void

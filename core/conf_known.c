@@ -190,15 +190,9 @@ kerr(struct kcheck *ck, const struct conf_node *n, const char *fmt, ...)
 	va_list ap;
 
 	ck->nerrors++;
-	if (ck->errf == NULL)
-		return;
-	fprintf(ck->errf, "%s:%u: ", n->file, n->line);
 	va_start(ap, fmt);
-	vfprintf(ck->errf, fmt, ap);
+	conf_vreport(ck->errf, n, ck->full.s, fmt, ap);
 	va_end(ap);
-	if (ck->full.len > 0)
-		fprintf(ck->errf, " in section '%s'", ck->full.s);
-	fputc('\n', ck->errf);
 }
 
 static void
@@ -250,37 +244,44 @@ is_default(const char *entry, const char *value)
 	return entry[0] >= 'a' && strcmp(canon(entry + 1), canon(value)) == 0;
 }
 
-/* The service's row in the applet's list: 1 (every listener), 2 (only the listeners of
- * *ltype), 0 (not used). */
+/* Does the applet use service svc (type NULL), or its listener of that type and name? */
 static int
-service_used(const struct conf_applet *app, const char *name, const char **ltype)
+service_used(const struct conf_applet *app, const char *svc, const char *type,
+    const char *name)
 {
-	size_t len = strlen(name);
+	size_t len = strlen(svc), tlen = type != NULL ? strlen(type) : 0;
 
 	for (const char *const *s = app->services; s != NULL && *s != NULL; s++) {
-		if (strncmp(*s, name, len) != 0)
+		const char *r = *s + len;
+		if (strncmp(*s, svc, len) != 0 || (*r != '\0' && *r != ' '))
 			continue;
-		if ((*s)[len] == '\0')
+		if (type == NULL || *r == '\0')
 			return 1;
-		if ((*s)[len] == ' ') {
-			*ltype = *s + len + 1;
-			return 2;
-		}
+		r++;
+		if (strncmp(r, type, tlen) == 0 && (r[tlen] == '\0' || (r[tlen] == ' ' &&
+		    name != NULL && strcmp(r + tlen + 1, name) == 0)))
+			return 1;
 	}
 	return 0;
 }
 
-/* service NAME { executable = NAME }: the default; anything else would start another
- * program, which mtool does not. */
+/* service NAME { executable = NAME }: the default, 1; "X-login director" in a login
+ * proxy: ask the director, 2 (the applet reads it); anything else would start another
+ * program, which mtool does not: 0. */
 static int
-executable_ok(const struct conf_node *n)
+executable_ok(const struct conf_node *n, char role)
 {
-	const char *svc = n->parent->name;
+	const char *svc = n->parent->name, *v = n->value, *sp = strchr(v, ' '), *base;
 	size_t len = svc != NULL ? strlen(svc) : 0;
-	const char *v = n->value, *base = strrchr(v, '/');
 
-	base = base != NULL ? base + 1 : v;
-	return svc != NULL && strncmp(base, svc, len) == 0 && base[len] == '\0';
+	for (base = sp != NULL ? sp : v + strlen(v); base > v && base[-1] != '/'; base--)
+		;
+	if (svc == NULL || strncmp(base, svc, len) != 0 || (base[len] != '\0' && base[len] != ' '))
+		return 0;
+	if (base[len] == '\0')
+		return 1;
+	return role == 'p' && len > 6 && strcmp(svc + len - 6, "-login") == 0 &&
+	    strcmp(base + len, " director") == 0 ? 2 : 0;
 }
 
 static void
@@ -308,10 +309,13 @@ check_setting(struct kcheck *ck, const struct conf_node *n)
 		unknown(ck, n, "setting", prefix, n->key, 0);
 		return;
 	}
-	if (strcmp(key, "service/executable") == 0 && !executable_ok(n)) {
-		kerr(ck, n, "executable = %s: not implemented by mtool %s (it runs no other program)",
-		    n->value, ck->app->name);
-		return;
+	if (strcmp(key, "service/executable") == 0) {
+		int ok = executable_ok(n, ck->app->role);
+		if (ok == 0)
+			kerr(ck, n, "executable = %s: not implemented by mtool %s (it runs no other program)",
+			    n->value, ck->app->name);
+		if (ok != 1)
+			return;
 	}
 	if ((*e | 0x20) == ck->app->role && !is_default(e, n->value)) {
 		kerr(ck, n, "%s = %s: not implemented by mtool %s", n->key, n->value, ck->app->name);
@@ -320,10 +324,10 @@ check_setting(struct kcheck *ck, const struct conf_node *n)
 	add_unused(ck, n);
 }
 
-static void check_section(struct kcheck *, const struct conf_node *, const char *ltype);
+static void check_section(struct kcheck *, const struct conf_node *, const char *svc);
 
 static void
-descend(struct kcheck *ck, const struct conf_node *n, int filter, const char *ltype)
+descend(struct kcheck *ck, const struct conf_node *n, int filter, const char *svc)
 {
 	size_t flen = ck->full.len, blen = ck->bare.len;
 
@@ -333,16 +337,17 @@ descend(struct kcheck *ck, const struct conf_node *n, int filter, const char *lt
 	if (ck->full.error || ck->bare.error)
 		kerr(ck, n, "out of memory");
 	else
-		check_section(ck, n, ltype);
+		check_section(ck, n, svc);
 	strbuf_truncate(&ck->full, flen);
 	strbuf_truncate(&ck->bare, blen);
 }
 
+/* svc: the name of the service section n is in, else NULL */
 static void
-check_child_section(struct kcheck *ck, const struct conf_node *n, const char *ltype)
+check_child_section(struct kcheck *ck, const struct conf_node *n, const char *svc)
 {
 	char key[LABEL_MAX], prefix[LABEL_MAX];
-	const char *e = NULL, *only = NULL;
+	const char *e = NULL;
 
 	if (join(key, sizeof(key), ck->bare.s, "/", n->key) != NULL && strlen(key) + 2 < sizeof(key)) {
 		strcat(key, "/");
@@ -353,14 +358,12 @@ check_child_section(struct kcheck *ck, const struct conf_node *n, const char *lt
 		return;
 	}
 	if (ck->bare.len == 0 && strcmp(n->key, "service") == 0) {
-		int used;
 		if (n->name == NULL) {
 			kerr(ck, n, "service { } needs a name");
 			return;
 		}
-		used = service_used(ck->app, n->name, &only);
-		if (used > 0) {
-			descend(ck, n, 0, used == 2 ? only : NULL);
+		if (service_used(ck->app, n->name, NULL, NULL)) {
+			descend(ck, n, 0, n->name);
 		} else if (str_fmt(key, sizeof(key), "service %s", n->name) < sizeof(key) &&
 		    known_find(key) != NULL) {
 			add_unused(ck, n);
@@ -369,7 +372,7 @@ check_child_section(struct kcheck *ck, const struct conf_node *n, const char *lt
 		}
 		return;
 	}
-	if (ltype != NULL && strcmp(n->key, ltype) != 0 && e != NULL) {
+	if (svc != NULL && e != NULL && !service_used(ck->app, svc, n->key, n->name)) {
 		add_unused(ck, n);	/* a listener of a service used for other listeners */
 		return;
 	}
@@ -385,13 +388,13 @@ check_child_section(struct kcheck *ck, const struct conf_node *n, const char *lt
 }
 
 static void
-check_section(struct kcheck *ck, const struct conf_node *sec, const char *ltype)
+check_section(struct kcheck *ck, const struct conf_node *sec, const char *svc)
 {
 	for (const struct conf_node *n = sec->children; n != NULL; n = n->next) {
 		if (n->value != NULL)
 			check_setting(ck, n);
 		else
-			check_child_section(ck, n, ltype);
+			check_child_section(ck, n, svc);
 	}
 }
 

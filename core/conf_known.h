@@ -17,7 +17,9 @@
 /* What an applet uses. role is the letter of the class whose settings are errors for it
  * when set to anything but Dovecot's default: 'p' a login proxy, 'd' a director, 'r' a
  * replicator. services: the "service NAME { }" sections it reads, NULL-terminated; an
- * entry "NAME TYPE" uses only that service's listeners of type TYPE. Settings inside a
+ * entry "NAME TYPE" uses that service's listeners of type TYPE, "NAME TYPE LNAME" the
+ * one named LNAME, "NAME" every listener; the other listeners are reported unused.
+ * A login proxy (role 'p') takes "executable = X-login director" (ask the director). Settings inside a
  * filter section (protocol, local, remote, local_name) act only where schema has a row
  * for the filter's own path ({"protocol", "proxy_local_host"}); a setting the applet uses
  * elsewhere is an error there. */

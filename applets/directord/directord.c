@@ -59,9 +59,13 @@ static const struct conf_key directord_schema[] = {
 	{ NULL, NULL },
 };
 
-/* director: the ring listener; stats: the metrics endpoint */
+/* director: the ring listener, and Dovecot's login/director and login/proxy-notify, which
+ * are mtool's proxy socket (proxyd's "executable = imap-login director"); stats: the
+ * metrics endpoint */
 static const char *const directord_services[] = {
-	"director inet_listener", "stats inet_listener", NULL,
+	"director inet_listener", "director unix_listener login/director",
+	"director fifo_listener login/proxy-notify", "director unix_listener director-admin",
+	"stats inet_listener", NULL,
 };
 
 static const struct conf_applet directord_conf = {
@@ -84,6 +88,22 @@ get_ms(const struct conf *c, const char *key, unsigned int def, unsigned int min
 		return -1;
 	}
 	*out = (unsigned int)v;
+	return 0;
+}
+
+/* A Dovecot director's config: service director { unix_listener login/director { } },
+ * where its login processes ask; mtool's proxy socket takes that name then. */
+static int
+login_director(const struct conf_node *root)
+{
+	const struct conf_node *svc = NULL, *l;
+	while ((svc = conf_next_section(root, svc, "service")) != NULL) {
+		if (svc->name == NULL || strcmp(svc->name, "director") != 0)
+			continue;
+		for (l = NULL; (l = conf_next_section(svc, l, "unix_listener")) != NULL;)
+			if (l->name != NULL && strcmp(l->name, "login/director") == 0)
+				return 1;
+	}
 	return 0;
 }
 
@@ -188,7 +208,8 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	sock_path(s->admin_path, sizeof(s->admin_path), s->base_dir,
 	    conf_get(root, "director_admin_socket", "director-admin"));
 	sock_path(s->proxy_path, sizeof(s->proxy_path), s->base_dir,
-	    conf_get(root, "director_proxy_socket", "mtool-director"));
+	    conf_get(root, "director_proxy_socket", login_director(root) ? "login/director" :
+	    "mtool-director"));
 	s->user = conf_get(root, "default_internal_user", "dovecot");
 	s->login_user = conf_get(root, "default_login_user", "dovenull");
 	bad |= conf_get_uint(dd->conf, "director_proxy_max_connections", 64, 1, 100000, &s->proxy_max_conns, errf);
@@ -394,6 +415,13 @@ directord_main(int argc, char **argv)
 	if (state_load(&dd, stderr) < 0)
 		fatalx("cannot read the state file %s: move it away to start from director_mail_servers", dd.set.state_path);
 	daemon_mkdir(dd.set.base_dir, 0755, NULL);
+	char *slash = strrchr(dd.set.proxy_path, '/');
+	if (slash != NULL && slash != dd.set.proxy_path) {
+		/* base_dir/login for Dovecot's login/director */
+		*slash = '\0';
+		daemon_mkdir(dd.set.proxy_path, 0755, NULL);
+		*slash = '/';
+	}
 	if (admin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
 		fatalx("cannot create the sockets in %s", dd.set.base_dir);
 	if (health_init(&dd, stderr) < 0)

@@ -262,6 +262,22 @@ default_listener(const char *service, const char *name, unsigned long long *port
 	return -1;
 }
 
+/* service X-login { executable = X-login director }: Dovecot's login processes then ask
+ * the director, at base_dir/login/director, which is where mtool's directord listens for
+ * that config. */
+static int
+login_director(const struct conf *conf)
+{
+	const struct conf_node *sec = NULL;
+	while ((sec = conf_next_section(conf_root(conf), sec, "service")) != NULL) {
+		const char *v = conf_get(sec, "executable", "");
+		size_t len = strlen(v);
+		if (len > 9 && strcmp(v + len - 9, " director") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void add_unix_listener(struct proxyd_settings *, const struct login_proto *, const char *,
     const struct conf_node *, struct errctx *);
 
@@ -860,7 +876,8 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	set->login_greeting = get_str(conf, "login_greeting", "Dovecot ready.");
 	set->auth_master_user_separator = get_str(conf, "auth_master_user_separator", "");
 	set->default_login_user = get_str(conf, "default_login_user", "dovenull");
-	set->director_socket = get_str(conf, "director_socket", "");
+	set->director_socket = get_str(conf, "director_socket", login_director(conf) ?
+	    "login/director" : "");
 	set->hostname = get_str(conf, "hostname", NULL);
 	if (set->hostname == NULL) {
 		if (gethostname(host, sizeof(host)) < 0)

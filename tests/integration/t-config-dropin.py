@@ -3,7 +3,9 @@
 real Dovecot (so it is known to be valid), then by `mtool proxyd -c` unchanged on the same
 ports, with imaplib over plain and TLS; Debian's stock /etc/dovecot tree (copied from
 the installed dovecot-core files) turned into a proxy by the edits of Dovecot's proxy
-documentation; the settings registry's answers: unused settings reported once, a
+documentation; a real Dovecot director's config run by `mtool directord -c` and
+`mtool proxyd -c` unchanged, users landing where Dovecot's director put them; the settings
+registry's answers: unused settings reported once, a
 misspelling with its suggestion and file:line, -n output."""
 
 import glob
@@ -14,10 +16,13 @@ import shutil
 import ssl
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixtures import DovecotBackend, DovecotProxy, TESTDIR, free_port, report, main_guard
+from fixtures import (DovecotBackend, DovecotProxy, TESTDIR, free_port, port_listening, report,
+                      main_guard)
 from mtoolfix import Proxyd, MTOOL
+from dirfix import DovecotDirector
 
 NOVERIFY = ssl.create_default_context()
 NOVERIFY.check_hostname = False
@@ -39,11 +44,24 @@ class RealProxy(DovecotProxy):
             '%s host=%s port=%d\n' % (l, self.host, self.backend_imap_port) for l in lines))
 
 
-class FileProxyd(Proxyd):
-    """mtool proxyd on a config file the test wrote (nothing written by the fixture)."""
+class RealDirector(DovecotDirector):
+    """A Dovecot director with its login proxies; the passdb's port without %{if} (one port
+    for IMAP, as above)."""
 
-    def __init__(self, name, conf, log_path=None, args=()):
+    def write_conf(self):
+        super().write_conf()
+        text = open(self.conf).read()
+        text = re.sub(r'port=%\{if;[^}]*\}', 'port=%d' % self.backend_imap_port, text)
+        open(self.conf, 'w').write(text)
+
+
+class FileProxyd(Proxyd):
+    """mtool proxyd (or another applet) on a config file the test wrote (nothing written
+    by the fixture)."""
+
+    def __init__(self, name, conf, log_path=None, args=(), applet='proxyd'):
         super().__init__(name=name, args=args)
+        self.applet = applet
         self.conf = conf
         if log_path:
             self.log_path = log_path    # the config's log_path: proxyd logs there
@@ -154,11 +172,64 @@ def debian_tree(be):
            'misspelling: file:line and a suggestion', err)
 
 
+def landed(bes, user, starts):
+    """the backend address that logged user's last login after the offsets (Dovecot's log
+    process writes a moment after the login)"""
+    deadline = time.monotonic() + 3
+    while True:
+        hit = None
+        for ip, be in bes.items():
+            if re.search(r'imap-login: Info: Login: user=<%s>' % re.escape(user),
+                         be.log()[starts[ip]:]):
+                hit = ip if hit is None else 'both'
+        if hit is not None or time.monotonic() > deadline:
+            return hit
+        time.sleep(0.05)
+
+
+def director_config():
+    a, b = '127.0.0.2', '127.0.0.3'
+    port = free_port(a)
+    while port_listening(b, port):
+        port = free_port(a)
+    users = ['user%d@example.org' % i for i in range(1, 6)]
+    bes = {ip: DovecotBackend('dbe-' + ip, ip=ip, imap_port=port).start() for ip in (a, b)}
+    try:
+        dv = RealDirector('realdir', hosts=[a, b], users=users, backend_imap_port=port)
+        want = {}
+        with dv:
+            for u in users:
+                starts = {ip: len(be.log()) for ip, be in bes.items()}
+                ok, d = imap_login(dv.imap_port, user=u)
+                want[u] = landed(bes, u, starts) if ok else None
+        report(all(want.values()) and len(set(want.values())) == 2,
+               'the real Dovecot director runs its config; users spread over both backends', want)
+        rc, out, err = run('directord', '-n', '-c', dv.conf)
+        report(rc == 0 and 'login/director' in out and 'director_mail_servers' in out,
+               'directord -n accepts the director config', out + err)
+        dd = FileProxyd('realdir-directord', dv.conf, dv.log_path, applet='directord')
+        px = FileProxyd('realdir-proxyd', dv.conf, dv.log_path)
+        with dd:
+            with px:
+                px.wait_log(r'director: connected to', timeout=5)
+                got = {}
+                for u in users:
+                    starts = {ip: len(be.log()) for ip, be in bes.items()}
+                    ok, d = imap_login(dv.imap_port, user=u)
+                    got[u] = landed(bes, u, starts) if ok else d
+                report(got == want, 'mtool directord + proxyd on the director config: each '
+                       'user lands where the real director put it', (want, got))
+    finally:
+        for be in bes.values():
+            be.stop()
+
+
 def main():
     with DovecotBackend('be') as be:
         be.deliver('user1@example.org', b'Subject: x\r\n\r\nbody\r\n')
         real_proxy_config(be)
         debian_tree(be)
+    director_config()
 
 
 main_guard(main)
