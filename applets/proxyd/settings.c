@@ -832,6 +832,7 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	 * only when it is worth checking further) */
 	if (conf_known_check(set->conf, &proxyd_conf, &set->unused, errf) > 0) {
 		conf_free(set->conf);
+		conf_unused_free(&set->unused);
 		set->conf = NULL;
 		return -1;
 	}
