@@ -69,6 +69,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "ssl_client_ca_file" }, { "", "ssl_client_ca_dir" },
 	{ "", "ssl_client_cert" }, { "", "ssl_client_key" },
 	{ "local_name", "ssl_cert" }, { "local_name", "ssl_key" },
+	{ "local", "ssl_cert" }, { "local", "ssl_key" },
 	{ "passdb", "driver" }, { "passdb", "args" }, { "passdb", "result_success" },
 	{ "passdb", "result_failure" }, { "passdb", "result_internalfail" },
 	{ NULL, NULL },
@@ -560,6 +561,37 @@ load_mechanisms(struct proxyd_settings *set, struct errctx *e)
 		err_at(e, node, "%s", "auth_mechanisms: no mechanism left");
 }
 
+/* local NET { ssl_cert ssl_key }: as Dovecot's filter, a different certificate for
+ * connections to those local addresses (both settings, or the top level's for the one
+ * not set) */
+static void
+load_local_certs(struct proxyd_settings *set, struct errctx *e)
+{
+	const struct conf_node *root = conf_root(set->conf), *sec = NULL;
+	struct ip_addr probe = { .family = AF_INET };
+	const char *bad;
+
+	while ((sec = conf_next_section(root, sec, "local")) != NULL) {
+		const char *c = conf_get(sec, "ssl_cert", NULL), *k = conf_get(sec, "ssl_key", NULL);
+		if (c == NULL && k == NULL)
+			continue;
+		if (sec->name == NULL || ip_net_list_match(sec->name, &probe, &bad) < 0) {
+			err_at(e, sec, "local %s { }: not an IP address or network", sec->name ? sec->name : "");
+			continue;
+		}
+		struct local_cert_set *l = realloc(set->local_certs, (set->nlocal_certs + 1) * sizeof(*l));
+		if (l == NULL) {
+			err_at(e, NULL, "%s", "out of memory");
+			return;
+		}
+		set->local_certs = l;
+		l[set->nlocal_certs].net = sec->name;
+		l[set->nlocal_certs].cert_pem = c != NULL ? c : set->certs[0].cert_pem;
+		l[set->nlocal_certs].key_pem = k != NULL ? k : set->certs[0].key_pem;
+		set->nlocal_certs++;
+	}
+}
+
 /* ssl, ssl_cert/ssl_key, local_name sections, protocol versions and suites; the client
  * side's CA and certificate. The PEM text is checked when proxyd builds its contexts. */
 static void
@@ -619,6 +651,7 @@ load_ssl(struct proxyd_settings *set, struct errctx *e)
 			cc[set->ncerts].key_pem = k2;
 			set->ncerts++;
 		}
+		load_local_certs(set, e);
 	}
 	set->ssl_client_ca_file = get_str(set->conf, "ssl_client_ca_file", NULL);
 	set->ssl_client_ca_dir = get_str(set->conf, "ssl_client_ca_dir", NULL);
@@ -932,6 +965,7 @@ settings_free(struct proxyd_settings *set)
 	free(set->listeners);
 	free(set->source_ips);
 	free(set->certs);
+	free(set->local_certs);
 	conf_free(set->conf);
 	conf_unused_free(&set->unused);
 	memset(set, 0, sizeof(*set));

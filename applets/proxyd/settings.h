@@ -109,6 +109,11 @@ struct proxyd_settings {
 	struct tls_params tls_params;
 	struct tls_cert_conf *certs;	/* [0] is ssl_cert/ssl_key, then local_name sections */
 	unsigned int ncerts;
+	struct local_cert_set {		/* local NET { ssl_cert ssl_key }, in file order */
+		const char *net;
+		const char *cert_pem, *key_pem;
+	} *local_certs;
+	unsigned int nlocal_certs;
 	const char *ssl_client_ca_file, *ssl_client_ca_dir;	/* PEM text, directory */
 	const char *ssl_client_cert, *ssl_client_key;
 };

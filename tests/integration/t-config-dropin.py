@@ -224,11 +224,55 @@ def director_config():
             be.stop()
 
 
+def peer_der(ip, port):
+    import socket
+    with socket.create_connection((ip, port), timeout=10) as sock:
+        with NOVERIFY.wrap_socket(sock) as t:
+            return t.getpeercert(binary_form=True)
+
+
+def local_cert(be):
+    """local 127.0.0.2 { ssl_cert ssl_key }: another certificate on that address, as
+    Dovecot's local filter gives"""
+    d = os.path.join(TESTDIR, 'local-cert')
+    os.makedirs(d, exist_ok=True)
+    pems = {}
+    for cn in ('one', 'two'):
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+                        '-keyout', os.path.join(d, cn + '.key'), '-out', os.path.join(d, cn + '.pem'),
+                        '-subj', '/CN=' + cn], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        pems[cn] = ssl.PEM_cert_to_DER_cert(open(os.path.join(d, cn + '.pem')).read())
+    port = free_port('127.0.0.1')
+    while port_listening('127.0.0.2', port):
+        port = free_port('127.0.0.1')
+    conf = os.path.join(d, 'dovecot.conf')
+    with open(conf, 'w') as f:
+        f.write('base_dir = %s\nlisten = 127.0.0.1, 127.0.0.2\nprotocols = imap\n'
+                'ssl_cert = <%s/one.pem\nssl_key = <%s/one.key\n'
+                'local 127.0.0.2 {\n  ssl_cert = <%s/two.pem\n  ssl_key = <%s/two.key\n}\n'
+                'service imap-login {\n  inet_listener imap {\n    port = 0\n  }\n'
+                '  inet_listener imaps {\n    port = %d\n  }\n}\n'
+                'passdb {\n  driver = static\n  args = proxy=y nopassword=y host=127.0.0.1 port=%d\n}\n'
+                % (d, d, d, d, d, port, be.imap_port))
+    with FileProxyd('local-cert-mtool', conf):
+        got = (peer_der('127.0.0.1', port), peer_der('127.0.0.2', port))
+        report(got == (pems['one'], pems['two']),
+               'local 127.0.0.2 { ssl_cert }: that address has its own certificate',
+               [len(g or b'') for g in got])
+    with open(conf, 'a') as f:
+        f.write('local 10.0.0.1 {\n  login_greeting = x\n}\n')
+    rc, out, err = run('proxyd', '-n', '-c', conf)
+    report(rc == 1 and "login_greeting: mtool proxyd applies it only outside filter sections, "
+           "not in section 'local'" in err, 'a setting not applied per address is an error', err)
+
+
 def main():
     with DovecotBackend('be') as be:
         be.deliver('user1@example.org', b'Subject: x\r\n\r\nbody\r\n')
         real_proxy_config(be)
         debian_tree(be)
+        local_cert(be)
     director_config()
 
 
