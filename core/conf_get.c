@@ -41,6 +41,19 @@ conf_get_uint(const struct conf *c, const char *key, unsigned int def, unsigned 
 	return 0;
 }
 
+/* "7 days", "30 s", "100 ms": a bound in an error message */
+static const char *
+ms_str(char *buf, size_t len, unsigned int ms)
+{
+	if (ms != 0 && ms % 86400000U == 0)
+		str_fmt(buf, len, "%u days", ms / 86400000U);
+	else if (ms != 0 && ms % 1000U == 0)
+		str_fmt(buf, len, "%u s", ms / 1000U);
+	else
+		str_fmt(buf, len, "%u ms", ms);
+	return buf;
+}
+
 /* see conf.h */
 int
 conf_get_ms(const struct conf *c, const char *key, unsigned int def_ms, unsigned int min_ms,
@@ -54,7 +67,9 @@ conf_get_ms(const struct conf *c, const char *key, unsigned int def_ms, unsigned
 	if (conf_parse_time_ms(n, &v, errf) < 0)
 		return -1;
 	if (v < min_ms || v > max_ms) {
-		node_err(n, errf, "must be between %u ms and %u ms", min_ms, max_ms);
+		char lo[32], hi[32];
+		node_err(n, errf, "must be between %s and %s", ms_str(lo, sizeof(lo), min_ms),
+		    ms_str(hi, sizeof(hi), max_ms));
 		return -1;
 	}
 	*out = (unsigned int)v;

@@ -995,3 +995,30 @@ TEST(get_uint_default_range_and_file_line)
 	free(errs);
 	conf_free(c);
 }
+
+TEST(get_ms_and_size)
+{
+	char *e, *errs;
+	size_t len;
+	unsigned int ms;
+	unsigned long long sz;
+	struct conf *c = load("a = 5 mins\nb = 8 days\nc = 10M\nd = 10 X\n", NULL, 0, &e);
+	CHECK(c != NULL);
+	free(e);
+	FILE *f = open_memstream(&errs, &len);
+	CHECK_INT(conf_get_ms(c, "unset", 30000, 0, 7 * 86400000U, &ms, f), 0);
+	CHECK_INT(ms, 30000);
+	CHECK_INT(conf_get_ms(c, "a", 0, 1000, 7 * 86400000U, &ms, f), 0);
+	CHECK_INT(ms, 300000);
+	CHECK_INT(conf_get_ms(c, "b", 0, 100, 7 * 86400000U, &ms, f), -1);
+	CHECK_INT(conf_get_size(c, "c", 0, &sz, f), 0);
+	CHECK_INT(sz, 10 << 20);
+	CHECK_INT(conf_get_size(c, "unset", 42, &sz, f), 0);
+	CHECK_INT(sz, 42);
+	CHECK_INT(conf_get_size(c, "d", 0, &sz, f), -1);
+	fclose(f);
+	CHECK_STR(errs, "t.conf:2: b: must be between 100 ms and 7 days\n"
+	    "t.conf:4: d: invalid size '10 X'\n");
+	free(errs);
+	conf_free(c);
+}
