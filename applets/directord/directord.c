@@ -391,7 +391,8 @@ directord_main(int argc, char **argv)
 	daemon_parse_args(argc, argv, &directord_cmd, &args);
 	log_init("directord", args.debug, 0);
 	if (settings_load(&dd, &args, stderr) < 0) {
-		fprintf(stderr, "directord: not started: fix the configuration above\n");
+		fprintf(stderr, "directord: %s: fix the configuration above\n",
+		    args.check ? "configuration errors" : "not started");
 		hosts_free(&dd.hosts);
 		hosts_free(&dd.orig);
 		conf_free(dd.conf);

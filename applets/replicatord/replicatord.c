@@ -267,7 +267,8 @@ replicatord_main(int argc, char **argv)
 	daemon_parse_args(argc, argv, &replicatord_cmd, &args);
 	log_init("replicator", args.debug, 0);
 	if (settings_load(&r, &args, stderr) < 0) {
-		fprintf(stderr, "replicatord: not started: fix the configuration above\n");
+		fprintf(stderr, "replicatord: %s: fix the configuration above\n",
+		    args.check ? "configuration errors" : "not started");
 		repl_free(&r);
 		free(args.overrides);
 		return 1;
