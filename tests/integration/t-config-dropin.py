@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Drop-in configs (issue 13): a real Dovecot 2.3 proxy's dovecot.conf, first run by the
 real Dovecot (so it is known to be valid), then by `mtool proxyd -c` unchanged on the same
-ports, with imaplib over plain and TLS; Debian's stock /etc/dovecot tree (copied from
+ports, with imaplib and poplib over plain and TLS; Debian's stock /etc/dovecot tree (copied from
 the installed dovecot-core files) turned into a proxy by the edits of Dovecot's proxy
 documentation; a real Dovecot director's config run by `mtool directord -c` and
 `mtool proxyd -c` unchanged, users landing where Dovecot's director put them; the settings
@@ -11,6 +11,7 @@ misspelling with its suggestion and file:line, -n output."""
 import glob
 import imaplib
 import os
+import poplib
 import re
 import shutil
 import ssl
@@ -39,9 +40,12 @@ class RealProxy(DovecotProxy):
         text = open(self.conf).read()
         text = re.sub(r'\n  default_fields = [^\n]*', '', text)
         open(self.conf, 'w').write(text)
+        # user2 is a POP3 user: the port is per user here, per protocol with default_fields
         lines = open(self.passwd_file).read().splitlines()
         open(self.passwd_file, 'w').write(''.join(
-            '%s host=%s port=%d\n' % (l, self.host, self.backend_imap_port) for l in lines))
+            '%s host=%s port=%d\n' % (l, self.host, self.backend_pop3_port if
+                                      l.startswith('user2@') else self.backend_imap_port)
+            for l in lines))
 
 
 class RealDirector(DovecotDirector):
@@ -82,14 +86,27 @@ def imap_login(port, use_ssl=False, user='user1@example.org'):
         return False, repr(e)
 
 
+def pop3_login(port, use_ssl=False):
+    try:
+        p = (poplib.POP3_SSL('127.0.0.1', port, context=NOVERIFY) if use_ssl
+             else poplib.POP3('127.0.0.1', port))
+        p.user('user2@example.org')
+        r = p.pass_('pass')
+        p.stat()
+        p.quit()
+        return r.startswith(b'+OK'), r
+    except Exception as e:  # noqa: BLE001 - the report says what went wrong
+        return False, repr(e)
+
+
 def run(*args):
     r = subprocess.run([MTOOL] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return r.returncode, r.stdout.decode(errors='replace'), r.stderr.decode(errors='replace')
 
 
-# POP3 through this config needs the port to depend on the protocol, which Dovecot's
-# proxies do with default_fields = port=%{if;%s;eq;imap;...}: a case for when passdb
-# default_fields and %{if} are in (the expansions work).
+# Dovecot's proxies usually make the port depend on the protocol with default_fields =
+# port=%{if;%s;eq;imap;...}: that form is a case for when passdb default_fields and %{if}
+# are in (the expansions work); here the port is in each user's line.
 def real_proxy_config(be):
     px = RealProxy('realproxy', backend=be, ssl=True)
     with px:
@@ -107,6 +124,10 @@ def real_proxy_config(be):
         report(ok, 'mtool on the real proxy config: IMAP', d)
         ok, d = imap_login(px.imaps_port, use_ssl=True)
         report(ok, 'mtool on the real proxy config: IMAPS', d)
+        ok, d = pop3_login(px.pop3_port)
+        report(ok, 'mtool on the real proxy config: POP3', d)
+        ok, d = pop3_login(px.pop3s_port, use_ssl=True)
+        report(ok, 'mtool on the real proxy config: POP3S', d)
         log = mp.log()[start:]
         info = [l for l in log.splitlines() if 'accepted but not used' in l]
         report(len(info) == 1 and 'mail_max_userip_connections' in info[0] and
