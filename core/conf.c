@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/conf.h"
+#include "core/conf_known.h"
 #include "core/str.h"
 #include "core/wildcard.h"
 #include "config.h"
@@ -485,7 +486,8 @@ is_name_char(char c)
 }
 
 /* Expands "$name" where a word starts with it: the value of the setting name set
- * earlier in this section or an enclosing one; "$ENV:name" is the environment
+ * earlier in this section or an enclosing one, else Dovecot's default of a setting it
+ * knows (core/conf_known.h); "$ENV:name" is the environment
  * variable (empty if unset), as in Dovecot 2.3. Any other '$' is kept. */
 static const char *
 expand(struct parse *p, struct input *in, unsigned int line, const char *v)
@@ -517,6 +519,9 @@ expand(struct parse *p, struct input *in, unsigned int line, const char *v)
 				const struct conf_node *n = find_setting(sec, name, nlen);
 				val = n != NULL ? n->value : NULL;
 			}
+			/* a setting never set is Dovecot's default ("protocols = $protocols imap") */
+			if (val == NULL)
+				val = conf_known_default(name, nlen);
 			if (val == NULL) {
 				perr(p, in->path, line, "undefined variable '$%.*s'", (int)nlen, name);
 				goto out;

@@ -7,6 +7,7 @@
 #ifndef CORE_CONF_H
 #define CORE_CONF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -109,6 +110,9 @@ int conf_get_ms(const struct conf *, const char *key, unsigned long long def_ms,
     unsigned long long min_ms, unsigned long long max_ms, unsigned long long *out_ms, FILE *errf);
 int conf_get_size(const struct conf *, const char *key, unsigned long long def,
     unsigned long long min, unsigned long long max, unsigned long long *out, FILE *errf);
+/* conf_get_ms into an unsigned int (the bounds fit one: at most about 49 days). */
+int conf_get_ms_uint(const struct conf *, const char *key, unsigned int def_ms,
+    unsigned int min_ms, unsigned int max_ms, unsigned int *out_ms, FILE *errf);
 
 /* The time and size syntax above for a string that is not a setting (a passdb extra
  * field, a command argument): returns 0 with *out set, or -1 (invalid or too large;
@@ -145,5 +149,17 @@ extern const char conf_feature_mark[];
  * " in section 'PATH'" below the top level, PATH being the types path) for each
  * offender, not descending into unknown sections. Returns the number of errors. */
 int conf_check(const struct conf *, const struct conf_key *schema, FILE *errf);
+
+/* The schema's answers conf_check() goes by: has it the setting key in the section whose
+ * types path is path (*absent: as in conf_check's "not in this build", else NULL), and
+ * may a section of type type be inside path? */
+int conf_schema_has_key(const struct conf_key *schema, const char *path, const char *key,
+    const char **absent);
+int conf_schema_has_section(const struct conf_key *schema, const char *path,
+    const char *type);
+/* "FILE:LINE: message" with " in section 'PATH'" when path is not "", to errf (may be
+ * NULL): how conf_check and core/conf_known report. */
+void conf_vreport(FILE *errf, const struct conf_node *, const char *path, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
 
 #endif

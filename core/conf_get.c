@@ -97,6 +97,17 @@ conf_get_ms(const struct conf *c, const char *key, unsigned long long def_ms,
 
 /* see conf.h */
 int
+conf_get_ms_uint(const struct conf *c, const char *key, unsigned int def_ms, unsigned int min_ms,
+    unsigned int max_ms, unsigned int *out_ms, FILE *errf)
+{
+	unsigned long long v;
+	int r = conf_get_ms(c, key, def_ms, min_ms, max_ms, &v, errf);
+	*out_ms = (unsigned int)v;
+	return r;
+}
+
+/* see conf.h */
+int
 conf_get_size(const struct conf *c, const char *key, unsigned long long def,
     unsigned long long min, unsigned long long max, unsigned long long *out, FILE *errf)
 {
@@ -330,13 +341,13 @@ is_filter(const char *type)
 	    strcmp(type, "remote") == 0 || strcmp(type, "local_name") == 0;
 }
 
-/* 1 if the schema has path/key, 0 if not; *absent is then the feature it belongs to when
- * that is out of the build (rows after a CONF_FEATURE_BEGIN), else NULL. */
-static int
-schema_has_key(const struct check *ck, const char *path, const char *key, const char **absent)
+/* see conf.h */
+int
+conf_schema_has_key(const struct conf_key *schema, const char *path, const char *key,
+    const char **absent)
 {
 	const char *feature = NULL;
-	for (const struct conf_key *r = ck->schema; r->section != NULL; r++) {
+	for (const struct conf_key *r = schema; r->section != NULL; r++) {
 		if (r->section == conf_feature_mark) {
 			feature = r->key;
 			continue;
@@ -350,12 +361,12 @@ schema_has_key(const struct check *ck, const char *path, const char *key, const 
 	return 0;
 }
 
-static int
-schema_has_section(const struct check *ck, const char *path, const char *type)
+int
+conf_schema_has_section(const struct conf_key *schema, const char *path, const char *type)
 {
 	size_t plen = strlen(path), tlen = strlen(type);
 
-	for (const struct conf_key *r = ck->schema; r->section != NULL; r++) {
+	for (const struct conf_key *r = schema; r->section != NULL; r++) {
 		const char *s = r->section;
 		if (s == conf_feature_mark)
 			continue;
@@ -370,21 +381,29 @@ schema_has_section(const struct check *ck, const char *path, const char *type)
 	return 0;
 }
 
+/* see conf.h */
+void
+conf_vreport(FILE *errf, const struct conf_node *n, const char *path, const char *fmt,
+    va_list ap)
+{
+	if (errf == NULL)
+		return;
+	fprintf(errf, "%s:%u: ", n->file, n->line);
+	vfprintf(errf, fmt, ap);
+	if (*path != '\0')
+		fprintf(errf, " in section '%s'", path);
+	fputc('\n', errf);
+}
+
 static void __attribute__((format(printf, 3, 4)))
 check_err(struct check *ck, const struct conf_node *n, const char *fmt, ...)
 {
 	va_list ap;
 
 	ck->nerrors++;
-	if (ck->errf == NULL)
-		return;
-	fprintf(ck->errf, "%s:%u: ", n->file, n->line);
 	va_start(ap, fmt);
-	vfprintf(ck->errf, fmt, ap);
+	conf_vreport(ck->errf, n, ck->full.s, fmt, ap);
 	va_end(ap);
-	if (ck->full.len > 0)
-		fprintf(ck->errf, " in section '%s'", ck->full.s);
-	fputc('\n', ck->errf);
 }
 
 static void
@@ -393,15 +412,15 @@ check_section(struct check *ck, const struct conf_node *sec)
 	for (const struct conf_node *n = sec->children; n != NULL; n = n->next) {
 		if (n->value != NULL) {
 			const char *absent = NULL;
-			if (!schema_has_key(ck, ck->full.s, n->key, &absent) &&
-			    !schema_has_key(ck, ck->bare.s, n->key, &absent))
+			if (!conf_schema_has_key(ck->schema, ck->full.s, n->key, &absent) &&
+			    !conf_schema_has_key(ck->schema, ck->bare.s, n->key, &absent))
 				check_err(ck, n, "unknown setting '%s'", n->key);
 			else if (absent != NULL)
 				check_err(ck, n, "%s: not in this build (feature %s)", n->key, absent);
 			continue;
 		}
-		if (!schema_has_section(ck, ck->full.s, n->key) &&
-		    !schema_has_section(ck, ck->bare.s, n->key)) {
+		if (!conf_schema_has_section(ck->schema, ck->full.s, n->key) &&
+		    !conf_schema_has_section(ck->schema, ck->bare.s, n->key)) {
 			check_err(ck, n, "unknown section '%s'", n->key);
 			continue;
 		}

@@ -20,6 +20,7 @@ const struct opt daemon_opts[] = {
 	{ 'c', "FILE", "read settings from FILE (default " MTOOL_CONF_PATH ")" },
 	{ 'o', "KEY=VALUE", "override one setting; repeatable" },
 	{ 'D', NULL, "log debug messages" },
+	{ 'n', NULL, "check the configuration, print what differs from the defaults, exit" },
 	{ 'd', NULL, "run in the background (pid file BASE_DIR/APPLET.pid)" },
 	{ 0, NULL, NULL },
 };
@@ -33,7 +34,7 @@ daemon_parse_args(int argc, char **argv, const struct opt_cmd *cmd, struct daemo
 	a->conf_path = MTOOL_CONF_PATH;
 	a->overrides = calloc((size_t)argc + 1, sizeof(char *));
 	a->noverrides = 0;
-	a->debug = a->background = 0;
+	a->debug = a->background = a->check = 0;
 	if (a->overrides == NULL)
 		opt_die_usage(cmd, "out of memory");
 	opt_init(&st, argc, argv);
@@ -43,6 +44,7 @@ daemon_parse_args(int argc, char **argv, const struct opt_cmd *cmd, struct daemo
 		case 'o': a->overrides[a->noverrides++] = st.arg; break;
 		case 'D': a->debug = 1; break;
 		case 'd': a->background = 1; break;
+		case 'n': a->check = 1; break;
 		}
 	}
 	if (st.ind < argc)

@@ -17,9 +17,10 @@ struct daemon_args {
 	size_t noverrides;
 	int debug;
 	int background;
+	int check;		/* -n: check the configuration, print it (conf_known_dump) */
 };
 
-/* The option rows for -c, -o, -D, -d, for an applet's opt_cmd. */
+/* The option rows for -c, -o, -D, -d, -n, for an applet's opt_cmd. */
 extern const struct opt daemon_opts[];
 
 /* Parses argv with cmd (whose opts should be daemon_opts); exits 2 on usage errors. */

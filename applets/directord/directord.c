@@ -23,6 +23,7 @@
 #include "core/dline.h"
 #include "core/http.h"
 #include "core/listen.h"
+#include "core/conf_known.h"
 #include "core/log.h"
 #include "core/logconf.h"
 #include "core/privdrop.h"
@@ -33,7 +34,7 @@
 #define STATE_SAVE_EVERY_MS	1000
 
 static const struct opt_cmd directord_cmd = {
-	"directord", "[-dD] [-c FILE] [-o KEY=VALUE]...",
+	"directord", "[-dDn] [-c FILE] [-o KEY=VALUE]...",
 	"user-to-backend director, ring peer", daemon_opts,
 };
 
@@ -61,18 +62,36 @@ static const struct conf_key directord_schema[] = {
 	{ NULL, NULL },
 };
 
+/* director: the ring listener, and Dovecot's login/director and login/proxy-notify, which
+ * are mtool's proxy socket (proxyd's "executable = imap-login director"); stats: the
+ * metrics endpoint */
+static const char *const directord_services[] = {
+	"director inet_listener", "director unix_listener login/director",
+	"director fifo_listener login/proxy-notify", "director unix_listener director-admin",
+	"stats inet_listener", NULL,
+};
+
+static const struct conf_applet directord_conf = {
+	"directord", directord_schema, directord_services, 'd',
+};
+
 /* every director time setting: at most a week */
 #define DIR_MS_MAX	(7 * 86400000ULL)
 
-/* a time setting into an unsigned int field (all fit: at most DIR_MS_MAX) */
+/* A Dovecot director's config: service director { unix_listener login/director { } },
+ * where its login processes ask; mtool's proxy socket takes that name then. */
 static int
-get_ms(const struct conf *c, const char *key, unsigned int def, unsigned int min,
-    unsigned int *out, FILE *errf)
+login_director(const struct conf_node *root)
 {
-	unsigned long long v;
-	int r = conf_get_ms(c, key, def, min, DIR_MS_MAX, &v, errf);
-	*out = (unsigned int)v;
-	return r;
+	const struct conf_node *svc = NULL, *l;
+	while ((svc = conf_next_section(root, svc, "service")) != NULL) {
+		if (svc->name == NULL || strcmp(svc->name, "director") != 0)
+			continue;
+		for (l = NULL; (l = conf_next_section(svc, l, "unix_listener")) != NULL;)
+			if (l->name != NULL && strcmp(l->name, "login/director") == 0)
+				return 1;
+	}
+	return 0;
 }
 
 static void
@@ -105,8 +124,8 @@ ring_settings(const struct conf *c, struct dir_settings *s, FILE *errf)
 		fprintf(errf, "%s:%u: director_ring_alone: must be grace or never\n", n->file, n->line);
 		bad = 1;
 	}
-	bad |= get_ms(c, "director_ping_idle_timeout", 30000, 1000, &s->ping_idle_ms, errf);
-	bad |= get_ms(c, "director_ping_max_timeout", 60000, 1000, &s->ping_max_ms, errf);
+	bad |= conf_get_ms_uint(c, "director_ping_idle_timeout", 30000, 1000, DIR_MS_MAX, &s->ping_idle_ms, errf);
+	bad |= conf_get_ms_uint(c, "director_ping_max_timeout", 60000, 1000, DIR_MS_MAX, &s->ping_max_ms, errf);
 	bad |= conf_get_size(c, "director_output_buffer_size", 10ULL << 20, 1024, 1ULL << 30,
 	    &s->outbuf_max, errf);
 	if (il != NULL) {
@@ -158,23 +177,24 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	dd->conf = conf_load(args->conf_path, args->overrides, args->noverrides, errf);
 	if (dd->conf == NULL)
 		return -1;
-	if (conf_check(dd->conf, directord_schema, errf) > 0)
+	if (conf_known_check(dd->conf, &directord_conf, &dd->unused, errf) > 0)
 		return -1;
 	const struct conf_node *root = conf_root(dd->conf);
 	s->base_dir = conf_get(root, "base_dir", MTOOL_BASE_DIR);
 	s->mail_servers = conf_get(root, "director_mail_servers", "");
 	s->username_hash = conf_get(root, "director_username_hash", "%Lu");
 	unsigned int expire_ms;
-	bad |= get_ms(dd->conf, "director_user_expire", 15 * 60 * 1000, 10000, &expire_ms, errf);
+	bad |= conf_get_ms_uint(dd->conf, "director_user_expire", 15 * 60 * 1000, 10000, DIR_MS_MAX, &expire_ms, errf);
 	s->user_expire = expire_ms / 1000;
-	bad |= get_ms(dd->conf, "director_user_kick_delay", 2000, 0, &s->user_kick_delay_ms, errf);
+	bad |= conf_get_ms_uint(dd->conf, "director_user_kick_delay", 2000, 0, DIR_MS_MAX, &s->user_kick_delay_ms, errf);
 	bad |= conf_get_uint(dd->conf, "director_max_parallel_moves", 100, 1, 1000000, &s->max_parallel_moves, errf);
 	bad |= conf_get_uint(dd->conf, "director_max_parallel_kicks", 100, 1, 1000000, &s->max_parallel_kicks, errf);
-	bad |= get_ms(dd->conf, "director_lookup_timeout", 30000, 100, &s->lookup_timeout_ms, errf);
+	bad |= conf_get_ms_uint(dd->conf, "director_lookup_timeout", 30000, 100, DIR_MS_MAX, &s->lookup_timeout_ms, errf);
 	sock_path(s->admin_path, sizeof(s->admin_path), s->base_dir,
 	    conf_get(root, "director_admin_socket", "director-admin"));
 	sock_path(s->proxy_path, sizeof(s->proxy_path), s->base_dir,
-	    conf_get(root, "director_proxy_socket", "mtool-director"));
+	    conf_get(root, "director_proxy_socket", login_director(root) ? "login/director" :
+	    "mtool-director"));
 	s->user = conf_get(root, "default_internal_user", "dovecot");
 	s->login_user = conf_get(root, "default_login_user", "dovenull");
 	bad |= conf_get_uint(dd->conf, "director_proxy_max_connections", 64, 1, 100000, &s->proxy_max_conns, errf);
@@ -193,8 +213,8 @@ settings_load(struct directord *dd, const struct daemon_args *args, FILE *errf)
 	if (n && conf_parse_bool(n, &hc, errf) < 0)
 		bad = 1;
 	s->hc_ports = hc ? conf_get(root, "director_health_check_ports", "imap:143") : NULL;
-	bad |= get_ms(dd->conf, "director_health_check_interval", 10000, 100, &s->hc_interval_ms, errf);
-	bad |= get_ms(dd->conf, "director_health_check_timeout", 5000, 100, &s->hc_timeout_ms, errf);
+	bad |= conf_get_ms_uint(dd->conf, "director_health_check_interval", 10000, 100, DIR_MS_MAX, &s->hc_interval_ms, errf);
+	bad |= conf_get_ms_uint(dd->conf, "director_health_check_timeout", 5000, 100, DIR_MS_MAX, &s->hc_timeout_ms, errf);
 	bad |= conf_get_uint(dd->conf, "director_health_check_fails", 3, 1, 100, &s->hc_fails, errf);
 	bad |= conf_get_uint(dd->conf, "director_health_check_rises", 3, 1, 100, &s->hc_rises, errf);
 	bad |= conf_get_uint(dd->conf, "director_health_check_flush_max_parallel", 10, 1, 1000000, &s->hc_flush_parallel, errf);
@@ -317,6 +337,7 @@ directord_free(struct directord *dd)
 	hosts_free(&dd->hosts);
 	hosts_free(&dd->orig);
 	conf_free(dd->conf);
+	conf_unused_free(&dd->unused);
 }
 
 /* The state file is rewritten (temporary file, rename) after the privilege drop, so the
@@ -356,20 +377,36 @@ directord_main(int argc, char **argv)
 	daemon_parse_args(argc, argv, &directord_cmd, &args);
 	log_init("directord", args.debug, 0);
 	if (settings_load(&dd, &args, stderr) < 0) {
-		fprintf(stderr, "directord: not started: fix the configuration above\n");
+		fprintf(stderr, "directord: %s: fix the configuration above\n",
+		    args.check ? "configuration errors" : "not started");
 		hosts_free(&dd.hosts);
 		hosts_free(&dd.orig);
 		conf_free(dd.conf);
+		conf_unused_free(&dd.unused);
 		free(args.overrides);
 		return 1;
 	}
+	if (args.check) {
+		conf_known_dump(dd.conf, &dd.unused, "directord", stdout);
+		directord_free(&dd);
+		free(args.overrides);
+		return 0;
+	}
 	if (logconf_open("directord", dd.conf, args.debug, stderr) < 0)
 		return 1;
+	conf_known_log_unused(&dd.unused, "directord");
 	signal(SIGPIPE, SIG_IGN);
 	dd.loop = loop_new();
 	if (state_load(&dd, stderr) < 0)
 		log_fatalx("cannot read the state file %s: move it away to start from director_mail_servers", dd.set.state_path);
 	daemon_mkdir(dd.set.base_dir, 0755, NULL);
+	char *slash = strrchr(dd.set.proxy_path, '/');
+	if (slash != NULL && slash != dd.set.proxy_path) {
+		/* base_dir/login for Dovecot's login/director */
+		*slash = '\0';
+		daemon_mkdir(dd.set.proxy_path, 0755, NULL);
+		*slash = '/';
+	}
 	if (diradmin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
 		log_fatalx("cannot create the sockets in %s", dd.set.base_dir);
 	if (health_init(&dd, stderr) < 0)

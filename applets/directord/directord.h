@@ -15,6 +15,8 @@
 #include <sys/types.h>
 
 #include "core/ip.h"
+
+#include "core/conf_known.h"
 #include "core/dirhash.h"
 #include "core/http.h"
 #include "core/loop.h"
@@ -137,6 +139,7 @@ struct directord {
 	struct loop *loop;
 	struct dir_settings set;
 	struct conf *conf;
+	struct conf_unused unused;	/* accepted, not used: logged at start-up */
 	struct host_list hosts;
 	struct host_list orig;		/* director_mail_servers as at start: "Initial config" */
 	struct loop_timer tick;

@@ -107,7 +107,8 @@ lmtp_accept(struct proxyd *pd, int fd, const struct sockaddr *peer, const struct
 	}
 	conn_set_timeout(s->conn, LMTP_IDLE_TIMEOUT_MS);
 	struct tls *t;
-	if (ssl && ((t = tls_new_server(pd->tls_server)) == NULL || conn_start_tls(s->conn, t) < 0)) {
+	if (ssl && ((t = tls_new_server(proxyd_tls_server(pd, &s->lip))) == NULL ||
+	    conn_start_tls(s->conn, t) < 0)) {
 		conn_free(s->conn);
 		free(s);
 		return;
@@ -685,7 +686,8 @@ cmd_starttls(struct lmtp_session *s, char *args)
 		return;
 	}
 	reply(s, "220 2.0.0 Begin TLS negotiation now.");
-	if ((t = tls_new_server(s->pd->tls_server)) == NULL || conn_start_tls(s->conn, t) < 0) {
+	if ((t = tls_new_server(proxyd_tls_server(s->pd, &s->lip))) == NULL ||
+	    conn_start_tls(s->conn, t) < 0) {
 		lmtp_destroy(s, "TLS initialization failed");
 		return;
 	}

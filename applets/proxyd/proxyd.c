@@ -50,7 +50,7 @@
 #define EMFILE_PAUSE_MS		1000
 
 static const struct opt_cmd proxyd_cmd = {
-	"proxyd", "[-dD] [-c FILE] [-o KEY=VALUE]...",
+	"proxyd", "[-dDn] [-c FILE] [-o KEY=VALUE]...",
 	MTOOL_PROXYD_SUMMARY, daemon_opts,
 };
 
@@ -338,8 +338,16 @@ proxyd_main(int argc, char **argv)
 		pd.passdb = passdb_from_conf(set.conf, stderr);
 		bad |= http_conf(set.conf, conf_get(conf_root(set.conf), "listen", "*, ::"), &stats_set, stderr) < 0;
 	}
+	if (!bad && pd.passdb != NULL && args.check) {
+		conf_known_dump(set.conf, &set.unused, "proxyd", stdout);
+		passdb_chain_free(pd.passdb);
+		settings_free(&set);
+		free(args.overrides);
+		return 0;
+	}
 	if (bad || pd.passdb == NULL) {
-		fprintf(stderr, "proxyd: not started: fix the configuration above\n");
+		fprintf(stderr, "proxyd: %s: fix the configuration above\n", args.check ?
+		    "configuration errors" : "not started");
 		passdb_chain_free(pd.passdb);
 		settings_free(&set);
 		free(args.overrides);
@@ -348,6 +356,7 @@ proxyd_main(int argc, char **argv)
 	if (logconf_open("proxyd", set.conf, args.debug, stderr) < 0 ||
 	    loginlog_configure(set.conf, stderr) < 0)
 		return 1;
+	conf_known_log_unused(&set.unused, "proxyd");
 	signal(SIGPIPE, SIG_IGN);
 	/* every session takes two descriptors: use all the hard limit allows */
 	struct rlimit rl;

@@ -157,6 +157,8 @@ struct proxyd {
 	uint64_t guid_prefix, guid_next;	/* conn_guid: random per process, then counted */
 	unsigned int source_rr;		/* round-robin index into login_source_ips */
 	struct tls_server *tls_server;	/* client-facing certificates; NULL with ssl = no */
+	struct proxyd_tls_local *tls_local;	/* local NET { ssl_cert ssl_key } (ssl.c) */
+	unsigned int ntls_local;
 	struct tls_client *tls_client;	/* backend-facing trust anchors; NULL until needed */
 	struct dns *dns;		/* host= names (core/dns.h) */
 	int shutting_down;
@@ -292,6 +294,13 @@ int client_starttls_allowed(const struct client *);
  * counts as secured. Protocol-independent: IMAP STARTTLS, POP3 STLS, SMTP STARTTLS and
  * ManageSieve STARTTLS all end here. Returns 0, or -1 (the caller replies and goes on in
  * plaintext; the reason is logged). */
+/* The certificates for a connection to local address lip: those of the first
+ * "local NET { }" block that holds lip, else the top level's. */
+struct proxyd_tls_local {
+	char *net;
+	struct tls_server *srv;
+};
+struct tls_server *proxyd_tls_server(struct proxyd *, const struct ip_addr *lip);
 int client_start_tls(struct client *);
 /* Starts TLS towards the backend (ssl=yes at connect, or after its STARTTLS reply);
  * verifies the chain and the host name unless any-cert. On -1 the login has failed. */

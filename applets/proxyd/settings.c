@@ -15,6 +15,7 @@
 #include "applets/proxyd/settings.h"
 #include "config.h"
 #include "core/conf.h"
+#include "core/conf_known.h"
 #include "core/feature.h"
 #include "core/str.h"
 
@@ -51,7 +52,13 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "managesieve_implementation_string" },
 	{ "", "managesieve_sieve_capability" }, { "", "managesieve_notify_capability" },
 	CONF_FEATURE_END,
-	{ "protocol", NULL },
+	/* what proxyd reads per protocol (conf_get_proto) */
+	{ "protocol", "proxy_local_host" }, { "protocol", "proxy_local_port" },
+	{ "protocol", "submission_backend_capabilities" },
+	{ "protocol", "submission_client_workarounds" }, { "protocol", "submission_max_mail_size" },
+	{ "protocol", "managesieve_implementation_string" },
+	{ "protocol", "managesieve_sieve_capability" },
+	{ "protocol", "managesieve_notify_capability" },
 	{ "service", "client_limit" }, { "service", "process_limit" },
 	{ "", "default_client_limit" }, { "", "default_process_limit" },
 	{ "", "login_max_prelogin_per_ip" },
@@ -66,11 +73,20 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "ssl_client_ca_file" }, { "", "ssl_client_ca_dir" },
 	{ "", "ssl_client_cert" }, { "", "ssl_client_key" },
 	{ "local_name", "ssl_cert" }, { "local_name", "ssl_key" },
+	{ "local", "ssl_cert" }, { "local", "ssl_key" },
 	{ "passdb", "driver" }, { "passdb", "args" }, { "passdb", "result_success" },
 	{ "passdb", "result_failure" }, { "passdb", "result_internalfail" },
 	{ "passdb", "default_fields" }, { "passdb", "override_fields" },
 	{ NULL, NULL },
 };
+
+/* The services proxyd reads; every other one Dovecot has is accepted and reported. */
+static const char *const proxyd_services[] = {
+	"imap-login", "pop3-login", "submission-login", "managesieve-login", "lmtp", "anvil",
+	"ipc", "stats inet_listener", NULL,
+};
+
+const struct conf_applet settings_conf = { "proxyd", proxyd_schema, proxyd_services, 'p' };
 
 /* Every protocol name proxyd knows; NULL: its feature (mk/features.mk) is not in this build. */
 static const struct {
@@ -115,41 +131,6 @@ get_bool(const struct conf *conf, const char *key, int def, int *out, struct err
 	*out = def;
 	if (n && conf_parse_bool(n, out, e->f) < 0)
 		e->n++;
-}
-
-static void
-get_ms(const struct conf *conf, const char *key, unsigned int def_ms, unsigned int *out, struct errctx *e)
-{
-	const struct conf_node *n = conf_find(conf_root(conf), key);
-	unsigned long long v;
-	*out = def_ms;
-	if (n == NULL)
-		return;
-	if (conf_parse_time_ms(n, &v, e->f) < 0) {
-		e->n++;
-		return;
-	}
-	if (v > 86400000ULL * 7) {
-		err_at(e, n, "%s: too large (at most 7 days)", key);
-		return;
-	}
-	*out = (unsigned int)v;
-}
-
-static void
-get_uint(const struct conf *conf, const char *key, unsigned int def, unsigned int max,
-    unsigned int *out, struct errctx *e)
-{
-	const struct conf_node *n = conf_find(conf_root(conf), key);
-	unsigned long long v;
-	*out = def;
-	if (n == NULL)
-		return;
-	if (conf_parse_uint(n, max, &v, e->f) < 0) {
-		e->n++;
-		return;
-	}
-	*out = (unsigned int)v;
 }
 
 /* The index of a protocol proxyd knows (in this build or not), or -1. */
@@ -277,6 +258,47 @@ listen_add_cb(const struct ip_addr *ip, void *arg)
 		lc->set->listeners[lc->set->nlisteners - 1].haproxy = lc->haproxy;
 }
 
+/* The port (and 1 if ssl) of an inet_listener Dovecot's default config has, so that
+ * "inet_listener imaps { }" listens where and as it does in Dovecot (Debian's conf.d
+ * leaves "#port = 993" and "#ssl = yes" commented out); -1 for another one. */
+static int
+default_listener(const char *service, const char *name, unsigned long long *port)
+{
+	static const struct {
+		const char *service, *name;
+		unsigned short port;
+		unsigned char ssl;
+	} defs[] = {
+		{ "imap-login", "imap", 143, 0 }, { "imap-login", "imaps", 993, 1 },
+		{ "pop3-login", "pop3", 110, 0 }, { "pop3-login", "pop3s", 995, 1 },
+		{ "submission-login", "submission", 587, 0 },
+		{ "managesieve-login", "sieve", 4190, 0 },
+	};
+	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+		if (strcmp(defs[i].service, service) == 0 && strcmp(defs[i].name, name) == 0) {
+			*port = defs[i].port;
+			return defs[i].ssl;
+		}
+	}
+	return -1;
+}
+
+/* service X-login { executable = X-login director }: Dovecot's login processes then ask
+ * the director, at base_dir/login/director, which is where mtool's directord listens for
+ * that config. */
+static int
+login_director(const struct conf *conf)
+{
+	const struct conf_node *sec = NULL;
+	while ((sec = conf_next_section(conf_root(conf), sec, "service")) != NULL) {
+		const char *v = conf_get(sec, "executable", "");
+		size_t len = strlen(v);
+		if (len > 9 && strcmp(v + len - 9, " director") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void add_unix_listener(struct proxyd_settings *, const struct proxyd_proto *, const char *,
     const struct conf_node *, struct errctx *);
 
@@ -318,18 +340,27 @@ load_listeners(struct proxyd_settings *set, struct errctx *e)
 			const struct conf_node *pn = conf_find(il, "port");
 			const struct conf_node *sn = conf_find(il, "ssl");
 			unsigned long long port = 0;
+			unsigned long long def_port = 0;
+			int def_ssl = default_listener(svc, lc.name, &def_port);
 			any = 1;
-			if (pn == NULL) {
+			if (pn == NULL && def_ssl < 0) {
 				err_at(e, il, "inet_listener %s: port is not set", lc.name);
 				continue;
 			}
-			if (conf_parse_uint(pn, 65535, &port, e->f) < 0) {
+			port = def_port;
+			if (pn != NULL && conf_parse_uint(pn, 65535, &port, e->f) < 0) {
 				e->n++;
 				continue;
 			}
 			if (sn && conf_parse_bool(sn, &lc.ssl, e->f) < 0) {
 				e->n++;
 				continue;
+			}
+			if (sn == NULL && def_ssl == 1) {
+				/* as Dovecot: its imaps and pop3s listeners are off with ssl = no */
+				if (set->ssl == SSL_NO)
+					continue;
+				lc.ssl = 1;
 			}
 			const struct conf_node *hn = conf_find(il, "haproxy");
 			if (hn && conf_parse_bool(hn, &lc.haproxy, e->f) < 0) {
@@ -550,6 +581,37 @@ load_mechanisms(struct proxyd_settings *set, struct errctx *e)
 		err_at(e, node, "%s", "auth_mechanisms: no mechanism left");
 }
 
+/* local NET { ssl_cert ssl_key }: as Dovecot's filter, a different certificate for
+ * connections to those local addresses (both settings, or the top level's for the one
+ * not set) */
+static void
+load_local_certs(struct proxyd_settings *set, struct errctx *e)
+{
+	const struct conf_node *root = conf_root(set->conf), *sec = NULL;
+	struct ip_addr probe = { .family = AF_INET };
+	const char *bad;
+
+	while ((sec = conf_next_section(root, sec, "local")) != NULL) {
+		const char *c = conf_get(sec, "ssl_cert", NULL), *k = conf_get(sec, "ssl_key", NULL);
+		if (c == NULL && k == NULL)
+			continue;
+		if (sec->name == NULL || ip_net_list_match(sec->name, &probe, &bad) < 0) {
+			err_at(e, sec, "local %s { }: not an IP address or network", sec->name ? sec->name : "");
+			continue;
+		}
+		struct local_cert_set *l = realloc(set->local_certs, (set->nlocal_certs + 1) * sizeof(*l));
+		if (l == NULL) {
+			err_at(e, NULL, "%s", "out of memory");
+			return;
+		}
+		set->local_certs = l;
+		l[set->nlocal_certs].net = sec->name;
+		l[set->nlocal_certs].cert_pem = c != NULL ? c : set->certs[0].cert_pem;
+		l[set->nlocal_certs].key_pem = k != NULL ? k : set->certs[0].key_pem;
+		set->nlocal_certs++;
+	}
+}
+
 /* ssl, ssl_cert/ssl_key, local_name sections, protocol versions and suites; the client
  * side's CA and certificate. The PEM text is checked when proxyd builds its contexts. */
 static void
@@ -609,6 +671,7 @@ load_ssl(struct proxyd_settings *set, struct errctx *e)
 			cc[set->ncerts].key_pem = k2;
 			set->ncerts++;
 		}
+		load_local_certs(set, e);
 	}
 	set->ssl_client_ca_file = get_str(set->conf, "ssl_client_ca_file", NULL);
 	set->ssl_client_ca_dir = get_str(set->conf, "ssl_client_ca_dir", NULL);
@@ -769,11 +832,11 @@ load_limits(struct proxyd_settings *set, struct errctx *e)
 {
 	const struct conf_node *root = conf_root(set->conf);
 	unsigned int def_client, def_process;
-	get_uint(set->conf, "default_client_limit", 1000, 10000000, &def_client, e);
-	get_uint(set->conf, "default_process_limit", 100, 100000, &def_process, e);
-	get_uint(set->conf, "login_max_prelogin_per_ip", 100, 10000000, &set->login_max_prelogin_per_ip, e);
+	e->n += conf_get_uint(set->conf, "default_client_limit", 1000, 0, 10000000, &def_client, e->f) < 0;
+	e->n += conf_get_uint(set->conf, "default_process_limit", 100, 0, 100000, &def_process, e->f) < 0;
+	e->n += conf_get_uint(set->conf, "login_max_prelogin_per_ip", 100, 0, 10000000, &set->login_max_prelogin_per_ip, e->f) < 0;
 	get_bool(set->conf, "shutdown_clients", 1, &set->shutdown_clients, e);
-	get_ms(set->conf, "shutdown_clients_timeout", 3600 * 1000, &set->shutdown_clients_timeout_ms, e);
+	e->n += conf_get_ms_uint(set->conf, "shutdown_clients_timeout", 3600 * 1000, 0, 7 * 86400000U, &set->shutdown_clients_timeout_ms, e->f) < 0;
 	/* Dovecot's way to turn the auth penalty off: service anvil { unix_listener
 	 * anvil-auth-penalty { mode = 0 } } */
 	struct unix_listener_set pen;
@@ -820,8 +883,9 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 		return -1;
 	/* unknown settings make the rest meaningless: stop here (the config stays loaded
 	 * only when it is worth checking further) */
-	if (conf_check(set->conf, proxyd_schema, errf) > 0) {
+	if (conf_known_check(set->conf, &settings_conf, &set->unused, errf) > 0) {
 		conf_free(set->conf);
+		conf_unused_free(&set->unused);
 		set->conf = NULL;
 		return -1;
 	}
@@ -838,7 +902,7 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	if (ip_net_list_match(set->haproxy_trusted_networks, &probe, &bad) < 0)
 		err_at(&e, conf_find(conf_root(conf), "haproxy_trusted_networks"),
 		    "haproxy_trusted_networks: invalid network '%s'", bad);
-	get_ms(conf, "haproxy_timeout", 3000, &set->haproxy_timeout_ms, &e);
+	e.n += conf_get_ms_uint(conf, "haproxy_timeout", 3000, 0, 7 * 86400000U, &set->haproxy_timeout_ms, e.f) < 0;
 	set->auth_proxy_self = get_str(conf, "auth_proxy_self", "");
 	if (ip_net_list_match(set->auth_proxy_self, &probe, &bad) < 0)
 		err_at(&e, conf_find(conf_root(conf), "auth_proxy_self"), "auth_proxy_self: invalid address '%s'", bad);
@@ -848,11 +912,11 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	set->allow_cleartext = !disable_plaintext;
 	if (conf_find(conf_root(conf), "auth_allow_cleartext"))
 		get_bool(conf, "auth_allow_cleartext", 0, &set->allow_cleartext, &e);
-	get_ms(conf, "auth_failure_delay", 2000, &set->auth_failure_delay_ms, &e);
-	get_ms(conf, "login_timeout", 180000, &set->login_timeout_ms, &e);
-	get_ms(conf, "login_proxy_timeout", 30000, &set->login_proxy_timeout_ms, &e);
-	get_uint(conf, "login_proxy_max_reconnects", 3, 100, &set->login_proxy_max_reconnects, &e);
-	get_ms(conf, "login_proxy_max_disconnect_delay", 0, &set->login_proxy_max_disconnect_delay_ms, &e);
+	e.n += conf_get_ms_uint(conf, "auth_failure_delay", 2000, 0, 7 * 86400000U, &set->auth_failure_delay_ms, e.f) < 0;
+	e.n += conf_get_ms_uint(conf, "login_timeout", 180000, 0, 7 * 86400000U, &set->login_timeout_ms, e.f) < 0;
+	e.n += conf_get_ms_uint(conf, "login_proxy_timeout", 30000, 0, 7 * 86400000U, &set->login_proxy_timeout_ms, e.f) < 0;
+	e.n += conf_get_uint(conf, "login_proxy_max_reconnects", 3, 0, 100, &set->login_proxy_max_reconnects, e.f) < 0;
+	e.n += conf_get_ms_uint(conf, "login_proxy_max_disconnect_delay", 0, 0, 7 * 86400000U, &set->login_proxy_max_disconnect_delay_ms, e.f) < 0;
 	get_bool(conf, "imap_id_retain", 0, &set->imap_id_retain, &e);
 	set->imap_id_send = get_str(conf, "imap_id_send", "name *");
 	set->resolv_conf = get_str(conf, "proxy_resolv_conf", "/etc/resolv.conf");
@@ -866,7 +930,8 @@ settings_load(struct proxyd_settings *set, const char *path, char *const *overri
 	set->login_greeting = get_str(conf, "login_greeting", "Dovecot ready.");
 	set->auth_master_user_separator = get_str(conf, "auth_master_user_separator", "");
 	set->default_login_user = get_str(conf, "default_login_user", "dovenull");
-	set->director_socket = get_str(conf, "director_socket", "");
+	set->director_socket = get_str(conf, "director_socket", login_director(conf) ?
+	    "login/director" : "");
 	set->hostname = get_str(conf, "hostname", NULL);
 	if (set->hostname == NULL) {
 		if (gethostname(host, sizeof(host)) < 0)
@@ -920,6 +985,8 @@ settings_free(struct proxyd_settings *set)
 	free(set->listeners);
 	free(set->source_ips);
 	free(set->certs);
+	free(set->local_certs);
 	conf_free(set->conf);
+	conf_unused_free(&set->unused);
 	memset(set, 0, sizeof(*set));
 }

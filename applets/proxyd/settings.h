@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 #include "core/ip.h"
+
+#include "core/conf_known.h"
 #include "core/tls.h"
 
 struct conf;
@@ -55,6 +57,7 @@ struct unix_listener_set {
 
 struct proxyd_settings {
 	struct conf *conf;
+	struct conf_unused unused;	/* accepted, not used: logged at start-up */
 	const char *base_dir;
 	struct unix_listener_set ipc, anvil;
 	struct listener_set *listeners;
@@ -107,6 +110,11 @@ struct proxyd_settings {
 	struct tls_params tls_params;
 	struct tls_cert_conf *certs;	/* [0] is ssl_cert/ssl_key, then local_name sections */
 	unsigned int ncerts;
+	struct local_cert_set {		/* local NET { ssl_cert ssl_key }, in file order */
+		const char *net;
+		const char *cert_pem, *key_pem;
+	} *local_certs;
+	unsigned int nlocal_certs;
 	const char *ssl_client_ca_file, *ssl_client_ca_dir;	/* PEM text, directory */
 	const char *ssl_client_cert, *ssl_client_key;
 };
@@ -116,6 +124,8 @@ struct proxyd_settings {
 int settings_load(struct proxyd_settings *, const char *path, char *const *overrides,
     size_t noverrides, FILE *errf);
 void settings_free(struct proxyd_settings *);
+/* What proxyd uses of a config (core/conf_known.h). */
+extern const struct conf_applet settings_conf;
 const struct proto_set *settings_proto(const struct proxyd_settings *, const char *proto);
 /* The protocols of this build, in the order of settings.c's list (the one list of them):
  * the i-th, or NULL past the last; and the one called name, or NULL. */

@@ -26,7 +26,7 @@
 #define STATE_SAVE_EVERY_MS	1000
 
 static const struct opt_cmd replicatord_cmd = {
-	"replicatord", "[-dD] [-c FILE] [-o KEY=VALUE]...",
+	"replicatord", "[-dDn] [-c FILE] [-o KEY=VALUE]...",
 	"replication scheduler", daemon_opts,
 };
 
@@ -50,6 +50,15 @@ static const struct conf_key replicatord_schema[] = {
 	/* service stats { inet_listener http { address port } }: the metrics endpoint
 	 * (address and port are in the inet_listener rows above) */
 	{ NULL, NULL },
+};
+
+/* replicator: its sockets; aggregator: the notify plugin's; stats: the metrics endpoint */
+static const char *const replicatord_services[] = {
+	"replicator", "aggregator", "stats inet_listener", NULL,
+};
+
+static const struct conf_applet replicatord_conf = {
+	"replicatord", replicatord_schema, replicatord_services, 'r',
 };
 
 /* a replicator time setting is at most a year; a timeout (kept in ms in an unsigned int)
@@ -134,7 +143,7 @@ settings_load(struct repl *r, const struct daemon_args *args, FILE *errf)
 	r->conf = conf_load(args->conf_path, args->overrides, args->noverrides, errf);
 	if (r->conf == NULL)
 		return -1;
-	if (conf_check(r->conf, replicatord_schema, errf) > 0)
+	if (conf_known_check(r->conf, &replicatord_conf, &r->unused, errf) > 0)
 		return -1;
 	const struct conf_node *root = conf_root(r->conf), *n;
 	s->base_dir = conf_get(root, "base_dir", MTOOL_BASE_DIR);
@@ -232,6 +241,7 @@ repl_free(struct repl *r)
 	free(r->pairs);
 	free(r->slots);
 	conf_free(r->conf);
+	conf_unused_free(&r->unused);
 }
 
 int
@@ -246,13 +256,21 @@ replicatord_main(int argc, char **argv)
 	daemon_parse_args(argc, argv, &replicatord_cmd, &args);
 	log_init("replicator", args.debug, 0);
 	if (settings_load(&r, &args, stderr) < 0) {
-		fprintf(stderr, "replicatord: not started: fix the configuration above\n");
+		fprintf(stderr, "replicatord: %s: fix the configuration above\n",
+		    args.check ? "configuration errors" : "not started");
 		repl_free(&r);
 		free(args.overrides);
 		return 1;
 	}
+	if (args.check) {
+		conf_known_dump(r.conf, &r.unused, "replicatord", stdout);
+		repl_free(&r);
+		free(args.overrides);
+		return 0;
+	}
 	if (logconf_open("replicator", r.conf, args.debug, stderr) < 0)
 		return 1;
+	conf_known_log_unused(&r.unused, "replicatord");
 	signal(SIGPIPE, SIG_IGN);
 	r.loop = loop_new();
 	if (rstate_load(&r, stderr) < 0)

@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 
 #include "core/ip.h"
+
+#include "core/conf_known.h"
 #include "core/http.h"
 #include "core/loop.h"
 
@@ -111,6 +113,7 @@ struct admin_conn;
 struct repl {
 	struct loop *loop;
 	struct conf *conf;
+	struct conf_unused unused;	/* accepted, not used: logged at start-up */
 	struct repl_settings set;
 	struct repl_pair *pairs;
 	size_t npairs;

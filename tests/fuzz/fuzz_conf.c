@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/fuzz/fuzz_conf.c: the config parser over whole files with !include, !include_try,
  * <file values and $variables, through a private temporary directory; then the schema
- * check, the protocol filter and the typed getters over every setting, and overrides.
+ * check and the registry's (core/conf_known.h) with its -n dump, the protocol filter and
+ * the typed getters over every setting, and overrides.
  * Input: files separated by NUL bytes: main.conf, then files named "1", "2", ... that
  * main.conf may include ("!include 1", "!include_try *"). Inputs naming /dev, /proc,
  * /sys, /run, /tmp or ".." are skipped: a FIFO or /dev/zero would block the fuzzer, not
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "core/conf.h"
+#include "core/conf_known.h"
 #include "tests/fuzz/fuzz.h"
 
 static const struct conf_key schema[] = {
@@ -21,6 +23,9 @@ static const struct conf_key schema[] = {
 	{ "protocol", NULL }, { "protocol", "imap_id_send" }, { "local", NULL }, { "remote", NULL },
 	{ NULL, NULL },
 };
+
+static const char *const services[] = { "imap-login", "stats inet_listener", NULL };
+static const struct conf_applet app = { "fuzz", schema, services, 'p' };
 
 static void
 walk(const struct conf_node *n, int depth)
@@ -83,6 +88,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct conf_node *root = conf_root(c);
 		walk(root, 0);
 		(void)conf_check(c, schema, errf);
+		struct conf_unused u;
+		(void)conf_known_check(c, &app, &u, errf);
+		conf_known_dump(c, &u, "fuzz", errf);
+		conf_unused_free(&u);
 		(void)conf_get_proto(c, "imap", "ssl", NULL);
 		for (const struct conf_node *s = NULL; (s = conf_next_section(root, s, NULL)) != NULL;)
 			(void)conf_get(s, "driver", NULL);

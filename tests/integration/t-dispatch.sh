@@ -11,9 +11,9 @@ testing "unknown applet" "$MTOOL nosuch" \
 	"mtool: unknown applet 'nosuch' (applets: directord, doveadm, proxyd, replicatord; options: --list, --install [-s] DIR, --help, --version)" 2
 testing "unknown option" "$MTOOL --bogus 2>&1 | cut -c1-30" "mtool: unknown option '--bogus"
 testing "unknown option exit code" "$MTOOL --bogus 2>/dev/null" "" 2
-testing "applet --help" "$MTOOL proxyd --help | head -1" "usage: proxyd [-dD] [-c FILE] [-o KEY=VALUE]..."
+testing "applet --help" "$MTOOL proxyd --help | head -1" "usage: proxyd [-dDn] [-c FILE] [-o KEY=VALUE]..."
 testing "applet unknown option" "$MTOOL proxyd -x" \
-	"proxyd: unknown option '-x' (valid: -c -o -D -d --help)" 2
+	"proxyd: unknown option '-x' (valid: -c -o -D -n -d --help)" 2
 testing "applet missing argument" "$MTOOL proxyd -c" "proxyd: option -c needs an argument FILE" 2
 testing "doveadm --help" "$MTOOL doveadm --help | head -1" \
 	"usage: doveadm [-Dvh] [-f FORMATTER] [-c FILE] [-o KEY=VALUE]... COMMAND [ARGS]..."
@@ -29,7 +29,7 @@ testing "--install again reports existing links" "$MTOOL --install soft 2>&1 | h
 	"mtool: --install: soft/directord: File exists" 0
 testing "--install again fails" "$MTOOL --install soft 2>/dev/null" "" 1
 testing "--install without dir" "$MTOOL --install" "mtool: usage: mtool --install [-s] DIR" 2
-testing "symlink name picks the applet" "soft/proxyd --help | head -1" "usage: proxyd [-dD] [-c FILE] [-o KEY=VALUE]..."
+testing "symlink name picks the applet" "soft/proxyd --help | head -1" "usage: proxyd [-dDn] [-c FILE] [-o KEY=VALUE]..."
 testing "hard link name picks the applet" "hard/doveadm --help | head -1" \
 	"usage: doveadm [-Dvh] [-f FORMATTER] [-c FILE] [-o KEY=VALUE]... COMMAND [ARGS]..."
 ln -s "$MTOOL" mtool-renamed
