@@ -20,6 +20,11 @@ FEATURE.REPLICATORD      := applets/replicatord/*.c
 FEATURE.DOVEADM          := applets/doveadm/*.c
 FEATURE.DOVEADM_DIRECTOR := applets/doveadm/director*.c
 FEATURE.DOVEADM_REPLICATOR := applets/doveadm/replicator*.c
+FEATURE.SQL              := core/sql.c core/pgsql.c core/mysql.c core/passdb_sql.c tests/unit/test_sql.c
+FEATURE.LDAP             := core/ldap.c core/ber.c core/passdb_ldap.c tests/unit/test_ldap.c
+FEATURE.BACKEND_TLS      := applets/proxyd/ssl_backend.c
+FEATURE.DNS              := core/dns.c core/dnspkt.c core/hostres.c tests/unit/test_dnspkt.c
+FEATURE.HAPROXY          := core/haproxy.c applets/proxyd/haproxy_accept.c tests/unit/test_haproxy.c
 
 # --- derived from the rows above and the profile; nothing to edit below ---
 FEATURES_ALL := $(sort $(patsubst FEATURE.%,%,$(filter FEATURE.%,$(.VARIABLES))))

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "core/conf.h"
 #include "core/feature.h"
+#include "core/hostres.h"
 #include "core/str.h"
 
 /* Every setting and section proxyd knows; anything else is an error with file:line. */
@@ -33,7 +34,9 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "imap_id_log" },
 	{ "", "default_login_user" }, { "", "proxy_relay_splice" },
 	{ "", "proxy_local_host" }, { "", "proxy_local_port" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_DNS, "dns"),
 	{ "", "proxy_resolv_conf" }, { "", "proxy_hosts_file" },
+	CONF_FEATURE_END,
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
 	CONF_FEATURE_BEGIN(MTOOL_WITH_LMTP, "lmtp"),
 	{ "", "lmtp_proxy" }, { "", "recipient_delimiter" }, { "", "mail_temp_dir" },
@@ -55,12 +58,17 @@ static const struct conf_key proxyd_schema[] = {
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
 	{ "service/unix_listener", "group" },
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
-	{ "service/inet_listener", "ssl" }, { "service/inet_listener", "haproxy" },
+	{ "service/inet_listener", "ssl" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_HAPROXY, "haproxy"),
+	{ "service/inet_listener", "haproxy" },
 	{ "", "haproxy_trusted_networks" }, { "", "haproxy_timeout" },
+	CONF_FEATURE_END,
 	{ "", "ssl" }, { "", "ssl_cert" }, { "", "ssl_key" }, { "", "ssl_min_protocol" },
 	{ "", "ssl_cipher_list" }, { "", "ssl_prefer_server_ciphers" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_BACKEND_TLS, "backend_tls"),
 	{ "", "ssl_client_ca_file" }, { "", "ssl_client_ca_dir" },
 	{ "", "ssl_client_cert" }, { "", "ssl_client_key" },
+	CONF_FEATURE_END,
 	{ "local_name", "ssl_cert" }, { "local_name", "ssl_key" },
 	{ "passdb", "driver" }, { "passdb", "args" }, { "passdb", "result_success" },
 	{ "passdb", "result_failure" }, { "passdb", "result_internalfail" },
@@ -396,15 +404,18 @@ load_source_ips(struct proxyd_settings *set, struct errctx *e)
 				source_ip_add(&ip, set);
 			continue;
 		}
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-		if (getaddrinfo(tok, NULL, &hints, &res) != 0) {
-			err_at(e, node, "login_source_ips: cannot resolve '%s'", tok);
+		struct ip_addr ips[16];
+		const char *why;
+		int nips = hostres_lookup(tok, ips, 16, &why);
+		if (nips < 0) {
+			err_at(e, node, strcmp(why, HOSTRES_NO_DNS) == 0 ?
+			    "login_source_ips: '%s': " HOSTRES_NO_DNS :
+			    "login_source_ips: cannot resolve '%s'", tok);
 			continue;
 		}
-		for (ai = res; ai; ai = ai->ai_next)
-			if (ip_from_sockaddr(ai->ai_addr, &ip, NULL) == 0 && (!only_ours || ip_bindable(&ip)))
-				source_ip_add(&ip, set);
-		freeaddrinfo(res);
+		for (int i = 0; i < nips; i++)
+			if (!only_ours || ip_bindable(&ips[i]))
+				source_ip_add(&ips[i], set);
 	}
 }
 

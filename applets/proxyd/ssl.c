@@ -32,15 +32,13 @@ proxyd_tls_load(struct proxyd *pd, const struct proxyd_settings *set, char *err,
 	}
 	/* trust anchors are read now, as the key files are: after the privilege drop the
 	 * store may be out of reach */
-	cli = tls_client_new(set->ssl_client_ca_file, set->ssl_client_ca_dir, set->ssl_client_cert,
-	    set->ssl_client_key, &set->tls_params, err, errlen);
-	if (cli == NULL) {
+	if (backend_tls_load(set, &cli, err, errlen) < 0) {
 		tls_server_unref(srv);
 		return -1;
 	}
 	/* engines already running keep the server context they started with */
 	tls_server_unref(pd->tls_server);
-	tls_client_free(pd->tls_client);
+	backend_tls_free(pd->tls_client);
 	pd->tls_server = srv;
 	pd->tls_client = cli;
 	return 0;
@@ -50,7 +48,7 @@ void
 proxyd_tls_free(struct proxyd *pd)
 {
 	tls_server_unref(pd->tls_server);
-	tls_client_free(pd->tls_client);
+	backend_tls_free(pd->tls_client);
 	pd->tls_server = NULL;
 	pd->tls_client = NULL;
 }
@@ -73,25 +71,5 @@ client_start_tls(struct client *c)
 	}
 	c->tls = 1;
 	c->secured = 1;
-	return 0;
-}
-
-const char *
-backend_tls_name(const struct client *c)
-{
-	/* the passdb's host, also when hostip says where to connect */
-	const char *name = c->passdb ? passdb_field(c->passdb, "host") : NULL;
-	return name && *name ? name : c->dest.host;
-}
-
-int
-backend_start_tls(struct client *c)
-{
-	struct tls *t = tls_new_client(c->pd->tls_client, backend_tls_name(c), !c->dest.any_cert);
-	if (t == NULL || conn_start_tls(c->backend, t) < 0) {
-		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "TLS: out of memory");
-		return -1;
-	}
-	c->backend_state = c->dest.starttls ? "starttls handshake" : "tls handshake";
 	return 0;
 }
