@@ -15,8 +15,8 @@ FEATURE.SUBMISSION       := applets/proxyd/submission_*.c
 FEATURE.LMTP             := applets/proxyd/lmtp_*.c
 FEATURE.MANAGESIEVE      := applets/proxyd/managesieve_*.c
 FEATURE.DIRECTOR_CLIENT  := applets/proxyd/director.c
-FEATURE.DIRECTORD        := applets/directord/*.c
-FEATURE.REPLICATORD      := applets/replicatord/*.c
+FEATURE.DIRECTORD        := applets/directord/*.c tests/unit/test_dirstats.c
+FEATURE.REPLICATORD      := applets/replicatord/*.c tests/unit/test_replicator_listing.c
 FEATURE.DOVEADM          := applets/doveadm/*.c
 FEATURE.DOVEADM_DIRECTOR := applets/doveadm/director*.c
 FEATURE.DOVEADM_REPLICATOR := applets/doveadm/replicator*.c
@@ -25,6 +25,13 @@ FEATURE.LDAP             := core/ldap.c core/ber.c core/passdb_ldap.c tests/unit
 FEATURE.BACKEND_TLS      := applets/proxyd/ssl_backend.c
 FEATURE.DNS              := core/dns.c core/dnspkt.c core/hostres.c tests/unit/test_dnspkt.c
 FEATURE.HAPROXY          := core/haproxy.c applets/proxyd/haproxy_accept.c tests/unit/test_haproxy.c
+# the executable's own vfprintf, without floating point (replaces musl's; glibc-based
+# sanitizer and fuzz builds must not have it, so the full profile leaves it out)
+FEATURE.SMALL_PRINTF     := core/printf.c
+FEATURE.BCRYPT           := core/bcrypt.c tests/unit/test_crypt.c tests/unit/test_password.c
+# no files: BearSSL's x86 AES-NI/PCLMUL/SSE2 code, picked at run time (core/tls.c)
+FEATURE.TLS_FAST         :=
+FEATURE.METRICS          := core/metrics.c core/http.c applets/proxyd/stats.c tests/unit/test_metrics.c tests/unit/test_dirstats.c
 
 # --- derived from the rows above and the profile; nothing to edit below ---
 FEATURES_ALL := $(sort $(patsubst FEATURE.%,%,$(filter FEATURE.%,$(.VARIABLES))))

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # mk/profile-router.mk: `make PROFILE=router`: proxyd for IMAP, POP3 and Submission with
 # TLS and the passwd-file passdb, and doveadm's proxy list/kick, who and kick.
-FEATURES := PROXYD POP3 SUBMISSION DOVEADM
+FEATURES := PROXYD POP3 SUBMISSION DOVEADM SMALL_PRINTF
 SIZE_BUDGET_KIB := 256
-PROFILE_LDFLAGS := -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
+PROFILE_LDFLAGS := -no-pie -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
+PROFILE_CFLAGS := -fcf-protection=none -fno-pie
