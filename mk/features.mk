@@ -31,6 +31,17 @@ FEATURE.SMALL_PRINTF     := core/printf.c
 FEATURE.BCRYPT           := core/bcrypt.c tests/unit/test_crypt.c tests/unit/test_password.c
 # no files: BearSSL's x86 AES-NI/PCLMUL/SSE2 code, picked at run time (core/tls.c)
 FEATURE.TLS_FAST         :=
+FEATURE.AUTH_CACHE       := core/authcache.c applets/doveadm/auth.c tests/unit/test_authcache.c
+# no files: time zones (musl's TZ and /etc/localtime code); without it log times are UTC
+FEATURE.LOCALTIME        :=
+# no files: DES crypt(3) (DES-CRYPT, CRYPT without a '$' prefix), core/crypt.c
+FEATURE.DES_CRYPT        :=
+# no files: SASL XOAUTH2 and OAUTHBEARER (core/sasl.c)
+FEATURE.OAUTH            :=
+FEATURE.DOVEADM_JSON     := applets/doveadm/print_json.c
+# no files: user and group names through the C library (musl: also nscd); without it
+# core/sysdb.c reads /etc/passwd and /etc/group
+FEATURE.NSS              :=
 FEATURE.METRICS          := core/metrics.c core/http.c applets/proxyd/stats.c tests/unit/test_metrics.c tests/unit/test_dirstats.c
 
 # --- derived from the rows above and the profile; nothing to edit below ---

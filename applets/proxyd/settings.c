@@ -17,6 +17,7 @@
 #include "core/conf.h"
 #include "core/feature.h"
 #include "core/hostres.h"
+#include "core/sysdb.h"
 #include "core/str.h"
 
 /* Every setting and section proxyd knows; anything else is an error with file:line. */
@@ -24,8 +25,10 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "base_dir" }, { "", "protocols" }, { "", "listen" }, { "", "hostname" },
 	{ "", "login_trusted_networks" }, { "", "disable_plaintext_auth" },
 	{ "", "auth_allow_cleartext" }, { "", "auth_failure_delay" }, { "", "auth_username_chars" }, { "", "auth_mechanisms" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_AUTH_CACHE, "auth_cache"),
 	{ "", "auth_cache_size" }, { "", "auth_cache_ttl" }, { "", "auth_cache_negative_ttl" },
 	{ "", "auth_cache_verify_password_with_worker" },
+	CONF_FEATURE_END,
 	{ "", "login_greeting" }, { "", "login_timeout" },
 	{ "", "login_proxy_timeout" }, { "", "login_proxy_max_reconnects" },
 	{ "", "login_proxy_max_disconnect_delay" }, { "", "login_source_ips" },
@@ -429,18 +432,11 @@ parse_owner(const struct conf_node *n, int group, unsigned int *out, struct errc
 		*out = (unsigned int)v;
 		return 0;
 	}
-	if (group) {
-		struct group *gr = getgrnam(n->value);
-		if (gr) {
-			*out = gr->gr_gid;
-			return 0;
-		}
-	} else {
-		struct passwd *pw = getpwnam(n->value);
-		if (pw) {
-			*out = pw->pw_uid;
-			return 0;
-		}
+	uid_t uid;
+	gid_t gid;
+	if (group ? sysdb_group(n->value, &gid) == 0 : sysdb_user(n->value, &uid, &gid) == 0) {
+		*out = group ? (unsigned int)gid : (unsigned int)uid;
+		return 0;
 	}
 	err_at(e, n, group ? "group: no such group '%s'" : "user: no such user '%s'", n->value);
 	return -1;
