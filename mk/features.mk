@@ -42,6 +42,8 @@ FEATURE.DOVEADM_JSON     := applets/doveadm/print_json.c
 # no files: user and group names through the C library (musl: also nscd); without it
 # core/sysdb.c reads /etc/passwd and /etc/group
 FEATURE.NSS              :=
+# no files: TLS session resumption for proxyd's clients (applets/proxyd/ssl.c)
+FEATURE.TLS_SESSION_CACHE :=
 FEATURE.METRICS          := core/metrics.c core/http.c applets/proxyd/stats.c tests/unit/test_metrics.c tests/unit/test_dirstats.c
 
 # --- derived from the rows above and the profile; nothing to edit below ---

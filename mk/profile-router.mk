@@ -4,4 +4,4 @@
 FEATURES := PROXYD POP3 SUBMISSION DOVEADM SMALL_PRINTF
 SIZE_BUDGET_KIB := 256
 PROFILE_LDFLAGS := -no-pie -Wl,--sort-section=alignment -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--build-id=none
-PROFILE_CFLAGS := -fcf-protection=none -fno-pie -Oz -flto=auto -fmerge-all-constants
+PROFILE_CFLAGS := -fcf-protection=none -fno-pie -Oz -flto=auto -fmerge-all-constants -fno-jump-tables

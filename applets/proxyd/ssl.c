@@ -8,6 +8,7 @@
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/settings.h"
 #include "config.h"
+#include "core/feature.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/str.h"
@@ -25,8 +26,9 @@ proxyd_tls_load(struct proxyd *pd, const struct proxyd_settings *set, char *err,
 		return -1;
 	}
 	if (set->ssl != SSL_NO) {
-		srv = tls_server_new(set->certs, set->ncerts, &set->tls_params, TLS_SESSION_CACHE_BYTES,
-		    err, errlen);
+		/* feature TLS_SESSION_CACHE: resumption of client sessions (BearSSL's LRU) */
+		srv = tls_server_new(set->certs, set->ncerts, &set->tls_params,
+		    FEATURE_ON(MTOOL_WITH_TLS_SESSION_CACHE) ? TLS_SESSION_CACHE_BYTES : 0, err, errlen);
 		if (srv == NULL)
 			return -1;
 	}
