@@ -38,7 +38,8 @@ TEST(printf_integers)
 	FMT("-9223372036854775808 18446744073709551615", "%lld %llu", LLONG_MIN, ULLONG_MAX);
 	FMT("-5 7 123456789012 -3", "%ld %lu %zu %td", -5L, 7UL, (size_t)123456789012ULL,
 	    (ptrdiff_t)-3);
-	FMT("-1 255 -1 65535 9", "%hhd %hhu %hd %hu %jd", 255, 255, 65535, 65535, (intmax_t)9);
+	FMT("-1 255 -1 65535 9", "%hhd %hhu %hd %hu %jd", (signed char)-1, (unsigned char)255,
+	    (short)-1, (unsigned short)65535, (intmax_t)9);
 }
 
 TEST(printf_width_precision_flags)
