@@ -32,6 +32,17 @@ def run(*args):
     return r.returncode, (r.stdout + r.stderr).decode(errors='replace')
 
 
+def login_fails(port, user):
+    m = imaplib.IMAP4('127.0.0.1', port)
+    try:
+        m.login(user, 'pass')
+        return False
+    except imaplib.IMAP4.error:
+        return True
+    finally:
+        m.logout()
+
+
 def config_error(text):
     path = os.path.join(TESTDIR, 'bad.conf')
     with open(path, 'w') as f:
@@ -140,23 +151,9 @@ def main():
                 time.sleep(0.1)
             report(refused == {} and any(b'through the router profile' in msg.data for msg in sink.messages),
                    'Submission with STARTTLS through the router build, relayed by Dovecot', px.log()[-1500:])
-            m = imaplib.IMAP4('127.0.0.1', px.imap_port)
-            try:
-                m.login('tls@example.org', 'pass')
-                ok = True
-            except imaplib.IMAP4.error:
-                ok = False
-            m.logout()
-            report(not ok and px.wait_log(r'ssl=yes/starttls: TLS to backends is not in this build') is not None,
+            report(login_fails(px.imap_port, 'tls@example.org') and px.wait_log(r'ssl=yes/starttls: TLS to backends is not in this build') is not None,
                    'ssl=yes toward a backend: the login fails, the log says why', px.log()[-1500:])
-            m = imaplib.IMAP4('127.0.0.1', px.imap_port)
-            try:
-                m.login('named@example.org', 'pass')
-                ok = True
-            except imaplib.IMAP4.error:
-                ok = False
-            m.logout()
-            report(not ok and px.wait_log(r'host names are not in this build \(feature dns\): host= must be an IP')
+            report(login_fails(px.imap_port, 'named@example.org') and px.wait_log(r'host names are not in this build \(feature dns\): host= must be an IP')
                    is not None, 'host=NAME: the login fails, the log says host= must be an IP', px.log()[-1500:])
     finally:
         be.stop()
