@@ -17,8 +17,8 @@
 #include "core/conf.h"
 #include "core/feature.h"
 #include "core/hostres.h"
-#include "core/sysdb.h"
 #include "core/str.h"
+#include "core/sysdb.h"
 
 /* Every setting and section proxyd knows; anything else is an error with file:line. */
 static const struct conf_key proxyd_schema[] = {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/proxyd/ssl.c: proxyd's TLS contexts from its settings (certificates, SNI,
- * trust anchors), their reload on SIGHUP, and "start TLS now" on either side of a login,
- * the same for every protocol. The TLS itself is core/tls.c; conn.c runs it. */
+/* applets/proxyd/ssl.c: proxyd's TLS contexts from its settings (certificates, SNI; the
+ * backends' trust anchors through ssl_backend.c), their reload on SIGHUP, and "start TLS
+ * now" on the client side of a login, the same for every protocol. The TLS itself is
+ * core/tls.c; conn.c runs it. */
 #include <errno.h>
 #include <string.h>
 
