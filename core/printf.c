@@ -3,7 +3,9 @@
  * profile). musl's vfprintf carries floating point formatting (about 10 KiB with what it
  * pulls in) that mtool never uses; printf, fprintf, dprintf, snprintf and vsnprintf all
  * end in vfprintf, so defining it here, in the executable, keeps libc's out of the link.
- * Output goes through fwrite(), so every kind of FILE works (snprintf's, open_memstream's).
+ * Output goes through fwrite(), so every kind of FILE works (snprintf's, open_memstream's),
+ * gathered first, so that a short line reaches an unbuffered stderr in one write as with
+ * musl's.
  *
  * Conversions: d i u x X o c s p m %; flags - 0 + space #; width and precision, also *;
  * lengths hh h l ll j z t. Anything else (floating point, %n) is written out as it
@@ -18,18 +20,32 @@
 
 struct pf {
 	FILE *f;
-	size_t total;
+	size_t total, len;
 	int failed;
+	char buf[256];
 };
+
+static void
+pf_flush(struct pf *p)
+{
+	if (p->len > 0 && !p->failed && fwrite(p->buf, 1, p->len, p->f) != p->len)
+		p->failed = 1;
+	p->len = 0;
+}
 
 static void
 pf_out(struct pf *p, const char *s, size_t n)
 {
-	if (n == 0 || p->failed)
-		return;
-	if (fwrite(s, 1, n, p->f) != n)
-		p->failed = 1;
 	p->total += n;
+	while (n > 0) {
+		size_t k = sizeof(p->buf) - p->len < n ? sizeof(p->buf) - p->len : n;
+		memcpy(p->buf + p->len, s, k);
+		p->len += k;
+		s += k;
+		n -= k;
+		if (p->len == sizeof(p->buf))
+			pf_flush(p);
+	}
 }
 
 static void
@@ -66,7 +82,7 @@ pf_field(struct pf *p, int flags, size_t width, const char *prefix, size_t zeros
 int
 vfprintf(FILE *restrict f, const char *restrict fmt, va_list ap)
 {
-	struct pf p = { f, 0, 0 };
+	struct pf p = { .f = f };
 	int saved_errno = errno;
 
 	while (*fmt != '\0') {
@@ -197,6 +213,7 @@ vfprintf(FILE *restrict f, const char *restrict fmt, va_list ap)
 			prec = n + 1;	/* octal's # is a leading zero */
 		pf_field(&p, flags, width, prefix, prec > n ? prec - n : 0, b, n);
 	}
+	pf_flush(&p);
 	if (p.failed)
 		return -1;
 	if (p.total > INT_MAX) {

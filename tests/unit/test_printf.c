@@ -81,7 +81,11 @@ TEST(printf_to_streams)
 	FILE *f = open_memstream(&mem, &len);
 	CHECK(f != NULL);
 	CHECK_INT(fprintf(f, "%s:%u: %s\n", "a.conf", 12u, "bad"), 15);
+	/* longer than core/printf.c gathers at once */
+	CHECK_INT(fprintf(f, "%-700s|%s", "x", "end"), 704);
 	fclose(f);
-	CHECK_STR(mem, "a.conf:12: bad\n");
+	CHECK_INT(len, 15 + 704);
+	CHECK(strncmp(mem, "a.conf:12: bad\nx ", 17) == 0);
+	CHECK_STR(mem + 15 + 700, "|end");
 	free(mem);
 }
