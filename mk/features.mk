@@ -2,7 +2,8 @@
 # mk/features.mk: the build-time features, busybox-style, one line each:
 #   FEATURE.NAME := the source files only NAME uses (globs; tests/unit files too)
 # A profile (mk/profile-PROFILE.mk) lists the features it builds; mk/profile-full.mk takes
-# every row here, so a new row is in the default build at once. A feature that is in
+# every row here but SMALL_PRINTF, so a new row is in the default build at once. A row may
+# name no files: its define alone chooses something inside a file. A feature that is in
 # compiles its files and passes -DMTOOL_WITH_NAME=1 to all code; one that is out drops its
 # files (a file listed by several features needs all of them). In C, only registration
 # points look at MTOOL_WITH_NAME, through core/feature.h: applets/applets.h, proxyd's
