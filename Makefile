@@ -30,7 +30,7 @@ UNIT_SRC := $(filter-out $(FEATURE_SRC_OFF),$(sort $(wildcard tests/unit/*.c)))
 WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
 SIZEOPT  := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
 CFLAGS   ?=
-CFLAGS_MUSL := $(WARN) $(SIZEOPT) -I. -I$(BEARSSL)/inc $(FEATURE_CFLAGS) -MMD -MP $(CFLAGS)
+CFLAGS_MUSL := $(WARN) $(SIZEOPT) -I. -I$(BEARSSL)/inc $(FEATURE_CFLAGS) -MMD -MP $(PROFILE_CFLAGS) $(CFLAGS)
 LDFLAGS_MUSL := -static -Wl,--gc-sections -Wl,-Map,$(OUT)/mtool.map $(PROFILE_LDFLAGS)
 # Sanitizer builds use the host's glibc and Debian's libbearssl-dev.
 CFLAGS_ASAN := $(WARN) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -27,6 +27,7 @@ struct authcache_entry {
 	size_t nfields;
 };
 
+#ifdef MTOOL_WITH_AUTH_CACHE
 /* max_bytes 0 disables the cache (NULL is returned). */
 struct authcache *authcache_new(size_t max_bytes, unsigned int ttl_s, unsigned int negative_ttl_s);
 
@@ -47,5 +48,37 @@ unsigned int authcache_flush(struct authcache *, const char *const *users, size_
 
 size_t authcache_bytes(const struct authcache *);
 void authcache_free(struct authcache *);
+#else
+/* Feature AUTH_CACHE is out (mk/features.mk): the auth_cache_* settings are refused, so
+ * there is never a cache; these stand-ins keep core/passdb.c's calls compiling. */
+static inline struct authcache *
+authcache_new(size_t max_bytes, unsigned int ttl_s, unsigned int negative_ttl_s)
+{
+	(void)max_bytes, (void)ttl_s, (void)negative_ttl_s;
+	return (struct authcache *)0;
+}
+static inline const struct authcache_entry *
+authcache_get(struct authcache *c, const char *key, int64_t now)
+{
+	(void)c, (void)key, (void)now;
+	return (const struct authcache_entry *)0;
+}
+static inline void
+authcache_put(struct authcache *c, const char *key, const char *user, int negative,
+    int last_success, const struct authcache_field *fields, size_t nfields, int64_t now)
+{
+	(void)c, (void)key, (void)user, (void)negative, (void)last_success, (void)fields;
+	(void)nfields, (void)now;
+}
+static inline void authcache_set_failed(struct authcache *c, const char *k) { (void)c, (void)k; }
+static inline unsigned int
+authcache_flush(struct authcache *c, const char *const *users, size_t nusers)
+{
+	(void)c, (void)users, (void)nusers;
+	return 0;
+}
+static inline size_t authcache_bytes(const struct authcache *c) { (void)c; return 0; }
+static inline void authcache_free(struct authcache *c) { (void)c; }
+#endif
 
 #endif

@@ -6,6 +6,10 @@
 
 #include <stddef.h>
 
+#ifdef MTOOL_WITH_BCRYPT
+/* NULL: bcrypt is in this build. */
+static inline const char *bcrypt_absent(void) { return NULL; }
+
 /* Hashes key (NUL-terminated; only its first 72 bytes count) with setting
  * "$2y$CC$<22 salt characters>..." (anything after the salt is ignored, so a stored hash
  * is a valid setting), cost CC 04..31 meaning 2^CC rounds. Writes the 60-character
@@ -18,5 +22,26 @@ int bcrypt_hash(const char *key, const char *setting, char *out, size_t outlen);
  * if the cost is out of range or out too small. */
 int bcrypt_make_setting(unsigned int cost, const unsigned char rnd[16], char *out,
     size_t outlen);
+#else
+/* Feature BCRYPT is out (mk/features.mk): the reason a BLF-CRYPT password cannot be
+ * checked, and stand-ins that fail as a malformed setting does. */
+static inline const char *
+bcrypt_absent(void)
+{
+	return "BLF-CRYPT (bcrypt) is not in this build (feature bcrypt)";
+}
+static inline int
+bcrypt_hash(const char *key, const char *setting, char *out, size_t outlen)
+{
+	(void)key, (void)setting, (void)out, (void)outlen;
+	return -1;
+}
+static inline int
+bcrypt_make_setting(unsigned int cost, const unsigned char rnd[16], char *out, size_t outlen)
+{
+	(void)cost, (void)rnd, (void)out, (void)outlen;
+	return -1;
+}
+#endif
 
 #endif

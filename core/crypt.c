@@ -5,6 +5,7 @@
  * (tests/unit/test_crypt.c). Intermediate secrets are wiped before returning. */
 #include "core/crypt.h"
 #include "core/bcrypt.h"
+#include "core/feature.h"
 #include "core/str.h"
 
 #include <stdint.h>
@@ -434,8 +435,9 @@ crypt_hash(const char *key, const char *setting, char *out, size_t outlen)
 		r = sha_crypt(key, setting, out, outlen);
 	else if (setting[0] == '$' && setting[1] == '2')
 		r = bcrypt_hash(key, setting, out, outlen);
-	else if (setting[0] != '$')
-		r = des_crypt(key, setting, out, outlen);
+	else if (setting[0] != '$')	/* feature DES_CRYPT: traditional DES crypt(3) */
+		r = FEATURE_IF(MTOOL_WITH_DES_CRYPT, des_crypt(key, setting, out, outlen))
+		    FEATURE_IF_NOT(MTOOL_WITH_DES_CRYPT, ((void)des_crypt, -1));
 	else
 		r = -1;
 	if (r < 0 && outlen > 0)

@@ -24,6 +24,7 @@ struct dns_query;
 /* ip is the address, or NULL when the lookup failed and error says why. */
 typedef void dns_cb(const struct ip_addr *ip, const char *error, void *arg);
 
+#ifdef MTOOL_WITH_DNS
 /* Reads resolv_conf and hosts (NULL: /etc/resolv.conf, /etc/hosts); a missing or
  * unreadable file is an empty one (no servers: 127.0.0.1, as the C library). Returns
  * NULL if out of memory. */
@@ -39,5 +40,28 @@ int dns_lookup(struct dns *, const char *name, struct ip_addr *ip, const char **
     dns_cb *cb, void *arg, struct dns_query **q);
 /* Forgets a waiting lookup: its callback will not be called. */
 void dns_cancel(struct dns_query *);
+#else
+/* Feature DNS is out (mk/features.mk): a host must be an IP address, and a name is an
+ * error that says why. The handle is never looked at: any non-NULL pointer does. */
+static inline struct dns *
+dns_new(struct loop *loop, const char *resolv_conf, const char *hosts)
+{
+	(void)resolv_conf, (void)hosts;
+	return (struct dns *)(void *)loop;
+}
+static inline void dns_free(struct dns *dns) { (void)dns; }
+static inline int
+dns_lookup(struct dns *dns, const char *name, struct ip_addr *ip, const char **error,
+    dns_cb *cb, void *arg, struct dns_query **q)
+{
+	(void)dns, (void)cb, (void)arg;
+	*q = NULL;
+	if (ip_parse(name, ip) == 0)
+		return 1;
+	*error = "host names are not in this build (feature dns): host= must be an IP address";
+	return -1;
+}
+static inline void dns_cancel(struct dns_query *q) { (void)q; }
+#endif
 
 #endif

@@ -55,6 +55,7 @@ struct http_listen_set {
 	unsigned int n;		/* 0: no endpoint */
 };
 
+#ifdef MTOOL_WITH_METRICS
 /* Reads service stats { inet_listener NAME { address port } } (every inet_listener of
  * that service; port 0 or none disables one, as in Dovecot; address is a list of IPs,
  * "*" and "::" included, default listen_default). Errors go to errf as file:line.
@@ -72,5 +73,43 @@ int http_server_start(struct http_server *, struct loop *);
 void http_server_log(const struct http_server *);
 /* Closes everything; NULL is allowed. */
 void http_server_free(struct http_server *);
+#else
+/* Feature METRICS is out (mk/features.mk): an enabled listener (port not 0) of service
+ * stats is an error with file:line; the server is a handle nobody looks at. */
+#include <string.h>
+
+#include "core/conf.h"
+
+static inline int
+http_conf(const struct conf *conf, const char *listen_default, struct http_listen_set *set,
+    FILE *errf)
+{
+	const struct conf_node *svc = NULL, *il, *pn;
+	int bad = 0;
+
+	(void)listen_default;
+	set->n = 0;
+	while ((svc = conf_next_section(conf_root(conf), svc, "service")) != NULL)
+		for (il = NULL; svc->name != NULL && strcmp(svc->name, "stats") == 0 &&
+		    (il = conf_next_section(svc, il, "inet_listener")) != NULL;)
+			if ((pn = conf_find(il, "port")) != NULL && strcmp(pn->value, "0") != 0) {
+				fprintf(errf, "%s:%u: service stats: inet_listener: the metrics "
+				    "endpoint is not in this build (feature metrics)\n", pn->file,
+				    pn->line);
+				bad = -1;
+			}
+	return bad;
+}
+static inline struct http_server *
+http_server_bind(const struct http_listen_set *set, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	return (struct http_server *)(void *)set;
+}
+static inline int
+http_server_start(struct http_server *s, struct loop *loop) { (void)s, (void)loop; return 0; }
+static inline void http_server_log(const struct http_server *s) { (void)s; }
+static inline void http_server_free(struct http_server *s) { (void)s; }
+#endif
 
 #endif

@@ -58,6 +58,7 @@ struct metrics_family {
 	unsigned int nseries, nlabels, nbounds, registered, inited;
 };
 
+#ifdef MTOOL_WITH_METRICS
 extern const uint64_t metrics_bounds_latency[];
 
 /* Adds the family to the rendered ones (start-up; a second call does nothing).
@@ -91,5 +92,33 @@ const char *metrics_content_type(int openmetrics);
 
 /* Tests: forgets every family (their series are freed). */
 void metrics_reset(void);
+#else
+/* Feature METRICS is out (mk/features.mk): the hooks where events happen compile to
+ * nothing (sizeof keeps their arguments "used" without evaluating or referencing them),
+ * and service stats { inet_listener } is refused (core/http.h). */
+#define metrics_bounds_latency	((const uint64_t *)0)
+#define METRICS_VALUES(...)	((const char *const[]){ __VA_ARGS__ })
+#define METRICS_INC(f, ...)	((void)sizeof(&(f)), (void)sizeof(METRICS_VALUES(__VA_ARGS__)))
+#define METRICS_ADD(f, n, ...)	((void)sizeof(&(f)), (void)sizeof(n), \
+	(void)sizeof(METRICS_VALUES(__VA_ARGS__)))
+static inline void metrics_register(struct metrics_family *f) { (void)f; }
+static inline void
+metrics_register_collect(struct metrics_family *f, void (*collect)(struct metrics_family *, void *),
+    void *arg)
+{
+	(void)f, (void)collect, (void)arg;
+}
+static inline void
+metrics_add(struct metrics_family *f, int64_t n, const char *const *v) { (void)f, (void)n, (void)v; }
+static inline void
+metrics_set(struct metrics_family *f, int64_t n, const char *const *v) { (void)f, (void)n, (void)v; }
+static inline void
+metrics_observe(struct metrics_family *f, uint64_t u, const char *const *v)
+{
+	(void)f, (void)u, (void)v;
+}
+static inline uint64_t metrics_now_us(void) { return 0; }
+static inline void metrics_build_info(const char *applet) { (void)applet; }
+#endif
 
 #endif

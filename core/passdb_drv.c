@@ -4,6 +4,7 @@
  * user or domain: those are kept in a small list, the oldest dropped when it is full,
  * and a file that vanished is forgotten (Dovecot frees it too). */
 #include "core/passdb_drv.h"
+#include "core/feature.h"
 #include "core/passdb_ldap.h"
 #include "core/passdb_sql.h"
 #include "core/password.h"
@@ -23,6 +24,26 @@ struct passdb_arg {
 };
 
 enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC, DRIVER_SQL, DRIVER_LDAP };
+
+/* The registration table: a driver of a feature (mk/features.mk) that is out of this
+ * build has its row in absent_drivers[] instead, so that its name is "not supported by
+ * this build" rather than unknown; the switches below then reach only stand-ins (its
+ * header's, under #ifndef MTOOL_WITH_NAME). */
+static const struct {
+	const char *name;
+	enum passdb_driver driver;
+} drivers[] = {
+	{ "passwd-file", DRIVER_PASSWD_FILE },
+	{ "static", DRIVER_STATIC },
+	FEATURE_IF(MTOOL_WITH_SQL, { "sql", DRIVER_SQL },)
+	FEATURE_IF(MTOOL_WITH_LDAP, { "ldap", DRIVER_LDAP },)
+};
+#define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
+static const char *const absent_drivers[] = {
+	FEATURE_IF_NOT(MTOOL_WITH_SQL, "sql",)
+	FEATURE_IF_NOT(MTOOL_WITH_LDAP, "ldap",)
+	NULL
+};
 
 struct passdb_drv {
 	enum passdb_driver driver;
@@ -387,6 +408,21 @@ add_static(struct passdb_drv *db, const char *args, char *eb, size_t el)
 	return 0;
 }
 
+/* "not supported by this build" for a driver that is out, else the drivers there are */
+static int
+unknown_driver(const char *driver, char *eb, size_t el)
+{
+	char have[128] = "";
+
+	for (const char *const *a = absent_drivers; *a != NULL; a++)
+		if (strcmp(driver, *a) == 0)
+			return drv_fail(eb, el, "passdb driver %s is not supported by this build "
+			    "(profile %s)", driver, MTOOL_PROFILE);
+	for (size_t i = 0; i < NDRIVERS; i++)
+		str_fmt(have + strlen(have), sizeof(have) - strlen(have), "%s%s",
+		    i == 0 ? "" : i + 1 == NDRIVERS ? " and " : ", ", drivers[i].name);
+	return drv_fail(eb, el, "Unknown passdb driver '%s' (mtool has %s)", driver, have);
+}
 
 struct passdb_drv *
 passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
@@ -400,23 +436,25 @@ passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
 	}
 	if (args == NULL)
 		args = "";
-	if (driver != NULL && strcmp(driver, "passwd-file") == 0) {
-		db->driver = DRIVER_PASSWD_FILE;
+	if (driver == NULL)
+		driver = "";
+	size_t i;
+	for (i = 0; i < NDRIVERS && strcmp(driver, drivers[i].name) != 0; i++)
+		;
+	db->driver = i < NDRIVERS ? drivers[i].driver : DRIVER_STATIC;
+	if (i == NDRIVERS)
+		r = unknown_driver(driver, eb, el);
+	else if (db->driver == DRIVER_PASSWD_FILE)
 		r = add_passwd_file(db, args, eb, el);
-	} else if (driver != NULL && strcmp(driver, "static") == 0) {
-		db->driver = DRIVER_STATIC;
+	else if (db->driver == DRIVER_STATIC)
 		r = add_static(db, args, eb, el);
-	} else if (driver != NULL && strcmp(driver, "sql") == 0) {
-		db->driver = DRIVER_SQL;
+	else if (db->driver == DRIVER_SQL) {
 		db->sql = passdb_sql_new(args, eb, el);
 		r = db->sql != NULL ? 0 : -1;
-	} else if (driver != NULL && strcmp(driver, "ldap") == 0) {
-		db->driver = DRIVER_LDAP;
+	} else {
 		db->ldap = passdb_ldap_new(args, eb, el);
 		r = db->ldap != NULL ? 0 : -1;
-	} else
-		r = drv_fail(eb, el, "Unknown passdb driver '%s' (mtool has passwd-file, "
-		    "static, sql and ldap)", driver != NULL ? driver : "");
+	}
 	if (r < 0) {
 		passdb_drv_free(db);
 		return NULL;
@@ -427,9 +465,10 @@ passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
 const char *
 passdb_drv_name(const struct passdb_drv *db)
 {
-	return db->driver == DRIVER_PASSWD_FILE ? "passwd-file" :
-	    db->driver == DRIVER_STATIC ? "static" :
-	    db->driver == DRIVER_LDAP ? "ldap" : "sql";
+	for (size_t i = 0; i < NDRIVERS; i++)
+		if (drivers[i].driver == db->driver)
+			return drivers[i].name;
+	return "?";
 }
 
 enum passdb_status

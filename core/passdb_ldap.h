@@ -17,6 +17,8 @@
 struct passdb_ldap;
 struct loop;
 
+#ifdef MTOOL_WITH_LDAP
+
 /* Reads the file now (errors with file:line). NULL with the reason in eb. */
 struct passdb_ldap *passdb_ldap_new(const char *args, char *eb, size_t el);
 /* PASSDB_PENDING, then passdb_lookup_done() from the loop; or INTERNAL_FAILURE at once */
@@ -24,5 +26,16 @@ enum passdb_status passdb_ldap_lookup(struct passdb_ldap *, struct passdb_lookup
 void passdb_ldap_cancel(struct passdb_ldap *, struct passdb_lookup *L, int expired);
 void passdb_ldap_set_loop(struct passdb_ldap *, struct loop *);
 void passdb_ldap_free(struct passdb_ldap *);
+#else
+/* Feature LDAP is out (mk/features.mk): stand-ins never reached, as in passdb_sql.h. */
+static inline struct passdb_ldap *passdb_ldap_new(const char *a, char *eb, size_t el)
+{ (void)a; (void)eb; (void)el; return 0; }
+static inline enum passdb_status passdb_ldap_lookup(struct passdb_ldap *d, struct passdb_lookup *L)
+{ (void)d; (void)L; return PASSDB_INTERNAL_FAILURE; }
+static inline void passdb_ldap_cancel(struct passdb_ldap *d, struct passdb_lookup *L, int e)
+{ (void)d; (void)L; (void)e; }
+static inline void passdb_ldap_set_loop(struct passdb_ldap *d, struct loop *l) { (void)d; (void)l; }
+static inline void passdb_ldap_free(struct passdb_ldap *d) { (void)d; }
+#endif
 
 #endif

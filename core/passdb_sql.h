@@ -17,6 +17,8 @@
 struct passdb_sql;
 struct loop;
 
+#ifdef MTOOL_WITH_SQL
+
 /* Reads the file now (every error with file:line). NULL with the reason in eb. */
 struct passdb_sql *passdb_sql_new(const char *args, char *eb, size_t el);
 /* PASSDB_PENDING, then passdb_lookup_done() from the loop; or INTERNAL_FAILURE at once */
@@ -27,5 +29,19 @@ void passdb_sql_set_loop(struct passdb_sql *, struct loop *);
  * scheme of the passwords it returns. */
 const char *passdb_sql_cache_key(const struct passdb_sql *, const char **scheme);
 void passdb_sql_free(struct passdb_sql *);
+#else
+/* Feature SQL is out (mk/features.mk): core/passdb_drv.c never makes one, so the calls
+ * below are never reached; these stand-ins let the driver switch compile. */
+static inline struct passdb_sql *passdb_sql_new(const char *a, char *eb, size_t el)
+{ (void)a; (void)eb; (void)el; return 0; }
+static inline enum passdb_status passdb_sql_lookup(struct passdb_sql *s, struct passdb_lookup *L)
+{ (void)s; (void)L; return PASSDB_INTERNAL_FAILURE; }
+static inline void passdb_sql_cancel(struct passdb_sql *s, struct passdb_lookup *L, int e)
+{ (void)s; (void)L; (void)e; }
+static inline void passdb_sql_set_loop(struct passdb_sql *s, struct loop *l) { (void)s; (void)l; }
+static inline const char *passdb_sql_cache_key(const struct passdb_sql *s, const char **scheme)
+{ (void)s; (void)scheme; return 0; }
+static inline void passdb_sql_free(struct passdb_sql *s) { (void)s; }
+#endif
 
 #endif

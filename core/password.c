@@ -279,6 +279,10 @@ verify_raw(const char *plain, const struct pw_scheme *s, const unsigned char *ra
 	case PW_BLF:
 		if (rawlen == 0)
 			return 0;
+		if (bcrypt_absent() != NULL) {
+			*error = bcrypt_absent();
+			return -1;
+		}
 		if (rawlen < 30 || raw[0] != '$' || raw[1] != '2' || raw[2] < 'a' ||
 		    raw[2] > 'z' || raw[3] != '$') {
 			*error = "Password is not blowfish password";

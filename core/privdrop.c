@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/str.h"
+#include "core/sysdb.h"
 
 static int
 parse_ids(const char *user, uid_t *uid, gid_t *gid)
@@ -38,13 +39,10 @@ int
 privdrop_lookup(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errlen)
 {
 	if (parse_ids(user, uid, gid) < 0) {
-		struct passwd *pw = getpwnam(user);
-		if (pw == NULL) {
+		if (sysdb_user(user, uid, gid) < 0) {
 			str_fmt(err, errlen, "user '%s' not found (give UID[:GID] where there is no passwd file)", user);
 			return -1;
 		}
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
 	}
 	if (*uid == 0) {
 		str_fmt(err, errlen, "refusing to run as root (user '%s')", user);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/base64.h"
+#include "core/feature.h"
 #include "core/str.h"
 
 enum sasl_mech
@@ -14,10 +15,12 @@ sasl_mech_parse(const char *name)
 		return SASL_MECH_PLAIN;
 	if (str_eq_nocase(name, "LOGIN"))
 		return SASL_MECH_LOGIN;
+	/* feature OAUTH: the bearer-token mechanisms, passed through to the backend */
+	FEATURE_IF(MTOOL_WITH_OAUTH,
 	if (str_eq_nocase(name, "XOAUTH2"))
 		return SASL_MECH_XOAUTH2;
 	if (str_eq_nocase(name, "OAUTHBEARER"))
-		return SASL_MECH_OAUTHBEARER;
+		return SASL_MECH_OAUTHBEARER;)
 	return SASL_MECH_NONE;
 }
 
@@ -240,7 +243,9 @@ sasl_server_step(struct sasl_server *s, const char *response, int initial, char 
 		return login_step(s, response, initial, challenge, clen);
 	case SASL_MECH_XOAUTH2:
 	case SASL_MECH_OAUTHBEARER:
-		return bearer_step(s, response, initial, challenge);
+		FEATURE_IF(MTOOL_WITH_OAUTH, return bearer_step(s, response, initial, challenge);)
+		FEATURE_IF_NOT(MTOOL_WITH_OAUTH, (void)bearer_step;)
+		break;
 	case SASL_MECH_NONE:
 		break;
 	}

@@ -3,7 +3,17 @@
 
 #include <string.h>
 
+#include "core/feature.h"
 #include "core/str.h"
+
+/* Feature LOCALTIME (mk/features.mk) is the time zone (TZ, /etc/localtime: musl's zone
+ * code); without it times are UTC. */
+static struct tm *
+broken_down(const time_t *t, struct tm *tm)
+{
+	return FEATURE_IF(MTOOL_WITH_LOCALTIME, localtime_r(t, tm))
+	    FEATURE_IF_NOT(MTOOL_WITH_LOCALTIME, gmtime_r(t, tm));
+}
 
 static const char months[12][4] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -14,7 +24,7 @@ size_t
 timefmt_log(char *buf, size_t len, time_t t)
 {
 	struct tm tm;
-	if (localtime_r(&t, &tm) == NULL || tm.tm_mon < 0 || tm.tm_mon > 11)
+	if (broken_down(&t, &tm) == NULL || tm.tm_mon < 0 || tm.tm_mon > 11)
 		return str_copy(buf, "", len);
 	return str_fmt(buf, len, "%s %02d %02d:%02d:%02d", months[tm.tm_mon], tm.tm_mday,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -24,7 +34,7 @@ size_t
 timefmt_iso(char *buf, size_t len, time_t t)
 {
 	struct tm tm;
-	if (localtime_r(&t, &tm) == NULL)
+	if (broken_down(&t, &tm) == NULL)
 		return str_copy(buf, "", len);
 	return str_fmt(buf, len, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -95,7 +105,7 @@ timefmt_strf(char *buf, size_t len, const char *fmt, time_t t, long usecs)
 	if (len == 0)
 		return 0;
 	buf[0] = '\0';
-	if (localtime_r(&t, &tm) == NULL)
+	if (broken_down(&t, &tm) == NULL)
 		return 0;
 	for (const char *p = fmt; *p != '\0' && n + 1 < len; p++) {
 		int k;

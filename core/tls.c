@@ -26,6 +26,8 @@
 
 #include "config.h"
 #include "core/ip.h"
+
+#include "core/feature.h"
 #include "core/metrics.h"
 #include "core/str.h"
 #include "core/tls_int.h"
@@ -195,11 +197,18 @@ engine_setup(br_ssl_engine_context *eng, const struct tls_params *p, unsigned ch
 	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
+	/* feature TLS_FAST: AES-NI/PCLMUL and SSE2 code where the CPU has it; without it
+	 * (the router profile: size first) the portable constant-time code only */
+	FEATURE_IF(MTOOL_WITH_TLS_FAST, br_ssl_engine_set_default_aes_gcm(eng);)
+	FEATURE_IF_NOT(MTOOL_WITH_TLS_FAST,
+	    br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+	    br_ssl_engine_set_aes_ctr(eng, &br_aes_ct64_ctr_vtable);
+	    br_ssl_engine_set_ghash(eng, &br_ghash_ctmul64);)
 	/* ChaCha20 with SSE2 where the CPU has it; Poly1305 with 32-bit multiplies only
 	 * (the 64-bit one is 3 KiB more, for clients that have no AES hardware) */
 	br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
-	br_chacha20_run cc = br_chacha20_sse2_get();
+	br_chacha20_run cc = FEATURE_IF(MTOOL_WITH_TLS_FAST, br_chacha20_sse2_get())
+	    FEATURE_IF_NOT(MTOOL_WITH_TLS_FAST, 0);
 	br_ssl_engine_set_chacha20(eng, cc ? cc : &br_chacha20_ct_run);
 	br_ssl_engine_set_poly1305(eng, &br_poly1305_ctmul_run);
 	br_ssl_engine_set_ec(eng, &tls_ec);

@@ -24,7 +24,8 @@ static int cmd_help(struct doveadm_ctx *, const struct doveadm_cmd *, int, char 
 /* Usage texts are doveadm's where doveadm prints them (`doveadm proxy`, a missing
  * argument), with mtool's additions (who -f, kick -h) in doveadm 2.4's words. */
 static const struct doveadm_cmd doveadm_cmds[] = {
-	{ "auth cache flush", cmd_auth_cache_flush, "[-a <master socket path>] [<user> [...]]" },
+	FEATURE_IF(MTOOL_WITH_AUTH_CACHE,
+	{ "auth cache flush", cmd_auth_cache_flush, "[-a <master socket path>] [<user> [...]]" },)
 	FEATURE_IF(MTOOL_WITH_DOVEADM_DIRECTOR,
 	{ "director add", cmd_director_add, "[-a <director socket path>] [-t <tag>] <host> [<vhost count>]" },
 	{ "director down", cmd_director_down, "[-a <director socket path>] <host>" },
@@ -62,6 +63,7 @@ static const struct doveadm_cmd doveadm_cmds[] = {
 
 /* First words of commands whose feature (mk/features.mk) is not in this build. */
 static const char *const doveadm_absent[] = {
+	FEATURE_IF_NOT(MTOOL_WITH_AUTH_CACHE, "auth",)
 	FEATURE_IF_NOT(MTOOL_WITH_DOVEADM_DIRECTOR, "director",)
 	FEATURE_IF_NOT(MTOOL_WITH_DOVEADM_REPLICATOR, "replicator",)
 	NULL,

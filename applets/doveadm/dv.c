@@ -16,6 +16,8 @@
 #include "applets/doveadm/dv.h"
 #include "applets/doveadm/print.h"
 #include "core/ip.h"
+
+#include "core/hostres.h"
 #include "core/str.h"
 #include "core/tab.h"
 
@@ -155,29 +157,28 @@ dv_connect_unix(const char *path)
 static int
 connect_tcp(const char *target)
 {
-	char buf[1024], portstr[8];
-	const char *host;
+	char buf[1024];
+	const char *host, *why;
 	unsigned int port;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	struct ip_addr ip;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 
 	if (str_copy(buf, target, sizeof(buf)) >= sizeof(buf) ||
 	    ip_hostport_parse(buf, &host, &port, 0) < 0 || port == 0)
 		dv_fatal("Port not known for %s. Either set proxy_port or use %s:port",
 		    target, target);
-	str_fmt(portstr, sizeof(portstr), "%u", port);
-	int gai = getaddrinfo(host, portstr, &hints, &res);
-	if (gai != 0)
-		dv_fatal("Lookup of host %s failed: %s", host, gai_strerror(gai));
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
+	if (hostres_lookup(host, &ip, 1, &why) < 0)
+		dv_fatal("Lookup of host %s failed: %s", host, why);
+	if (ip_to_sockaddr(&ip, port, &ss, &sslen) < 0)
+		dv_fatal("Port not known for %s", target);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sslen) < 0) {
 		int e = errno;
-		struct ip_addr ip;
 		char ipstr[IP_ADDR_STRLEN];
-		ip_from_sockaddr(res->ai_addr, &ip, NULL);
 		dv_fatal("connect(%s:%u) failed: %s", ip_format(&ip, ipstr, sizeof(ipstr)),
 		    port, dv_strerror(e));
 	}
-	freeaddrinfo(res);
 	return fd;
 }
 

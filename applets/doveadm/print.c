@@ -11,6 +11,7 @@
 
 #include "applets/doveadm/doveadm.h"
 #include "applets/doveadm/print.h"
+#include "core/feature.h"
 
 /* A formatter's output is bounded only by what the command prints; this caps one
  * unflushed ostream buffer (a proxy list of millions of sessions). */
@@ -22,7 +23,7 @@ static char *format;
 
 static const struct print_fmt *const fmts[] = {
 	&print_fmt_flow, &print_fmt_tab, &print_fmt_table, &print_fmt_pager,
-	&print_fmt_json, &print_fmt_formatted, NULL,
+	FEATURE_IF(MTOOL_WITH_DOVEADM_JSON, &print_fmt_json, &print_fmt_formatted,) NULL,
 };
 
 const struct print_fmt *

@@ -302,11 +302,40 @@ struct proxyd_tls_local {
 };
 struct tls_server *proxyd_tls_server(struct proxyd *, const struct ip_addr *lip);
 int client_start_tls(struct client *);
+/* ssl_backend.c (feature BACKEND_TLS): TLS toward the backends */
+struct tls_client;
+#ifdef MTOOL_WITH_BACKEND_TLS
+/* The trust anchors and client certificate of set (ssl_client_*), into *out; 0, or -1
+ * with a message in err. */
+int backend_tls_load(const struct proxyd_settings *, struct tls_client **out, char *err,
+    size_t errlen);
+void backend_tls_free(struct tls_client *);
 /* Starts TLS towards the backend (ssl=yes at connect, or after its STARTTLS reply);
  * verifies the chain and the host name unless any-cert. On -1 the login has failed. */
 int backend_start_tls(struct client *);
 /* The host name the backend's certificate must carry. */
 const char *backend_tls_name(const struct client *);
+#else
+/* Out of this build: ssl=yes or ssl=any-cert/starttls in the passdb fails the login with
+ * a reason that says so. */
+static inline int
+backend_tls_load(const struct proxyd_settings *set, struct tls_client **out, char *err,
+    size_t errlen)
+{
+	(void)set, (void)err, (void)errlen;
+	*out = NULL;
+	return 0;
+}
+static inline void backend_tls_free(struct tls_client *cli) { (void)cli; }
+static inline int
+backend_start_tls(struct client *c)
+{
+	client_proxy_failed(c, FAIL_PROXY_TEMP, NULL,
+	    "ssl=yes/starttls: TLS to backends is not in this build (feature backend_tls)");
+	return -1;
+}
+static inline const char *backend_tls_name(const struct client *c) { return c->dest.host; }
+#endif
 
 /* relay.c */
 struct relay;

@@ -17,15 +17,19 @@
 #include "core/conf.h"
 #include "core/conf_known.h"
 #include "core/feature.h"
+#include "core/hostres.h"
 #include "core/str.h"
+#include "core/sysdb.h"
 
 /* Every setting and section proxyd knows; anything else is an error with file:line. */
 static const struct conf_key proxyd_schema[] = {
 	{ "", "base_dir" }, { "", "protocols" }, { "", "listen" }, { "", "hostname" },
 	{ "", "login_trusted_networks" }, { "", "disable_plaintext_auth" },
 	{ "", "auth_allow_cleartext" }, { "", "auth_failure_delay" }, { "", "auth_username_chars" }, { "", "auth_mechanisms" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_AUTH_CACHE, "auth_cache"),
 	{ "", "auth_cache_size" }, { "", "auth_cache_ttl" }, { "", "auth_cache_negative_ttl" },
 	{ "", "auth_cache_verify_password_with_worker" },
+	CONF_FEATURE_END,
 	{ "", "login_greeting" }, { "", "login_timeout" },
 	{ "", "login_log_format_elements" }, { "", "login_log_format" },
 	{ "", "login_proxy_timeout" }, { "", "login_proxy_max_reconnects" },
@@ -35,7 +39,9 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "imap_id_log" },
 	{ "", "default_login_user" }, { "", "proxy_relay_splice" },
 	{ "", "proxy_local_host" }, { "", "proxy_local_port" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_DNS, "dns"),
 	{ "", "proxy_resolv_conf" }, { "", "proxy_hosts_file" },
+	CONF_FEATURE_END,
 	{ "", "auth_verbose" }, { "", "auth_debug" }, { "", "log_path" },
 	{ "", "log_timestamp" }, { "", "info_log_path" }, { "", "debug_log_path" },
 	{ "", "instance_name" }, { "", "state_dir" }, { "", "verbose_proctitle" },
@@ -66,12 +72,17 @@ static const struct conf_key proxyd_schema[] = {
 	{ "service/unix_listener", "mode" }, { "service/unix_listener", "user" },
 	{ "service/unix_listener", "group" },
 	{ "service/inet_listener", "address" }, { "service/inet_listener", "port" },
-	{ "service/inet_listener", "ssl" }, { "service/inet_listener", "haproxy" },
+	{ "service/inet_listener", "ssl" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_HAPROXY, "haproxy"),
+	{ "service/inet_listener", "haproxy" },
 	{ "", "haproxy_trusted_networks" }, { "", "haproxy_timeout" },
+	CONF_FEATURE_END,
 	{ "", "ssl" }, { "", "ssl_cert" }, { "", "ssl_key" }, { "", "ssl_min_protocol" },
 	{ "", "ssl_cipher_list" }, { "", "ssl_prefer_server_ciphers" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_BACKEND_TLS, "backend_tls"),
 	{ "", "ssl_client_ca_file" }, { "", "ssl_client_ca_dir" },
 	{ "", "ssl_client_cert" }, { "", "ssl_client_key" },
+	CONF_FEATURE_END,
 	{ "local_name", "ssl_cert" }, { "local_name", "ssl_key" },
 	{ "local", "ssl_cert" }, { "local", "ssl_key" },
 	{ "passdb", "driver" }, { "passdb", "args" }, { "passdb", "result_success" },
@@ -447,15 +458,18 @@ load_source_ips(struct proxyd_settings *set, struct errctx *e)
 				source_ip_add(&ip, set);
 			continue;
 		}
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-		if (getaddrinfo(tok, NULL, &hints, &res) != 0) {
-			err_at(e, node, "login_source_ips: cannot resolve '%s'", tok);
+		struct ip_addr ips[16];
+		const char *why;
+		int nips = hostres_lookup(tok, ips, 16, &why);
+		if (nips < 0) {
+			err_at(e, node, strcmp(why, HOSTRES_NO_DNS) == 0 ?
+			    "login_source_ips: '%s': " HOSTRES_NO_DNS :
+			    "login_source_ips: cannot resolve '%s'", tok);
 			continue;
 		}
-		for (ai = res; ai; ai = ai->ai_next)
-			if (ip_from_sockaddr(ai->ai_addr, &ip, NULL) == 0 && (!only_ours || ip_bindable(&ip)))
-				source_ip_add(&ip, set);
-		freeaddrinfo(res);
+		for (int i = 0; i < nips; i++)
+			if (!only_ours || ip_bindable(&ips[i]))
+				source_ip_add(&ips[i], set);
 	}
 }
 
@@ -469,18 +483,11 @@ parse_owner(const struct conf_node *n, int group, unsigned int *out, struct errc
 		*out = (unsigned int)v;
 		return 0;
 	}
-	if (group) {
-		struct group *gr = getgrnam(n->value);
-		if (gr) {
-			*out = gr->gr_gid;
-			return 0;
-		}
-	} else {
-		struct passwd *pw = getpwnam(n->value);
-		if (pw) {
-			*out = pw->pw_uid;
-			return 0;
-		}
+	uid_t uid;
+	gid_t gid;
+	if (group ? sysdb_group(n->value, &gid) == 0 : sysdb_user(n->value, &uid, &gid) == 0) {
+		*out = group ? (unsigned int)gid : (unsigned int)uid;
+		return 0;
 	}
 	err_at(e, n, group ? "group: no such group '%s'" : "user: no such user '%s'", n->value);
 	return -1;

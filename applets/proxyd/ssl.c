@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* applets/proxyd/ssl.c: proxyd's TLS contexts from its settings (certificates, SNI,
- * trust anchors), their reload on SIGHUP, and "start TLS now" on either side of a login,
- * the same for every protocol. The TLS itself is core/tls.c; conn.c runs it. */
+/* applets/proxyd/ssl.c: proxyd's TLS contexts from its settings (certificates, SNI; the
+ * backends' trust anchors through ssl_backend.c), their reload on SIGHUP, and "start TLS
+ * now" on the client side of a login, the same for every protocol. The TLS itself is
+ * core/tls.c; conn.c runs it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "applets/proxyd/proxyd.h"
 #include "applets/proxyd/settings.h"
 #include "config.h"
+#include "core/feature.h"
 #include "core/log.h"
 #include "core/passdb.h"
 #include "core/str.h"
@@ -82,8 +84,9 @@ proxyd_tls_load(struct proxyd *pd, const struct proxyd_settings *set, char *err,
 		return -1;
 	}
 	if (set->ssl != SSL_NO) {
-		srv = tls_server_new(set->certs, set->ncerts, &set->tls_params, TLS_SESSION_CACHE_BYTES,
-		    err, errlen);
+		/* feature TLS_SESSION_CACHE: resumption of client sessions (BearSSL's LRU) */
+		srv = tls_server_new(set->certs, set->ncerts, &set->tls_params,
+		    FEATURE_ON(MTOOL_WITH_TLS_SESSION_CACHE) ? TLS_SESSION_CACHE_BYTES : 0, err, errlen);
 		if (srv == NULL)
 			return -1;
 		if ((local = load_local(set, err, errlen)) == NULL) {
@@ -93,16 +96,14 @@ proxyd_tls_load(struct proxyd *pd, const struct proxyd_settings *set, char *err,
 	}
 	/* trust anchors are read now, as the key files are: after the privilege drop the
 	 * store may be out of reach */
-	cli = tls_client_new(set->ssl_client_ca_file, set->ssl_client_ca_dir, set->ssl_client_cert,
-	    set->ssl_client_key, &set->tls_params, err, errlen);
-	if (cli == NULL) {
+	if (backend_tls_load(set, &cli, err, errlen) < 0) {
 		tls_server_unref(srv);
 		free_local(local, set->nlocal_certs);
 		return -1;
 	}
 	/* engines already running keep the server context they started with */
 	tls_server_unref(pd->tls_server);
-	tls_client_free(pd->tls_client);
+	backend_tls_free(pd->tls_client);
 	free_local(pd->tls_local, pd->ntls_local);
 	pd->tls_server = srv;
 	pd->tls_client = cli;
@@ -115,7 +116,7 @@ void
 proxyd_tls_free(struct proxyd *pd)
 {
 	tls_server_unref(pd->tls_server);
-	tls_client_free(pd->tls_client);
+	backend_tls_free(pd->tls_client);
 	free_local(pd->tls_local, pd->ntls_local);
 	pd->tls_server = NULL;
 	pd->tls_client = NULL;
@@ -142,25 +143,5 @@ client_start_tls(struct client *c)
 	}
 	c->tls = 1;
 	c->secured = 1;
-	return 0;
-}
-
-const char *
-backend_tls_name(const struct client *c)
-{
-	/* the passdb's host, also when hostip says where to connect */
-	const char *name = c->passdb ? passdb_field(c->passdb, "host") : NULL;
-	return name && *name ? name : c->dest.host;
-}
-
-int
-backend_start_tls(struct client *c)
-{
-	struct tls *t = tls_new_client(c->pd->tls_client, backend_tls_name(c), !c->dest.any_cert);
-	if (t == NULL || conn_start_tls(c->backend, t) < 0) {
-		client_proxy_failed(c, FAIL_PROXY_TEMP, NULL, "TLS: out of memory");
-		return -1;
-	}
-	c->backend_state = c->dest.starttls ? "starttls handshake" : "tls handshake";
 	return 0;
 }

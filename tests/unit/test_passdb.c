@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "tests/unit/unit.h"
+#include "core/feature.h"
 #include "core/passdb.h"
 #include "core/passwd_file.h"
 #include "core/str.h"
@@ -146,7 +147,8 @@ TEST(passwd_file_lookups)
 	passdb_result_free(&r);
 
 	/* default scheme CRYPT; the legacy 9th field is userdb-only */
-	CHECK_INT(lookup(c, "dave", "secret", NULL, &r), PASSDB_OK);
+	CHECK_INT(lookup(c, "dave", "secret", NULL, &r), FEATURE_ON(MTOOL_WITH_DES_CRYPT) ?
+	    PASSDB_OK : PASSDB_PASSWORD_MISMATCH);	/* DES crypt is a feature */
 	CHECK_INT(r.nfields, 0);
 	passdb_result_free(&r);
 
@@ -623,9 +625,14 @@ TEST(chain_add_errors)
 	static const struct {
 		const char *driver, *args, *rule, *err;
 	} t[] = {
-		{ "ldap", "", NULL, "ldap: Configuration file path not given" },
-		{ "lua", "", NULL,
-		    "Unknown passdb driver 'lua' (mtool has passwd-file, static, sql and ldap)" },
+		/* the driver table follows the build's features (mk/features.mk) */
+		{ "ldap", "", NULL, FEATURE_ON(MTOOL_WITH_LDAP) ?
+		    "ldap: Configuration file path not given" :
+		    "passdb driver ldap is not supported by this build (profile " MTOOL_PROFILE ")" },
+		{ "lua", "", NULL, FEATURE_ON(MTOOL_WITH_SQL) && FEATURE_ON(MTOOL_WITH_LDAP) ?
+		    "Unknown passdb driver 'lua' (mtool has passwd-file, static, sql and ldap)" :
+		    !FEATURE_ON(MTOOL_WITH_SQL) && !FEATURE_ON(MTOOL_WITH_LDAP) ?
+		    "Unknown passdb driver 'lua' (mtool has passwd-file and static)" : NULL },
 		{ "passwd-file", "", NULL, "passwd-file: Missing args (the file's path)" },
 		{ "passwd-file", "scheme=SHA1", NULL,
 		    "passwd-file: Missing args (the file's path)" },
@@ -647,6 +654,8 @@ TEST(chain_add_errors)
 	const char *err;
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (t[i].err == NULL)
+			continue;	/* a build with only one of sql and ldap */
 		int r = passdb_chain_add(c, t[i].driver, t[i].args, t[i].rule, NULL, NULL, &err);
 		if (r != -1 || strcmp(err, t[i].err) != 0)
 			unit_fail(__FILE__, __LINE__, "%s %s: %d \"%s\"", t[i].driver, t[i].args, r,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "applets/doveadm/print.h"
+#include "core/feature.h"
 #include "tests/unit/unit.h"
 
 #define SP11	"           "
@@ -271,6 +272,11 @@ TEST(json)
 	struct cap c;
 	char *out, *std;
 
+	if (!FEATURE_ON(MTOOL_WITH_DOVEADM_JSON)) {	/* a feature: -f json is unknown */
+		CHECK(print_fmt_find("json") == NULL && print_fmt_find("formatted") == NULL);
+		return;
+	}
+
 	CHECK_INT(cap_start(&c, "json", 80, 0), 0);
 	print_header("k\"ey", "title", 0);
 	cap_end(&c, &out, &std);
@@ -297,6 +303,9 @@ TEST(formatted)
 {
 	struct cap c;
 	char *out, *std;
+
+	if (!FEATURE_ON(MTOOL_WITH_DOVEADM_JSON))
+		return;	/* print_json.c's, feature DOVEADM_JSON: see TEST(json) */
 
 	CHECK_INT(cap_start(&c, "formatted", 80, 0), 0);
 	print_set_format("%{count} connections kicked (100%%)\n");
