@@ -19,6 +19,10 @@ BEARSSL_LIB := $(BEARSSL)/libbearssl.a
 # objects go (PROFILE_OUT, $(BUILD) for full) and the binary (PROFILE_BIN, ./mtool for full).
 include mk/features.mk
 OUT      := $(PROFILE_OUT)
+# TLS_FAST=1 (set by a profile, or on the command line): BearSSL's special-purpose curve,
+# RSA and Poly1305 code for faster handshakes (core/tls.c); 0: its smallest code.
+TLS_FAST ?= 0
+FEATURE_CFLAGS += -DTLS_FAST=$(TLS_FAST)
 # make install, man pages and their lint, cross builds (their targets come after `all`)
 .DEFAULT_GOAL := all
 include mk/install.mk

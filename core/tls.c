@@ -4,10 +4,14 @@
  *
  * Implementation notes:
  * - Only the algorithms the configured suites need are registered on an engine, so the
- *   linker keeps only those (no CBC, 3DES, CCM, static RSA or ECDH key exchange; RSA
- *   with 31-bit limbs only: 3 KiB smaller than the 62-bit code, slower). Elliptic curves
- *   with BearSSL's generic 31-bit code: X25519 and the NIST curves (P-256, P-384, P-521);
- *   the special-purpose P-256 and X25519 code would be 8 KiB more for faster handshakes.
+ *   linker keeps only those (no CBC, 3DES, CCM, static RSA or ECDH key exchange).
+ * - Big-number code by build (TLS_FAST, set per profile in mk/): 0 keeps BearSSL's
+ *   generic 31-bit code (RSA, X25519 and the NIST curves through one implementation:
+ *   smallest); 1 adds the special-purpose code, chosen at run time where it needs the
+ *   CPU's help (BearSSL's *_get(): NULL when unsupported): P-256 and X25519 with 31-bit
+ *   limbs (the fastest BearSSL 0.6 has; its m62/m64 code came later), RSA with 62-bit
+ *   limbs (needs 64x64->128 multiplies), Poly1305 with 64-bit multiplies. AES-GCM uses
+ *   AES-NI and PCLMUL, ChaCha20 SSE2, in both builds when the CPU has them.
  * - SNI: the server engine gets our own policy object; its choose() looks at the name
  *   the client asked for, installs that certificate's "single" policy (RSA or EC) on the
  *   engine and hands over to it. BearSSL reads the policy pointer again for the key
@@ -96,12 +100,66 @@ static const br_x509_class anycert_class = {
 	any_end_chain, any_get_pkey,
 };
 
-/* ---- elliptic curves: generic code for all (see the notes on top) ---- */
+/* ---- big numbers: the build's choice (see the notes on top) ---- */
+
+#ifndef TLS_FAST
+#define TLS_FAST 0
+#endif
 
 static const br_ec_impl *
 ec_for(int curve)
 {
+#if TLS_FAST
+	if (curve == BR_EC_secp256r1)
+		return &br_ec_p256_m31;
+	return curve == BR_EC_curve25519 ? &br_ec_c25519_m31 : &br_ec_prime_i31;
+#else
 	return curve == BR_EC_curve25519 ? &br_ec_c25519_i31 : &br_ec_prime_i31;
+#endif
+}
+
+static br_rsa_private
+rsa_private(void)
+{
+#if TLS_FAST
+	br_rsa_private f = br_rsa_i62_private_get();
+	if (f != NULL)
+		return f;
+#endif
+	return &br_rsa_i31_private;
+}
+
+static br_rsa_pkcs1_sign
+rsa_sign(void)
+{
+#if TLS_FAST
+	br_rsa_pkcs1_sign f = br_rsa_i62_pkcs1_sign_get();
+	if (f != NULL)
+		return f;
+#endif
+	return &br_rsa_i31_pkcs1_sign;
+}
+
+static br_rsa_pkcs1_vrfy
+rsa_vrfy(void)
+{
+#if TLS_FAST
+	br_rsa_pkcs1_vrfy f = br_rsa_i62_pkcs1_vrfy_get();
+	if (f != NULL)
+		return f;
+#endif
+	return &br_rsa_i31_pkcs1_vrfy;
+}
+
+static br_poly1305_run
+poly1305(void)
+{
+#if TLS_FAST
+	br_poly1305_run f = br_poly1305_ctmulq_get();
+	if (f != NULL)
+		return f;
+#endif
+	return &br_poly1305_ctmul_run;
 }
 
 static const unsigned char *
@@ -196,12 +254,12 @@ engine_setup(br_ssl_engine_context *eng, const struct tls_params *p, unsigned ch
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	br_ssl_engine_set_default_aes_gcm(eng);
-	/* ChaCha20 with SSE2 where the CPU has it; Poly1305 with 32-bit multiplies only
-	 * (the 64-bit one is 3 KiB more, for clients that have no AES hardware) */
+	/* ChaCha20 with SSE2 where the CPU has it; Poly1305 with 32-bit multiplies unless
+	 * TLS_FAST (the 64-bit one is 3 KiB more, for clients that have no AES hardware) */
 	br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
 	br_chacha20_run cc = br_chacha20_sse2_get();
 	br_ssl_engine_set_chacha20(eng, cc ? cc : &br_chacha20_ct_run);
-	br_ssl_engine_set_poly1305(eng, &br_poly1305_ctmul_run);
+	br_ssl_engine_set_poly1305(eng, poly1305());
 	br_ssl_engine_set_ec(eng, &tls_ec);
 	br_ssl_engine_set_buffers_bidi(eng, ibuf, TLS_IBUF_SIZE, obuf, TLS_OBUF_SIZE);
 	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION | BR_OPT_ENFORCE_SERVER_PREFERENCES);
@@ -249,7 +307,7 @@ sni_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context 
 
 	if (ct->key_type == BR_KEYTYPE_RSA)
 		br_ssl_server_set_single_rsa(sc, ct->chain, ct->nchain, &ct->rsa, BR_KEYTYPE_SIGN,
-		    &br_rsa_i31_private, &br_rsa_i31_pkcs1_sign);
+		    rsa_private(), rsa_sign());
 	else
 		br_ssl_server_set_single_ec(sc, ct->chain, ct->nchain, &ct->ec, BR_KEYTYPE_SIGN,
 		    (unsigned)ct->issuer_type, &tls_ec, &br_ecdsa_i31_sign_asn1);
@@ -293,7 +351,7 @@ tls_new_client(struct tls_client *cl, const char *server_name, int verify)
 	br_ssl_client_zero(cc);
 	t->eng = &cc->eng;
 	engine_setup(t->eng, &cl->params, t->ibuf, t->ibuf + TLS_IBUF_SIZE);
-	br_ssl_engine_set_rsavrfy(t->eng, &br_rsa_i31_pkcs1_vrfy);
+	br_ssl_engine_set_rsavrfy(t->eng, rsa_vrfy());
 	br_ssl_engine_set_ecdsa(t->eng, &br_ecdsa_i31_vrfy_asn1);
 	if (verify) {
 		br_x509_minimal_context *xc = &CLI(t)->x.xc;
@@ -312,7 +370,7 @@ tls_new_client(struct tls_client *cl, const char *server_name, int verify)
 	}
 	const struct tls_cert *ct = &cl->cert;
 	if (ct->nchain > 0 && ct->key_type == BR_KEYTYPE_RSA)
-		br_ssl_client_set_single_rsa(cc, ct->chain, ct->nchain, &ct->rsa, &br_rsa_i31_pkcs1_sign);
+		br_ssl_client_set_single_rsa(cc, ct->chain, ct->nchain, &ct->rsa, rsa_sign());
 	else if (ct->nchain > 0)
 		br_ssl_client_set_single_ec(cc, ct->chain, ct->nchain, &ct->ec, BR_KEYTYPE_SIGN,
 		    (unsigned)ct->issuer_type, &tls_ec, &br_ecdsa_i31_sign_asn1);
