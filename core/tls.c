@@ -16,6 +16,13 @@
  *   the client asked for, installs that certificate's "single" policy (RSA or EC) on the
  *   engine and hands over to it. BearSSL reads the policy pointer again for the key
  *   exchange and the signature, so the certificate chosen is the one used.
+ * - Idle memory: the record buffers (21 KiB of the 25) hold nothing between records, so
+ *   their whole pages go back to the kernel (madvise) when a connection is set up, after
+ *   its handshake, and after a record bigger than a page came in and the socket is
+ *   drained; an idle session keeps its context and the buffers' edge pages (~13 KiB at
+ *   most). A dropped page reads as zeros, which BearSSL never looks at: it writes a record
+ *   before reading it. Not after each record we send (4 KiB records during a download
+ *   would fault their pages back in each time).
  * - A reload (SIGHUP) makes a new tls_server; engines keep a reference to the one they
  *   started with, so their chains stay valid for as long as they live. */
 #include "core/tls.h"
@@ -25,6 +32,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -215,6 +223,7 @@ struct tls {
 					 * failed engine says nothing any more) */
 	unsigned char chose;		/* server: choose() ran, so the session is new */
 	unsigned char counted;		/* the handshake's outcome is in tls_handshakes */
+	unsigned char dirty;		/* buffer pages touched since they were last dropped */
 	char errbuf[96];
 	unsigned char *ibuf;		/* then the output buffer: see tls_alloc */
 	size_t alloc;
@@ -283,15 +292,53 @@ tls_count(struct tls *t, const char *result)
 	    t->srv && t->handshaken && !t->chose ? "yes" : "no");
 }
 
+/* Gives the whole pages inside [p, p + len) back to the kernel; the rest is zeroed if
+ * wipe (then all of it reads as zeros). */
+static void
+pages_drop(unsigned char *p, size_t len, int wipe)
+{
+	static uintptr_t pg;
+	if (pg == 0) {
+		long v = sysconf(_SC_PAGESIZE);
+		pg = v > 0 ? (uintptr_t)v : 4096;
+	}
+	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), b = ((uintptr_t)p + len) & ~(pg - 1);
+	if (b <= a || madvise((void *)a, b - a, MADV_DONTNEED) != 0)
+		a = b = (uintptr_t)p + len;
+	if (wipe) {
+		memset(p, 0, a - (uintptr_t)p);
+		memset((void *)b, 0, (uintptr_t)p + len - b);
+	}
+}
+
+/* Drops the buffers' pages if they hold nothing: after the handshake, no record partly
+ * in (ixa == ixb == 0, the next header wanted whole), no plaintext waiting either way,
+ * nothing to send. */
+static void
+tls_trim(struct tls *t)
+{
+	br_ssl_engine_context *e = t->eng;
+	size_t len;
+	if (!t->dirty || !t->handshaken || e->ixa != 0 || e->ixb != 0 || e->ixc != 5 ||
+	    e->oxa != e->oxc || br_ssl_engine_sendrec_buf(e, &len) != NULL)
+		return;
+	pages_drop(t->ibuf, TLS_IBUF_SIZE + TLS_OBUF_SIZE, 0);
+	t->dirty = 0;
+}
+
 static struct tls *
 tls_alloc(size_t size)
 {
-	/* one block: the role's context, then the two record buffers */
+	/* one block: the role's context, then the two record buffers (not zeroed: BearSSL
+	 * writes a record before it reads it; malloc may hand out pages another engine
+	 * used, so they are dropped) */
 	size = (size + 15) & ~(size_t)15;
-	struct tls *t = calloc(1, size + TLS_IBUF_SIZE + TLS_OBUF_SIZE);
+	struct tls *t = malloc(size + TLS_IBUF_SIZE + TLS_OBUF_SIZE);
 	if (t != NULL) {
+		memset(t, 0, size);
 		t->ibuf = (unsigned char *)t + size;
 		t->alloc = size + TLS_IBUF_SIZE + TLS_OBUF_SIZE;
+		pages_drop(t->ibuf, TLS_IBUF_SIZE + TLS_OBUF_SIZE, 0);
 	}
 	return t;
 }
@@ -392,8 +439,10 @@ tls_free(struct tls *t)
 		return;
 	tls_count(t, "aborted");
 	tls_server_unref(t->srv);
-	/* the buffers held plaintext and keys */
-	memset(t, 0, t->alloc);
+	/* the buffers held plaintext and keys: their pages go, the edges are zeroed */
+	size_t head = (size_t)(t->ibuf - (unsigned char *)t);
+	pages_drop(t->ibuf, t->alloc - head, 1);
+	memset(t, 0, head);
 	free(t);
 }
 
@@ -425,6 +474,8 @@ tls_sock_read(struct tls *t, int fd)
 		unsigned char *p = br_ssl_engine_recvrec_buf(t->eng, &len);
 		ssize_t n = read(fd, p, len);
 		if (n > 0) {
+			if ((size_t)(p - t->ibuf) + (size_t)n > 2048)
+				t->dirty = 1;
 			br_ssl_engine_recvrec_ack(t->eng, (size_t)n);
 			(void)tls_handshake_done(t);
 			got = 1;
@@ -434,7 +485,11 @@ tls_sock_read(struct tls *t, int fd)
 		}
 		if (n == 0)
 			return got ? 1 : -2;	/* the EOF shows on the next call */
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			tls_trim(t);	/* drained: the peer is idle for now */
+			break;
+		}
+		if (errno == EINTR)
 			break;
 		return got ? 1 : -1;
 	}
@@ -460,6 +515,7 @@ tls_sock_write(struct tls *t, int fd)
 			errno = EPIPE;
 		return -1;
 	}
+	tls_trim(t);
 	return 0;
 }
 
@@ -518,8 +574,10 @@ tls_handshake_done(struct tls *t)
 	/* the engine takes application data only once the handshake has finished */
 	if (!t->handshaken) {
 		t->handshaken = (br_ssl_engine_current_state(t->eng) & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0;
-		if (t->handshaken)
+		if (t->handshaken) {
 			tls_count(t, "success");
+			t->dirty = 1;	/* the handshake's flights: dropped when all is sent */
+		}
 	}
 	return t->handshaken;
 }

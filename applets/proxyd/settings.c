@@ -59,6 +59,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "haproxy_trusted_networks" }, { "", "haproxy_timeout" },
 	{ "", "ssl" }, { "", "ssl_cert" }, { "", "ssl_key" }, { "", "ssl_min_protocol" },
 	{ "", "ssl_cipher_list" }, { "", "ssl_prefer_server_ciphers" },
+	{ "", "ssl_session_cache_size" },
 	{ "", "ssl_client_ca_file" }, { "", "ssl_client_ca_dir" },
 	{ "", "ssl_client_cert" }, { "", "ssl_client_key" },
 	{ "local_name", "ssl_cert" }, { "local_name", "ssl_key" },
@@ -590,6 +591,14 @@ load_ssl(struct proxyd_settings *set, struct errctx *e)
 			set->ncerts++;
 		}
 	}
+	/* mtool's own: BearSSL's LRU cache of sessions to resume, 100 bytes each */
+	unsigned long long cache = TLS_SESSION_CACHE_BYTES;
+	const struct conf_node *cn = conf_find(root, "ssl_session_cache_size");
+	if (cn != NULL && conf_parse_size(cn, &cache, e->f) < 0)
+		e->n++;
+	else if (cache > (1ULL << 30))
+		err_at(e, cn, "ssl_session_cache_size: %s is more than 1G", cn->value);
+	set->ssl_session_cache = (size_t)cache;
 	set->ssl_client_ca_file = get_str(set->conf, "ssl_client_ca_file", NULL);
 	set->ssl_client_ca_dir = get_str(set->conf, "ssl_client_ca_dir", NULL);
 	set->ssl_client_cert = get_str(set->conf, "ssl_client_cert", NULL);

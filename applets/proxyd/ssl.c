@@ -25,7 +25,7 @@ proxyd_tls_load(struct proxyd *pd, const struct proxyd_settings *set, char *err,
 		return -1;
 	}
 	if (set->ssl != SSL_NO) {
-		srv = tls_server_new(set->certs, set->ncerts, &set->tls_params, TLS_SESSION_CACHE_BYTES,
+		srv = tls_server_new(set->certs, set->ncerts, &set->tls_params, set->ssl_session_cache,
 		    err, errlen);
 		if (srv == NULL)
 			return -1;
