@@ -3,7 +3,7 @@
 """TLS handshake CPU of mtool proxyd, Dovecot 2.3's proxy and nginx's mail proxy, side by
 side in one run, with the same certificates (ECDSA P-256 and RSA-2048; not a test).
 
-    python3 bench/tls_peers.py [--secs 8] [--rounds 2] [--keep]
+    python3 bench/tls_peers.py [--secs 8] [--rounds 2] [--before OLD-MTOOL] [--keep]
 
 Each server gets an implicit-TLS IMAP listener per certificate: mtool proxyd (one process),
 Dovecot's imap-login in high-performance mode (service_count = 0, one process, so a
@@ -13,7 +13,8 @@ resumed session finds its cache) and nginx (nginx-light + libnginx-mod-mail, one
 so that load from other jobs on the machine hits every server alike; the figure is the
 server's own CPU (utime + stime of all its processes from /proc) over the handshakes made,
 the median of the rounds. The handshake ends the connection: nobody logs in, so no
-backend is needed (nginx's auth_http points at a closed port)."""
+backend is needed (nginx's auth_http points at a closed port). --before adds another mtool
+binary (an older build) as one more column."""
 
 import argparse
 import os
@@ -115,6 +116,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--secs', type=int, default=8, help='seconds per s_time run')
     ap.add_argument('--rounds', type=int, default=2)
+    ap.add_argument('--before', help='another mtool binary to measure alongside')
     ap.add_argument('--keep', action='store_true')
     args = ap.parse_args()
 
@@ -140,10 +142,15 @@ def main():
     ngx = None
     try:
         for k, c in certs.items():
-            px = Proxyd(name='mtool-' + k, users=users, tls=True,
-                        settings={'ssl_cert': '<' + c['chain'], 'ssl_key': '<' + c['key']})
-            px.start()
-            servers.setdefault('mtool proxyd', {})[k] = (px.imaps_port, (lambda p=px: [p.pid]))
+            for label, binary in (('mtool proxyd', mtool), ('mtool before', args.before)):
+                if binary is None:
+                    continue
+                px = Proxyd(name=label.replace(' ', '-') + '-' + k, users=users, tls=True,
+                            settings={'ssl_cert': '<' + c['chain'], 'ssl_key': '<' + c['key']})
+                mtoolfix.MTOOL = binary
+                px.start()
+                mtoolfix.MTOOL = mtool
+                servers.setdefault(label, {})[k] = (px.imaps_port, (lambda p=px: [p.pid]))
             dp = DovecotProxy('dovecot-' + k, users=['user1@example.org'], host='127.0.0.1',
                               backend_imap_port=9, backend_pop3_port=9, ssl=True,
                               login_settings={'service_count': 0, 'process_min_avail': 1,
