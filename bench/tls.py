@@ -163,7 +163,8 @@ def main():
                         settings={'ssl_cert': '<' + rsa['chain'], 'ssl_key': '<' + rsa['key'],
                                   'ssl_client_ca_file': '<' + ca['cert']})
         px_ec = Proxyd(name='ec', users=users, tls=True,
-                       settings={'ssl_cert': '<' + ec['chain'], 'ssl_key': '<' + ec['key']})
+                       settings={'ssl_cert': '<' + ec['chain'], 'ssl_key': '<' + ec['key'],
+                                 'login_max_prelogin_per_ip': '0'})
         px_rsa.start()
         px_ec.start()
 

@@ -18,7 +18,7 @@
  *   exchange and the signature, so the certificate chosen is the one used.
  * - Idle memory: the record buffers (21 KiB of the 25) hold nothing between records, so
  *   their whole pages go back to the kernel (madvise) when a connection is set up, after
- *   its handshake, and after a record bigger than a page came in and the socket is
+ *   its handshake, and after a record bigger than 2 KiB came in and the socket is
  *   drained; an idle session keeps its context and the buffers' edge pages (~13 KiB at
  *   most). A dropped page reads as zeros, which BearSSL never looks at: it writes a record
  *   before reading it. Not after each record we send (4 KiB records during a download
