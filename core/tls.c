@@ -17,8 +17,8 @@
  *   engine and hands over to it. BearSSL reads the policy pointer again for the key
  *   exchange and the signature, so the certificate chosen is the one used.
  * - Idle memory: the record buffers (21 KiB of the 25) hold nothing between records, so
- *   their whole pages go back to the kernel (madvise) when a connection is set up, after
- *   its handshake, and after a record bigger than 2 KiB came in and the socket is
+ *   their whole pages go back to the kernel (madvise) after the handshake, when the
+ *   engine is freed, and after a record bigger than 2 KiB came in and the socket is
  *   drained; an idle session keeps its context and the buffers' edge pages (~13 KiB at
  *   most). A dropped page reads as zeros, which BearSSL never looks at: it writes a record
  *   before reading it. Not after each record we send (4 KiB records during a download
@@ -335,7 +335,7 @@ tls_trim(struct tls *t)
 {
 	br_ssl_engine_context *e = t->eng;
 	size_t len;
-	if (!t->dirty || !t->handshaken || e->ixa != 0 || e->ixb != 0 || e->ixc != 5 ||
+	if (!tls_handshake_done(t) || !t->dirty || e->ixa != 0 || e->ixb != 0 || e->ixc != 5 ||
 	    e->oxa != e->oxc || br_ssl_engine_sendrec_buf(e, &len) != NULL)
 		return;
 	pages_drop(t->ibuf, TLS_IBUF_SIZE + TLS_OBUF_SIZE, 0);
@@ -346,15 +346,14 @@ static struct tls *
 tls_alloc(size_t size)
 {
 	/* one block: the role's context, then the two record buffers (not zeroed: BearSSL
-	 * writes a record before it reads it; malloc may hand out pages another engine
-	 * used, so they are dropped) */
+	 * writes a record before it reads it; pages another engine left resident are
+	 * dropped after the handshake, one madvise less per connection than here) */
 	size = (size + 15) & ~(size_t)15;
 	struct tls *t = malloc(size + TLS_IBUF_SIZE + TLS_OBUF_SIZE);
 	if (t != NULL) {
 		memset(t, 0, size);
 		t->ibuf = (unsigned char *)t + size;
 		t->alloc = size + TLS_IBUF_SIZE + TLS_OBUF_SIZE;
-		pages_drop(t->ibuf, TLS_IBUF_SIZE + TLS_OBUF_SIZE, 0);
 	}
 	return t;
 }
