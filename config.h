@@ -56,10 +56,12 @@
  * (16 KiB + 325, BR_SSL_BUFSIZE_INPUT): smaller breaks interoperability. The output
  * buffer only bounds the records we make: 4 KiB records cost one send() per 4 KiB and
  * 29 bytes of overhead each, and save 12 KiB per connection against BearSSL's 16 KiB
- * default. Both live as long as the connection (BearSSL keeps partial records in them). */
+ * default. Both live as long as the connection (BearSSL keeps partial records in them);
+ * their pages go back to the kernel while the connection is idle (core/tls.c). */
 #define TLS_IBUF_SIZE		(16384 + 325)
 #define TLS_OBUF_SIZE		(4096 + 85)
-/* Session cache per server context (BearSSL's LRU, about 100 bytes per session). */
+/* Default of ssl_session_cache_size: session cache per server context (BearSSL's LRU,
+ * about 100 bytes per session). */
 #define TLS_SESSION_CACHE_BYTES	(256 * 1024)
 
 #endif

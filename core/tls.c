@@ -4,14 +4,25 @@
  *
  * Implementation notes:
  * - Only the algorithms the configured suites need are registered on an engine, so the
- *   linker keeps only those (no CBC, 3DES, CCM, static RSA or ECDH key exchange; RSA
- *   with 31-bit limbs only: 3 KiB smaller than the 62-bit code, slower). Elliptic curves
- *   with BearSSL's generic 31-bit code: X25519 and the NIST curves (P-256, P-384, P-521);
- *   the special-purpose P-256 and X25519 code would be 8 KiB more for faster handshakes.
+ *   linker keeps only those (no CBC, 3DES, CCM, static RSA or ECDH key exchange).
+ * - Big-number code by build (feature TLS_FAST, mk/features.mk): without it BearSSL's
+ *   generic 31-bit code (RSA, X25519 and the NIST curves through one implementation:
+ *   smallest); with it the special-purpose code, chosen at run time where it needs the
+ *   CPU's help (BearSSL's *_get(): NULL when unsupported): P-256 and X25519 with 31-bit
+ *   limbs (the fastest BearSSL 0.6 has; its m62/m64 code came later), RSA with 62-bit
+ *   limbs (needs 64x64->128 multiplies), Poly1305 with 64-bit multiplies. AES-GCM uses
+ *   AES-NI and PCLMUL, ChaCha20 SSE2, when the CPU has them (feature TLS_FAST too).
  * - SNI: the server engine gets our own policy object; its choose() looks at the name
  *   the client asked for, installs that certificate's "single" policy (RSA or EC) on the
  *   engine and hands over to it. BearSSL reads the policy pointer again for the key
  *   exchange and the signature, so the certificate chosen is the one used.
+ * - Idle memory: the record buffers (21 KiB of the 25) hold nothing between records, so
+ *   their whole pages go back to the kernel (madvise) after the handshake, when the
+ *   engine is freed, and after a record bigger than 2 KiB came in and the socket is
+ *   drained; an idle session keeps its context and the buffers' edge pages (~13 KiB at
+ *   most). A dropped page reads as zeros, which BearSSL never looks at: it writes a record
+ *   before reading it. Not after each record we send (4 KiB records during a download
+ *   would fault their pages back in each time).
  * - A reload (SIGHUP) makes a new tls_server; engines keep a reference to the one they
  *   started with, so their chains stay valid for as long as they live. */
 #include "core/tls.h"
@@ -21,6 +32,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -98,12 +110,62 @@ static const br_x509_class anycert_class = {
 	any_end_chain, any_get_pkey,
 };
 
-/* ---- elliptic curves: generic code for all (see the notes on top) ---- */
+/* ---- big numbers: the build's choice (see the notes on top) ---- */
 
 static const br_ec_impl *
 ec_for(int curve)
 {
+#if MTOOL_WITH_TLS_FAST
+	if (curve == BR_EC_secp256r1)
+		return &br_ec_p256_m31;
+	return curve == BR_EC_curve25519 ? &br_ec_c25519_m31 : &br_ec_prime_i31;
+#else
 	return curve == BR_EC_curve25519 ? &br_ec_c25519_i31 : &br_ec_prime_i31;
+#endif
+}
+
+static br_rsa_private
+rsa_private(void)
+{
+#if MTOOL_WITH_TLS_FAST
+	br_rsa_private f = br_rsa_i62_private_get();
+	if (f != NULL)
+		return f;
+#endif
+	return &br_rsa_i31_private;
+}
+
+static br_rsa_pkcs1_sign
+rsa_sign(void)
+{
+#if MTOOL_WITH_TLS_FAST
+	br_rsa_pkcs1_sign f = br_rsa_i62_pkcs1_sign_get();
+	if (f != NULL)
+		return f;
+#endif
+	return &br_rsa_i31_pkcs1_sign;
+}
+
+static br_rsa_pkcs1_vrfy
+rsa_vrfy(void)
+{
+#if MTOOL_WITH_TLS_FAST
+	br_rsa_pkcs1_vrfy f = br_rsa_i62_pkcs1_vrfy_get();
+	if (f != NULL)
+		return f;
+#endif
+	return &br_rsa_i31_pkcs1_vrfy;
+}
+
+static br_poly1305_run
+poly1305(void)
+{
+#if MTOOL_WITH_TLS_FAST
+	br_poly1305_run f = br_poly1305_ctmulq_get();
+	if (f != NULL)
+		return f;
+#endif
+	return &br_poly1305_ctmul_run;
 }
 
 static const unsigned char *
@@ -159,6 +221,7 @@ struct tls {
 					 * failed engine says nothing any more) */
 	unsigned char chose;		/* server: choose() ran, so the session is new */
 	unsigned char counted;		/* the handshake's outcome is in tls_handshakes */
+	unsigned char dirty;		/* buffer pages touched since they were last dropped */
 	char errbuf[96];
 	unsigned char *ibuf;		/* then the output buffer: see tls_alloc */
 	size_t alloc;
@@ -197,20 +260,37 @@ engine_setup(br_ssl_engine_context *eng, const struct tls_params *p, unsigned ch
 	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	/* feature TLS_FAST: AES-NI/PCLMUL and SSE2 code where the CPU has it; without it
-	 * (the router profile: size first) the portable constant-time code only */
-	FEATURE_IF(MTOOL_WITH_TLS_FAST, br_ssl_engine_set_default_aes_gcm(eng);)
-	FEATURE_IF_NOT(MTOOL_WITH_TLS_FAST,
-	    br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
-	    br_ssl_engine_set_aes_ctr(eng, &br_aes_ct64_ctr_vtable);
-	    br_ssl_engine_set_ghash(eng, &br_ghash_ctmul64);)
-	/* ChaCha20 with SSE2 where the CPU has it; Poly1305 with 32-bit multiplies only
-	 * (the 64-bit one is 3 KiB more, for clients that have no AES hardware) */
+	/* feature TLS_FAST: AES-NI/PCLMUL or constant-time AES-GCM, ChaCha20 with SSE2 where
+	 * the CPU has it (without it, size first: the portable constant-time code only);
+	 * Poly1305 with 32-bit multiplies unless feature TLS_FAST (the 64-bit one is 3 KiB more, for
+	 * clients without AES hardware). Chosen once: each probe is a CPUID, which traps to
+	 * the hypervisor in a VM (2 % of a resumed handshake's CPU when done per engine). */
+	static const br_block_ctr_class *aes_ctr;
+	static br_ghash ghash;
+	static br_chacha20_run chacha;
+	static br_poly1305_run poly;
+	if (aes_ctr == NULL) {
+#if MTOOL_WITH_TLS_FAST
+		br_ssl_engine_set_default_aes_gcm(eng);
+		aes_ctr = eng->iaes_ctr;
+		ghash = eng->ighash;
+		chacha = br_chacha20_sse2_get();
+#else
+		/* size first (the router profile): the portable constant-time code only */
+		aes_ctr = &br_aes_ct64_ctr_vtable;
+		ghash = &br_ghash_ctmul64;
+		chacha = NULL;
+#endif
+		if (chacha == NULL)
+			chacha = &br_chacha20_ct_run;
+		poly = poly1305();
+	}
+	br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+	br_ssl_engine_set_aes_ctr(eng, aes_ctr);
+	br_ssl_engine_set_ghash(eng, ghash);
 	br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
-	br_chacha20_run cc = FEATURE_IF(MTOOL_WITH_TLS_FAST, br_chacha20_sse2_get())
-	    FEATURE_IF_NOT(MTOOL_WITH_TLS_FAST, 0);
-	br_ssl_engine_set_chacha20(eng, cc ? cc : &br_chacha20_ct_run);
-	br_ssl_engine_set_poly1305(eng, &br_poly1305_ctmul_run);
+	br_ssl_engine_set_chacha20(eng, chacha);
+	br_ssl_engine_set_poly1305(eng, poly);
 	br_ssl_engine_set_ec(eng, &tls_ec);
 	br_ssl_engine_set_buffers_bidi(eng, ibuf, TLS_IBUF_SIZE, obuf, TLS_OBUF_SIZE);
 	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION | BR_OPT_ENFORCE_SERVER_PREFERENCES);
@@ -234,13 +314,50 @@ tls_count(struct tls *t, const char *result)
 	    t->srv && t->handshaken && !t->chose ? "yes" : "no");
 }
 
+/* Gives the whole pages inside [p, p + len) back to the kernel; the rest is zeroed if
+ * wipe (then all of it reads as zeros). */
+static void
+pages_drop(unsigned char *p, size_t len, int wipe)
+{
+	static uintptr_t pg;
+	if (pg == 0) {
+		long v = sysconf(_SC_PAGESIZE);
+		pg = v > 0 ? (uintptr_t)v : 4096;
+	}
+	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), b = ((uintptr_t)p + len) & ~(pg - 1);
+	if (b <= a || madvise((void *)a, b - a, MADV_DONTNEED) != 0)
+		a = b = (uintptr_t)p + len;
+	if (wipe) {
+		memset(p, 0, a - (uintptr_t)p);
+		memset((void *)b, 0, (uintptr_t)p + len - b);
+	}
+}
+
+/* Drops the buffers' pages if they hold nothing: after the handshake, no record partly
+ * in (ixa == ixb == 0, the next header wanted whole), no plaintext waiting either way,
+ * nothing to send. */
+static void
+tls_trim(struct tls *t)
+{
+	br_ssl_engine_context *e = t->eng;
+	size_t len;
+	if (!tls_handshake_done(t) || !t->dirty || e->ixa != 0 || e->ixb != 0 || e->ixc != 5 ||
+	    e->oxa != e->oxc || br_ssl_engine_sendrec_buf(e, &len) != NULL)
+		return;
+	pages_drop(t->ibuf, TLS_IBUF_SIZE + TLS_OBUF_SIZE, 0);
+	t->dirty = 0;
+}
+
 static struct tls *
 tls_alloc(size_t size)
 {
-	/* one block: the role's context, then the two record buffers */
+	/* one block: the role's context, then the two record buffers (not zeroed: BearSSL
+	 * writes a record before it reads it; pages another engine left resident are
+	 * dropped after the handshake, one madvise less per connection than here) */
 	size = (size + 15) & ~(size_t)15;
-	struct tls *t = calloc(1, size + TLS_IBUF_SIZE + TLS_OBUF_SIZE);
+	struct tls *t = malloc(size + TLS_IBUF_SIZE + TLS_OBUF_SIZE);
 	if (t != NULL) {
+		memset(t, 0, size);
 		t->ibuf = (unsigned char *)t + size;
 		t->alloc = size + TLS_IBUF_SIZE + TLS_OBUF_SIZE;
 	}
@@ -258,7 +375,7 @@ sni_choose(const br_ssl_server_policy_class **pctx, const br_ssl_server_context 
 
 	if (ct->key_type == BR_KEYTYPE_RSA)
 		br_ssl_server_set_single_rsa(sc, ct->chain, ct->nchain, &ct->rsa, BR_KEYTYPE_SIGN,
-		    &br_rsa_i31_private, &br_rsa_i31_pkcs1_sign);
+		    rsa_private(), rsa_sign());
 	else
 		br_ssl_server_set_single_ec(sc, ct->chain, ct->nchain, &ct->ec, BR_KEYTYPE_SIGN,
 		    (unsigned)ct->issuer_type, &tls_ec, &br_ecdsa_i31_sign_asn1);
@@ -302,7 +419,7 @@ tls_new_client(struct tls_client *cl, const char *server_name, int verify)
 	br_ssl_client_zero(cc);
 	t->eng = &cc->eng;
 	engine_setup(t->eng, &cl->params, t->ibuf, t->ibuf + TLS_IBUF_SIZE);
-	br_ssl_engine_set_rsavrfy(t->eng, &br_rsa_i31_pkcs1_vrfy);
+	br_ssl_engine_set_rsavrfy(t->eng, rsa_vrfy());
 	br_ssl_engine_set_ecdsa(t->eng, &br_ecdsa_i31_vrfy_asn1);
 	if (verify) {
 		br_x509_minimal_context *xc = &CLI(t)->x.xc;
@@ -321,7 +438,7 @@ tls_new_client(struct tls_client *cl, const char *server_name, int verify)
 	}
 	const struct tls_cert *ct = &cl->cert;
 	if (ct->nchain > 0 && ct->key_type == BR_KEYTYPE_RSA)
-		br_ssl_client_set_single_rsa(cc, ct->chain, ct->nchain, &ct->rsa, &br_rsa_i31_pkcs1_sign);
+		br_ssl_client_set_single_rsa(cc, ct->chain, ct->nchain, &ct->rsa, rsa_sign());
 	else if (ct->nchain > 0)
 		br_ssl_client_set_single_ec(cc, ct->chain, ct->nchain, &ct->ec, BR_KEYTYPE_SIGN,
 		    (unsigned)ct->issuer_type, &tls_ec, &br_ecdsa_i31_sign_asn1);
@@ -343,8 +460,10 @@ tls_free(struct tls *t)
 		return;
 	tls_count(t, "aborted");
 	tls_server_unref(t->srv);
-	/* the buffers held plaintext and keys */
-	memset(t, 0, t->alloc);
+	/* the buffers held plaintext and keys: their pages go, the edges are zeroed */
+	size_t head = (size_t)(t->ibuf - (unsigned char *)t);
+	pages_drop(t->ibuf, t->alloc - head, 1);
+	memset(t, 0, head);
 	free(t);
 }
 
@@ -376,6 +495,8 @@ tls_sock_read(struct tls *t, int fd)
 		unsigned char *p = br_ssl_engine_recvrec_buf(t->eng, &len);
 		ssize_t n = read(fd, p, len);
 		if (n > 0) {
+			if ((size_t)(p - t->ibuf) + (size_t)n > 2048)
+				t->dirty = 1;
 			br_ssl_engine_recvrec_ack(t->eng, (size_t)n);
 			(void)tls_handshake_done(t);
 			got = 1;
@@ -385,7 +506,11 @@ tls_sock_read(struct tls *t, int fd)
 		}
 		if (n == 0)
 			return got ? 1 : -2;	/* the EOF shows on the next call */
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			tls_trim(t);	/* drained: the peer is idle for now */
+			break;
+		}
+		if (errno == EINTR)
 			break;
 		return got ? 1 : -1;
 	}
@@ -411,6 +536,7 @@ tls_sock_write(struct tls *t, int fd)
 			errno = EPIPE;
 		return -1;
 	}
+	tls_trim(t);
 	return 0;
 }
 
@@ -469,8 +595,10 @@ tls_handshake_done(struct tls *t)
 	/* the engine takes application data only once the handshake has finished */
 	if (!t->handshaken) {
 		t->handshaken = (br_ssl_engine_current_state(t->eng) & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0;
-		if (t->handshaken)
+		if (t->handshaken) {
 			tls_count(t, "success");
+			t->dirty = 1;	/* the handshake's flights: dropped when all is sent */
+		}
 	}
 	return t->handshaken;
 }

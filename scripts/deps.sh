@@ -5,12 +5,14 @@
 #                            clang and libFuzzer (tests/fuzz)
 #   scripts/deps.sh test     build + the real peers the tests run (Dovecot, curl, ...)
 #   scripts/deps.sh run      build + a Dovecot backend for the demo
+#   scripts/deps.sh bench    test peers + what bench/ compares against (nginx's mail proxy)
 #   scripts/deps.sh man      the man page formatters (make man-lint)
 #   scripts/deps.sh cross    Debian's cross compilers and qemu-user-static (make check-cross)
 set -eu
 build="make gcc musl-tools dpkg-dev libbearssl-dev file python3 clang libclang-rt-14-dev"
 peers="haproxy dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-managesieved dovecot-sieve dovecot-pgsql dovecot-mysql dovecot-ldap slapd ldap-utils postgresql mariadb-server mariadb-client curl socat openssl iproute2 prometheus python3-prometheus-client"
 man="mandoc groff-base"
+bench="nginx-light libnginx-mod-mail"
 # packaging tests: the image (podman, CA bundle), systemd units, logrotate, the OpenWrt
 # init script under busybox ash and dash
 packaging="podman ca-certificates systemd logrotate busybox dash shellcheck"
@@ -21,7 +23,8 @@ man) want=$man ;;
 cross) want="$build $cross" ;;
 test) want="$build $peers $man $packaging" ;;
 run) want="$build $peers" ;;
-*) echo "usage: $0 build|test|run|man|cross" >&2; exit 2 ;;
+bench) want="$build $peers $bench" ;;
+*) echo "usage: $0 build|test|run|man|cross|bench" >&2; exit 2 ;;
 esac
 
 missing=

@@ -79,6 +79,9 @@ static const struct conf_key proxyd_schema[] = {
 	CONF_FEATURE_END,
 	{ "", "ssl" }, { "", "ssl_cert" }, { "", "ssl_key" }, { "", "ssl_min_protocol" },
 	{ "", "ssl_cipher_list" }, { "", "ssl_prefer_server_ciphers" },
+	CONF_FEATURE_BEGIN(MTOOL_WITH_TLS_SESSION_CACHE, "tls_session_cache"),
+	{ "", "ssl_session_cache_size" },
+	CONF_FEATURE_END,
 	CONF_FEATURE_BEGIN(MTOOL_WITH_BACKEND_TLS, "backend_tls"),
 	{ "", "ssl_client_ca_file" }, { "", "ssl_client_ca_dir" },
 	{ "", "ssl_client_cert" }, { "", "ssl_client_key" },
@@ -680,6 +683,14 @@ load_ssl(struct proxyd_settings *set, struct errctx *e)
 		}
 		load_local_certs(set, e);
 	}
+	/* mtool's own: BearSSL's LRU cache of sessions to resume, 100 bytes each */
+	unsigned long long cache = TLS_SESSION_CACHE_BYTES;
+	const struct conf_node *cn = conf_find(root, "ssl_session_cache_size");
+	if (cn != NULL && conf_parse_size(cn, &cache, e->f) < 0)
+		e->n++;
+	else if (cache > (1ULL << 30))
+		err_at(e, cn, "ssl_session_cache_size: %s is more than 1G", cn->value);
+	set->ssl_session_cache = (size_t)cache;
 	set->ssl_client_ca_file = get_str(set->conf, "ssl_client_ca_file", NULL);
 	set->ssl_client_ca_dir = get_str(set->conf, "ssl_client_ca_dir", NULL);
 	set->ssl_client_cert = get_str(set->conf, "ssl_client_cert", NULL);

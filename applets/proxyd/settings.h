@@ -117,6 +117,7 @@ struct proxyd_settings {
 	unsigned int nlocal_certs;
 	const char *ssl_client_ca_file, *ssl_client_ca_dir;	/* PEM text, directory */
 	const char *ssl_client_cert, *ssl_client_key;
+	size_t ssl_session_cache;	/* bytes; 0: no resumption */
 };
 
 /* Reads and checks everything; prints every error as "file:line: message" to errf.

@@ -86,7 +86,7 @@ proxyd_tls_load(struct proxyd *pd, const struct proxyd_settings *set, char *err,
 	if (set->ssl != SSL_NO) {
 		/* feature TLS_SESSION_CACHE: resumption of client sessions (BearSSL's LRU) */
 		srv = tls_server_new(set->certs, set->ncerts, &set->tls_params,
-		    FEATURE_ON(MTOOL_WITH_TLS_SESSION_CACHE) ? TLS_SESSION_CACHE_BYTES : 0, err, errlen);
+		    FEATURE_ON(MTOOL_WITH_TLS_SESSION_CACHE) ? set->ssl_session_cache : 0, err, errlen);
 		if (srv == NULL)
 			return -1;
 		if ((local = load_local(set, err, errlen)) == NULL) {

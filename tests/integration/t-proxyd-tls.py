@@ -179,8 +179,17 @@ def main():
         px2 = Proxyd(name='req', ip='127.0.0.2', users=users,
                      settings={'ssl': 'required', 'ssl_cert': '<' + srv['chain'], 'ssl_key': '<' + srv['key'],
                                'disable_plaintext_auth': 'no', 'ssl_min_protocol': 'TLSv1.2',
+                               'ssl_session_cache_size': '0',
                                'ssl_cipher_list': 'ALL:!aNULL:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-SHA@STRENGTH'})
         with px2:
+            # ssl_session_cache_size = 0: no cache, so every handshake is a full one
+            sess = os.path.join(TESTDIR, 'sess2.pem')
+            out1 = s_client(px2.imap_port, ['-starttls', 'imap', '-sess_out', sess, '-CAfile', ca['cert']],
+                            input=b'a LOGOUT\n', ip='127.0.0.2')
+            out2 = s_client(px2.imap_port, ['-starttls', 'imap', '-sess_in', sess, '-CAfile', ca['cert']],
+                            input=b'a LOGOUT\n', ip='127.0.0.2')
+            report('New,' in out1 and 'New,' in out2 and 'Reused,' not in out2,
+                   'ssl_session_cache_size = 0: no session is resumed', out2[:1500])
             # ssl_cipher_list: the one suite named that BearSSL has; the other one is reported
             out = s_client(px2.imap_port, ['-starttls', 'imap', '-CAfile', ca['cert']], input=b'a LOGOUT\n',
                            ip='127.0.0.2')
