@@ -1051,7 +1051,7 @@ ring_cut_off(const struct directord *dd)
 
 /* The ring's lowest director is the one whose left neighbour sorts above it (the link
  * that wraps round); each director sees that from its own left link, so all agree with
- * no message of their own (docs/directord.8.md, HEALTH CHECKS IN A RING). */
+ * no message of their own (docs/directord.8.md, RING: health checks in a ring). */
 int
 ring_health_originator(const struct directord *dd)
 {

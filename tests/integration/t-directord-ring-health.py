@@ -4,7 +4,7 @@ front of two real Dovecot backends: only the ring's lowest director (127.0.0.1) 
 the HOST down change when a backend stops, the other two probe too but only apply it, and
 all three agree on the host's state. The originator killed with SIGKILL, the lowest of the
 two left takes over once their ring is synced again and brings the backend back up when it
-returns (docs/directord.8.md, HEALTH CHECKS IN A RING)."""
+returns (docs/directord.8.md, RING: health checks in a ring)."""
 import os
 import re
 import signal
