@@ -11,7 +11,9 @@
  * (director_health_check_flush) move its users away at most
  * director_health_check_flush_max_parallel at a time; director_health_check_rises good
  * rounds in a row bring it back up. Only a host the checks took down is brought up by
- * them: an operator's "director down" stays. */
+ * them: an operator's "director down" stays. In a ring every director probes, but only
+ * the ring's lowest director (ring_health_originator) changes hosts; the others count
+ * their rounds all the same, so that one of them takes over at once when it goes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,7 @@ struct health_ctx {
 	struct hc_port ports[HC_PORTS_MAX];
 	unsigned int nports;
 	struct tls_client *tls;		/* when a port uses TLS */
+	int originator;			/* last ring_health_originator(), for the log */
 };
 
 struct health {
@@ -50,7 +53,8 @@ struct health {
 	int step;			/* 0 greeting, then per protocol (probe_line) */
 	int tls_on;
 	unsigned int fails, oks;
-	int took_down;
+	int took_down;			/* down by the checks' verdict: theirs to bring up */
+	int was_down;			/* the host's state at the end of the last round */
 	char last_error[160];
 };
 
@@ -145,6 +149,7 @@ health_init(struct directord *dd, FILE *errf)
 		fprintf(errf, "director_health_check_ports: no ports\n");
 		goto fail;
 	}
+	hc->originator = -1;
 	dd->health = hc;
 	size_t n;
 	struct dir_host **hosts = hosts_sorted(&dd->hosts, &n);
@@ -215,10 +220,22 @@ round_done(struct health *he, int ok)
 		loop_timer_set(dd->loop, &he->timer, dd->set.hc_interval_ms, health_round, he);
 		return;
 	}
+	int acts = ring_health_originator(dd);
+	if (acts != dd->health->originator && dd->ring != NULL)
+		log_info(acts ? "health check: this director now originates the ring's host up/down changes" :
+		    "health check: another director of the ring originates host up/down changes; probing for metrics");
+	dd->health->originator = acts;
+	/* a host seen going down while this director's checks fail it went down by their
+	 * verdict (here or on the ring's originator): the checks bring it back up, whoever
+	 * originates then. One that went down while it answered is an operator's. */
+	if (!h->down)
+		he->took_down = 0;
+	else if (!he->was_down && !ok)
+		he->took_down = 1;
 	if (ok) {
 		he->fails = 0;
 		he->oks++;
-		if (he->took_down && h->down && he->oks >= dd->set.hc_rises) {
+		if (acts && he->took_down && h->down && he->oks >= dd->set.hc_rises) {
 			log_info("health check: host %s answers again (%u good rounds in a row)", h->ip_str, he->oks);
 			he->took_down = 0;
 			directord_host_set_down(dd, h, 0, "health check: ");
@@ -228,7 +245,7 @@ round_done(struct health *he, int ok)
 		he->fails++;
 		log_warnx("health check: host %s failed (%u/%u): %s", h->ip_str, he->fails,
 		    dd->set.hc_fails, he->last_error);
-		if (!h->down && he->fails >= dd->set.hc_fails) {
+		if (acts && !h->down && he->fails >= dd->set.hc_fails) {
 			he->took_down = 1;
 			directord_host_set_down(dd, h, 1, "health check: ");
 			if (dd->set.hc_flush && h->user_count > 0) {
@@ -238,6 +255,7 @@ round_done(struct health *he, int ok)
 			}
 		}
 	}
+	he->was_down = h->down;
 	loop_timer_set(dd->loop, &he->timer, dd->set.hc_interval_ms, health_round, he);
 }
 

@@ -1049,6 +1049,22 @@ ring_cut_off(const struct directord *dd)
 	return r != NULL && (r->removed_self || (r->alone && r->ndirs > 1));
 }
 
+/* The ring's lowest director is the one whose left neighbour sorts above it (the link
+ * that wraps round); each director sees that from its own left link, so all agree with
+ * no message of their own (docs/directord.8.md, RING: health checks in a ring). */
+int
+ring_health_originator(const struct directord *dd)
+{
+	const struct ring *r = dd->ring;
+	if (r == NULL)
+		return 1;
+	if (!r->synced || ring_cut_off(dd))
+		return 0;
+	if (r->left == NULL)
+		return r->ndirs == 1;
+	return r->left->dir != NULL && dir_cmp(r->left->dir, r->self) > 0;
+}
+
 /* ---- start and stop ---- */
 
 static int

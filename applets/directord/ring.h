@@ -146,6 +146,9 @@ int ring_synced(const struct directord *);
 /* Directors are configured but none is reachable (or this one was removed): host
  * changes and moves are refused, new users wait (docs/directord.8.md). */
 int ring_cut_off(const struct directord *);
+/* 1 if this director originates the health checks' host up/down changes: it is the
+ * lowest-sorted director of the synced ring it is connected to (or a ring of one). */
+int ring_health_originator(const struct directord *);
 /* 1 if a lookup for (tag, hash, u) may be answered now, 0 if it must wait (ring not
  * handshaked or synced, a weak user); may start a USER-WEAK round. */
 int ring_lookup_ok(struct directord *, struct dir_tag *, uint32_t hash, struct dir_user *);
