@@ -457,16 +457,17 @@ passdb_chain_lookup_start(struct passdb_chain *chain, const struct passdb_reques
 		p->lnext->lprev = p;
 	chain->pending = p;
 	enum passdb_status st = passdb_user_fix(&chain->user, &p->L, p->req.user, &p->user);
+	char *u = p->user != NULL ? strdup(p->user) : NULL;
+	if (u != NULL) {
+		free(p->out.user);
+		p->out.user = u;
+		p->req.user = p->user;
+	} else if (p->user != NULL)
+		st = PASSDB_INTERNAL_FAILURE;
 	if (st != PASSDB_OK) {
 		chain_finish(p, st);
 		return 0;
 	}
-	free(p->out.user);
-	if ((p->out.user = strdup(p->user)) == NULL) {
-		chain_finish(p, PASSDB_INTERNAL_FAILURE);
-		return 0;
-	}
-	p->req.user = p->user;
 	if (chain->n == 0) {
 		chain_finish(p, PASSDB_USER_UNKNOWN);
 		return 0;

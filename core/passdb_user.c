@@ -121,7 +121,5 @@ passdb_user_fix(const struct passdb_user *u, const struct passdb_lookup *L, cons
 	if (why == NULL)
 		return PASSDB_OK;
 	passdb_log(L, LOG_LEVEL_INFO, "%s", why);
-	free(*user);
-	*user = NULL;
 	return PASSDB_USER_UNKNOWN;
 }
