@@ -105,11 +105,12 @@ fix_name(const struct passdb_user *u, const struct passdb_lookup *L, const char 
 }
 
 enum passdb_status
-passdb_user_fix(const struct passdb_user *u, const struct passdb_lookup *L, const char *login,
+passdb_user_fix(const struct passdb_user *u, struct passdb_lookup *L, const char *login,
     char **user)
 {
 	const char *sep = u->separator != '\0' ? strchr(login, u->separator) : NULL;
-	enum passdb_status st = fix_name(u, L, sep != NULL ? sep + 1 : login, user);
+	L->orig_user = sep != NULL ? sep + 1 : login;
+	enum passdb_status st = fix_name(u, L, L->orig_user, user);
 
 	if (st != PASSDB_OK || sep == NULL)
 		return st;

@@ -33,13 +33,14 @@ int passdb_user_set(struct passdb_user *, const char *translation, const char *f
 
 void passdb_user_free(struct passdb_user *);
 
-/* The name that L's lookup of login must use, in *user (the caller frees it), and
+/* Sets L->orig_user to login (after the master split: it points into login) and gives
+ * the name that L's lookup of login must use, in *user (the caller frees it), and
  * PASSDB_OK; or, logged at info level as Dovecot's auth does (errors at error level),
  * PASSDB_USER_UNKNOWN for a name Dovecot refuses (a disallowed byte, an empty result, a
  * master login: mtool has no master passdbs) or PASSDB_INTERNAL_FAILURE (the format
  * failed on these values, out of memory). *user is NULL then, except for a refused
  * master login: it holds the master name as fixed, which Dovecot's FAIL reply names. */
-enum passdb_status passdb_user_fix(const struct passdb_user *, const struct passdb_lookup *L,
+enum passdb_status passdb_user_fix(const struct passdb_user *, struct passdb_lookup *L,
     const char *login, char **user);
 
 #endif

@@ -97,6 +97,23 @@ TEST(passdb_username_format)
 	CHECK_STR(asked(c, "Joe", b, sizeof(b)), "joe");
 	passdb_chain_free(c);
 
+	/* %{orig_user} is the login before the format (after the master split), in the
+	 * passdb and in the format itself */
+	c = chain_with("", "%Lu", "", "*");
+	struct passdb_request oreq = { "joe*Joe@Example.COM", "pw", "imap", NULL, NULL, 0, 0, NULL };
+	CHECK_INT(passdb_chain_lookup(c, &oreq, &r), 0);	/* "joe" is not "joe@example.com" */
+	passdb_result_free(&r);
+	oreq.user = "joe@example.com*Joe@Example.COM";
+	CHECK_INT(passdb_chain_lookup(c, &oreq, &r), 1);
+	CHECK_STR(r.user, "joe@example.com");
+	CHECK_STR(passdb_field(&r, "orig"), "Joe@Example.COM");
+	CHECK_STR(passdb_field(&r, "n"), "joe");
+	passdb_result_free(&r);
+	passdb_chain_free(c);
+	c = chain_with("", "%{orig_username}-%Ld", "", "");
+	CHECK_STR(asked(c, "Joe@Example.COM", b, sizeof(b)), "Joe-example.com");
+	passdb_chain_free(c);
+
 	/* a format that fails on these values is an internal failure */
 	c = chain_with("", "%{if;%n;<;3;a;b}", "", "");
 	CHECK_STR(asked(c, "x", b, sizeof(b)), "status 4");
