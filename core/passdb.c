@@ -10,6 +10,7 @@
 #include "core/passdb_drv.h"
 #include "core/passdb_tmpl.h"
 #include "core/passdb_req.h"
+#include "core/passdb_user.h"
 #include "core/loop.h"
 #include "core/str.h"
 
@@ -44,8 +45,7 @@ struct passdb_chain {
 	struct passdb_pending *pending;
 	struct authcache *cache;		/* NULL: auth_cache_size = 0 */
 	unsigned int cache_negative_ttl;
-	int username_chars_set;			/* 0: any character */
-	unsigned char username_chars[32];	/* bit map */
+	struct passdb_user user;		/* the auth_username_* settings */
 };
 
 struct metrics_family passdb_lookup_seconds = {
@@ -68,6 +68,7 @@ struct passdb_pending {
 	int success, seen_internal, next, fail_nodelay;
 	char *fail_reason;
 	char *cache_key;		/* this passdb's, when the cache applies */
+	char *user;			/* req.user: the login name as fixed */
 	int from_cache;			/* this passdb's answer came from the cache */
 	int timed_out;
 	uint64_t t0;			/* when this passdb was asked (metrics) */
@@ -210,6 +211,7 @@ pending_free(struct passdb_pending *p)
 	free(p->L.stored);
 	free(p->fail_reason);
 	free(p->cache_key);
+	free(p->user);
 	rec_clear(&p->L);
 	passdb_result_free(&p->out);
 	passdb_result_free(&p->snap);
@@ -454,14 +456,18 @@ passdb_chain_lookup_start(struct passdb_chain *chain, const struct passdb_reques
 	if (p->lnext)
 		p->lnext->lprev = p;
 	chain->pending = p;
-	for (const unsigned char *u = (const unsigned char *)p->req.user;
-	    chain->username_chars_set && *u != '\0'; u++)
-		if (!(chain->username_chars[*u >> 3] & (1u << (*u & 7)))) {
-			passdb_log(&p->L, LOG_LEVEL_INFO, "Username character disallowed by "
-			    "auth_username_chars: 0x%02x (username: %s)", *u, p->req.user);
-			chain_finish(p, PASSDB_USER_UNKNOWN);
-			return 0;
-		}
+	enum passdb_status st = passdb_user_fix(&chain->user, &p->L, p->req.user, &p->user);
+	char *u = p->user != NULL ? strdup(p->user) : NULL;
+	if (u != NULL) {
+		free(p->out.user);
+		p->out.user = u;
+		p->req.user = p->user;
+	} else if (p->user != NULL)
+		st = PASSDB_INTERNAL_FAILURE;
+	if (st != PASSDB_OK) {
+		chain_finish(p, st);
+		return 0;
+	}
 	if (chain->n == 0) {
 		chain_finish(p, PASSDB_USER_UNKNOWN);
 		return 0;
@@ -551,11 +557,19 @@ passdb_chain_cache_flush(struct passdb_chain *chain, const char *const *users, s
 void
 passdb_chain_set_username_chars(struct passdb_chain *chain, const char *chars)
 {
-	memset(chain->username_chars, 0, sizeof(chain->username_chars));
-	chain->username_chars_set = chars != NULL && *chars != '\0';
-	for (const unsigned char *c = (const unsigned char *)chars; chain->username_chars_set &&
-	    *c != '\0'; c++)
-		chain->username_chars[*c >> 3] |= (unsigned char)(1u << (*c & 7));
+	passdb_user_set_chars(&chain->user, chars);
+}
+
+int
+passdb_chain_set_username(struct passdb_chain *chain, const char *translation,
+    const char *format, const char *realm, const char *separator, const char **error)
+{
+	if (passdb_user_set(&chain->user, translation, format, realm, separator, chain->errbuf,
+	    sizeof(chain->errbuf)) < 0) {
+		*error = chain->errbuf;
+		return -1;
+	}
+	return 0;
 }
 
 size_t
@@ -577,6 +591,7 @@ passdb_chain_free(struct passdb_chain *chain)
 		passdb_tmpl_free(chain->dbs[i].ovr);
 	}
 	authcache_free(chain->cache);
+	passdb_user_free(&chain->user);
 	free(chain->dbs);
 	free(chain);
 }

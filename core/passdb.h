@@ -113,6 +113,16 @@ int passdb_chain_set_fields(struct passdb_chain *, const char *default_fields,
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567890.-_@"
 void passdb_chain_set_username_chars(struct passdb_chain *, const char *chars);
 
+/* Dovecot's auth_username_translation, auth_username_format (Dovecot's default "%Lu" is
+ * the caller's to give; NULL or "": none, the state of a new chain), auth_default_realm
+ * and auth_master_user_separator, applied to every lookup's user before any passdb (and
+ * the cache) sees it, in Dovecot's order (core/passdb_user.h); the answer's user is the
+ * name so made. A master login ("user*master") fails, as in Dovecot without master
+ * passdbs, unless both names are the same. Returns 0, or -1 with *error (inside the
+ * chain) for a bad %-variable in format. */
+int passdb_chain_set_username(struct passdb_chain *, const char *translation,
+    const char *format, const char *realm, const char *separator, const char **error);
+
 /* Dovecot's auth cache: auth_cache_size bytes (0: none, the default), auth_cache_ttl and
  * auth_cache_negative_ttl in seconds. Only passdbs that wait on a database (sql) are
  * cached; their answers follow Dovecot's passdb-cache rules: a hit is checked against

@@ -216,7 +216,8 @@ passdb_expand(const struct passdb_lookup *L, const char *user, const char *tmpl,
 	const struct passdb_request *q = L->req;
 	struct var_client c = { .user = user != NULL ? user : L->res->user,
 	    .password = q->password, .service = q->service, .rip = q->rip, .lip = q->lip,
-	    .rport = q->rport, .lport = q->lport, .session = q->session };
+	    .rport = q->rport, .lport = q->lport, .session = q->session,
+	    .orig_user = L->orig_user };
 	struct var_std std;
 	struct strbuf sb;
 	char *s = NULL;

@@ -20,6 +20,7 @@
 struct passdb_lookup {
 	const struct passdb_request *req;
 	const char *db_name;		/* the log prefix's name; NULL: "passdb" */
+	const char *orig_user;		/* req->user before core/passdb_user fixed it */
 	struct passdb_result *res;	/* user and fields so far */
 	int failed;			/* allow_nets, fail or an empty rename: OK becomes
 					 * USER_UNKNOWN, as in Dovecot */

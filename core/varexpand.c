@@ -782,7 +782,8 @@ var_escape_str(struct strbuf *out, const char *value, size_t len)
 enum std_src {
 	S_NONE, S_USER, S_USERNAME, S_DOMAIN, S_SERVICE, S_LIP, S_RIP, S_PID, S_PASSWORD,
 	S_MECH, S_SECURED, S_LPORT, S_RPORT, S_SESSION, S_REAL_LIP, S_REAL_RIP, S_REAL_LPORT,
-	S_REAL_RPORT, S_DOMAIN_FIRST, S_DOMAIN_LAST, S_LOCAL_NAME, S_COUNT
+	S_REAL_RPORT, S_DOMAIN_FIRST, S_DOMAIN_LAST, S_LOCAL_NAME, S_ORIG_USER, S_ORIG_USERNAME,
+	S_ORIG_DOMAIN, S_COUNT
 };
 
 /* Dovecot's auth_request_var_expand_static_tab, its aliases included, in its order. */
@@ -801,16 +802,16 @@ static const struct {
 	{ 0, S_REAL_RIP, "real_rip" }, { 0, S_REAL_LPORT, "real_lport" },
 	{ 0, S_REAL_RPORT, "real_rport" }, { 0, S_DOMAIN_FIRST, "domain_first" },
 	{ 0, S_DOMAIN_LAST, "domain_last" }, { 0, S_NONE, "master_user" },
-	{ 0, S_NONE, "session_pid" }, { 0, S_USER, "orig_user" },
-	{ 0, S_USERNAME, "orig_username" }, { 0, S_DOMAIN, "orig_domain" },
-	{ 0, S_USER, "auth_user" }, { 0, S_USERNAME, "auth_username" },
-	{ 0, S_DOMAIN, "auth_domain" }, { 0, S_LOCAL_NAME, "local_name" },
+	{ 0, S_NONE, "session_pid" }, { 0, S_ORIG_USER, "orig_user" },
+	{ 0, S_ORIG_USERNAME, "orig_username" }, { 0, S_ORIG_DOMAIN, "orig_domain" },
+	{ 0, S_ORIG_USER, "auth_user" }, { 0, S_ORIG_USERNAME, "auth_username" },
+	{ 0, S_ORIG_DOMAIN, "auth_domain" }, { 0, S_LOCAL_NAME, "local_name" },
 	{ 0, S_NONE, "client_id" }, { 0, S_LIP, "local_ip" }, { 0, S_RIP, "remote_ip" },
 	{ 0, S_LPORT, "local_port" }, { 0, S_RPORT, "remote_port" },
 	{ 0, S_REAL_LIP, "real_local_ip" }, { 0, S_REAL_RIP, "real_remote_ip" },
 	{ 0, S_REAL_LPORT, "real_local_port" }, { 0, S_REAL_RPORT, "real_remote_port" },
-	{ 0, S_MECH, "mechanism" }, { 0, S_USER, "original_user" },
-	{ 0, S_USERNAME, "original_username" }, { 0, S_DOMAIN, "original_domain" },
+	{ 0, S_MECH, "mechanism" }, { 0, S_ORIG_USER, "original_user" },
+	{ 0, S_ORIG_USERNAME, "original_username" }, { 0, S_ORIG_DOMAIN, "original_domain" },
 };
 
 _Static_assert(sizeof(std_names) / sizeof(std_names[0]) < VAR_STD_ENTRIES,
@@ -836,6 +837,14 @@ var_std_init(struct var_std *std, const struct var_client *c)
 	if (dom != NULL)
 		memcpy(std->domain_first, dom, flen);
 	std->domain_first[flen] = '\0';
+	const char *orig = c->orig_user != NULL ? c->orig_user : user;
+	const char *orig_at = strchr(orig, '@');
+	std->orig_username = NULL;
+	if (c->orig_user != NULL && (std->orig_username = strndup(orig,
+	    orig_at != NULL ? (size_t)(orig_at - orig) : strlen(orig))) == NULL) {
+		free(std->username);
+		return -1;
+	}
 	str_fmt(std->rport, sizeof(std->rport), "%u", c->rport);
 	str_fmt(std->lport, sizeof(std->lport), "%u", c->lport);
 	str_fmt(std->real_rport, sizeof(std->real_rport), "%u",
@@ -865,6 +874,9 @@ var_std_init(struct var_std *std, const struct var_client *c)
 	val[S_DOMAIN_FIRST] = dom != NULL ? std->domain_first : NULL;
 	val[S_DOMAIN_LAST] = last != NULL ? last + 1 : NULL;
 	val[S_LOCAL_NAME] = c->local_name;
+	val[S_ORIG_USER] = orig;
+	val[S_ORIG_USERNAME] = std->orig_username != NULL ? std->orig_username : std->username;
+	val[S_ORIG_DOMAIN] = orig_at != NULL ? orig_at + 1 : NULL;
 	for (i = 0; i < sizeof(std_names) / sizeof(std_names[0]); i++)
 		std->tab[i] = (struct var_tab){ std_names[i].key, std_names[i].long_key,
 		    val[std_names[i].src] };
@@ -876,7 +888,8 @@ void
 var_std_free(struct var_std *std)
 {
 	free(std->username);
-	std->username = NULL;
+	free(std->orig_username);
+	std->username = std->orig_username = NULL;
 }
 
 void

@@ -111,6 +111,9 @@ struct var_client {
 	 * (%{real_rip}); NULL: rip/lip and their ports */
 	const char *real_rip, *real_lip;
 	unsigned int real_rport, real_lport;
+	/* the login before auth_username_translation/format (Dovecot's original_username):
+	 * %{orig_user}, %{auth_user} and their username/domain; NULL: user */
+	const char *orig_user;
 };
 
 #define VAR_STD_ENTRIES	48
@@ -125,8 +128,8 @@ struct var_client {
  *   %{real_rip} %{real_remote_ip} %{real_lip} ... %{real_rport} ...  the connection's
  *   %w %{password}  %{session}  %m %{mech} %{mechanism}  %c %{secured}  %{local_name}
  *   %p %{pid}      this process (Dovecot: the login process that asked)
- *   %{orig_user} %{auth_user} and their username/domain: the user as logged in (this
- *                  table has no master users and no renames)
+ *   %{orig_user} %{auth_user} and their username/domain: c->orig_user (this table
+ *                  has no master users)
  *   %h %{home} %k %{cert} %{login_user} %{master_user} %{session_pid} %{client_id}
  *                  are known and empty here, as they are in a proxy's passdb lookup.
  * Note that %a is the local port and %b the remote one, as in Dovecot. */
@@ -134,6 +137,7 @@ struct var_std {
 	struct var_tab tab[VAR_STD_ENTRIES];
 	char *username;		/* %n's copy and domain_first's; owned */
 	char *domain_first;
+	char *orig_username;	/* %{orig_username}'s copy when orig_user is given; owned */
 	char rport[12], lport[12], real_rport[12], real_lport[12], pid[16];
 };
 

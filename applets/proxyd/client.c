@@ -547,6 +547,10 @@ client_passdb_done(struct passdb_result *res, void *arg)
 	}
 	*c->passdb = *res;
 	const struct passdb_result *r = c->passdb;
+	/* Dovecot's auth names the user in its FAIL reply too: the failure logs the name
+	 * after auth_username_format */
+	if (r->status != PASSDB_OK && r->user != NULL && *r->user != '\0')
+		c->virtual_user = strdup(r->user);
 	switch (r->status) {
 	case PASSDB_OK:
 		break;

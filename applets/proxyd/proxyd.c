@@ -152,6 +152,25 @@ listener_bind(const struct listener_set *ls, char *err, size_t errlen)
 	return fd;
 }
 
+/* The login name as Dovecot's auth makes it (auth_username_format defaults to %Lu, so a
+ * mixed-case login finds the same passdb entry as under Dovecot). Returns the errors. */
+static int
+passdb_username_from_conf(struct passdb_chain *chain, const struct conf *conf, FILE *errf)
+{
+	const struct conf_node *root = conf_root(conf), *fmt = conf_find(root, "auth_username_format");
+	const char *error;
+
+	passdb_chain_set_username_chars(chain, conf_get(root, "auth_username_chars",
+	    PASSDB_USERNAME_CHARS));
+	if (passdb_chain_set_username(chain, conf_get(root, "auth_username_translation", ""),
+	    fmt != NULL ? fmt->value : "%Lu", conf_get(root, "auth_default_realm", ""),
+	    conf_get(root, "auth_master_user_separator", ""), &error) == 0)
+		return 0;
+	fprintf(errf, "%s:%u: auth_username_format: %s\n", fmt != NULL ? fmt->file : root->file,
+	    fmt != NULL ? fmt->line : 0, error);
+	return 1;
+}
+
 static struct passdb_chain *
 passdb_from_conf(const struct conf *conf, FILE *errf)
 {
@@ -173,8 +192,7 @@ passdb_from_conf(const struct conf *conf, FILE *errf)
 			errors++;
 		}
 	}
-	passdb_chain_set_username_chars(chain, conf_get(conf_root(conf), "auth_username_chars",
-	    PASSDB_USERNAME_CHARS));
+	errors += passdb_username_from_conf(chain, conf, errf);
 	/* Dovecot's auth cache: off unless auth_cache_size is set */
 	static const char *const cache_keys[] = {
 		"auth_cache_size", "auth_cache_ttl", "auth_cache_negative_ttl",

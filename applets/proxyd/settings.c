@@ -35,6 +35,7 @@ static const struct conf_key proxyd_schema[] = {
 	{ "", "login_proxy_timeout" }, { "", "login_proxy_max_reconnects" },
 	{ "", "login_proxy_max_disconnect_delay" }, { "", "login_source_ips" },
 	{ "", "auth_proxy_self" }, { "", "auth_master_user_separator" },
+	{ "", "auth_username_format" }, { "", "auth_username_translation" }, { "", "auth_default_realm" },
 	{ "", "imap_id_retain" }, { "", "imap_capability" }, { "", "imap_id_send" },
 	{ "", "imap_id_log" },
 	{ "", "default_login_user" }, { "", "proxy_relay_splice" },

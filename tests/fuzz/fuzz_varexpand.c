@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *user = fuzz_take(&data, &size, '\n');
 	char *tmpl = fuzz_strndup(data, size);
 	struct var_client c = { user, "pass\"word", "imap", "192.0.2.1", "::1", 41234, 143, "sess",
-	    "PLAIN", "TLS", "mail.example.org", "127.0.0.1", "127.0.0.2", 1, 2 };
+	    "PLAIN", "TLS", "mail.example.org", "127.0.0.1", "127.0.0.2", 1, 2, "Orig@Example.ORG" };
 	struct var_std std;
 	if (var_std_init(&std, &c) < 0)
 		abort();

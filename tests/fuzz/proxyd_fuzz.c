@@ -105,6 +105,8 @@ setup(void)
 	snprintf(path, sizeof(path), "%s/passwd", dir);
 	if (pd.loop == NULL || pd.passdb == NULL ||
 	    passdb_chain_add(pd.passdb, "passwd-file", path, NULL, NULL, NULL, &error) < 0 ||
+	    /* Dovecot's default format and a translation: fuzzed names go through them */
+	    passdb_chain_set_username(pd.passdb, "#@", "%Lu", NULL, NULL, &error) < 0 ||
 	    limits_init(&pd) < 0 ||
 	    (pd.dns = dns_new(pd.loop, set.resolv_conf, set.hosts_file)) == NULL)
 		abort();
