@@ -3,6 +3,7 @@
  * passdb-static.c of Dovecot 2.3. A passwd-file path with variables names one file per
  * user or domain: those are kept in a small list, the oldest dropped when it is full,
  * and a file that vanished is forgotten (Dovecot frees it too). */
+#include "core/passdb_auth.h"
 #include "core/passdb_drv.h"
 #include "core/passdb_ldap.h"
 #include "core/passdb_sql.h"
@@ -22,7 +23,12 @@ struct passdb_arg {
 	char *value;	/* NULL: no '=' */
 };
 
-enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC, DRIVER_SQL, DRIVER_LDAP };
+enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC, DRIVER_SQL, DRIVER_LDAP, DRIVER_OPS };
+
+/* Drivers in their own files behind struct passdb_drv_ops. */
+static const struct passdb_drv_ops *const drv_table[] = {
+	&passdb_auth_ops,
+};
 
 struct passdb_drv {
 	enum passdb_driver driver;
@@ -39,6 +45,9 @@ struct passdb_drv {
 	/* sql */
 	struct passdb_sql *sql;
 	struct passdb_ldap *ldap;
+	/* a driver of drv_table */
+	const struct passdb_drv_ops *ops;
+	void *odb;
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -414,9 +423,19 @@ passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
 		db->driver = DRIVER_LDAP;
 		db->ldap = passdb_ldap_new(args, eb, el);
 		r = db->ldap != NULL ? 0 : -1;
-	} else
-		r = drv_fail(eb, el, "Unknown passdb driver '%s' (mtool has passwd-file, "
-		    "static, sql and ldap)", driver != NULL ? driver : "");
+	} else {
+		for (size_t i = 0; driver != NULL && i < sizeof(drv_table) / sizeof(drv_table[0]);
+		    i++)
+			if (strcmp(driver, drv_table[i]->name) == 0)
+				db->ops = drv_table[i];
+		if (db->ops != NULL) {
+			db->driver = DRIVER_OPS;
+			db->odb = db->ops->create(args, eb, el);
+			r = db->odb != NULL ? 0 : -1;
+		} else
+			r = drv_fail(eb, el, "Unknown passdb driver '%s' (mtool has passwd-file, "
+			    "static, sql, ldap and auth)", driver != NULL ? driver : "");
+	}
 	if (r < 0) {
 		passdb_drv_free(db);
 		return NULL;
@@ -427,7 +446,8 @@ passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
 const char *
 passdb_drv_name(const struct passdb_drv *db)
 {
-	return db->driver == DRIVER_PASSWD_FILE ? "passwd-file" :
+	return db->driver == DRIVER_OPS ? db->ops->name :
+	    db->driver == DRIVER_PASSWD_FILE ? "passwd-file" :
 	    db->driver == DRIVER_STATIC ? "static" :
 	    db->driver == DRIVER_LDAP ? "ldap" : "sql";
 }
@@ -444,6 +464,8 @@ passdb_drv_lookup(struct passdb_drv *db, struct passdb_lookup *L)
 		break;
 	case DRIVER_LDAP:
 		return passdb_ldap_lookup(db->ldap, L);
+	case DRIVER_OPS:
+		return db->ops->lookup(db->odb, L);
 	}
 	return passdb_sql_lookup(db->sql, L);
 }
@@ -455,6 +477,8 @@ passdb_drv_cancel(struct passdb_drv *db, struct passdb_lookup *L, int expired)
 		passdb_sql_cancel(db->sql, L, expired);
 	else if (db->driver == DRIVER_LDAP)
 		passdb_ldap_cancel(db->ldap, L, expired);
+	else if (db->driver == DRIVER_OPS)
+		db->ops->cancel(db->odb, L, expired);
 }
 
 const char *
@@ -470,6 +494,8 @@ passdb_drv_set_loop(struct passdb_drv *db, struct loop *loop)
 		passdb_sql_set_loop(db->sql, loop);
 	else if (db->driver == DRIVER_LDAP)
 		passdb_ldap_set_loop(db->ldap, loop);
+	else if (db->driver == DRIVER_OPS)
+		db->ops->set_loop(db->odb, loop);
 }
 
 void
@@ -491,5 +517,7 @@ passdb_drv_free(struct passdb_drv *db)
 	free(db->password);
 	passdb_sql_free(db->sql);
 	passdb_ldap_free(db->ldap);
+	if (db->ops != NULL && db->odb != NULL)
+		db->ops->destroy(db->odb);
 	free(db);
 }

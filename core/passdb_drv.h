@@ -42,4 +42,16 @@ const char *passdb_drv_cache_key(const struct passdb_drv *, const char **scheme)
 /* NULL is fine. */
 void passdb_drv_free(struct passdb_drv *);
 
+/* A driver that lives in its own files and is listed in core/passdb_drv.c's table:
+ * lookup answers as passdb_drv_lookup() does (PASSDB_PENDING, then passdb_lookup_done()),
+ * cancel as passdb_drv_cancel(). */
+struct passdb_drv_ops {
+	const char *name;
+	void *(*create)(const char *args, char *eb, size_t el);
+	enum passdb_status (*lookup)(void *db, struct passdb_lookup *L);
+	void (*cancel)(void *db, struct passdb_lookup *L, int expired);
+	void (*set_loop)(void *db, struct loop *);
+	void (*destroy)(void *db);
+};
+
 #endif

@@ -625,7 +625,7 @@ TEST(chain_add_errors)
 	} t[] = {
 		{ "ldap", "", NULL, "ldap: Configuration file path not given" },
 		{ "lua", "", NULL,
-		    "Unknown passdb driver 'lua' (mtool has passwd-file, static, sql and ldap)" },
+		    "Unknown passdb driver 'lua' (mtool has passwd-file, static, sql, ldap and auth)" },
 		{ "passwd-file", "", NULL, "passwd-file: Missing args (the file's path)" },
 		{ "passwd-file", "scheme=SHA1", NULL,
 		    "passwd-file: Missing args (the file's path)" },
