@@ -39,7 +39,7 @@ auth_create(const char *args, char *eb, size_t el)
 		if (n > 8 && strncmp(p, "timeout=", 8) == 0) {
 			char num[24];
 			str_fmt(num, sizeof(num), "%.*s", (int)(n - 8), p + 8);
-			if (str_to_num(num, 1, 3600, &secs, &err) < 0) {
+			if (str_to_num(num, 1, 60, &secs, &err) < 0) {
 				str_fmt(eb, el, "auth: timeout=%s: %s", num, err);
 				return NULL;
 			}
