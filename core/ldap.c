@@ -11,6 +11,7 @@
 #include "core/loop.h"
 #include "core/sql_drv.h"
 #include "core/str.h"
+#include "core/tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,14 @@
 #define OP_SEARCH_ENTRY	0x64
 #define OP_SEARCH_DONE	0x65
 #define OP_SEARCH_REF	0x73
+#define OP_EXTENDED_REQ	0x77
 #define OP_EXTENDED_RESP 0x78
+
+#define STARTTLS_OID	"1.3.6.1.4.1.1466.20037"	/* RFC 4511 section 4.14 */
 
 #define RESULT_SIZE_LIMIT	4
 
-enum client_state { ST_DOWN, ST_CONNECTING, ST_BINDING, ST_READY };
+enum client_state { ST_DOWN, ST_CONNECTING, ST_STARTTLS, ST_BINDING, ST_READY };
 
 struct ldap_op {
 	struct ldap_client *c;
@@ -50,7 +54,11 @@ struct ldap_op {
 
 struct ldap_client {
 	struct sql_addr addrs[LDAP_SERVERS_MAX];
+	char hosts[LDAP_SERVERS_MAX][128];	/* the name certificates are checked for */
+	unsigned char ldaps[LDAP_SERVERS_MAX];
 	size_t naddrs, cur, tries;
+	struct tls_client *tls;			/* NULL: no TLS settings given */
+	int starttls, verify;
 	char *dn, *pw;
 	struct loop *loop;
 	struct conn *conn;
@@ -79,9 +87,10 @@ hexval(int ch)
 }
 
 static int
-parse_server(struct sql_addr *a, const char *s, size_t n, char *err, size_t el)
+parse_server(struct sql_addr *a, char *host, unsigned char *ldaps, const char *s, size_t n,
+    char *err, size_t el)
 {
-	char host[128], path[108];
+	char path[108];
 	unsigned long port = 389;
 	const char *colon = NULL, *end = s + n;
 	size_t hl;
@@ -105,12 +114,10 @@ parse_server(struct sql_addr *a, const char *s, size_t n, char *err, size_t el)
 		}
 		return sql_addr_parse(path, 0, NULL, a, err, el);
 	}
-	if (n > 7 && strncmp(s, "ldaps://", 8) == 0) {
-		str_fmt(err, el, "%.*s: ldaps:// is not supported yet", (int)n, s);
-		return -1;
-	}
-	if (n > 6 && strncmp(s, "ldap://", 7) == 0) {
-		s += 7;
+	*ldaps = n > 7 && strncmp(s, "ldaps://", 8) == 0;
+	if (*ldaps || (n > 6 && strncmp(s, "ldap://", 7) == 0)) {
+		s += *ldaps ? 8 : 7;
+		port = *ldaps ? 636 : 389;
 		const char *slash = memchr(s, '/', (size_t)(end - s));
 		if (slash != NULL)
 			end = slash;
@@ -138,10 +145,10 @@ parse_server(struct sql_addr *a, const char *s, size_t n, char *err, size_t el)
 		if (colon + 1 == end || port == 0)
 			goto bad;
 	}
-	if (hl == 0 || hl >= sizeof(host))
+	if (hl == 0 || hl >= 128)
 		goto bad;
 	memcpy(host, s, hl);
-	host[hl] = '\0';
+	host[hl] = '\0';	/* the caller's, for the certificate check */
 	if (host[0] == '/')
 		goto bad;
 	return sql_addr_parse(host, (unsigned int)port, NULL, a, err, el);
@@ -170,7 +177,8 @@ ldap_client_new(const char *servers, const char *dn, const char *pw, char *err,
 			str_fmt(err, el, "more than %d LDAP servers", LDAP_SERVERS_MAX);
 			goto fail;
 		}
-		if (parse_server(&c->addrs[c->naddrs], p, n, err, el) < 0)
+		if (parse_server(&c->addrs[c->naddrs], c->hosts[c->naddrs], &c->ldaps[c->naddrs],
+		    p, n, err, el) < 0)
 			goto fail;
 		c->naddrs++;
 		p += n;
@@ -189,6 +197,18 @@ ldap_client_new(const char *servers, const char *dn, const char *pw, char *err,
 fail:
 	ldap_client_free(c);
 	return NULL;
+}
+
+int
+ldap_client_set_tls(struct ldap_client *c, const struct ldap_tls_set *set, char *err,
+    size_t el)
+{
+	tls_client_free(c->tls);
+	c->tls = sql_tls_client(set->ca_file, set->ca_dir, set->cert_file, set->key_file, err,
+	    el);
+	c->starttls = set->starttls;
+	c->verify = set->verify;
+	return c->tls != NULL ? 0 : -1;
 }
 
 /* ---- filters (RFC 4515) ---- */
@@ -593,6 +613,79 @@ flush(struct ldap_client *c)
 	}
 }
 
+/* Plaintext or TLS under way: the bind as dn, or ready at once. */
+static void
+connected(struct ldap_client *c)
+{
+	struct strbuf sb;
+
+	if (c->dn == NULL) {
+		c->state = ST_READY;
+		c->tries = 0;
+		c->delay_s = 0;
+		conn_set_timeout(c->conn, 0);
+		flush(c);
+		return;
+	}
+	strbuf_init(&sb, LDAP_MSG_MAX);
+	encode_bind(&sb, c->dn, c->pw);
+	c->bind_id = new_id(c);
+	c->state = ST_BINDING;
+	send_msg(c, c->bind_id, &sb);
+	strbuf_free(&sb);
+}
+
+/* TLS on the connection: the server's name is checked (tls_require_cert demand/hard). */
+static int
+start_tls(struct ldap_client *c)
+{
+	struct tls *t = tls_new_client(c->tls, c->hosts[c->cur][0] != '\0' ?
+	    c->hosts[c->cur] : NULL, c->verify);
+
+	if (t == NULL || conn_start_tls(c->conn, t) < 0) {
+		conn_broken(c, "TLS initialization failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* RFC 4511 section 4.14: an ExtendedRequest for StartTLS, before anything else. */
+static void
+send_starttls(struct ldap_client *c)
+{
+	struct strbuf sb;
+	size_t start;
+
+	strbuf_init(&sb, 64);
+	start = ber_begin(&sb, OP_EXTENDED_REQ);
+	ber_put_octets(&sb, 0x80, STARTTLS_OID, sizeof(STARTTLS_OID) - 1);
+	ber_end(&sb, start);
+	c->bind_id = new_id(c);
+	c->state = ST_STARTTLS;
+	send_msg(c, c->bind_id, &sb);
+	strbuf_free(&sb);
+}
+
+static void
+handle_starttls_answer(struct ldap_client *c, struct ber *body, unsigned int opt)
+{
+	char msg[128], why[192];
+	long code;
+
+	if (opt != OP_EXTENDED_RESP || ldap_result_parse(body, &code, msg, sizeof(msg)) < 0) {
+		conn_broken(c, "bad answer to StartTLS");
+		return;
+	}
+	if (code != 0) {
+		str_fmt(why, sizeof(why), "StartTLS refused: resultCode %ld%s%s", code,
+		    msg[0] ? ": " : "", msg);
+		conn_broken(c, why);
+		return;
+	}
+	if (start_tls(c) == 0)
+		connected(c);
+}
+
 static void
 handle_bind_answer(struct ldap_client *c, struct ber *body, unsigned int opt)
 {
@@ -668,13 +761,16 @@ read_msgs(struct ldap_client *c)
 			conn_broken(c, "the server gave notice of disconnection");
 			return;
 		}
-		if (c->state == ST_BINDING) {
+		if (c->state == ST_BINDING || c->state == ST_STARTTLS) {
 			if (id != c->bind_id) {
 				conn_broken(c, "answer before the bind's");
 				return;
 			}
 			conn_consume(c->conn, total);
-			handle_bind_answer(c, &body, opt);
+			if (c->state == ST_STARTTLS)
+				handle_starttls_answer(c, &body, opt);
+			else
+				handle_bind_answer(c, &body, opt);
 			continue;
 		}
 		r = handle_op_msg(c, id, opt, &body, &done, &code, msg, sizeof(msg));
@@ -705,21 +801,19 @@ conn_event(struct conn *conn, enum conn_event ev, void *arg)
 	(void)conn;
 	switch (ev) {
 	case CONN_EV_CONNECTED:
-		if (c->dn == NULL) {
-			c->state = ST_READY;
-			c->tries = 0;
-			c->delay_s = 0;
-			conn_set_timeout(c->conn, 0);
-			flush(c);
-			return;
+		if (c->ldaps[c->cur] || c->starttls) {
+			if (c->tls == NULL) {
+				conn_broken(c, "ldaps:// or tls = yes without TLS settings");
+				return;
+			}
+			if (!c->ldaps[c->cur]) {
+				send_starttls(c);
+				return;
+			}
+			if (start_tls(c) < 0)
+				return;
 		}
-		struct strbuf sb;
-		strbuf_init(&sb, LDAP_MSG_MAX);
-		encode_bind(&sb, c->dn, c->pw);
-		c->bind_id = new_id(c);
-		c->state = ST_BINDING;
-		send_msg(c, c->bind_id, &sb);
-		strbuf_free(&sb);
+		connected(c);
 		return;
 	case CONN_EV_DATA:
 		read_msgs(c);
@@ -880,5 +974,6 @@ ldap_client_free(struct ldap_client *c)
 	fail_list(q, "LDAP client closed");
 	free(c->dn);
 	free(c->pw);
+	tls_client_free(c->tls);
 	free(c);
 }
