@@ -75,6 +75,7 @@ class DovecotAuth(_Instance):
             'default_internal_group = %s' % ids.internal_group,
             'default_login_user = %s' % ids.login_user,
             'service auth {\n  unix_listener auth-client {\n    mode = 0666\n  }\n'
+            '  unix_listener auth-login {\n    mode = 0666\n  }\n'
             '  inet_listener auth-tcp {\n    address = %s\n    port = %d\n  }\n}' % (self.ip, self.port),
             'passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s\n}' % self.passwd_file,
             'passdb {\n  driver = sql\n  args = %s\n}' % self.sql_conf,
