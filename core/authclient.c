@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/passdb.h"
+#include "core/reqq.h"
 #include "core/sql_drv.h"
 #include "core/str.h"
 #include "core/tabescape.h"
@@ -28,12 +29,11 @@
 enum client_state { ST_DOWN, ST_CONNECTING, ST_READY };
 
 struct authclient_op {
+	struct reqq_item it;	/* first: the queue's lists link these */
 	struct authclient *c;
-	struct authclient_op *next;
 	char *line;		/* "AUTH\t" is written before it, the id and this after */
 	size_t len;
 	unsigned int id;
-	int retried;
 	struct loop_timer deadline;
 	authclient_cb *cb;	/* NULL: aborted, the answer is thrown away */
 	void *arg;
@@ -47,15 +47,13 @@ struct authclient {
 	enum client_state state;
 	int have_plain, reset;
 	unsigned int next_id;
-	struct authclient_op *queue, *sent;	/* not sent yet (FIFO) / in flight */
-	unsigned int nsent;
+	struct reqq q;
 	struct loop_timer kick;
-	unsigned int delay_s;
-	uint64_t retry_at;
 	char last_error[192];
 };
 
 static void client_kick(struct authclient *c);
+static void op_end(struct reqq_item *it, const char *error, void *arg);
 
 struct authclient *
 authclient_new(const char *where, unsigned int timeout_ms, char *err, size_t el)
@@ -71,6 +69,7 @@ authclient_new(const char *where, unsigned int timeout_ms, char *err, size_t el)
 	}
 	c->timeout_ms = timeout_ms;
 	c->next_id = 1;
+	reqq_init(&c->q, AUTHCLIENT_DELAY_MAX_S, op_end, c);
 	if (where[0] == '/') {
 		if (sql_addr_parse(where, 0, NULL, &c->addr, err, el) == 0)
 			return c;
@@ -182,93 +181,47 @@ op_error(struct authclient_op *op, const char *error)
 }
 
 static void
-fail_list(struct authclient_op *list, const char *error)
+op_end(struct reqq_item *it, const char *error, void *arg)
 {
-	while (list != NULL) {
-		struct authclient_op *next = list->next;
-		op_error(list, error);
-		list = next;
-	}
-}
-
-static int
-unlink_op(struct authclient_op **head, struct authclient_op *op)
-{
-	for (struct authclient_op **pp = head; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == op) {
-			*pp = op->next;
-			return 1;
-		}
-	return 0;
+	(void)arg;
+	op_error((struct authclient_op *)it, error);
 }
 
 /* ---- the connection ---- */
 
-/* The connection broke or could not be made. Before the handshake: waiting requests fail
- * and the delay grows. After: the requests in flight are sent again once. */
+/* The connection broke or could not be made (see reqq_broken). */
 static void
 conn_broken(struct authclient *c, const char *why)
 {
 	int was_ready = c->state == ST_READY;
-	struct authclient_op *requeue = NULL, **rt = &requeue, *failed = NULL, *next;
+	unsigned int delay;
 
 	str_fmt(c->last_error, sizeof(c->last_error), "auth(%s): %s", c->addr.name, why);
 	if (c->conn != NULL)
 		conn_free(c->conn);
 	c->conn = NULL;
 	c->state = ST_DOWN;
-	for (struct authclient_op *op = c->sent; op != NULL; op = next) {
-		next = op->next;
-		if (op->cb == NULL) {
-			op_free(op);
-		} else if (op->retried++ == 0) {
-			*rt = op;
-			rt = &op->next;
-		} else {
-			op->next = failed;
-			failed = op;
-		}
-	}
-	*rt = c->queue;
-	c->queue = requeue;
-	c->sent = NULL;
-	c->nsent = 0;
 	if (was_ready)
 		log_warnx("%s, reconnecting", c->last_error);
-	else {
-		struct authclient_op *q = c->queue;
-		c->delay_s = c->delay_s == 0 ? 1 : c->delay_s * 2 > AUTHCLIENT_DELAY_MAX_S ?
-		    AUTHCLIENT_DELAY_MAX_S : c->delay_s * 2;
-		c->retry_at = loop_now(c->loop) + c->delay_s * 1000ULL;
-		log_errorx("%s (next try in %u s)", c->last_error, c->delay_s);
-		c->queue = NULL;
-		fail_list(q, c->last_error);
-	}
-	fail_list(failed, c->last_error);
+	if ((delay = reqq_broken(&c->q, was_ready, c->last_error, loop_now(c->loop))) != 0)
+		log_errorx("%s (next try in %u s)", c->last_error, delay);
 	client_kick(c);
 }
 
 static void
 flush(struct authclient *c)
 {
-	struct authclient_op **tail = &c->sent;
-
-	while (*tail != NULL)
-		tail = &(*tail)->next;
-	while (c->state == ST_READY && c->queue != NULL && c->nsent < AUTHCLIENT_INFLIGHT_MAX) {
-		struct authclient_op *op = c->queue;
+	while (c->state == ST_READY && c->q.queue != NULL &&
+	    c->q.nsent < AUTHCLIENT_INFLIGHT_MAX) {
+		struct authclient_op *op = (struct authclient_op *)c->q.queue;
 		char head[32];
 		size_t hl;
 
-		c->queue = op->next;
-		op->next = NULL;
+		reqq_send(&c->q);
 		op->id = c->next_id;
 		c->next_id = c->next_id == 0xffffffffU ? 1 : c->next_id + 1;
 		hl = str_fmt(head, sizeof(head), "AUTH\t%u\t", op->id);
 		sql_write(c->conn, head, hl, op->line, op->len, "\n", 1);
-		*tail = op;
-		tail = &op->next;
-		c->nsent++;
 	}
 }
 
@@ -294,7 +247,7 @@ handshake_line(struct authclient *c, char *line)
 			return -1;
 		}
 		c->state = ST_READY;
-		c->delay_s = 0;
+		reqq_connected(&c->q);
 		conn_set_timeout(c->conn, 0);
 		flush(c);
 	}
@@ -306,7 +259,8 @@ static void
 answer_line(struct authclient *c, char *line, size_t len)
 {
 	struct authclient_reply r;
-	struct authclient_op **pp = &c->sent, *op;
+	struct reqq_item *it = c->q.sent;
+	struct authclient_op *op;
 	unsigned int id;
 	int k = authclient_reply_parse(line, len, &id, &r);
 
@@ -318,14 +272,14 @@ answer_line(struct authclient *c, char *line, size_t len)
 		}
 		return;		/* a command this client does not know */
 	}
-	while (*pp != NULL && (*pp)->id != id)
-		pp = &(*pp)->next;
-	if ((op = *pp) == NULL) {
+	while (it != NULL && ((struct authclient_op *)it)->id != id)
+		it = it->next;
+	if (it == NULL) {
 		conn_broken(c, "answer for a request that was not sent");
 		return;
 	}
-	*pp = op->next;
-	c->nsent--;
+	op = (struct authclient_op *)it;
+	(void)reqq_unlink(&c->q, it);
 	if (k == 0) {
 		/* PLAIN with an initial response needs no more round trips */
 		char cancel[32];
@@ -408,14 +362,9 @@ on_kick(struct loop_timer *t, void *arg)
 		flush(c);
 		return;
 	}
-	if (c->state != ST_DOWN || c->queue == NULL)
+	if (c->state != ST_DOWN || c->q.queue == NULL ||
+	    reqq_hold(&c->q, c->last_error, loop_now(c->loop)))
 		return;
-	if (loop_now(c->loop) < c->retry_at) {
-		struct authclient_op *q = c->queue;
-		c->queue = NULL;
-		fail_list(q, c->last_error);
-		return;
-	}
 	c->state = ST_CONNECTING;
 	c->have_plain = 0;
 	c->next_id = 1;
@@ -454,10 +403,11 @@ on_deadline(struct loop_timer *t, void *arg)
 	(void)t;
 	str_fmt(why, sizeof(why), "auth(%s): request timed out after %u ms", c->addr.name,
 	    c->timeout_ms);
-	if (!unlink_op(&c->queue, op)) {
-		if (!unlink_op(&c->sent, op))
-			return;
-		c->nsent--;
+	int was = reqq_unlink(&c->q, &op->it);
+
+	if (was == 0)
+		return;
+	if (was == 2) {
 		c->reset = 1;
 		client_kick(c);
 	}
@@ -534,10 +484,7 @@ authclient_plain(struct authclient *c, const struct passdb_request *req, authcli
 		op_free(op);
 		return NULL;
 	}
-	struct authclient_op **tail = &c->queue;
-	while (*tail != NULL)
-		tail = &(*tail)->next;
-	*tail = op;
+	reqq_push(&c->q, &op->it);
 	client_kick(c);
 	return op;
 }
@@ -547,11 +494,12 @@ authclient_op_abort(struct authclient_op *op)
 {
 	struct authclient *c = op->c;
 
-	if (unlink_op(&c->queue, op)) {
+	if (reqq_unlink(&c->q, &op->it) == 1) {
 		op_free(op);
 		return;
 	}
 	op->cb = NULL;	/* in flight: its answer is read and dropped */
+	op->it.dropped = 1;
 	if (c->loop != NULL)
 		loop_timer_cancel(c->loop, &op->deadline);
 }
@@ -559,8 +507,6 @@ authclient_op_abort(struct authclient_op *op)
 void
 authclient_free(struct authclient *c)
 {
-	struct authclient_op *q, *s;
-
 	if (c == NULL)
 		return;
 	if (c->loop != NULL)
@@ -568,10 +514,6 @@ authclient_free(struct authclient *c)
 	if (c->conn != NULL)
 		conn_free(c->conn);
 	c->conn = NULL;
-	q = c->queue;
-	s = c->sent;
-	c->queue = c->sent = NULL;
-	fail_list(s, "auth client closed");
-	fail_list(q, "auth client closed");
+	reqq_end_all(&c->q, "auth client closed");
 	free(c);
 }

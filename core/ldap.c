@@ -9,6 +9,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/reqq.h"
 #include "core/sql_drv.h"
 #include "core/str.h"
 #include "core/tls.h"
@@ -40,11 +41,11 @@
 enum client_state { ST_DOWN, ST_CONNECTING, ST_STARTTLS, ST_BINDING, ST_READY };
 
 struct ldap_op {
+	struct reqq_item it;	/* first: the queue's lists link these */
 	struct ldap_client *c;
-	struct ldap_op *next;
 	struct strbuf req;	/* the protocolOp, encoded */
 	long msgid;
-	int exclusive, retried;
+	int exclusive;
 	ldap_cb *cb;		/* NULL: aborted, the answer is thrown away */
 	void *arg;
 	struct ldap_result res;
@@ -64,16 +65,14 @@ struct ldap_client {
 	struct conn *conn;
 	enum client_state state;
 	long next_id, bind_id;
-	struct ldap_op *queue, *sent;	/* not sent yet (FIFO) / in flight */
-	unsigned int nsent;
+	struct reqq q;
 	int reset;		/* an aborted operation asked for a new connection */
 	struct loop_timer kick;
-	unsigned int delay_s;
-	uint64_t retry_at;
 	char last_error[160];
 };
 
 static void client_kick(struct ldap_client *c);
+static void op_end(struct reqq_item *it, const char *error, void *arg);
 
 /* ---- servers ---- */
 
@@ -193,6 +192,7 @@ ldap_client_new(const char *servers, const char *dn, const char *pw, char *err,
 		goto fail;
 	}
 	c->next_id = 1;
+	reqq_init(&c->q, LDAP_DELAY_MAX_S, op_end, c);
 	return c;
 fail:
 	ldap_client_free(c);
@@ -474,16 +474,11 @@ op_finish(struct ldap_op *op, const char *error, int code)
 	op_free(op);
 }
 
-/* Fails every operation of list, with the reason; list is detached first, as callbacks
- * may queue more. */
 static void
-fail_list(struct ldap_op *list, const char *error)
+op_end(struct reqq_item *it, const char *error, void *arg)
 {
-	while (list != NULL) {
-		struct ldap_op *next = list->next;
-		op_finish(list, error, -1);
-		list = next;
-	}
+	(void)arg;
+	op_finish((struct ldap_op *)it, error, -1);
 }
 
 /* polite: an UnbindRequest first (a client that goes away), else the socket is just
@@ -510,49 +505,24 @@ close_conn(struct ldap_client *c, int polite)
 static void
 conn_broken(struct ldap_client *c, const char *why)
 {
-	int was_ready = c->state == ST_READY;
-	struct ldap_op *requeue = NULL, **rt = &requeue, *failed = NULL, *next;
+	int was_ready = c->state == ST_READY, all_tried = 0;
+	unsigned int delay;
 
 	str_fmt(c->last_error, sizeof(c->last_error), "%s: %s", c->addrs[c->cur].name, why);
 	close_conn(c, 0);
-	for (struct ldap_op *op = c->sent; op != NULL; op = next) {
-		next = op->next;
-		if (op->cb == NULL) {
-			op_free(op);
-			continue;
-		}
-		op->res.nentries = op->res.nattrs = 0;
-		op->res.dn = NULL;
-		op->used = 0;
-		if (op->retried++ == 0) {
-			*rt = op;
-			rt = &op->next;
-		} else {
-			op->next = failed;
-			failed = op;
-		}
-	}
-	*rt = c->queue;
-	c->queue = requeue;
-	c->sent = NULL;
-	c->nsent = 0;
 	if (was_ready) {
 		log_warnx("ldap(%s): %s, reconnecting", c->addrs[c->cur].name, why);
 		c->tries = 0;
 	} else {
 		c->cur = (c->cur + 1) % c->naddrs;
 		if (++c->tries >= c->naddrs) {
-			struct ldap_op *q = c->queue;
 			c->tries = 0;
-			c->delay_s = c->delay_s == 0 ? 1 : c->delay_s * 2 > LDAP_DELAY_MAX_S ?
-			    LDAP_DELAY_MAX_S : c->delay_s * 2;
-			c->retry_at = loop_now(c->loop) + c->delay_s * 1000ULL;
-			log_errorx("ldap: %s (next try in %u s)", c->last_error, c->delay_s);
-			c->queue = NULL;
-			fail_list(q, c->last_error);
+			all_tried = 1;
 		}
 	}
-	fail_list(failed, c->last_error);
+	/* nothing is in flight before the connection is ready: only all_tried fails */
+	if ((delay = reqq_broken(&c->q, !all_tried, c->last_error, loop_now(c->loop))) != 0)
+		log_errorx("ldap: %s (next try in %u s)", c->last_error, delay);
 	client_kick(c);
 }
 
@@ -595,21 +565,17 @@ encode_bind(struct strbuf *sb, const char *dn, const char *pw)
 static void
 flush(struct ldap_client *c)
 {
-	struct ldap_op **tail = &c->sent;
-
-	while (*tail != NULL)
-		tail = &(*tail)->next;
-	while (c->state == ST_READY && c->queue != NULL && c->nsent < LDAP_INFLIGHT_MAX) {
-		struct ldap_op *op = c->queue;
-		if (c->sent != NULL && (op->exclusive || c->sent->exclusive))
+	while (c->state == ST_READY && c->q.queue != NULL && c->q.nsent < LDAP_INFLIGHT_MAX) {
+		struct ldap_op *op = (struct ldap_op *)c->q.queue;
+		if (c->q.sent != NULL && (op->exclusive || ((struct ldap_op *)c->q.sent)->exclusive))
 			break;
-		c->queue = op->next;
-		op->next = NULL;
+		reqq_send(&c->q);
+		/* sent once more after a lost connection: what came of it the first time goes */
+		op->res.nentries = op->res.nattrs = 0;
+		op->res.dn = NULL;
+		op->used = 0;
 		op->msgid = new_id(c);
 		send_msg(c, op->msgid, &op->req);
-		*tail = op;
-		tail = &op->next;
-		c->nsent++;
 	}
 }
 
@@ -622,7 +588,7 @@ connected(struct ldap_client *c)
 	if (c->dn == NULL) {
 		c->state = ST_READY;
 		c->tries = 0;
-		c->delay_s = 0;
+		reqq_connected(&c->q);
 		conn_set_timeout(c->conn, 0);
 		flush(c);
 		return;
@@ -704,7 +670,7 @@ handle_bind_answer(struct ldap_client *c, struct ber *body, unsigned int opt)
 	}
 	c->state = ST_READY;
 	c->tries = 0;
-	c->delay_s = 0;
+	reqq_connected(&c->q);
 	conn_set_timeout(c->conn, 0);
 	flush(c);
 }
@@ -715,11 +681,12 @@ static int
 handle_op_msg(struct ldap_client *c, long id, unsigned int opt, struct ber *body,
     struct ldap_op **done, long *code, char *msg, size_t msglen)
 {
-	struct ldap_op **pp = &c->sent, *op;
+	struct reqq_item *it = c->q.sent;
+	struct ldap_op *op;
 
-	while (*pp != NULL && (*pp)->msgid != id)
-		pp = &(*pp)->next;
-	if ((op = *pp) == NULL)
+	while (it != NULL && ((struct ldap_op *)it)->msgid != id)
+		it = it->next;
+	if ((op = (struct ldap_op *)it) == NULL)
 		return -1;
 	if (opt == OP_SEARCH_ENTRY) {
 		if (op->store == NULL && (op->store = malloc(LDAP_ENTRY_STORE)) == NULL)
@@ -732,8 +699,7 @@ handle_op_msg(struct ldap_client *c, long id, unsigned int opt, struct ber *body
 		return -1;
 	if (ldap_result_parse(body, code, msg, msglen) < 0)
 		return -1;
-	*pp = op->next;
-	c->nsent--;
+	(void)reqq_unlink(&c->q, it);
 	*done = op;
 	return 1;
 }
@@ -844,14 +810,9 @@ on_kick(struct loop_timer *t, void *arg)
 		flush(c);
 		return;
 	}
-	if (c->state != ST_DOWN || c->queue == NULL)
+	if (c->state != ST_DOWN || c->q.queue == NULL ||
+	    reqq_hold(&c->q, c->last_error, loop_now(c->loop)))
 		return;
-	if (loop_now(c->loop) < c->retry_at) {
-		struct ldap_op *q = c->queue;
-		c->queue = NULL;
-		fail_list(q, c->last_error);
-		return;
-	}
 	c->state = ST_CONNECTING;
 	c->conn = sql_connect(c->loop, &c->addrs[c->cur], conn_event, c);
 	if (c->conn == NULL) {
@@ -878,15 +839,11 @@ ldap_client_set_loop(struct ldap_client *c, struct loop *loop)
 static struct ldap_op *
 op_queue(struct ldap_client *c, struct ldap_op *op)
 {
-	struct ldap_op **tail = &c->queue;
-
 	if (op->req.error) {
 		op_free(op);
 		return NULL;
 	}
-	while (*tail != NULL)
-		tail = &(*tail)->next;
-	*tail = op;
+	reqq_push(&c->q, &op->it);
 	op->c = c;
 	client_kick(c);
 	return op;
@@ -944,13 +901,12 @@ ldap_op_abort(struct ldap_op *op, int close_it)
 {
 	struct ldap_client *c = op->c;
 
-	for (struct ldap_op **pp = &c->queue; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == op) {
-			*pp = op->next;
-			op_free(op);
-			return;
-		}
+	if (reqq_unlink(&c->q, &op->it) == 1) {
+		op_free(op);
+		return;
+	}
 	op->cb = NULL;	/* in flight: its answer is read and dropped */
+	op->it.dropped = 1;
 	if (close_it) {
 		c->reset = 1;
 		client_kick(c);
@@ -960,18 +916,12 @@ ldap_op_abort(struct ldap_op *op, int close_it)
 void
 ldap_client_free(struct ldap_client *c)
 {
-	struct ldap_op *q, *s;
-
 	if (c == NULL)
 		return;
 	if (c->loop != NULL)
 		loop_timer_cancel(c->loop, &c->kick);
 	close_conn(c, 1);
-	q = c->queue;
-	s = c->sent;
-	c->queue = c->sent = NULL;
-	fail_list(s, "LDAP client closed");
-	fail_list(q, "LDAP client closed");
+	reqq_end_all(&c->q, "LDAP client closed");
 	free(c->dn);
 	free(c->pw);
 	tls_client_free(c->tls);
