@@ -13,12 +13,8 @@ Uses bench/run.py's backend, load generator and CPU accounting. The proxy's CPU 
 process (mtool) or its login processes and master (Dovecot); the auth server's CPU per
 login is shown apart, from one more run per target. Not a test: nothing passes or fails."""
 
-import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -27,24 +23,8 @@ sys.path.insert(0, os.path.join(TOP, 'tests', 'integration'))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--logins', type=int, default=2000)
-    ap.add_argument('--warmup-logins', type=int, default=300)
-    ap.add_argument('--clients', type=int, default=50)
-    ap.add_argument('--users', type=int, default=200)
-    ap.add_argument('--runs', type=int, default=1)
-    ap.add_argument('--keep', action='store_true')
-    args = ap.parse_args()
-    args.sessions = 200
-
-    scratch = tempfile.mkdtemp(prefix='mtool-bench-authsrv.')
-    os.chmod(scratch, 0o755)
-    os.environ['TESTDIR'] = scratch
-    os.environ.setdefault('MTOOL', os.path.join(TOP, 'mtool'))
     import run as R
-    R.QUIET.update(enabled=False)
-    subprocess.run(['make', '-s', '-C', HERE], check=True)
+    args, scratch = R.passdb_bench(__doc__, 'authsrv', 2000, 300)
     import fixtures
     from authfix import AuthProxyd, DovecotAuth
 
@@ -85,11 +65,7 @@ def main():
                             R.med(rr, 'p99')))
         fixtures.stop(dv, px, au, be)
     finally:
-        fixtures.stop_all()
-        if not args.keep:
-            shutil.rmtree(scratch, ignore_errors=True)
-        else:
-            print('scratch directory kept: %s' % scratch, file=sys.stderr)
+        R.passdb_bench_done(args, scratch)
     print('%-18s %10s %14s %14s %9s' % ('proxy', 'logins/s', 'proxy CPU ms', 'auth CPU ms',
                                        'p99 ms'))
     for label, rate, cpu, aums, p99 in results:

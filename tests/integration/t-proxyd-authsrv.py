@@ -27,6 +27,17 @@ def routed(be, user, start):
                        start=start) is not None
 
 
+def login_again(px, seconds=20):
+    """Logs in every 0.5 s until it works (the driver's reconnect delay) or time runs out;
+    the last answer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        r, _ = login(px.imap_port, 'user1@example.org', 'pass')
+        if r.startswith('a OK') or time.monotonic() > deadline:
+            return r
+        time.sleep(0.5)
+
+
 def main():
     with DovecotBackend('be1') as be1, \
          DovecotBackend('be2', users={'sqluser@example.org': 'sqlpass',
@@ -88,12 +99,7 @@ def main():
                 report(px.wait_log(r'auth\(.*auth-client\)', timeout=2) is not None,
                        'auth server down: the failure is logged')
                 au.start()
-                deadline = time.monotonic() + 20
-                while True:
-                    r, _ = login(px.imap_port, 'user1@example.org', 'pass')
-                    if r.startswith('a OK') or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.5)
+                r = login_again(px)
                 report(r.startswith('a OK'), 'auth server back: logins work again', r)
 
                 # a stuck auth server: the driver's timeout (2 s), not a hang
@@ -110,12 +116,7 @@ def main():
                 finally:
                     for p in pids:
                         os.kill(p, signal.SIGCONT)
-                deadline = time.monotonic() + 20
-                while True:
-                    r, _ = login(px.imap_port, 'user1@example.org', 'pass')
-                    if r.startswith('a OK') or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.5)
+                r = login_again(px)
                 report(r.startswith('a OK'), 'auth server resumed (SIGCONT): logins work again', r)
             for p in (px, pt):
                 report(not p.check_log(), 'no crash or sanitizer report (%s)' % p.name,
