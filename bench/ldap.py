@@ -12,12 +12,8 @@ user's password "pass"). The proxy's CPU is its own process (mtool) or all of it
 processes (Dovecot: login and auth); slapd's CPU per login is shown apart. No auth cache.
 Not a test: nothing passes or fails."""
 
-import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -26,24 +22,8 @@ sys.path.insert(0, os.path.join(TOP, 'tests', 'integration'))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--logins', type=int, default=5000)
-    ap.add_argument('--warmup-logins', type=int, default=500)
-    ap.add_argument('--clients', type=int, default=50)
-    ap.add_argument('--users', type=int, default=200)
-    ap.add_argument('--runs', type=int, default=1)
-    ap.add_argument('--keep', action='store_true')
-    args = ap.parse_args()
-    args.sessions = 200
-
-    scratch = tempfile.mkdtemp(prefix='mtool-bench-ldap.')
-    os.chmod(scratch, 0o755)
-    os.environ['TESTDIR'] = scratch
-    os.environ.setdefault('MTOOL', os.path.join(TOP, 'mtool'))
     import run as R
-    R.QUIET.update(enabled=False)
-    subprocess.run(['make', '-s', '-C', HERE], check=True)
+    args, scratch = R.passdb_bench(__doc__, 'ldap', 5000, 500)
     import fixtures
     from ldapfix import DovecotLdapProxy, LdapProxyd, Slapd, ssha, write_ldap_conf
 
@@ -90,11 +70,7 @@ def main():
         ld.stop()
         fixtures.stop(be)
     finally:
-        fixtures.stop_all()
-        if not args.keep:
-            shutil.rmtree(scratch, ignore_errors=True)
-        else:
-            print('scratch directory kept: %s' % scratch, file=sys.stderr)
+        R.passdb_bench_done(args, scratch)
     print('%-13s %-18s %10s %14s %14s %9s' % ('password', 'proxy', 'logins/s', 'proxy CPU ms',
                                              'slapd CPU ms', 'p99 ms'))
     for how, label, rate, cpu, ldms, p99 in results:

@@ -242,6 +242,44 @@ def loadgen(*argv, timeout=600):
 
 # ---- 1. logins -----------------------------------------------------------------------------
 
+def passdb_bench(doc, name, logins, warmup, extra=None):
+    """What the passdb benchmarks (bench/sql.py, ldap.py, authsrv.py) share: their options
+    (--logins, --warmup-logins, --clients, --users, --runs, --keep; extra(parser) adds
+    more), a scratch directory as TESTDIR for the fixtures (import them after this), ./mtool
+    as MTOOL unless set, quiet-machine waits off, the load generator built.
+    Returns (args, scratch)."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--logins', type=int, default=logins)
+    ap.add_argument('--warmup-logins', type=int, default=warmup)
+    ap.add_argument('--clients', type=int, default=50)
+    ap.add_argument('--users', type=int, default=200)
+    ap.add_argument('--runs', type=int, default=1)
+    ap.add_argument('--keep', action='store_true')
+    if extra is not None:
+        extra(ap)
+    args = ap.parse_args()
+    args.sessions = 200
+    scratch = tempfile.mkdtemp(prefix='mtool-bench-%s.' % name)
+    os.chmod(scratch, 0o755)
+    os.environ['TESTDIR'] = scratch
+    os.environ.setdefault('MTOOL', os.path.join(TOP, 'mtool'))
+    QUIET.update(enabled=False)
+    subprocess.run(['make', '-s', '-C', os.path.join(TOP, 'bench')], check=True)
+    return args, scratch
+
+
+def passdb_bench_done(args, scratch):
+    """Stops every server the benchmark started; removes the scratch directory unless
+    --keep."""
+    import fixtures
+    fixtures.stop_all()
+    if not args.keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+    else:
+        print('scratch directory kept: %s' % scratch, file=sys.stderr)
+
+
 def bench_login(be, targets, args):
     """{label: [per-run dict]} for every target, runs interleaved."""
     res = {t.label: [] for t in targets}

@@ -12,12 +12,8 @@ backend checks the password, so the figures are the passdb path, not a crypt sch
 proxy's CPU is its own process (mtool) or all of its processes (Dovecot: login and auth);
 the database's CPU per login is shown apart. Not a test: nothing passes or fails."""
 
-import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -26,25 +22,10 @@ sys.path.insert(0, os.path.join(TOP, 'tests', 'integration'))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--logins', type=int, default=5000)
-    ap.add_argument('--warmup-logins', type=int, default=500)
-    ap.add_argument('--clients', type=int, default=50)
-    ap.add_argument('--users', type=int, default=200)
-    ap.add_argument('--runs', type=int, default=1)
-    ap.add_argument('--drivers', default='pgsql,mysql')
-    ap.add_argument('--keep', action='store_true')
-    args = ap.parse_args()
-    args.sessions = 200
-
-    scratch = tempfile.mkdtemp(prefix='mtool-bench-sql.')
-    os.chmod(scratch, 0o755)
-    os.environ['TESTDIR'] = scratch
-    os.environ.setdefault('MTOOL', os.path.join(TOP, 'mtool'))
     import run as R
-    R.QUIET.update(enabled=False)
-    subprocess.run(['make', '-s', '-C', HERE], check=True)
+    args, scratch = R.passdb_bench(__doc__, 'sql', 5000, 500,
+                                   extra=lambda ap: ap.add_argument('--drivers',
+                                                                    default='pgsql,mysql'))
     import fixtures
     from sqlfix import PgServer, MariaServer, DovecotSqlProxy, SqlProxyd, write_sql_conf
 
@@ -104,11 +85,7 @@ def main():
             db.stop()
         fixtures.stop(be)
     finally:
-        fixtures.stop_all()
-        if not args.keep:
-            shutil.rmtree(scratch, ignore_errors=True)
-        else:
-            print('scratch directory kept: %s' % scratch, file=sys.stderr)
+        R.passdb_bench_done(args, scratch)
     print('%-6s %-6s %-18s %10s %14s %12s %9s' % ('driver', 'cache', 'proxy', 'logins/s',
                                                  'proxy CPU ms', 'db CPU ms', 'p99 ms'))
     for d, c, label, rate, cpu, dbms, p99 in results:

@@ -9,8 +9,10 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/reqq.h"
 #include "core/sql_drv.h"
 #include "core/str.h"
+#include "core/tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,18 +31,21 @@
 #define OP_SEARCH_ENTRY	0x64
 #define OP_SEARCH_DONE	0x65
 #define OP_SEARCH_REF	0x73
+#define OP_EXTENDED_REQ	0x77
 #define OP_EXTENDED_RESP 0x78
+
+#define STARTTLS_OID	"1.3.6.1.4.1.1466.20037"	/* RFC 4511 section 4.14 */
 
 #define RESULT_SIZE_LIMIT	4
 
-enum client_state { ST_DOWN, ST_CONNECTING, ST_BINDING, ST_READY };
+enum client_state { ST_DOWN, ST_CONNECTING, ST_STARTTLS, ST_BINDING, ST_READY };
 
 struct ldap_op {
+	struct reqq_item it;	/* first: the queue's lists link these */
 	struct ldap_client *c;
-	struct ldap_op *next;
 	struct strbuf req;	/* the protocolOp, encoded */
 	long msgid;
-	int exclusive, retried;
+	int exclusive;
 	ldap_cb *cb;		/* NULL: aborted, the answer is thrown away */
 	void *arg;
 	struct ldap_result res;
@@ -50,22 +55,24 @@ struct ldap_op {
 
 struct ldap_client {
 	struct sql_addr addrs[LDAP_SERVERS_MAX];
+	char hosts[LDAP_SERVERS_MAX][128];	/* the name certificates are checked for */
+	unsigned char ldaps[LDAP_SERVERS_MAX];
 	size_t naddrs, cur, tries;
+	struct tls_client *tls;			/* NULL: no TLS settings given */
+	int starttls, verify;
 	char *dn, *pw;
 	struct loop *loop;
 	struct conn *conn;
 	enum client_state state;
 	long next_id, bind_id;
-	struct ldap_op *queue, *sent;	/* not sent yet (FIFO) / in flight */
-	unsigned int nsent;
+	struct reqq q;
 	int reset;		/* an aborted operation asked for a new connection */
 	struct loop_timer kick;
-	unsigned int delay_s;
-	uint64_t retry_at;
 	char last_error[160];
 };
 
 static void client_kick(struct ldap_client *c);
+static void op_end(struct reqq_item *it, const char *error, void *arg);
 
 /* ---- servers ---- */
 
@@ -79,9 +86,10 @@ hexval(int ch)
 }
 
 static int
-parse_server(struct sql_addr *a, const char *s, size_t n, char *err, size_t el)
+parse_server(struct sql_addr *a, char *host, unsigned char *ldaps, const char *s, size_t n,
+    char *err, size_t el)
 {
-	char host[128], path[108];
+	char path[108];
 	unsigned long port = 389;
 	const char *colon = NULL, *end = s + n;
 	size_t hl;
@@ -105,12 +113,10 @@ parse_server(struct sql_addr *a, const char *s, size_t n, char *err, size_t el)
 		}
 		return sql_addr_parse(path, 0, NULL, a, err, el);
 	}
-	if (n > 7 && strncmp(s, "ldaps://", 8) == 0) {
-		str_fmt(err, el, "%.*s: ldaps:// is not supported yet", (int)n, s);
-		return -1;
-	}
-	if (n > 6 && strncmp(s, "ldap://", 7) == 0) {
-		s += 7;
+	*ldaps = n > 7 && strncmp(s, "ldaps://", 8) == 0;
+	if (*ldaps || (n > 6 && strncmp(s, "ldap://", 7) == 0)) {
+		s += *ldaps ? 8 : 7;
+		port = *ldaps ? 636 : 389;
 		const char *slash = memchr(s, '/', (size_t)(end - s));
 		if (slash != NULL)
 			end = slash;
@@ -138,10 +144,10 @@ parse_server(struct sql_addr *a, const char *s, size_t n, char *err, size_t el)
 		if (colon + 1 == end || port == 0)
 			goto bad;
 	}
-	if (hl == 0 || hl >= sizeof(host))
+	if (hl == 0 || hl >= 128)
 		goto bad;
 	memcpy(host, s, hl);
-	host[hl] = '\0';
+	host[hl] = '\0';	/* the caller's, for the certificate check */
 	if (host[0] == '/')
 		goto bad;
 	return sql_addr_parse(host, (unsigned int)port, NULL, a, err, el);
@@ -170,7 +176,8 @@ ldap_client_new(const char *servers, const char *dn, const char *pw, char *err,
 			str_fmt(err, el, "more than %d LDAP servers", LDAP_SERVERS_MAX);
 			goto fail;
 		}
-		if (parse_server(&c->addrs[c->naddrs], p, n, err, el) < 0)
+		if (parse_server(&c->addrs[c->naddrs], c->hosts[c->naddrs], &c->ldaps[c->naddrs],
+		    p, n, err, el) < 0)
 			goto fail;
 		c->naddrs++;
 		p += n;
@@ -185,10 +192,23 @@ ldap_client_new(const char *servers, const char *dn, const char *pw, char *err,
 		goto fail;
 	}
 	c->next_id = 1;
+	reqq_init(&c->q, LDAP_DELAY_MAX_S, op_end, c);
 	return c;
 fail:
 	ldap_client_free(c);
 	return NULL;
+}
+
+int
+ldap_client_set_tls(struct ldap_client *c, const struct ldap_tls_set *set, char *err,
+    size_t el)
+{
+	tls_client_free(c->tls);
+	c->tls = sql_tls_client(set->ca_file, set->ca_dir, set->cert_file, set->key_file, err,
+	    el);
+	c->starttls = set->starttls;
+	c->verify = set->verify;
+	return c->tls != NULL ? 0 : -1;
 }
 
 /* ---- filters (RFC 4515) ---- */
@@ -454,16 +474,11 @@ op_finish(struct ldap_op *op, const char *error, int code)
 	op_free(op);
 }
 
-/* Fails every operation of list, with the reason; list is detached first, as callbacks
- * may queue more. */
 static void
-fail_list(struct ldap_op *list, const char *error)
+op_end(struct reqq_item *it, const char *error, void *arg)
 {
-	while (list != NULL) {
-		struct ldap_op *next = list->next;
-		op_finish(list, error, -1);
-		list = next;
-	}
+	(void)arg;
+	op_finish((struct ldap_op *)it, error, -1);
 }
 
 /* polite: an UnbindRequest first (a client that goes away), else the socket is just
@@ -490,49 +505,24 @@ close_conn(struct ldap_client *c, int polite)
 static void
 conn_broken(struct ldap_client *c, const char *why)
 {
-	int was_ready = c->state == ST_READY;
-	struct ldap_op *requeue = NULL, **rt = &requeue, *failed = NULL, *next;
+	int was_ready = c->state == ST_READY, all_tried = 0;
+	unsigned int delay;
 
 	str_fmt(c->last_error, sizeof(c->last_error), "%s: %s", c->addrs[c->cur].name, why);
 	close_conn(c, 0);
-	for (struct ldap_op *op = c->sent; op != NULL; op = next) {
-		next = op->next;
-		if (op->cb == NULL) {
-			op_free(op);
-			continue;
-		}
-		op->res.nentries = op->res.nattrs = 0;
-		op->res.dn = NULL;
-		op->used = 0;
-		if (op->retried++ == 0) {
-			*rt = op;
-			rt = &op->next;
-		} else {
-			op->next = failed;
-			failed = op;
-		}
-	}
-	*rt = c->queue;
-	c->queue = requeue;
-	c->sent = NULL;
-	c->nsent = 0;
 	if (was_ready) {
 		log_warnx("ldap(%s): %s, reconnecting", c->addrs[c->cur].name, why);
 		c->tries = 0;
 	} else {
 		c->cur = (c->cur + 1) % c->naddrs;
 		if (++c->tries >= c->naddrs) {
-			struct ldap_op *q = c->queue;
 			c->tries = 0;
-			c->delay_s = c->delay_s == 0 ? 1 : c->delay_s * 2 > LDAP_DELAY_MAX_S ?
-			    LDAP_DELAY_MAX_S : c->delay_s * 2;
-			c->retry_at = loop_now(c->loop) + c->delay_s * 1000ULL;
-			log_errorx("ldap: %s (next try in %u s)", c->last_error, c->delay_s);
-			c->queue = NULL;
-			fail_list(q, c->last_error);
+			all_tried = 1;
 		}
 	}
-	fail_list(failed, c->last_error);
+	/* nothing is in flight before the connection is ready: only all_tried fails */
+	if ((delay = reqq_broken(&c->q, !all_tried, c->last_error, loop_now(c->loop))) != 0)
+		log_errorx("ldap: %s (next try in %u s)", c->last_error, delay);
 	client_kick(c);
 }
 
@@ -575,22 +565,91 @@ encode_bind(struct strbuf *sb, const char *dn, const char *pw)
 static void
 flush(struct ldap_client *c)
 {
-	struct ldap_op **tail = &c->sent;
-
-	while (*tail != NULL)
-		tail = &(*tail)->next;
-	while (c->state == ST_READY && c->queue != NULL && c->nsent < LDAP_INFLIGHT_MAX) {
-		struct ldap_op *op = c->queue;
-		if (c->sent != NULL && (op->exclusive || c->sent->exclusive))
+	while (c->state == ST_READY && c->q.queue != NULL && c->q.nsent < LDAP_INFLIGHT_MAX) {
+		struct ldap_op *op = (struct ldap_op *)c->q.queue;
+		if (c->q.sent != NULL && (op->exclusive || ((struct ldap_op *)c->q.sent)->exclusive))
 			break;
-		c->queue = op->next;
-		op->next = NULL;
+		reqq_send(&c->q);
+		/* sent once more after a lost connection: what came of it the first time goes */
+		op->res.nentries = op->res.nattrs = 0;
+		op->res.dn = NULL;
+		op->used = 0;
 		op->msgid = new_id(c);
 		send_msg(c, op->msgid, &op->req);
-		*tail = op;
-		tail = &op->next;
-		c->nsent++;
 	}
+}
+
+/* Plaintext or TLS under way: the bind as dn, or ready at once. */
+static void
+connected(struct ldap_client *c)
+{
+	struct strbuf sb;
+
+	if (c->dn == NULL) {
+		c->state = ST_READY;
+		c->tries = 0;
+		reqq_connected(&c->q);
+		conn_set_timeout(c->conn, 0);
+		flush(c);
+		return;
+	}
+	strbuf_init(&sb, LDAP_MSG_MAX);
+	encode_bind(&sb, c->dn, c->pw);
+	c->bind_id = new_id(c);
+	c->state = ST_BINDING;
+	send_msg(c, c->bind_id, &sb);
+	strbuf_free(&sb);
+}
+
+/* TLS on the connection: the server's name is checked (tls_require_cert demand/hard). */
+static int
+start_tls(struct ldap_client *c)
+{
+	struct tls *t = tls_new_client(c->tls, c->hosts[c->cur][0] != '\0' ?
+	    c->hosts[c->cur] : NULL, c->verify);
+
+	if (t == NULL || conn_start_tls(c->conn, t) < 0) {
+		conn_broken(c, "TLS initialization failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* RFC 4511 section 4.14: an ExtendedRequest for StartTLS, before anything else. */
+static void
+send_starttls(struct ldap_client *c)
+{
+	struct strbuf sb;
+	size_t start;
+
+	strbuf_init(&sb, 64);
+	start = ber_begin(&sb, OP_EXTENDED_REQ);
+	ber_put_octets(&sb, 0x80, STARTTLS_OID, sizeof(STARTTLS_OID) - 1);
+	ber_end(&sb, start);
+	c->bind_id = new_id(c);
+	c->state = ST_STARTTLS;
+	send_msg(c, c->bind_id, &sb);
+	strbuf_free(&sb);
+}
+
+static void
+handle_starttls_answer(struct ldap_client *c, struct ber *body, unsigned int opt)
+{
+	char msg[128], why[192];
+	long code;
+
+	if (opt != OP_EXTENDED_RESP || ldap_result_parse(body, &code, msg, sizeof(msg)) < 0) {
+		conn_broken(c, "bad answer to StartTLS");
+		return;
+	}
+	if (code != 0) {
+		str_fmt(why, sizeof(why), "StartTLS refused: resultCode %ld%s%s", code,
+		    msg[0] ? ": " : "", msg);
+		conn_broken(c, why);
+		return;
+	}
+	if (start_tls(c) == 0)
+		connected(c);
 }
 
 static void
@@ -611,7 +670,7 @@ handle_bind_answer(struct ldap_client *c, struct ber *body, unsigned int opt)
 	}
 	c->state = ST_READY;
 	c->tries = 0;
-	c->delay_s = 0;
+	reqq_connected(&c->q);
 	conn_set_timeout(c->conn, 0);
 	flush(c);
 }
@@ -622,11 +681,12 @@ static int
 handle_op_msg(struct ldap_client *c, long id, unsigned int opt, struct ber *body,
     struct ldap_op **done, long *code, char *msg, size_t msglen)
 {
-	struct ldap_op **pp = &c->sent, *op;
+	struct reqq_item *it = c->q.sent;
+	struct ldap_op *op;
 
-	while (*pp != NULL && (*pp)->msgid != id)
-		pp = &(*pp)->next;
-	if ((op = *pp) == NULL)
+	while (it != NULL && ((struct ldap_op *)it)->msgid != id)
+		it = it->next;
+	if ((op = (struct ldap_op *)it) == NULL)
 		return -1;
 	if (opt == OP_SEARCH_ENTRY) {
 		if (op->store == NULL && (op->store = malloc(LDAP_ENTRY_STORE)) == NULL)
@@ -639,8 +699,7 @@ handle_op_msg(struct ldap_client *c, long id, unsigned int opt, struct ber *body
 		return -1;
 	if (ldap_result_parse(body, code, msg, msglen) < 0)
 		return -1;
-	*pp = op->next;
-	c->nsent--;
+	(void)reqq_unlink(&c->q, it);
 	*done = op;
 	return 1;
 }
@@ -668,13 +727,16 @@ read_msgs(struct ldap_client *c)
 			conn_broken(c, "the server gave notice of disconnection");
 			return;
 		}
-		if (c->state == ST_BINDING) {
+		if (c->state == ST_BINDING || c->state == ST_STARTTLS) {
 			if (id != c->bind_id) {
 				conn_broken(c, "answer before the bind's");
 				return;
 			}
 			conn_consume(c->conn, total);
-			handle_bind_answer(c, &body, opt);
+			if (c->state == ST_STARTTLS)
+				handle_starttls_answer(c, &body, opt);
+			else
+				handle_bind_answer(c, &body, opt);
 			continue;
 		}
 		r = handle_op_msg(c, id, opt, &body, &done, &code, msg, sizeof(msg));
@@ -705,21 +767,19 @@ conn_event(struct conn *conn, enum conn_event ev, void *arg)
 	(void)conn;
 	switch (ev) {
 	case CONN_EV_CONNECTED:
-		if (c->dn == NULL) {
-			c->state = ST_READY;
-			c->tries = 0;
-			c->delay_s = 0;
-			conn_set_timeout(c->conn, 0);
-			flush(c);
-			return;
+		if (c->ldaps[c->cur] || c->starttls) {
+			if (c->tls == NULL) {
+				conn_broken(c, "ldaps:// or tls = yes without TLS settings");
+				return;
+			}
+			if (!c->ldaps[c->cur]) {
+				send_starttls(c);
+				return;
+			}
+			if (start_tls(c) < 0)
+				return;
 		}
-		struct strbuf sb;
-		strbuf_init(&sb, LDAP_MSG_MAX);
-		encode_bind(&sb, c->dn, c->pw);
-		c->bind_id = new_id(c);
-		c->state = ST_BINDING;
-		send_msg(c, c->bind_id, &sb);
-		strbuf_free(&sb);
+		connected(c);
 		return;
 	case CONN_EV_DATA:
 		read_msgs(c);
@@ -750,14 +810,9 @@ on_kick(struct loop_timer *t, void *arg)
 		flush(c);
 		return;
 	}
-	if (c->state != ST_DOWN || c->queue == NULL)
+	if (c->state != ST_DOWN || c->q.queue == NULL ||
+	    reqq_hold(&c->q, c->last_error, loop_now(c->loop)))
 		return;
-	if (loop_now(c->loop) < c->retry_at) {
-		struct ldap_op *q = c->queue;
-		c->queue = NULL;
-		fail_list(q, c->last_error);
-		return;
-	}
 	c->state = ST_CONNECTING;
 	c->conn = sql_connect(c->loop, &c->addrs[c->cur], conn_event, c);
 	if (c->conn == NULL) {
@@ -784,15 +839,11 @@ ldap_client_set_loop(struct ldap_client *c, struct loop *loop)
 static struct ldap_op *
 op_queue(struct ldap_client *c, struct ldap_op *op)
 {
-	struct ldap_op **tail = &c->queue;
-
 	if (op->req.error) {
 		op_free(op);
 		return NULL;
 	}
-	while (*tail != NULL)
-		tail = &(*tail)->next;
-	*tail = op;
+	reqq_push(&c->q, &op->it);
 	op->c = c;
 	client_kick(c);
 	return op;
@@ -850,13 +901,12 @@ ldap_op_abort(struct ldap_op *op, int close_it)
 {
 	struct ldap_client *c = op->c;
 
-	for (struct ldap_op **pp = &c->queue; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == op) {
-			*pp = op->next;
-			op_free(op);
-			return;
-		}
+	if (reqq_unlink(&c->q, &op->it) == 1) {
+		op_free(op);
+		return;
+	}
 	op->cb = NULL;	/* in flight: its answer is read and dropped */
+	op->it.dropped = 1;
 	if (close_it) {
 		c->reset = 1;
 		client_kick(c);
@@ -866,19 +916,14 @@ ldap_op_abort(struct ldap_op *op, int close_it)
 void
 ldap_client_free(struct ldap_client *c)
 {
-	struct ldap_op *q, *s;
-
 	if (c == NULL)
 		return;
 	if (c->loop != NULL)
 		loop_timer_cancel(c->loop, &c->kick);
 	close_conn(c, 1);
-	q = c->queue;
-	s = c->sent;
-	c->queue = c->sent = NULL;
-	fail_list(s, "LDAP client closed");
-	fail_list(q, "LDAP client closed");
+	reqq_end_all(&c->q, "LDAP client closed");
 	free(c->dn);
 	free(c->pw);
+	tls_client_free(c->tls);
 	free(c);
 }

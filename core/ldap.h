@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* core/ldap.h: an LDAPv3 client connection on the event loop (RFC 4511): simple binds
- * and searches, no library. One connection to the first of its servers that answers,
+ * and searches, StartTLS and ldaps://, no library. One connection to the first of its servers that answers,
  * bound as dn (when given) each time it connects; searches are pipelined, a bind waits
  * until nothing else is in flight and holds the connection until its answer. A lost
  * connection is made again for the next request; operations in flight when it broke are
@@ -43,12 +43,25 @@ struct ldap_client;
 struct ldap_op;
 struct loop;
 
-/* servers: "ldap://host[:port]", "ldapi://<%2F-encoded path>" or "host[:port]" (IP
+/* servers: "ldap://host[:port]", "ldaps://host[:port]" (TLS from the start, port 636:
+ * see ldap_client_set_tls), "ldapi://<%2F-encoded path>" or "host[:port]" (IP
  * addresses and localhost: there is no resolver here), space- or comma-separated.
  * dn NULL: no bind at connect. NULL with the reason in err. */
 struct ldap_client *ldap_client_new(const char *servers, const char *dn, const char *pw,
     char *err, size_t errlen);
 void ldap_client_set_loop(struct ldap_client *, struct loop *);
+
+/* TLS for ldaps:// servers, and StartTLS (RFC 4511 4.14) before the bind on the others
+ * when starttls is set: trust anchors from ca_file and/or ca_dir (both NULL: the system
+ * store), an optional client certificate; verify: the chain and the server's name as
+ * the URI gives it (an IP address is matched as text against the DNS names). 0, or -1
+ * with err. */
+struct ldap_tls_set {
+	const char *ca_file, *ca_dir, *cert_file, *key_file;
+	int starttls, verify;
+};
+int ldap_client_set_tls(struct ldap_client *, const struct ldap_tls_set *, char *err,
+    size_t errlen);
 
 /* Checks an RFC 4515 filter string; 0, or -1 with the reason in err. */
 int ldap_filter_check(const char *filter, char *err, size_t errlen);

@@ -70,7 +70,7 @@ struct passdb_chain;
 /* An empty chain, or NULL if out of memory. */
 struct passdb_chain *passdb_chain_new(void);
 
-/* Appends one passdb { } block. driver: "passwd-file", "static", "sql" or "ldap".
+/* Appends one passdb { } block. driver: "passwd-file", "static", "sql", "ldap" or "auth".
  *   passwd-file args: [scheme=S] [username_format=F] PATH (Dovecot's order: options
  *     first; the first word starting with '/' is the path and the rest of args with it).
  *     S defaults to CRYPT, F to %u. PATH may hold %-variables (per-domain files: the
@@ -85,6 +85,8 @@ struct passdb_chain *passdb_chain_new(void);
  *   sql args: the path of a dovecot-sql.conf.ext (core/passdb_sql.h); it connects once
  *     passdb_chain_set_loop() gives it the loop.
  *   ldap args: the path of a dovecot-ldap.conf.ext (core/passdb_ldap.h), likewise.
+ *   auth args: "[timeout=SECS] SOCKET": a Dovecot auth server's client socket (a path
+ *     or host:port) checks the password and gives the fields (core/passdb_auth.h).
  * The result rules take Dovecot's words: return-ok, return, return-fail, continue,
  * continue-ok, continue-fail. NULL means the default: success return-ok, failure
  * continue, internalfail continue.

@@ -5,6 +5,7 @@
  * and a file that vanished is forgotten (Dovecot frees it too). */
 #include "core/passdb_drv.h"
 #include "core/feature.h"
+#include "core/passdb_auth.h"
 #include "core/passdb_ldap.h"
 #include "core/passdb_sql.h"
 #include "core/password.h"
@@ -23,7 +24,8 @@ struct passdb_arg {
 	char *value;	/* NULL: no '=' */
 };
 
-enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC, DRIVER_SQL, DRIVER_LDAP };
+/* DRIVER_OPS: a driver in its own file behind struct passdb_drv_ops (its row says which) */
+enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC, DRIVER_SQL, DRIVER_LDAP, DRIVER_OPS };
 
 /* The registration table: a driver of a feature (mk/features.mk) that is out of this
  * build has its row in absent_drivers[] instead, so that its name is "not supported by
@@ -32,16 +34,19 @@ enum passdb_driver { DRIVER_PASSWD_FILE, DRIVER_STATIC, DRIVER_SQL, DRIVER_LDAP 
 static const struct {
 	const char *name;
 	enum passdb_driver driver;
+	const struct passdb_drv_ops *ops;
 } drivers[] = {
-	{ "passwd-file", DRIVER_PASSWD_FILE },
-	{ "static", DRIVER_STATIC },
-	FEATURE_IF(MTOOL_WITH_SQL, { "sql", DRIVER_SQL },)
-	FEATURE_IF(MTOOL_WITH_LDAP, { "ldap", DRIVER_LDAP },)
+	{ "passwd-file", DRIVER_PASSWD_FILE, NULL },
+	{ "static", DRIVER_STATIC, NULL },
+	FEATURE_IF(MTOOL_WITH_SQL, { "sql", DRIVER_SQL, NULL },)
+	FEATURE_IF(MTOOL_WITH_LDAP, { "ldap", DRIVER_LDAP, NULL },)
+	FEATURE_IF(MTOOL_WITH_AUTH_CLIENT, { "auth", DRIVER_OPS, &passdb_auth_ops },)
 };
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
 static const char *const absent_drivers[] = {
 	FEATURE_IF_NOT(MTOOL_WITH_SQL, "sql",)
 	FEATURE_IF_NOT(MTOOL_WITH_LDAP, "ldap",)
+	FEATURE_IF_NOT(MTOOL_WITH_AUTH_CLIENT, "auth",)
 	NULL
 };
 
@@ -60,6 +65,9 @@ struct passdb_drv {
 	/* sql */
 	struct passdb_sql *sql;
 	struct passdb_ldap *ldap;
+	/* a DRIVER_OPS driver */
+	const struct passdb_drv_ops *ops;
+	void *odb;
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -451,9 +459,13 @@ passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
 	else if (db->driver == DRIVER_SQL) {
 		db->sql = passdb_sql_new(args, eb, el);
 		r = db->sql != NULL ? 0 : -1;
-	} else {
+	} else if (db->driver == DRIVER_LDAP) {
 		db->ldap = passdb_ldap_new(args, eb, el);
 		r = db->ldap != NULL ? 0 : -1;
+	} else {
+		db->ops = drivers[i].ops;
+		db->odb = db->ops->create(args, eb, el);
+		r = db->odb != NULL ? 0 : -1;
 	}
 	if (r < 0) {
 		passdb_drv_free(db);
@@ -465,6 +477,8 @@ passdb_drv_new(const char *driver, const char *args, char *eb, size_t el)
 const char *
 passdb_drv_name(const struct passdb_drv *db)
 {
+	if (db->driver == DRIVER_OPS)
+		return db->ops->name;
 	for (size_t i = 0; i < NDRIVERS; i++)
 		if (drivers[i].driver == db->driver)
 			return drivers[i].name;
@@ -483,6 +497,8 @@ passdb_drv_lookup(struct passdb_drv *db, struct passdb_lookup *L)
 		break;
 	case DRIVER_LDAP:
 		return passdb_ldap_lookup(db->ldap, L);
+	case DRIVER_OPS:
+		return db->ops->lookup(db->odb, L);
 	}
 	return passdb_sql_lookup(db->sql, L);
 }
@@ -494,6 +510,8 @@ passdb_drv_cancel(struct passdb_drv *db, struct passdb_lookup *L, int expired)
 		passdb_sql_cancel(db->sql, L, expired);
 	else if (db->driver == DRIVER_LDAP)
 		passdb_ldap_cancel(db->ldap, L, expired);
+	else if (db->driver == DRIVER_OPS)
+		db->ops->cancel(db->odb, L, expired);
 }
 
 const char *
@@ -509,6 +527,8 @@ passdb_drv_set_loop(struct passdb_drv *db, struct loop *loop)
 		passdb_sql_set_loop(db->sql, loop);
 	else if (db->driver == DRIVER_LDAP)
 		passdb_ldap_set_loop(db->ldap, loop);
+	else if (db->driver == DRIVER_OPS)
+		db->ops->set_loop(db->odb, loop);
 }
 
 void
@@ -530,5 +550,7 @@ passdb_drv_free(struct passdb_drv *db)
 	free(db->password);
 	passdb_sql_free(db->sql);
 	passdb_ldap_free(db->ldap);
+	if (db->ops != NULL && db->odb != NULL)
+		db->ops->destroy(db->odb);
 	free(db);
 }

@@ -44,6 +44,8 @@ static const char *const known_keys[] = {
 	"auth_bind", "auth_bind_userdn", "default_pass_scheme", "ldap_version", "tls",
 	"user_attrs", "user_filter", "iterate_attrs", "iterate_filter", "debug_level",
 	"sasl_bind", "blocking", "ldaprc_path", "ldap_debug", "userdb_warning_disable",
+	"tls_ca_cert_file", "tls_ca_cert_dir", "tls_cert_file", "tls_key_file",
+	"tls_require_cert", "tls_cipher_suite",
 };
 
 static int
@@ -176,12 +178,25 @@ passdb_ldap_new(const char *args, char *eb, size_t el)
 		    s < 0 ? scope : deref);
 		goto fail;
 	}
-	if (strcmp(version, "3") != 0 || strcasecmp(tls, "no") != 0 ||
-	    strcasecmp(sasl, "no") != 0) {
-		str_fmt(eb, el, "ldap %s: mtool speaks LDAPv3 with simple binds and without "
-		    "TLS (ldap_version = %s, tls = %s, sasl_bind = %s)", args, version, tls, sasl);
+	if (strcmp(version, "3") != 0 || strcasecmp(sasl, "no") != 0) {
+		str_fmt(eb, el, "ldap %s: mtool speaks LDAPv3 with simple binds (ldap_version = "
+		    "%s, sasl_bind = %s)", args, version, sasl);
 		goto fail;
 	}
+	/* OpenLDAP's TLS_REQCERT words; its default (Dovecot leaves it to libldap) is demand */
+	static const char *const reqcerts[] = { "never", "allow", "try", "demand", "hard" };
+	const char *reqcert = conf_get(root, "tls_require_cert", "demand");
+	int rc = word(reqcert, reqcerts, 5), use_tls = strcasecmp(tls, "yes") == 0;
+	if ((!use_tls && strcasecmp(tls, "no") != 0) || rc < 0) {
+		str_fmt(eb, el, "ldap %s: %s: %s", args, rc < 0 ? "Unknown tls_require_cert" :
+		    "tls must be yes or no", rc < 0 ? reqcert : tls);
+		goto fail;
+	}
+	struct ldap_tls_set ts = {
+		conf_get(root, "tls_ca_cert_file", NULL), conf_get(root, "tls_ca_cert_dir", NULL),
+		conf_get(root, "tls_cert_file", NULL), conf_get(root, "tls_key_file", NULL),
+		use_tls, rc >= 2,
+	};
 	if ((pl = calloc(1, sizeof(*pl))) == NULL)
 		goto nomem;
 	pl->scope = (enum ldap_scope)s;
@@ -212,6 +227,12 @@ passdb_ldap_new(const char *args, char *eb, size_t el)
 	    sizeof(err))) == NULL ||
 	    (pl->auth_bind && (pl->auth = ldap_client_new(uris, NULL, NULL, err,
 	    sizeof(err))) == NULL)) {
+		str_fmt(eb, el, "ldap %s: %s", args, err);
+		goto fail;
+	}
+	if ((use_tls || strstr(uris, "ldaps://") != NULL) &&
+	    (ldap_client_set_tls(pl->client, &ts, err, sizeof(err)) < 0 ||
+	    (pl->auth != NULL && ldap_client_set_tls(pl->auth, &ts, err, sizeof(err)) < 0))) {
 		str_fmt(eb, el, "ldap %s: %s", args, err);
 		goto fail;
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* core/passdb_ldap.h: Dovecot's passdb driver "ldap": args is the path of a
  * dovecot-ldap.conf.ext (uris or hosts, dn, dnpass, base, scope, deref, pass_filter,
- * pass_attrs, auth_bind, auth_bind_userdn, default_pass_scheme, ldap_version = 3; the
+ * pass_attrs, auth_bind, auth_bind_userdn, default_pass_scheme, ldap_version = 3, tls and
+ * tls_ca_cert_file/_dir, tls_cert_file, tls_key_file, tls_require_cert; the
  * userdb and iterate settings are accepted and unused). The lookup is a search with
  * pass_filter (each variable's value escaped as RFC 4515 says) on a connection bound as
  * dn; pass_attrs maps the entry's attributes to passdb fields. With auth_bind the

@@ -23,6 +23,8 @@ FEATURE.DOVEADM_DIRECTOR := applets/doveadm/cmd_director*.c applets/doveadm/dirc
 FEATURE.DOVEADM_REPLICATOR := applets/doveadm/cmd_replicator*.c
 FEATURE.SQL              := core/sql.c core/pgsql.c core/mysql.c core/passdb_sql.c tests/unit/test_sql.c
 FEATURE.LDAP             := core/ldap.c core/ber.c core/passdb_ldap.c tests/unit/test_ldap.c
+# passdb driver auth: a Dovecot auth server over its auth-client protocol
+FEATURE.AUTH_CLIENT      := core/passdb_auth.c core/authclient.c tests/unit/test_authclient.c
 FEATURE.BACKEND_TLS      := applets/proxyd/ssl_backend.c
 FEATURE.DNS              := core/dns.c core/dnspkt.c core/hostres.c tests/unit/test_dnspkt.c
 FEATURE.HAPROXY          := core/haproxy.c applets/proxyd/haproxy_accept.c tests/unit/test_haproxy.c

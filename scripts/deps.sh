@@ -10,7 +10,7 @@
 #   scripts/deps.sh cross    Debian's cross compilers and qemu-user-static (make check-cross)
 set -eu
 build="make gcc musl-tools dpkg-dev libbearssl-dev file python3 clang libclang-rt-14-dev"
-peers="haproxy dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-managesieved dovecot-sieve dovecot-pgsql dovecot-mysql dovecot-ldap slapd ldap-utils postgresql mariadb-server mariadb-client curl socat openssl iproute2 prometheus python3-prometheus-client"
+peers="haproxy dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-submissiond dovecot-managesieved dovecot-sieve dovecot-pgsql dovecot-mysql dovecot-ldap dovecot-sqlite slapd ldap-utils postgresql mariadb-server mariadb-client curl socat openssl iproute2 prometheus python3-prometheus-client"
 man="mandoc groff-base"
 bench="nginx-light libnginx-mod-mail"
 # packaging tests: the image (podman, CA bundle), systemd units, logrotate, the OpenWrt

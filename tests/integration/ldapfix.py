@@ -51,8 +51,14 @@ class Slapd(_Server):
     kind = 'slapd'
     stop_signal = signal.SIGTERM
 
-    def __init__(self, users, name='slapd'):
+    def __init__(self, users, name='slapd', tls=None):
+        """tls: a tlsfix.make_cert() leaf (with 'ca': the CA's certificate file): slapd
+        also listens on ldaps:// (.uri_ldaps), offers StartTLS, and refuses plaintext
+        operations on TCP (security tls=1; ldapi:// counts as secure)."""
         self.name = name
+        self.tls = tls
+        self.ldaps_port = free_port() if tls else 0
+        self.uri_ldaps = 'ldaps://127.0.0.1:%d' % self.ldaps_port if tls else ''
         self.dir = os.path.join(TESTDIR, name)
         self.port = free_port()
         self.socket = os.path.join(self.dir, 'ldapi')
@@ -69,6 +75,10 @@ class Slapd(_Server):
         with open(os.path.join(self.dir, 'mailproxy.schema'), 'w') as f:
             f.write(SCHEMA)
         with open(self.conf, 'w') as f:
+            if self.tls:    # global settings: before the database
+                f.write('TLSCertificateFile %s\nTLSCertificateKeyFile %s\n'
+                        'TLSCACertificateFile %s\nsecurity tls=1\n'
+                        % (self.tls['cert'], self.tls['key'], self.tls['ca']))
             f.write('include /etc/ldap/schema/core.schema\n'
                     'include /etc/ldap/schema/cosine.schema\n'
                     'include /etc/ldap/schema/inetorgperson.schema\n'
@@ -86,6 +96,7 @@ class Slapd(_Server):
                     '  by dn.exact="%s" read\n  by anonymous auth\n  by * none\n'
                     'access to * by * read\n'
                     % (self.dir, self.dir, SUFFIX, SUFFIX, self.dir, SERVICE_DN))
+
         ldif = ['dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n' % SUFFIX,
                 'dn: %s\nobjectClass: organizationalUnit\nou: people\n' % PEOPLE,
                 'dn: %s\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n'
@@ -104,8 +115,10 @@ class Slapd(_Server):
             raise RuntimeError('slapadd failed:\n%s' % r.stdout.decode(errors='replace'))
 
     def start(self):
-        self._spawn(['slapd', '-d', '0', '-f', self.conf, '-h',
-                     '%s/ %s' % (self.uri_tcp, self.uri_unix)])
+        urls = '%s/ %s' % (self.uri_tcp, self.uri_unix)
+        if self.tls:
+            urls += ' %s/' % self.uri_ldaps
+        self._spawn(['slapd', '-d', '0', '-f', self.conf, '-h', urls])
         self.wait_ready()
         return self
 

@@ -30,7 +30,7 @@ testing "every error at once, with file:line" "$MTOOL proxyd -c bad2.conf 2>&1 |
 bad2.conf:12: protocols: 'smtp' is not proxied by this version of proxyd (imap, pop3, lmtp, submission, sieve)
 bad2.conf:2: auth_failure_delay: invalid time interval 'soon'
 bad2.conf:5: port: number '99999' is too large (max 65535)
-bad2.conf:8: passdb: Unknown passdb driver 'nosuch' (mtool has passwd-file, static, sql and ldap)
+bad2.conf:8: passdb: Unknown passdb driver 'nosuch' (mtool has passwd-file, static, sql, ldap and auth)
 proxyd: not started: fix the configuration above"
 
 cat >syntax.conf <<'CONF'

@@ -161,13 +161,17 @@ TEST(passdb_ldap_conf_errors)
 		{ "uris = ldap://127.0.0.1\nbase = dc=x\nfilter = (uid=%u)\n",
 		    ":3: Unknown setting: filter" },
 		{ "base = dc=x\n", "neither uris nor hosts set" },
-		{ "uris = ldaps://127.0.0.1\n", "ldaps:// is not supported yet" },
+		{ "uris = ldaps://127.0.0.1\ntls_ca_cert_file = /nonexistent/ca.pem\n",
+		    "/nonexistent/ca.pem" },
+		{ "uris = ldaps://127.0.0.1:0\n", "bad LDAP server" },
 		{ "uris = ldap://host.example.org\n", "no resolver" },
 		{ "uris = 127.0.0.1:99999\n", "bad LDAP server" },
 		{ "uris = ldapi://relative\n", "needs the socket's path" },
 		{ "uris = 127.0.0.1\nscope = everything\n", "Unknown scope: everything" },
 		{ "uris = 127.0.0.1\nldap_version = 2\n", "LDAPv3" },
-		{ "uris = 127.0.0.1\ntls = yes\n", "without TLS" },
+		{ "uris = 127.0.0.1\ntls = maybe\n", "tls must be yes or no" },
+		{ "uris = 127.0.0.1\ntls = yes\ntls_require_cert = sometimes\n",
+		    "Unknown tls_require_cert: sometimes" },
 		{ "uris = 127.0.0.1\npass_filter = (uid=%q)\n", "Unknown variable" },
 		{ "uris = 127.0.0.1\npass_attrs = =x=%{ldap:}\n", "bad %{ldap:...}" },
 		{ "uris = 127.0.0.1\ndefault_pass_scheme = NOPE\n", "Unknown default_pass_scheme" },
@@ -192,7 +196,8 @@ TEST(passdb_ldap_conf_errors)
 	/* a good one: the defaults fill in the rest */
 	char path[] = "/tmp/mtool-unit-ldap.XXXXXX";
 	int fd = mkstemp(path);
-	static const char good[] = "hosts = 127.0.0.1:389 [::1]\nauth_bind = yes\n"
+	static const char good[] = "hosts = 127.0.0.1:389 [::1] ldaps://[::1]:1636\n"
+	    "tls = yes\ntls_require_cert = never\nauth_bind = yes\n"
 	    "pass_attrs = uid=user, mail, =host=%{ldap:mailHost:10.0.0.1}\n";
 	CHECK(fd >= 0 && write(fd, good, sizeof(good) - 1) == (ssize_t)sizeof(good) - 1);
 	close(fd);

@@ -629,9 +629,11 @@ TEST(chain_add_errors)
 		{ "ldap", "", NULL, FEATURE_ON(MTOOL_WITH_LDAP) ?
 		    "ldap: Configuration file path not given" :
 		    "passdb driver ldap is not supported by this build (profile " MTOOL_PROFILE ")" },
-		{ "lua", "", NULL, FEATURE_ON(MTOOL_WITH_SQL) && FEATURE_ON(MTOOL_WITH_LDAP) ?
-		    "Unknown passdb driver 'lua' (mtool has passwd-file, static, sql and ldap)" :
-		    !FEATURE_ON(MTOOL_WITH_SQL) && !FEATURE_ON(MTOOL_WITH_LDAP) ?
+		{ "lua", "", NULL, FEATURE_ON(MTOOL_WITH_SQL) && FEATURE_ON(MTOOL_WITH_LDAP) &&
+		    FEATURE_ON(MTOOL_WITH_AUTH_CLIENT) ?
+		    "Unknown passdb driver 'lua' (mtool has passwd-file, static, sql, ldap and auth)" :
+		    !FEATURE_ON(MTOOL_WITH_SQL) && !FEATURE_ON(MTOOL_WITH_LDAP) &&
+		    !FEATURE_ON(MTOOL_WITH_AUTH_CLIENT) ?
 		    "Unknown passdb driver 'lua' (mtool has passwd-file and static)" : NULL },
 		{ "passwd-file", "", NULL, "passwd-file: Missing args (the file's path)" },
 		{ "passwd-file", "scheme=SHA1", NULL,
