@@ -368,6 +368,149 @@ add('ring', ring_hello + 'HOST-HAND-START\t0\n' + ring_hosts + 'HOST-HAND-END\t0
     ring_hello + 'SYNC\t127.0.0.1\t9090\t1\t9\t%d\t0\nHOST-HAND-START\t0\nHOST-HAND-END\t0\n' % T + ring_done,
     ring_hello + 'OPTIONS\tnope\nDONE\n', ring_hello + '\n')
 
+# ---- replicatord (replicatord_fuzz.h): first byte the mode, then one side's bytes
+ST = 'AQAAAMkDhP6xs1Jm2V0AAJhkxJ8AAAAA'
+RA = 'VERSION\treplicator-doveadm-client\t1\t0\n'
+add('replicator_admin', b'\x00' + (RA + 'STATUS\n').encode(), b'\x01' + (RA + 'STATUS\tuser*\n').encode(),
+    b'\x00' + (RA + 'REPLICATE\thigh\tf\tuser1\nSTATUS-DSYNC\n').encode(),
+    b'\x00' + (RA + 'REPLICATE\tlow\t\tuser*\nADD\tuser4\nADD\t*\nSTATUS-DSYNC\n').encode(),
+    b'\x30' + (RA + 'REMOVE\tuser2@example.org\nREMOVE\tnobody\nNOTIFY\tuser1\tf\t' + ST + '\nSTATUS\n').encode(),
+    b'\x00' + (RA + 'REPLICATE\tbogus\t\tuser1\n').encode(), b'\x00' + (RA + 'STATUS\n\n').encode(),
+    b'\x00' + (RA + 'FOO\tbar\n').encode(), b'\x00VERSION\treplicator-doveadm-client\t2\t0\nSTATUS\n')
+RN = 'VERSION\treplicator-notify\t1\t0\n'
+add('replicator_notify', b'\x00' + (RN + 'U\tuser1\thigh\nU\tnew@example.org\tlow\nU\tuser3\tsync\t1\n').encode(),
+    b'\x01' + (RN + 'U\tuser2@example.org\tsync\t7\nU\tuser2@example.org\tsync\t8\n').encode(),
+    b'\x04' + (RN + 'U\tuser1\tsync\t4294967295\nU\tuser1\tsync\t0\n').encode(),
+    b'\x00' + (RN + 'U\tuser1\tnone\n').encode(), b'\x00' + (RN + 'X\tuser1\thigh\n').encode(),
+    b'\x02user1\tsync\nuser2@example.org\thigh\nnew\tlow\n', b'\x03user1\tsync\nuser3\thigh\n',
+    b'\x22user1\tlow\n\tsync\n', b'\x00VERSION\treplicator-notify\t2\t0\n')
+DV = '+\n'
+add('replicator_doveadm', b'\x00' + (DV + ST + '\t\n+\n').encode(), b'\x01' + (DV + ST + '\n+\n').encode(),
+    b'\x04-\n+\n' + (ST + '\n+\n').encode(), b'\x04-\n-\n', b'\x00' + (DV + '\n-NOUSER\n').encode(),
+    b'\x00' + (DV + ST + '\n-NOTFOUND\n').encode(), b'\x01' + (DV + '\n-UNKNOWN\n').encode(),
+    b'\x00' + (DV + ST + '\nx\n').encode(), b'\x00VERSION\tdoveadm-server\t1\t0\n',
+    b'\x02+\n{"userList":["user1","user4@example.org","caf\\u00e9","a\\"b\\\\c\\/d"]}\n+\n',
+    b'\x06-\n+\n{"userList":[]}\n+\n', b'\x02+\n{"userList":["x"]}\n-\n', b'\x32+\n{"userList":["u\\ud800"]}\n+\n')
+add('replicator_listing', '{"userList":["user1","user2@example.org"]}', '{"userList":[]}',
+    '{"userList":["caf\\u00e9","\\u20ac","tab\\there","\\"q\\"","a\\/b\\\\c","\\b\\f\\n\\r"]}',
+    '{"userList":["' + 'x' * 300 + '","y"]}', '{"userList":["\\ud83d\\ude00"]}', '{"userList":["a",]}',
+    '{"userList":["a"]} ', '{"userList":["\\u0000"]}', '{"userList":["\\u00"]}')
+DB = ('user1\t0\t1765000000\t1765000100\t1764990000\t0\t%s\t1765000100\n' % ST +
+      'user2@example.org\t2\t1765000200\t0\t0\t0\t\t0\n' +
+      'user3\t1\t1765000300\t1765000250\t1764000000\t1\t\t1764000000\n')
+add('replicator_state', DB, DB + 'user1\t3\t1765000400\t0\t0\t0\t\t0\n',
+    'user\x01tab\x01n\t0\t1\t1\t1\t0\t%s\t1\t127.0.0.1:24245\tAQAAAAEAAAA\n' % ST,
+    'a\t0\t1\t1\t1\t0\t\t1\t[::1]:24245\t\n', 'a\t4\t1\t1\t1\t0\t\n', 'a\t0\t1\t1\t1\t2\t\n',
+    'a\t0\tx\t1\t1\t0\t\n', '\t0\t1\t1\t1\t0\t\n', 'a\t0\t1\t1\t1\t0\t', 'a\t0\t1\n', '')
+
+
+# ---- LDAP: a real slapd's answers (tests/integration/ldapfix.py), captured when slapd is
+# installed; fuzz_ber reads one framed message after another
+def ber_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(b)]) + b
+
+
+def tlv(tag, body):
+    return bytes([tag]) + ber_len(len(body)) + body
+
+
+def ber_int(v, tag=0x02):
+    return tlv(tag, v.to_bytes(max(1, (v.bit_length() + 8) // 8), 'big', signed=True))
+
+
+def ldap_msg(mid, op):
+    return tlv(0x30, ber_int(mid) + op)
+
+
+def ldap_bind(mid, dn, pw):
+    return ldap_msg(mid, tlv(0x60, ber_int(3) + tlv(0x04, dn.encode()) + tlv(0x80, pw.encode())))
+
+
+def ldap_search(mid, base, filt, attrs):
+    return ldap_msg(mid, tlv(0x63, tlv(0x04, base.encode()) + ber_int(2, 0x0a) + ber_int(0, 0x0a) +
+                             ber_int(0) + ber_int(0) + tlv(0x01, b'\0') + filt +
+                             tlv(0x30, b''.join(tlv(0x04, a.encode()) for a in attrs))))
+
+
+def ldap_eq(attr, val):
+    return tlv(0xa3, tlv(0x04, attr.encode()) + tlv(0x04, val.encode()))
+
+
+def ldap_capture():
+    """[(name, the server's bytes)]: every answer to a conversation, up to its last op."""
+    import socket
+    sys.path.insert(0, 'tests/integration')
+    os.environ['TESTDIR'] = tempfile.mkdtemp(prefix='mtool-seeds-ldap.')
+    import ldapfix
+    users = [{'uid': 'user1', 'userPassword': ldapfix.ssha('pass'), 'mailProxyHost': '127.0.0.1', 'mailProxyPort': '143'},
+             {'uid': 'user2', 'userPassword': ['{PLAIN}a', '{PLAIN}b'], 'mailNoPassword': 'y',
+              'mail': ['user2@example.org', 'alias@example.org']}]
+    people = ldapfix.PEOPLE
+    attrs = ['uid', 'userPassword', 'mailProxyHost', 'mailProxyPort', 'mailNoPassword', 'mail']
+    convs = {
+        'bind-ok': [ldap_bind(1, ldapfix.SERVICE_DN, ldapfix.SERVICE_PW)],
+        'bind-bad': [ldap_bind(1, ldapfix.SERVICE_DN, 'wrong')],
+        'bind-user': [ldap_bind(1, 'uid=user1,' + people, 'pass')],
+        'search-user1': [ldap_bind(1, ldapfix.SERVICE_DN, ldapfix.SERVICE_PW),
+                         ldap_search(2, people, ldap_eq('uid', 'user1'), attrs)],
+        'search-user2': [ldap_bind(1, ldapfix.SERVICE_DN, ldapfix.SERVICE_PW),
+                         ldap_search(2, people, ldap_eq('uid', 'user2'), attrs)],
+        'search-anon-all': [ldap_search(1, people, tlv(0x87, b'objectClass'), [])],
+        'search-none': [ldap_bind(1, ldapfix.SERVICE_DN, ldapfix.SERVICE_PW),
+                        ldap_search(2, people, ldap_eq('uid', 'nobody'), attrs)],
+        'search-nobase': [ldap_search(1, 'ou=nowhere,' + ldapfix.SUFFIX, ldap_eq('uid', 'user1'), attrs)],
+    }
+    out = []
+    ld = ldapfix.Slapd(users, name='seeds')
+    ld.init()
+    ld.start()
+    try:
+        for name, reqs in convs.items():
+            s = socket.create_connection(('127.0.0.1', ld.port), timeout=5)
+            got = b''
+            for req in reqs:
+                s.sendall(req)
+                # read until the answer that ends this request (bind 0x61, search done 0x65)
+                hl = 2 + (req[1] & 0x7f if req[1] & 0x80 else 0)
+                end = 0x61 if req[hl + 2 + req[hl + 1]] == 0x60 else 0x65
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                    off, done = 0, False
+                    while off + 2 <= len(got):
+                        n = got[off + 1]
+                        hl = 2
+                        if n & 0x80:
+                            k = n & 0x7f
+                            n = int.from_bytes(got[off + 2:off + 2 + k], 'big')
+                            hl += k
+                        if off + hl + n > len(got):
+                            break
+                        body = got[off + hl:off + hl + n]
+                        i = 2 + body[1]
+                        done = done or body[i] == end
+                        off += hl + n
+                    if done:
+                        break
+            s.close()
+            out.append((name, got))
+    finally:
+        ld.stop()
+        shutil.rmtree(os.environ['TESTDIR'], ignore_errors=True)
+    return out
+
+
+if shutil.which('slapd') and (len(sys.argv) == 1 or 'ber' in sys.argv[1:]):
+    add('ber', *[data for _, data in ldap_capture()])
+add('ber', '(&(objectClass=inetOrgPerson)(uid=user1))', '(|(mail=a\\2a*)(!(uid=x)))', '(uid=*)',
+    '(&(uid=%u)(mailProxyHost=*))', '(cn=a\\')
+
+
 for target, inputs in seeds.items():
     if len(sys.argv) > 1 and target not in sys.argv[1:]:
         continue
