@@ -403,6 +403,18 @@ add('replicator_state', DB, DB + 'user1\t3\t1765000400\t0\t0\t0\t\t0\n',
     'a\t0\t1\t1\t1\t0\t\t1\t[::1]:24245\t\n', 'a\t4\t1\t1\t1\t0\t\n', 'a\t0\t1\t1\t1\t2\t\n',
     'a\t0\tx\t1\t1\t0\t\n', '\t0\t1\t1\t1\t0\t\n', 'a\t0\t1\t1\t1\t0\t', 'a\t0\t1\n', '')
 
+# doveadm's commands reading the replies (the first byte picks the command: fuzz_doveadm_replies.c)
+add('doveadm_replies',
+    b'\x00' + ''.join("Queued '%s' requests\t%d\n" % (k, i) for i, k in enumerate(('sync', 'high', 'low', 'failed', 'full resync'))).encode() +
+    b"Waiting 'failed' requests\t1\nTotal number of known users\t3\n\n",
+    b'\x01user1\tnone\t1765000100\t1764990000\t0\t1765000100\t0\nuser2@example.org\thigh\t0\t0\t0\t0\t35\nuser3\tlow\t1\t1\t1\t1\n\n',
+    b'\x01x\ty\tz\n\tnone\t-5\t99999999999\t1\tx\n',
+    b'\x02user1\tincremental\tWaiting for dsync to finish\n\t-\tNot connected\n\t-\tFailed to connect to \'/run/x\' - last attempt 5 secs ago\n\n',
+    b'\x03+3\n', b'\x03-Invalid priority\n', b'\x04+\n', b'\x04-Invalid user name\n', b'\x04',
+    b'\x05:username\tuser_tag\tservice\tsrc-ip\tdest-ip\tdest-port\n:user1\tt1\timap\t127.0.0.1\t127.0.0.1\t143\n'
+    b':username\tservice\tsrc-ip\tdest-ip\tdest-port\n:user2\tpop3\t::1\t::1\t110\n+\n',
+    b'\x05-Unknown command\n', b'\x05:only\n', b'\x06+2\n', b'\x06-user not found\n+\nextra\n', b'\x06:x\n+1\n')
+
 
 # ---- LDAP: a real slapd's answers (tests/integration/ldapfix.py), captured when slapd is
 # installed; fuzz_ber reads one framed message after another
