@@ -415,6 +415,15 @@ add('doveadm_replies',
     b':username\tservice\tsrc-ip\tdest-ip\tdest-port\n:user2\tpop3\t::1\t::1\t110\n+\n',
     b'\x05-Unknown command\n', b'\x05:only\n', b'\x06+2\n', b'\x06-user not found\n+\nextra\n', b'\x06:x\n+1\n')
 
+# directord's state file (state.c)
+DS = 'mtool-directord-state\t1\n'
+add('director_state', DS + 'host\t10.0.0.1\t\t100\tU\t0\t\nhost\t10.0.1.1\ttag1\t50\tD\t1765000000\tmail1.example.org\n'
+    'host\t::1\t\t100\tU\t0\t\nuser\t\t3374478458\t10.0.0.1\t1765000000\nuser\ttag1\t12345\t10.0.1.1\t1765000100\n'
+    'user\ttag1\t1\t10.0.0.1\t1\n',
+    DS + 'host\t10.0.0.2\ttag\x01t2\t0\tD\t-1\tname\x01rx\nuser\ttag\x01t2\t7\t10.0.0.2\t5\nuser\tnotag\t8\t10.0.0.2\t5\nbogus\n',
+    'mtool-directord-state\t2\n',
+    DS + 'host\t10.0.0.1\t\t100\tU\t0\t\nhost\t10.0.0.1\tother\t5\tU\t0\tx\nuser\t\t0\t10.0.0.1\t1\n')
+
 
 # ---- LDAP: a real slapd's answers (tests/integration/ldapfix.py), captured when slapd is
 # installed; fuzz_ber reads one framed message after another
