@@ -424,6 +424,26 @@ add('director_state', DS + 'host\t10.0.0.1\t\t100\tU\t0\t\nhost\t10.0.1.1\ttag1\
     'mtool-directord-state\t2\n',
     DS + 'host\t10.0.0.1\t\t100\tU\t0\t\nhost\t10.0.0.1\tother\t5\tU\t0\tx\nuser\t\t0\t10.0.0.1\t1\n')
 
+# directord's health checks: a mail host's answers (first byte: the port, bit 7 a test
+# user, bit 6 any certificate; directord_fuzz.c's health_ports), Dovecot 2.3's texts
+IG = '* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot (Debian) ready.\r\n'
+SG = '220 mail.example.org Dovecot (Debian) ready.\r\n'
+LH = '250-mail.example.org\r\n250-8BITMIME\r\n250-CHUNKING\r\n250-ENHANCEDSTATUSCODES\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 XCLIENT ADDR PORT\r\n'
+SV = ('"IMPLEMENTATION" "Dovecot Pigeonhole"\r\n"SIEVE" "fileinto reject envelope"\r\n"NOTIFY" "mailto"\r\n'
+      '"SASL" "PLAIN"\r\n"STARTTLS"\r\n"VERSION" "1.0"\r\nOK "Dovecot (Debian) ready."\r\n')
+add('director_health', b'\x00' + IG.encode(),
+    b'\x80' + (IG + '* CAPABILITY IMAP4rev1 SASL-IR\r\nh OK [CAPABILITY IMAP4rev1] Logged in\r\n* BYE Logging out\r\nh OK Logout completed.\r\n').encode(),
+    b'\x80' + (IG + 'h NO [AUTHENTICATIONFAILED] Authentication failed.\r\n').encode(),
+    b'\x01' + (IG + 'h OK Begin TLS negotiation now.\r\n').encode() + b'\x16\x03\x03\x00\x02\x02\x28',
+    b'\x00* BYE Server shutting down.\r\n', b'\x02+OK Dovecot (Debian) ready.\r\n+OK Logging out.\r\n',
+    b'\x03+OK Dovecot (Debian) ready.\r\n+OK Begin TLS negotiation now.\r\n', b'\x02-ERR [SYS/TEMP] try later\r\n',
+    b'\x04' + (SG + LH).encode(), b'\x84' + (SG + LH + '250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n').encode(),
+    b'\x84' + (SG + LH + '250 2.1.0 OK\r\n550 5.1.1 <user1> User doesn\'t exist: user1\r\n').encode(),
+    b'\x05' + (SG + LH + '220 2.0.0 Begin TLS negotiation now.\r\n').encode(),
+    b'\x06' + SG.encode(), b'\x07' + (SG + LH + '220 2.0.0 Begin TLS negotiation now.\r\n').encode(),
+    b'\x06421 4.3.2 Shutting down\r\n', b'\x08' + SV.encode(), b'\x09' + (SV + 'OK "Begin TLS negotiation now."\r\n').encode(),
+    b'\x08NO "Service unavailable"\r\n', b'\x0a\x15\x03\x03\x00\x02\x02\x50', b'\x0b', b'\x0bhello\r\n')
+
 
 # ---- LDAP: a real slapd's answers (tests/integration/ldapfix.py), captured when slapd is
 # installed; fuzz_ber reads one framed message after another
