@@ -206,6 +206,10 @@ add('lmtp',
     conv(0, b'LHLO x\r\nDATA\r\nMAIL FROM:<a@b> SIZE=100\r\nRCPT TO:<user@example.org>\r\nDATA\r\n.\r\n', lmtp_be))
 add('ipc', 'proxy\t*\tLIST-FULL\n', 'proxy\t1\tKICK\tuser\n', 'proxy\t*\tKICK-ALT\ttag\tt1\n',
     'proxy\t*\tKICK-HOST\t127.0.0.1\n', 'imap\t*\tLIST\n', 'proxy\tx\tLIST-FULL\n\n', 'proxy\t2\tKICK\n')
+AM = 'VERSION\t1\t0\n'
+add('authmaster', AM + 'CACHE-FLUSH\t1\n', AM + 'CACHE-FLUSH\t2\tuser\tnobody\tuser\x01t\n',
+    AM + 'USER\t3\tuser\tservice=imap\nPASS\t4\tuser\nLIST\t5\tuser=*\n', 'VERSION\t2\t0\nCACHE-FLUSH\t1\n',
+    AM + 'BOGUS\t1\n', AM + 'CACHE-FLUSH\n\n')
 add('anvil', 'VERSION\tanvil-client\t2\t0\n\nCONNECT-DUMP\n', 'VERSION\tanvil-client\t2\t0\nKICK-USER\tuser\n',
     'VERSION\tanvil-client\t2\t0\nKICK-ALT-USER\ttag\tt1\nKICK-USER\tuser\t0123\nBOGUS\n', 'VERSION\tanvil\t1\t0\n')
 
