@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/fuzz/directord_fuzz.c: see directord_fuzz.h. What directord_main() sets up,
- * without the config file, the state file, health checks and the privilege drop. */
+ * without the config file, the state file and the privilege drop; health checks only for
+ * the health inputs. */
 #include "tests/fuzz/directord_fuzz.h"
 
 #include <errno.h>
