@@ -448,6 +448,15 @@ add('director_health', b'\x00' + IG.encode(),
     b'\x06421 4.3.2 Shutting down\r\n', b'\x08' + SV.encode(), b'\x09' + (SV + 'OK "Begin TLS negotiation now."\r\n').encode(),
     b'\x08NO "Service unavailable"\r\n', b'\x0a\x15\x03\x03\x00\x02\x02\x50', b'\x0b', b'\x0bhello\r\n')
 
+# a passdb lookup whose passwd-file stands in for a database's answer (fuzz_passdb.c)
+add('passdb', b'\x00user\npass\nuser:{PLAIN}pass::::::allow_nets=192.0.2.0/24,::1 proxy host=127.0.0.1 port=143\n',
+    b'\x01user\nwrong\nuser:{PLAIN}pass::::::passdb_import=a=1\tb\tc=\x01t\nother:x\n',
+    b'\x05User\npass\nuser:{PLAIN}pass::::::user=renamed@example.org nopassword noauthenticate\n',
+    b'\x22user@example.org\npass\nuser@example.org:{SHA256-CRYPT}' + sha256c.encode() + b'::::::proxy_maybe=y host=mail.example.org destuser=u:protected\n',
+    b'\x0auser\npass\nuser:{PLAIN}pass::::::allow_nets=local,10.0.0.0/8 fail\n',
+    b'\x03user\npass\nuser:{CRYPT}' + md5c.encode() + b'::::::master=admin pass=x nologin reason=maintenance k:remove\n',
+    b'\x00user\npass\nuser:{PLAIN}pass::::::allow_nets=not-a-net\n', b'\x00\n\n:x\n')
+
 
 # ---- LDAP: a real slapd's answers (tests/integration/ldapfix.py), captured when slapd is
 # installed; fuzz_ber reads one framed message after another
