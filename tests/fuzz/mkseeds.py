@@ -559,10 +559,13 @@ def ldap_capture():
     return out
 
 
+# (without slapd the checked-in ber seeds are left as they are)
 if shutil.which('slapd') and (len(sys.argv) == 1 or 'ber' in sys.argv[1:]):
     add('ber', *[data for _, data in ldap_capture()])
-add('ber', '(&(objectClass=inetOrgPerson)(uid=user1))', '(|(mail=a\\2a*)(!(uid=x)))', '(uid=*)',
-    '(&(uid=%u)(mailProxyHost=*))', '(cn=a\\')
+    add('ber', '(&(objectClass=inetOrgPerson)(uid=user1))', '(|(mail=a\\2a*)(!(uid=x)))', '(uid=*)',
+        '(&(uid=%u)(mailProxyHost=*))', '(cn=a\\')
+elif 'ber' in sys.argv[1:]:
+    print('ber: slapd is not installed: its seeds stay as they are', file=sys.stderr)
 
 
 for target, inputs in seeds.items():
