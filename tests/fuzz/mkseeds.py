@@ -6,7 +6,8 @@ target's input format (see the comment at the top of tests/fuzz/fuzz_NAME.c). Ru
 when a target is added; the files are checked in, so CI does not need this script.
 Crash inputs found later are added by hand next to these (name them crash-WHAT).
 With target names as arguments, only those targets' seeds are written (the TLS seeds
-differ on every run, so rewriting them all makes needless churn)."""
+differ on every run, as do the LDAP answers captured from a real slapd when it is
+installed: rewriting them all makes needless churn)."""
 import base64, hashlib, os, re, shutil, ssl, struct, subprocess, sys, tempfile
 
 OUT = 'tests/fuzz/corpus'
