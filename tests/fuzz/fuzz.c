@@ -134,11 +134,11 @@ fuzz_dir_clean(void)
 	dir_empty(fuzz_dir(), 0);
 }
 
-const char *
-fuzz_write_file(const char *name, const void *data, size_t len)
+static const char *
+write_file(const char *dir, const char *name, const void *data, size_t len)
 {
 	static char path[512];
-	snprintf(path, sizeof(path), "%s/%s", fuzz_dir(), name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		abort();
@@ -146,6 +146,44 @@ fuzz_write_file(const char *name, const void *data, size_t len)
 		abort();
 	close(fd);
 	return path;
+}
+
+const char *
+fuzz_write_file(const char *name, const void *data, size_t len)
+{
+	return write_file(fuzz_dir(), name, data, len);
+}
+
+static char shm_path[64];
+
+static void
+shm_remove(void)
+{
+	dir_empty(shm_path, 0);
+	rmdir(shm_path);
+}
+
+const char *
+fuzz_shm_write_file(const char *name, const void *data, size_t len)
+{
+	if (shm_path[0] == '\0') {
+		if (access("/dev/shm", W_OK) != 0)
+			return fuzz_write_file(name, data, len);
+		snprintf(shm_path, sizeof(shm_path), "/dev/shm/mtool-fuzz.XXXXXX");
+		if (mkdtemp(shm_path) == NULL)
+			abort();
+		atexit(shm_remove);
+	}
+	return write_file(shm_path, name, data, len);
+}
+
+FILE *
+fuzz_errf(void)
+{
+	static FILE *f;
+	if (f == NULL && (f = fopen(getenv("FUZZ_DEBUG") ? "/dev/stderr" : "/dev/null", "w")) == NULL)
+		abort();
+	return f;
 }
 
 static void

@@ -4,12 +4,10 @@
  * LAST_UPDOWN\tHOSTNAME" and "user\tTAG\tHASH\tIP\tTIMESTAMP" lines, TAB-escaped). A file
  * that loads is saved and loaded again: the second load must succeed and give the same
  * hosts and as many users per tag.
- * Input: the file. The files live in a private directory in /dev/shm when there is one
- * (state_save() fsyncs). */
+ * Input: the file (on tmpfs when there is one: state_save() fsyncs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "applets/directord/directord.h"
 #include "core/buf.h"
@@ -17,24 +15,13 @@
 #include "core/loop.h"
 #include "tests/fuzz/fuzz.h"
 
-static char dir[64];
-
 static void
-dir_remove(void)
-{
-	char p[128];
-	snprintf(p, sizeof(p), "%s/director.state", dir);
-	unlink(p);
-	rmdir(dir);
-}
-
-static void
-dd_init(struct directord *dd, struct loop *l)
+dd_init(struct directord *dd, struct loop *l, const char *path)
 {
 	memset(dd, 0, sizeof(*dd));
 	dd->loop = l;
 	dd->admin_fd = dd->proxy_fd = -1;
-	snprintf(dd->set.state_path, sizeof(dd->set.state_path), "%s/director.state", dir);
+	snprintf(dd->set.state_path, sizeof(dd->set.state_path), "%s", path);
 	hosts_init(&dd->hosts);
 	/* what state_load() replaces: director_mail_servers */
 	if (hosts_parse(&dd->hosts, "10.0.0.1 10.0.1.1@tag1", stderr, "servers") < 0)
@@ -76,28 +63,22 @@ same_hosts(struct directord *a, struct directord *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static FILE *errf;
 	static struct loop *l;
 	struct directord dd, dd2;
 
 	if (l == NULL) {
 		log_init("directord", getenv("FUZZ_DEBUG") != NULL, 0);
-		snprintf(dir, sizeof(dir), "%s", access("/dev/shm", W_OK) == 0 ?
-		    "/dev/shm/mtool-fuzz.XXXXXX" : "/tmp/mtool-fuzz.XXXXXX");
-		if (mkdtemp(dir) == NULL || (l = loop_new()) == NULL ||
-		    (errf = fopen(getenv("FUZZ_DEBUG") ? "/dev/stderr" : "/dev/null", "w")) == NULL)
+		if ((l = loop_new()) == NULL)
 			abort();
-		atexit(dir_remove);
 	}
-	dd_init(&dd, l);
-	FILE *f = fopen(dd.set.state_path, "w");
-	if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0)
-		abort();
-	if (state_load(&dd, errf) == 0) {
+	char path[512];
+	snprintf(path, sizeof(path), "%s", fuzz_shm_write_file("director.state", data, size));
+	dd_init(&dd, l, path);
+	if (state_load(&dd, fuzz_errf()) == 0) {
 		if (state_save(&dd) < 0)
 			abort();
-		dd_init(&dd2, l);
-		if (state_load(&dd2, errf) < 0 || !same_hosts(&dd, &dd2))
+		dd_init(&dd2, l, path);
+		if (state_load(&dd2, fuzz_errf()) < 0 || !same_hosts(&dd, &dd2))
 			abort();
 		dd_done(&dd2);
 	}

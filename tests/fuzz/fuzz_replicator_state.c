@@ -4,31 +4,18 @@
  * last-full TAB failed TAB state TAB last-success" and mtool's two more columns, the
  * pair's first backend and the second side's state), with two backend pairs. A file that
  * loads is saved and loaded again: the second load must succeed and give the same users.
- * Input: the file. The files live in a private directory in /dev/shm when there is one
- * (rstate_save() fsyncs). */
+ * Input: the file (on tmpfs when there is one: rstate_save() fsyncs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "applets/replicatord/replicatord.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "tests/fuzz/fuzz.h"
 
-static char dir[64];
-
 static void
-dir_remove(void)
-{
-	char p[128];
-	snprintf(p, sizeof(p), "%s/replicator.db", dir);
-	unlink(p);
-	rmdir(dir);
-}
-
-static void
-repl_init(struct repl *r, struct loop *l)
+repl_init(struct repl *r, struct loop *l, const char *path)
 {
 	static const char *const specs[4] = {
 		"/run/dovecot/doveadm-server", "127.0.0.1:24245", "[::1]:24245", "127.0.0.3:24245",
@@ -40,9 +27,9 @@ repl_init(struct repl *r, struct loop *l)
 	r->set.retry_max = 300;
 	r->set.startup_rate = 10;
 	r->set.startup_sync = 1;
-	snprintf(r->set.state_path, sizeof(r->set.state_path), "%s/replicator.db", dir);
+	snprintf(r->set.state_path, sizeof(r->set.state_path), "%s", path);
 	/* missing: the Dovecot import is not tried a second time */
-	snprintf(r->set.import_path, sizeof(r->set.import_path), "%s/none/replicator.db", dir);
+	snprintf(r->set.import_path, sizeof(r->set.import_path), "%s.none", path);
 	if ((r->pairs = calloc(2, sizeof(*r->pairs))) == NULL)
 		abort();
 	r->npairs = 2;
@@ -74,31 +61,23 @@ same_user(const struct repl_user *a, const struct repl_user *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static FILE *errf;
 	static struct loop *l;
 	struct repl r, r2;
 
 	if (l == NULL) {
 		log_init("replicator", getenv("FUZZ_DEBUG") != NULL, 0);
-		snprintf(dir, sizeof(dir), "%s", access("/dev/shm", W_OK) == 0 ?
-		    "/dev/shm/mtool-fuzz.XXXXXX" : "/tmp/mtool-fuzz.XXXXXX");
-		if (mkdtemp(dir) == NULL || (l = loop_new()) == NULL ||
-		    (errf = fopen(getenv("FUZZ_DEBUG") ? "/dev/stderr" : "/dev/null", "w")) == NULL)
+		if ((l = loop_new()) == NULL)
 			abort();
-		atexit(dir_remove);
 	}
-	repl_init(&r, l);
-	char path[128];
-	snprintf(path, sizeof(path), "%s/replicator.db", dir);
-	FILE *f = fopen(path, "w");
-	if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0)
-		abort();
-	if (rstate_load(&r, errf) == 0) {
+	char path[512];
+	snprintf(path, sizeof(path), "%s", fuzz_shm_write_file("replicator.db", data, size));
+	repl_init(&r, l, path);
+	if (rstate_load(&r, fuzz_errf()) == 0) {
 		if (rstate_save(&r) < 0)
 			abort();
-		repl_init(&r2, l);
+		repl_init(&r2, l, path);
 		/* what was saved loads, and gives the same users */
-		if (rstate_load(&r2, errf) < 0 || r2.nusers != r.nusers)
+		if (rstate_load(&r2, fuzz_errf()) < 0 || r2.nusers != r.nusers)
 			abort();
 		for (size_t i = 0; i < r.nusers; i++) {
 			struct repl_user *u = queue_find(&r2, r.users[i]->name);
