@@ -418,7 +418,13 @@ add('doveadm_replies',
     b'\x03+3\n', b'\x03-Invalid priority\n', b'\x04+\n', b'\x04-Invalid user name\n', b'\x04',
     b'\x05:username\tuser_tag\tservice\tsrc-ip\tdest-ip\tdest-port\n:user1\tt1\timap\t127.0.0.1\t127.0.0.1\t143\n'
     b':username\tservice\tsrc-ip\tdest-ip\tdest-port\n:user2\tpop3\t::1\t::1\t110\n+\n',
-    b'\x05-Unknown command\n', b'\x05:only\n', b'\x06+2\n', b'\x06-user not found\n+\nextra\n', b'\x06:x\n+1\n')
+    b'\x05-Unknown command\n', b'\x05:only\n', b'\x06+2\n', b'\x06-user not found\n+\nextra\n', b'\x06:x\n+1\n',
+    # the director commands (7-11): directord's admin.c replies
+    b'\x0710.0.0.1\t100\t3\t\tU\t0\n10.0.1.1\t50\t0\ttag1\tD\t1765000000\n\n',
+    b'\x0810.0.0.1\t1765000900\t10.0.0.1\t10.0.0.2\n', b'\x08\t0\t10.0.0.1\t\n', b'\x08x\n',
+    b'\x09127.0.0.1\t9090\tself\t0\tring synced\t0\n127.0.0.2\t9091\tright\t1\tring synced\t12\n\n',
+    b'\x0a3374478458\t1765000900\t10.0.0.1\n12345\t0\t10.0.0.1\n1\tx\t10.0.0.1\n\n',
+    b'\x0b10.0.0.1\t100\t3\t\tU\t0\n10.0.1.1\t50\t0\ttag\x01t1\tD\t1765000000\n\n10.0.0.9\n\n')
 
 # directord's state file (state.c)
 DS = 'mtool-directord-state\t1\n'
