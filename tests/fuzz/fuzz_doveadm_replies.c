@@ -99,8 +99,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (lfd < 0) {
 		struct sockaddr_un sun = { .sun_family = AF_UNIX };
 		signal(SIGPIPE, SIG_IGN);
+		static const char users[] = "user1\nuser2@example.org\nUser3\n";
 		snprintf(users_path, sizeof(users_path), "%s",
-		    fuzz_write_file("users", "user1\nuser2@example.org\nUser3\n", 30));
+		    fuzz_write_file("users", users, sizeof(users) - 1));
 		snprintf(path, sizeof(path), "%s/server", fuzz_dir());
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 		lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
