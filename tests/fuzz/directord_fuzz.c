@@ -5,13 +5,10 @@
 #include "tests/fuzz/directord_fuzz.h"
 
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,30 +26,6 @@ converse(struct directord *dd, struct fuzz_side *s)
 		fuzz_loop_turn(dd->loop);
 		idle = moved ? 0 : idle + 1;
 	}
-}
-
-/* A network namespace with only its loopback up: 1, or 0 if it cannot be made. */
-static int
-own_netns(void)
-{
-	static int done, ok;
-	if (done++)
-		return ok;
-	if (unshare(CLONE_NEWNET) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) {
-		fprintf(stderr, "fuzz target: no network namespace of its own (%s): every input is skipped\n",
-		    strerror(errno));
-		return 0;
-	}
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	strcpy(ifr.ifr_name, "lo");
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		abort();
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		abort();
-	close(fd);
-	return ok = 1;
 }
 
 static struct sockaddr_in
@@ -153,7 +126,7 @@ fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size
 	const char *hosts = health ? "127.0.0.2" : servers;
 	unsigned int mode = 0;
 
-	if ((sock == FUZZ_DIRECTORD_RING || health) && !own_netns())
+	if ((sock == FUZZ_DIRECTORD_RING || health) && !fuzz_own_netns())
 		return;
 	if (health) {
 		if (size < 1)

@@ -3,11 +3,14 @@
 #include "tests/fuzz/fuzz.h"
 
 #include <dirent.h>
+#include <net/if.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -269,3 +272,26 @@ const char fuzz_rsa_key_pem[] =
 	"qbS+OZtVvyhBVGosGQJAesH08lAoGZkBpwxgdDo+Fk2Av7o6LCacWQhdY+EIzJ1v\n"
 	"5JyJjXORLfRZHQ5xRlWTTlA8jGFb85dpnCWeYeSN5A==\n"
 	"-----END RSA PRIVATE KEY-----\n";
+
+int
+fuzz_own_netns(void)
+{
+	static int done, ok;
+	if (done++)
+		return ok;
+	if (unshare(CLONE_NEWNET) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) {
+		fprintf(stderr, "fuzz target: no network namespace of its own (%s): every input is skipped\n",
+		    strerror(errno));
+		return 0;
+	}
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	strcpy(ifr.ifr_name, "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		abort();
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		abort();
+	close(fd);
+	return ok = 1;
+}

@@ -59,6 +59,11 @@ int fuzz_side_move(struct fuzz_side *);
 /* A connected non-blocking UNIX socket to path (aborts if it cannot connect). */
 int fuzz_unix_connect(const char *path);
 
+/* Moves the process into a network namespace of its own with only its loopback up (once;
+ * later calls say how that went), so that a target may connect to any address and reach
+ * nothing but its own sockets. 1, or 0 (with a message) without the privilege. */
+int fuzz_own_netns(void);
+
 /* A test certificate and its key (tests/unit/test_cert.h: self-signed P-256 for
  * unit.test), and an RSA pair for the RSA code paths. */
 extern const char *const fuzz_cert_pem, *const fuzz_key_pem;

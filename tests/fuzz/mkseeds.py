@@ -336,6 +336,24 @@ add('dns', b'\x00\x01' + dns_msg(1, [dns_rr(1, a1), dns_rr(1, a2)]),
     b'\x00\x00' + dns_msg(1, [dns_rr(1, a1)]),
     b'\x00\x01' + dns_msg(1, [], rcode=3) + dns_rr(6, dns_name('ns.example.org') + dns_name('root.example.org') + b'\0' * 20),
     b'\x01\x01' + dns_msg(28, [dns_rr(1, a1)]), b'\x00\x01' + dns_msg(1, [dns_rr(1, a1, name=b'\xc0\x0c\xc0\x0c')]))
+# the resolver with its files and a nameserver (fuzz_resolver.c): mode byte, resolv.conf,
+# NUL, hosts, NUL, name, NUL, the answer (mode 1: the query's question goes after its header)
+RC = b'nameserver 127.0.0.1\nnameserver 192.0.2.53\nsearch example.org example.net\noptions timeout:1 attempts:2 ndots:1\n'
+HS = b'127.0.0.1 localhost\n192.0.2.10 mail.example.org mail # backend\n::1 ip6-localhost ip6-loopback\n'
+
+
+def dns_head(an, rcode=0, flags=0x8180):
+    return struct.pack('>HHHHHH', 0, flags | rcode, 1, an, 0, 0)
+
+
+add('resolver', b'\x01' + RC + b'\0' + HS + b'\0imap\0' + dns_head(1) + dns_rr(1, a1),
+    b'\x01' + RC + b'\0' + HS + b'\0imap.example.org\0' + dns_head(2) + dns_rr(5, b'\x04mail\xc0\x11') + dns_rr(1, a2, name=b'\xc0\x2e'),
+    b'\x01' + RC + b'\0' + HS + b'\0nowhere.example.org\0' + dns_head(0, rcode=3),
+    b'\x01' + RC + b'\0' + HS + b'\0big\0' + dns_head(0, flags=0x8380),
+    b'\x00' + RC + b'\0' + HS + b'\0mail\0', b'\x00' + RC + b'\0' + HS + b'\0192.0.2.1\0',
+    b'\x00domain example.com\n\0\0imap\0' + dns_msg(1, [dns_rr(1, a1)], qname='imap.example.com'),
+    b'\x01options ndots:15 timeout:0\n\0\0bad..name\0', b'\x01' + RC + b'\0' + HS + b'\0v6only\0' + dns_head(1) + dns_rr(28, v6))
+
 add('haproxy', 'PROXY TCP4 192.0.2.9 127.0.0.1 56324 143\r\nA LOGIN', 'PROXY TCP6 2001:db8::9 ::1 56324 993\r\n',
     'PROXY UNKNOWN\r\n', 'PROXY UNKNOWN ffff:f...f ffff:f...f 65535 65535\r\n', 'PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n')
 V2 = b'\r\n\r\n\x00\r\nQUIT\n'
