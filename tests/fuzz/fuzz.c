@@ -3,10 +3,10 @@
 #include "tests/fuzz/fuzz.h"
 
 #include <dirent.h>
-#include <net/if.h>
-#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
