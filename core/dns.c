@@ -433,7 +433,8 @@ finish(struct lookup *lk, const struct ip_addr *ip, uint32_t ttl, const char *er
 	if (ip != NULL)
 		e->ip = *ip;	/* ip may point into lk */
 	lookup_close(lk);
-	free(lk);
+	/* after the loop's batch: the other TCP socket's event may be in it still */
+	loop_defer_free(d->loop, free, lk);
 	e->lk = NULL;
 	if (ip != NULL) {
 		e->state = E_OK;
@@ -830,7 +831,7 @@ dns_free(struct dns *d)
 			d->buckets[b] = e->hnext;
 			if (e->lk) {
 				lookup_close(e->lk);
-				free(e->lk);
+				loop_defer_free(d->loop, free, e->lk);
 			}
 			while (e->waiters) {
 				struct dns_query *q = e->waiters;

@@ -36,7 +36,9 @@ timefmt_iso(char *buf, size_t len, time_t t)
 	struct tm tm;
 	if (broken_down(&t, &tm) == NULL)
 		return str_copy(buf, "", len);
-	return str_fmt(buf, len, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
+	/* the year in long long: tm_year + 1900 overflows an int for the last years a
+	 * time_t can give (a time read from a peer) */
+	return str_fmt(buf, len, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 

@@ -504,3 +504,13 @@ health_round(struct loop_timer *t, void *arg)
 	he->port_idx = 0;
 	probe_next(he);
 }
+
+void
+health_check_now(struct directord *dd, struct dir_host *h)
+{
+	struct health *he = h->health;
+	if (he == NULL || he->conn != NULL)
+		return;
+	loop_timer_cancel(dd->loop, &he->timer);
+	health_round(&he->timer, he);
+}

@@ -21,7 +21,6 @@
 #include "core/str.h"
 #include "core/tab.h"
 
-#define STATE_LINE_MAX	2048
 #define STATE_MAGIC	"mtool-directord-state"
 
 static int
@@ -91,14 +90,17 @@ state_load(struct directord *dd, FILE *errf)
 	/* the saved hosts replace director_mail_servers, as a ring's state would */
 	hosts_free(&dd->hosts);
 	hosts_init(&dd->hosts);
-	char line[STATE_LINE_MAX];
+	/* whole lines of any length: a line state_save() wrote is longer than the one it
+	 * read when escaping grows a field, and the tail of a cut line is no record */
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
 	unsigned int lineno = 0;
 	int ret = 0;
-	while (ret == 0 && fgets(line, sizeof(line), fp) != NULL) {
+	while (ret == 0 && (len = getline(&line, &cap, fp)) > 0) {
 		lineno++;
-		size_t len = strlen(line);
-		if (len == 0 || line[len - 1] != '\n') {
-			fprintf(errf, "%s:%u: line too long or truncated: ignored\n", dd->set.state_path, lineno);
+		if (line[len - 1] != '\n' || strlen(line) != (size_t)len) {
+			fprintf(errf, "%s:%u: line truncated or with a NUL: ignored\n", dd->set.state_path, lineno);
 			if (lineno == 1)
 				ret = -1;
 			continue;
@@ -106,6 +108,7 @@ state_load(struct directord *dd, FILE *errf)
 		line[len - 1] = '\0';
 		ret = load_line(dd, line, errf, lineno);
 	}
+	free(line);
 	fclose(fp);
 	if (ret == 0) {
 		unsigned int users = 0;

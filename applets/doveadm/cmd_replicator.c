@@ -97,13 +97,14 @@ str_to_time(const char *s, long long *t)
 	return str_to_num(s, -0x7fffffffffffffffLL, 0x7fffffffffffffffLL, t, &err);
 }
 
-/* time_ago(): elapsed H:M:S against our clock, in int as doveadm computes it */
+/* time_ago(): elapsed H:M:S against our clock, in int as doveadm computes it; the
+ * subtraction wraps as doveadm's does instead of overflowing on a server's absurd time */
 static const char *
 time_ago(long long t, char *buf, size_t len)
 {
 	if (t == 0)
 		return "-";
-	int diff = (int)((long long)time(NULL) - t);
+	int diff = (int)(long long)((unsigned long long)time(NULL) - (unsigned long long)t);
 	str_fmt(buf, len, "%02d:%02d:%02d", diff / 3600, (diff / 60) % 60, diff % 60);
 	return buf;
 }

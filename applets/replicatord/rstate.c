@@ -77,12 +77,14 @@ read_all(const char *path, char **out, size_t *outlen)
 	return 0;
 }
 
+/* Times far beyond any clock are refused, so that adding an interval to one (the retry,
+ * the full sync interval) cannot overflow. */
 static int
 num(const char *s, int64_t *out)
 {
 	long long v;
 	const char *err;
-	if (str_to_num(s, 0, 0x7fffffffffffffffLL, &v, &err) < 0)
+	if (str_to_num(s, 0, 0x3fffffffffffffffLL, &v, &err) < 0)
 		return -1;
 	*out = v;
 	return 0;

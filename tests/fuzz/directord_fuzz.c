@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/fuzz/directord_fuzz.c: see directord_fuzz.h. What directord_main() sets up,
- * without the config file, the state file, health checks and the privilege drop. */
+ * without the config file, the state file and the privilege drop; health checks only for
+ * the health inputs. */
 #include "tests/fuzz/directord_fuzz.h"
 
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,30 +26,6 @@ converse(struct directord *dd, struct fuzz_side *s)
 		fuzz_loop_turn(dd->loop);
 		idle = moved ? 0 : idle + 1;
 	}
-}
-
-/* A network namespace with only its loopback up: 1, or 0 if it cannot be made. */
-static int
-own_netns(void)
-{
-	static int done, ok;
-	if (done++)
-		return ok;
-	if (unshare(CLONE_NEWNET) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) {
-		fprintf(stderr, "fuzz_ring: no network namespace of its own (%s): every input is skipped\n",
-		    strerror(errno));
-		return 0;
-	}
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	strcpy(ifr.ifr_name, "lo");
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		abort();
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		abort();
-	close(fd);
-	return ok = 1;
 }
 
 static struct sockaddr_in
@@ -108,6 +82,39 @@ ring_peer(struct directord *dd, const uint8_t *data, size_t size)
 		fuzz_loop_turn(dd->loop);
 }
 
+/* director_health_check_ports for the health inputs: each protocol, plain and STARTTLS,
+ * and implicit TLS once (the TLS engine itself has the tls target) */
+static const char *const health_ports[] = {
+	"imap:143", "imap:143/starttls", "pop3:110", "pop3:110/starttls", "lmtp:24",
+	"lmtp:24/starttls", "submission:587", "submission:587/starttls", "sieve:4190",
+	"sieve:4190/starttls", "imaps:993", "tcp:143",
+};
+#define HEALTH_PORTS	(sizeof(health_ports) / sizeof(health_ports[0]))
+
+/* The mail host 127.0.0.2: its port listens, the probe connects, data is its answer. */
+static void
+health_peer(struct directord *dd, const char *spec, const uint8_t *data, size_t size)
+{
+	unsigned int port = (unsigned int)strtoul(strchr(spec, ':') + 1, NULL, 10);
+	int lfd = tcp_bound(0x7f000002, port), fd = -1;
+	struct ip_addr ip;
+	if (listen(lfd, 4) < 0 || ip_parse("127.0.0.2", &ip) < 0)
+		abort();
+	health_check_now(dd, hosts_lookup(&dd->hosts, &ip));
+	for (int i = 0; i < 10 && fd < 0; i++) {
+		fuzz_loop_turn(dd->loop);
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	}
+	if (fd >= 0) {
+		struct fuzz_side p = { fd, data, size, 4096 };
+		converse(dd, &p);
+		close_reset(fd);
+	}
+	close(lfd);
+	for (int i = 0; i < 5; i++)
+		fuzz_loop_turn(dd->loop);
+}
+
 void
 fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size)
 {
@@ -115,10 +122,18 @@ fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size
 	static int logged;
 	struct directord dd = { .admin_fd = -1, .proxy_fd = -1 };
 	struct dir_settings *s = &dd.set;
-	int proxy = sock == FUZZ_DIRECTORD_PROXY;
+	int proxy = sock == FUZZ_DIRECTORD_PROXY, health = sock == FUZZ_DIRECTORD_HEALTH;
+	const char *hosts = health ? "127.0.0.2" : servers;
+	unsigned int mode = 0;
 
-	if (sock == FUZZ_DIRECTORD_RING && !own_netns())
+	if ((sock == FUZZ_DIRECTORD_RING || health) && !fuzz_own_netns())
 		return;
+	if (health) {
+		if (size < 1)
+			return;
+		mode = data[0];
+		data++, size--;
+	}
 	if (!logged++)
 		log_init("directord", getenv("FUZZ_DEBUG") != NULL, 0);
 	s->base_dir = fuzz_dir();
@@ -126,7 +141,7 @@ fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size
 	s->login_user = "nobody";	/* looked up only when the fuzzer runs as root, which may connect */
 	s->proxy_max_conns = 64;
 	s->max_sessions = 1000000;
-	s->mail_servers = servers;
+	s->mail_servers = hosts;
 	s->username_hash = "%Lu";
 	s->user_expire = 900;
 	s->user_kick_delay_ms = 0;
@@ -141,8 +156,8 @@ fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size
 	dd.loop = loop_new();
 	hosts_init(&dd.hosts);
 	hosts_init(&dd.orig);
-	if (dd.loop == NULL || hosts_parse(&dd.hosts, servers, stderr, "servers") < 0 ||
-	    hosts_parse(&dd.orig, servers, stderr, "servers") < 0 ||
+	if (dd.loop == NULL || hosts_parse(&dd.hosts, hosts, stderr, "servers") < 0 ||
+	    hosts_parse(&dd.orig, hosts, stderr, "servers") < 0 ||
 	    diradmin_listen(&dd, stderr) < 0 || proxy_listen(&dd, stderr) < 0)
 		abort();
 	if (sock == FUZZ_DIRECTORD_RING) {
@@ -156,6 +171,21 @@ fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size
 			abort();
 	}
 
+	if (health) {
+		s->hc_ports = health_ports[(mode & 0x3f) % HEALTH_PORTS];
+		s->hc_user = mode & 0x80 ? "user1" : "";
+		s->hc_password = "pass";
+		s->hc_ssl_ca = fuzz_cert_pem;
+		s->hc_ssl_any_cert = (mode & 0x40) != 0;
+		s->hc_interval_ms = 60000;
+		s->hc_timeout_ms = 30000;
+		s->hc_fails = s->hc_rises = 1;	/* one round takes the host down or up */
+		s->hc_flush = 1;
+		s->hc_flush_parallel = 10;
+		if (health_init(&dd, stderr) < 0)
+			abort();
+	}
+
 	static const char hello[] = "VERSION\tmtool-director\t1\t0\nLOOKUP\t1\tuser1\t\n"
 	    "START\tguid1\tuser1\t\t10.0.0.1\nLOOKUP\t2\tuser2\ttag1\n";
 	struct fuzz_side p = { fuzz_unix_connect(s->proxy_path), (const uint8_t *)hello, strlen(hello), 4096 };
@@ -166,6 +196,8 @@ fuzz_directord(enum fuzz_directord_socket sock, const uint8_t *data, size_t size
 	converse(&dd, &p);
 	if (sock == FUZZ_DIRECTORD_RING)
 		ring_peer(&dd, data, size);
+	if (health)
+		health_peer(&dd, s->hc_ports, data, size);
 	if (sock == FUZZ_DIRECTORD_ADMIN) {
 		struct fuzz_side a = { fuzz_unix_connect(s->admin_path), data, size, 4096 };
 		converse(&dd, &a);

@@ -5,9 +5,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -134,11 +137,11 @@ fuzz_dir_clean(void)
 	dir_empty(fuzz_dir(), 0);
 }
 
-const char *
-fuzz_write_file(const char *name, const void *data, size_t len)
+static const char *
+write_file(const char *dir, const char *name, const void *data, size_t len)
 {
 	static char path[512];
-	snprintf(path, sizeof(path), "%s/%s", fuzz_dir(), name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		abort();
@@ -146,6 +149,44 @@ fuzz_write_file(const char *name, const void *data, size_t len)
 		abort();
 	close(fd);
 	return path;
+}
+
+const char *
+fuzz_write_file(const char *name, const void *data, size_t len)
+{
+	return write_file(fuzz_dir(), name, data, len);
+}
+
+static char shm_path[64];
+
+static void
+shm_remove(void)
+{
+	dir_empty(shm_path, 0);
+	rmdir(shm_path);
+}
+
+const char *
+fuzz_shm_write_file(const char *name, const void *data, size_t len)
+{
+	if (shm_path[0] == '\0') {
+		if (access("/dev/shm", W_OK) != 0)
+			return fuzz_write_file(name, data, len);
+		snprintf(shm_path, sizeof(shm_path), "/dev/shm/mtool-fuzz.XXXXXX");
+		if (mkdtemp(shm_path) == NULL)
+			abort();
+		atexit(shm_remove);
+	}
+	return write_file(shm_path, name, data, len);
+}
+
+FILE *
+fuzz_errf(void)
+{
+	static FILE *f;
+	if (f == NULL && (f = fopen(getenv("FUZZ_DEBUG") ? "/dev/stderr" : "/dev/null", "w")) == NULL)
+		abort();
+	return f;
 }
 
 static void
@@ -231,3 +272,26 @@ const char fuzz_rsa_key_pem[] =
 	"qbS+OZtVvyhBVGosGQJAesH08lAoGZkBpwxgdDo+Fk2Av7o6LCacWQhdY+EIzJ1v\n"
 	"5JyJjXORLfRZHQ5xRlWTTlA8jGFb85dpnCWeYeSN5A==\n"
 	"-----END RSA PRIVATE KEY-----\n";
+
+int
+fuzz_own_netns(void)
+{
+	static int done, ok;
+	if (done++)
+		return ok;
+	if (unshare(CLONE_NEWNET) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) {
+		fprintf(stderr, "fuzz target: no network namespace of its own (%s): every input is skipped\n",
+		    strerror(errno));
+		return 0;
+	}
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	strcpy(ifr.ifr_name, "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		abort();
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		abort();
+	close(fd);
+	return ok = 1;
+}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,6 +26,14 @@ const char *fuzz_dir(void);
 void fuzz_dir_clean(void);
 /* Writes len bytes to fuzz_dir()/name; returns the full path (static buffer). */
 const char *fuzz_write_file(const char *name, const void *data, size_t len);
+
+/* The same in a private directory on tmpfs (/dev/shm; fuzz_dir() without one), for files
+ * their code saves with fsync(), which costs milliseconds an input on a disk. The
+ * directory is removed at exit (with the files written here and their ".tmp"). */
+const char *fuzz_shm_write_file(const char *name, const void *data, size_t len);
+
+/* Where a loader's error lines go: stderr with FUZZ_DEBUG set, else /dev/null. */
+FILE *fuzz_errf(void);
 
 /* Whether a crypt(3) setting (or a stored password value, "{SCHEME.HEX}..." decoded
  * as password_verify() would) costs little enough to fuzz: bcrypt cost at most 05 and
@@ -49,6 +58,11 @@ struct fuzz_side {
 int fuzz_side_move(struct fuzz_side *);
 /* A connected non-blocking UNIX socket to path (aborts if it cannot connect). */
 int fuzz_unix_connect(const char *path);
+
+/* Moves the process into a network namespace of its own with only its loopback up (once;
+ * later calls say how that went), so that a target may connect to any address and reach
+ * nothing but its own sockets. 1, or 0 (with a message) without the privilege. */
+int fuzz_own_netns(void);
 
 /* A test certificate and its key (tests/unit/test_cert.h: self-signed P-256 for
  * unit.test), and an RSA pair for the RSA code paths. */

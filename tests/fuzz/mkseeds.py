@@ -6,7 +6,8 @@ target's input format (see the comment at the top of tests/fuzz/fuzz_NAME.c). Ru
 when a target is added; the files are checked in, so CI does not need this script.
 Crash inputs found later are added by hand next to these (name them crash-WHAT).
 With target names as arguments, only those targets' seeds are written (the TLS seeds
-differ on every run, so rewriting them all makes needless churn)."""
+differ on every run, as do the LDAP answers captured from a real slapd when it is
+installed: rewriting them all makes needless churn)."""
 import base64, hashlib, os, re, shutil, ssl, struct, subprocess, sys, tempfile
 
 OUT = 'tests/fuzz/corpus'
@@ -212,6 +213,10 @@ add('lmtp',
     conv(0, b'LHLO x\r\nDATA\r\nMAIL FROM:<a@b> SIZE=100\r\nRCPT TO:<user@example.org>\r\nDATA\r\n.\r\n', lmtp_be))
 add('ipc', 'proxy\t*\tLIST-FULL\n', 'proxy\t1\tKICK\tuser\n', 'proxy\t*\tKICK-ALT\ttag\tt1\n',
     'proxy\t*\tKICK-HOST\t127.0.0.1\n', 'imap\t*\tLIST\n', 'proxy\tx\tLIST-FULL\n\n', 'proxy\t2\tKICK\n')
+AM = 'VERSION\t1\t0\n'
+add('authmaster', AM + 'CACHE-FLUSH\t1\n', AM + 'CACHE-FLUSH\t2\tuser\tnobody\tuser\x01t\n',
+    AM + 'USER\t3\tuser\tservice=imap\nPASS\t4\tuser\nLIST\t5\tuser=*\n', 'VERSION\t2\t0\nCACHE-FLUSH\t1\n',
+    AM + 'BOGUS\t1\n', AM + 'CACHE-FLUSH\n\n')
 add('anvil', 'VERSION\tanvil-client\t2\t0\n\nCONNECT-DUMP\n', 'VERSION\tanvil-client\t2\t0\nKICK-USER\tuser\n',
     'VERSION\tanvil-client\t2\t0\nKICK-ALT-USER\ttag\tt1\nKICK-USER\tuser\t0123\nBOGUS\n', 'VERSION\tanvil\t1\t0\n')
 
@@ -337,6 +342,24 @@ add('dns', b'\x00\x01' + dns_msg(1, [dns_rr(1, a1), dns_rr(1, a2)]),
     b'\x00\x00' + dns_msg(1, [dns_rr(1, a1)]),
     b'\x00\x01' + dns_msg(1, [], rcode=3) + dns_rr(6, dns_name('ns.example.org') + dns_name('root.example.org') + b'\0' * 20),
     b'\x01\x01' + dns_msg(28, [dns_rr(1, a1)]), b'\x00\x01' + dns_msg(1, [dns_rr(1, a1, name=b'\xc0\x0c\xc0\x0c')]))
+# the resolver with its files and a nameserver (fuzz_resolver.c): mode byte, resolv.conf,
+# NUL, hosts, NUL, name, NUL, the answer (mode 1: the query's question goes after its header)
+RC = b'nameserver 127.0.0.1\nnameserver 192.0.2.53\nsearch example.org example.net\noptions timeout:1 attempts:2 ndots:1\n'
+HS = b'127.0.0.1 localhost\n192.0.2.10 mail.example.org mail # backend\n::1 ip6-localhost ip6-loopback\n'
+
+
+def dns_head(an, rcode=0, flags=0x8180):
+    return struct.pack('>HHHHHH', 0, flags | rcode, 1, an, 0, 0)
+
+
+add('resolver', b'\x01' + RC + b'\0' + HS + b'\0imap\0' + dns_head(1) + dns_rr(1, a1),
+    b'\x01' + RC + b'\0' + HS + b'\0imap.example.org\0' + dns_head(2) + dns_rr(5, b'\x04mail\xc0\x11') + dns_rr(1, a2, name=b'\xc0\x2e'),
+    b'\x01' + RC + b'\0' + HS + b'\0nowhere.example.org\0' + dns_head(0, rcode=3),
+    b'\x01' + RC + b'\0' + HS + b'\0big\0' + dns_head(0, flags=0x8380),
+    b'\x00' + RC + b'\0' + HS + b'\0mail\0', b'\x00' + RC + b'\0' + HS + b'\0192.0.2.1\0',
+    b'\x00domain example.com\n\0\0imap\0' + dns_msg(1, [dns_rr(1, a1)], qname='imap.example.com'),
+    b'\x01options ndots:15 timeout:0\n\0\0bad..name\0', b'\x01' + RC + b'\0' + HS + b'\0v6only\0' + dns_head(1) + dns_rr(28, v6))
+
 add('haproxy', 'PROXY TCP4 192.0.2.9 127.0.0.1 56324 143\r\nA LOGIN', 'PROXY TCP6 2001:db8::9 ::1 56324 993\r\n',
     'PROXY UNKNOWN\r\n', 'PROXY UNKNOWN ffff:f...f ffff:f...f 65535 65535\r\n', 'PROXY TCP4 1.2.3.4 5.6.7.8 99999 1\r\n')
 V2 = b'\r\n\r\n\x00\r\nQUIT\n'
@@ -373,6 +396,208 @@ add('ring', ring_hello + 'HOST-HAND-START\t0\n' + ring_hosts + 'HOST-HAND-END\t0
     'VERSION\tdirector\t2\t0\n', 'VERSION\tdirector\t1\t9\nME\t127.0.0.9\t9091\t0\n',
     ring_hello + 'SYNC\t127.0.0.1\t9090\t1\t9\t%d\t0\nHOST-HAND-START\t0\nHOST-HAND-END\t0\n' % T + ring_done,
     ring_hello + 'OPTIONS\tnope\nDONE\n', ring_hello + '\n')
+
+# ---- replicatord (replicatord_fuzz.h): first byte the mode, then one side's bytes
+ST = 'AQAAAMkDhP6xs1Jm2V0AAJhkxJ8AAAAA'
+RA = 'VERSION\treplicator-doveadm-client\t1\t0\n'
+add('replicator_admin', b'\x00' + (RA + 'STATUS\n').encode(), b'\x01' + (RA + 'STATUS\tuser*\n').encode(),
+    b'\x00' + (RA + 'REPLICATE\thigh\tf\tuser1\nSTATUS-DSYNC\n').encode(),
+    b'\x00' + (RA + 'REPLICATE\tlow\t\tuser*\nADD\tuser4\nADD\t*\nSTATUS-DSYNC\n').encode(),
+    b'\x30' + (RA + 'REMOVE\tuser2@example.org\nREMOVE\tnobody\nNOTIFY\tuser1\tf\t' + ST + '\nSTATUS\n').encode(),
+    b'\x00' + (RA + 'REPLICATE\tbogus\t\tuser1\n').encode(), b'\x00' + (RA + 'STATUS\n\n').encode(),
+    b'\x00' + (RA + 'FOO\tbar\n').encode(), b'\x00VERSION\treplicator-doveadm-client\t2\t0\nSTATUS\n')
+RN = 'VERSION\treplicator-notify\t1\t0\n'
+add('replicator_notify', b'\x00' + (RN + 'U\tuser1\thigh\nU\tnew@example.org\tlow\nU\tuser3\tsync\t1\n').encode(),
+    b'\x01' + (RN + 'U\tuser2@example.org\tsync\t7\nU\tuser2@example.org\tsync\t8\n').encode(),
+    b'\x04' + (RN + 'U\tuser1\tsync\t4294967295\nU\tuser1\tsync\t0\n').encode(),
+    b'\x00' + (RN + 'U\tuser1\tnone\n').encode(), b'\x00' + (RN + 'X\tuser1\thigh\n').encode(),
+    b'\x02user1\tsync\nuser2@example.org\thigh\nnew\tlow\n', b'\x03user1\tsync\nuser3\thigh\n',
+    b'\x22user1\tlow\n\tsync\n', b'\x00VERSION\treplicator-notify\t2\t0\n')
+DV = '+\n'
+add('replicator_doveadm', b'\x00' + (DV + ST + '\t\n+\n').encode(), b'\x01' + (DV + ST + '\n+\n').encode(),
+    b'\x04-\n+\n' + (ST + '\n+\n').encode(), b'\x04-\n-\n', b'\x00' + (DV + '\n-NOUSER\n').encode(),
+    b'\x00' + (DV + ST + '\n-NOTFOUND\n').encode(), b'\x01' + (DV + '\n-UNKNOWN\n').encode(),
+    b'\x00' + (DV + ST + '\nx\n').encode(), b'\x00VERSION\tdoveadm-server\t1\t0\n',
+    b'\x02+\n{"userList":["user1","user4@example.org","caf\\u00e9","a\\"b\\\\c\\/d"]}\n+\n',
+    b'\x06-\n+\n{"userList":[]}\n+\n', b'\x02+\n{"userList":["x"]}\n-\n', b'\x32+\n{"userList":["u\\ud800"]}\n+\n')
+add('replicator_listing', '{"userList":["user1","user2@example.org"]}', '{"userList":[]}',
+    '{"userList":["caf\\u00e9","\\u20ac","tab\\there","\\"q\\"","a\\/b\\\\c","\\b\\f\\n\\r"]}',
+    '{"userList":["' + 'x' * 300 + '","y"]}', '{"userList":["\\ud83d\\ude00"]}', '{"userList":["a",]}',
+    '{"userList":["a"]} ', '{"userList":["\\u0000"]}', '{"userList":["\\u00"]}')
+DB = ('user1\t0\t1765000000\t1765000100\t1764990000\t0\t%s\t1765000100\n' % ST +
+      'user2@example.org\t2\t1765000200\t0\t0\t0\t\t0\n' +
+      'user3\t1\t1765000300\t1765000250\t1764000000\t1\t\t1764000000\n')
+add('replicator_state', DB, DB + 'user1\t3\t1765000400\t0\t0\t0\t\t0\n',
+    'user\x01tab\x01n\t0\t1\t1\t1\t0\t%s\t1\t127.0.0.1:24245\tAQAAAAEAAAA\n' % ST,
+    'a\t0\t1\t1\t1\t0\t\t1\t[::1]:24245\t\n', 'a\t4\t1\t1\t1\t0\t\n', 'a\t0\t1\t1\t1\t2\t\n',
+    'a\t0\tx\t1\t1\t0\t\n', '\t0\t1\t1\t1\t0\t\n', 'a\t0\t1\t1\t1\t0\t', 'a\t0\t1\n', '')
+
+# doveadm's commands reading the replies (the first byte picks the command: fuzz_doveadm_replies.c)
+add('doveadm_replies',
+    b'\x00' + ''.join("Queued '%s' requests\t%d\n" % (k, i) for i, k in enumerate(('sync', 'high', 'low', 'failed', 'full resync'))).encode() +
+    b"Waiting 'failed' requests\t1\nTotal number of known users\t3\n\n",
+    b'\x01user1\tnone\t1765000100\t1764990000\t0\t1765000100\t0\nuser2@example.org\thigh\t0\t0\t0\t0\t35\nuser3\tlow\t1\t1\t1\t1\n\n',
+    b'\x01x\ty\tz\n\tnone\t-5\t99999999999\t1\tx\n',
+    b'\x02user1\tincremental\tWaiting for dsync to finish\n\t-\tNot connected\n\t-\tFailed to connect to \'/run/x\' - last attempt 5 secs ago\n\n',
+    b'\x03+3\n', b'\x03-Invalid priority\n', b'\x04+\n', b'\x04-Invalid user name\n', b'\x04',
+    b'\x05:username\tuser_tag\tservice\tsrc-ip\tdest-ip\tdest-port\n:user1\tt1\timap\t127.0.0.1\t127.0.0.1\t143\n'
+    b':username\tservice\tsrc-ip\tdest-ip\tdest-port\n:user2\tpop3\t::1\t::1\t110\n+\n',
+    b'\x05-Unknown command\n', b'\x05:only\n', b'\x06+2\n', b'\x06-user not found\n+\nextra\n', b'\x06:x\n+1\n',
+    # the director commands (7-11): directord's admin.c replies
+    b'\x0710.0.0.1\t100\t3\t\tU\t0\n10.0.1.1\t50\t0\ttag1\tD\t1765000000\n\n',
+    b'\x0810.0.0.1\t1765000900\t10.0.0.1\t10.0.0.2\n', b'\x08\t0\t10.0.0.1\t\n', b'\x08x\n',
+    b'\x09127.0.0.1\t9090\tself\t0\tring synced\t0\n127.0.0.2\t9091\tright\t1\tring synced\t12\n\n',
+    b'\x0a3374478458\t1765000900\t10.0.0.1\n12345\t0\t10.0.0.1\n1\tx\t10.0.0.1\n\n',
+    b'\x0b10.0.0.1\t100\t3\t\tU\t0\n10.0.1.1\t50\t0\ttag\x01t1\tD\t1765000000\n\n10.0.0.9\n\n')
+
+# directord's state file (state.c)
+DS = 'mtool-directord-state\t1\n'
+add('director_state', DS + 'host\t10.0.0.1\t\t100\tU\t0\t\nhost\t10.0.1.1\ttag1\t50\tD\t1765000000\tmail1.example.org\n'
+    'host\t::1\t\t100\tU\t0\t\nuser\t\t3374478458\t10.0.0.1\t1765000000\nuser\ttag1\t12345\t10.0.1.1\t1765000100\n'
+    'user\ttag1\t1\t10.0.0.1\t1\n',
+    DS + 'host\t10.0.0.2\ttag\x01t2\t0\tD\t-1\tname\x01rx\nuser\ttag\x01t2\t7\t10.0.0.2\t5\nuser\tnotag\t8\t10.0.0.2\t5\nbogus\n',
+    'mtool-directord-state\t2\n',
+    DS + 'host\t10.0.0.1\t\t100\tU\t0\t\nhost\t10.0.0.1\tother\t5\tU\t0\tx\nuser\t\t0\t10.0.0.1\t1\n')
+
+# directord's health checks: a mail host's answers (first byte: the port, bit 7 a test
+# user, bit 6 any certificate; directord_fuzz.c's health_ports), Dovecot 2.3's texts
+IG = '* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] Dovecot (Debian) ready.\r\n'
+SG = '220 mail.example.org Dovecot (Debian) ready.\r\n'
+LH = '250-mail.example.org\r\n250-8BITMIME\r\n250-CHUNKING\r\n250-ENHANCEDSTATUSCODES\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 XCLIENT ADDR PORT\r\n'
+SV = ('"IMPLEMENTATION" "Dovecot Pigeonhole"\r\n"SIEVE" "fileinto reject envelope"\r\n"NOTIFY" "mailto"\r\n'
+      '"SASL" "PLAIN"\r\n"STARTTLS"\r\n"VERSION" "1.0"\r\nOK "Dovecot (Debian) ready."\r\n')
+add('director_health', b'\x00' + IG.encode(),
+    b'\x80' + (IG + '* CAPABILITY IMAP4rev1 SASL-IR\r\nh OK [CAPABILITY IMAP4rev1] Logged in\r\n* BYE Logging out\r\nh OK Logout completed.\r\n').encode(),
+    b'\x80' + (IG + 'h NO [AUTHENTICATIONFAILED] Authentication failed.\r\n').encode(),
+    b'\x01' + (IG + 'h OK Begin TLS negotiation now.\r\n').encode() + b'\x16\x03\x03\x00\x02\x02\x28',
+    b'\x00* BYE Server shutting down.\r\n', b'\x02+OK Dovecot (Debian) ready.\r\n+OK Logging out.\r\n',
+    b'\x03+OK Dovecot (Debian) ready.\r\n+OK Begin TLS negotiation now.\r\n', b'\x02-ERR [SYS/TEMP] try later\r\n',
+    b'\x04' + (SG + LH).encode(), b'\x84' + (SG + LH + '250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n').encode(),
+    b'\x84' + (SG + LH + '250 2.1.0 OK\r\n550 5.1.1 <user1> User doesn\'t exist: user1\r\n').encode(),
+    b'\x05' + (SG + LH + '220 2.0.0 Begin TLS negotiation now.\r\n').encode(),
+    b'\x06' + SG.encode(), b'\x07' + (SG + LH + '220 2.0.0 Begin TLS negotiation now.\r\n').encode(),
+    b'\x06421 4.3.2 Shutting down\r\n', b'\x08' + SV.encode(), b'\x09' + (SV + 'OK "Begin TLS negotiation now."\r\n').encode(),
+    b'\x08NO "Service unavailable"\r\n', b'\x0a\x15\x03\x03\x00\x02\x02\x50', b'\x0b', b'\x0bhello\r\n')
+
+# a passdb lookup whose passwd-file stands in for a database's answer (fuzz_passdb.c)
+add('passdb', b'\x00user\npass\nuser:{PLAIN}pass::::::allow_nets=192.0.2.0/24,::1 proxy host=127.0.0.1 port=143\n',
+    b'\x01user\nwrong\nuser:{PLAIN}pass::::::passdb_import=a=1\tb\tc=\x01t\nother:x\n',
+    b'\x05User\npass\nuser:{PLAIN}pass::::::user=renamed@example.org nopassword noauthenticate\n',
+    b'\x22user@example.org\npass\nuser@example.org:{SHA256-CRYPT}' + sha256c.encode() + b'::::::proxy_maybe=y host=mail.example.org destuser=u:protected\n',
+    b'\x0auser\npass\nuser:{PLAIN}pass::::::allow_nets=local,10.0.0.0/8 fail\n',
+    b'\x03user\npass\nuser:{CRYPT}' + md5c.encode() + b'::::::master=admin pass=x nologin reason=maintenance k:remove\n',
+    b'\x00user\npass\nuser:{PLAIN}pass::::::allow_nets=not-a-net\n', b'\x00\n\n:x\n')
+
+
+# ---- LDAP: a real slapd's answers (tests/integration/ldapfix.py), captured when slapd is
+# installed; fuzz_ber reads one framed message after another
+def ber_len(n):
+    if n < 0x80:
+        return bytes([n])
+    b = n.to_bytes((n.bit_length() + 7) // 8, 'big')
+    return bytes([0x80 | len(b)]) + b
+
+
+def tlv(tag, body):
+    return bytes([tag]) + ber_len(len(body)) + body
+
+
+def ber_int(v, tag=0x02):
+    return tlv(tag, v.to_bytes(max(1, (v.bit_length() + 8) // 8), 'big', signed=True))
+
+
+def ldap_msg(mid, op):
+    return tlv(0x30, ber_int(mid) + op)
+
+
+def ldap_bind(mid, dn, pw):
+    return ldap_msg(mid, tlv(0x60, ber_int(3) + tlv(0x04, dn.encode()) + tlv(0x80, pw.encode())))
+
+
+def ldap_search(mid, base, filt, attrs):
+    return ldap_msg(mid, tlv(0x63, tlv(0x04, base.encode()) + ber_int(2, 0x0a) + ber_int(0, 0x0a) +
+                             ber_int(0) + ber_int(0) + tlv(0x01, b'\0') + filt +
+                             tlv(0x30, b''.join(tlv(0x04, a.encode()) for a in attrs))))
+
+
+def ldap_eq(attr, val):
+    return tlv(0xa3, tlv(0x04, attr.encode()) + tlv(0x04, val.encode()))
+
+
+def ldap_capture():
+    """[(name, the server's bytes)]: every answer to a conversation, up to its last op."""
+    import socket
+    sys.path.insert(0, 'tests/integration')
+    os.environ['TESTDIR'] = tempfile.mkdtemp(prefix='mtool-seeds-ldap.')
+    import ldapfix
+    users = [{'uid': 'user1', 'userPassword': ldapfix.ssha('pass'), 'mailProxyHost': '127.0.0.1', 'mailProxyPort': '143'},
+             {'uid': 'user2', 'userPassword': ['{PLAIN}a', '{PLAIN}b'], 'mailNoPassword': 'y',
+              'mail': ['user2@example.org', 'alias@example.org']}]
+    people = ldapfix.PEOPLE
+    attrs = ['uid', 'userPassword', 'mailProxyHost', 'mailProxyPort', 'mailNoPassword', 'mail']
+    convs = {
+        'bind-ok': [ldap_bind(1, ldapfix.SERVICE_DN, ldapfix.SERVICE_PW)],
+        'bind-bad': [ldap_bind(1, ldapfix.SERVICE_DN, 'wrong')],
+        'bind-user': [ldap_bind(1, 'uid=user1,' + people, 'pass')],
+        'search-user1': [ldap_bind(1, ldapfix.SERVICE_DN, ldapfix.SERVICE_PW),
+                         ldap_search(2, people, ldap_eq('uid', 'user1'), attrs)],
+        'search-user2': [ldap_bind(1, ldapfix.SERVICE_DN, ldapfix.SERVICE_PW),
+                         ldap_search(2, people, ldap_eq('uid', 'user2'), attrs)],
+        'search-anon-all': [ldap_search(1, people, tlv(0x87, b'objectClass'), [])],
+        'search-none': [ldap_bind(1, ldapfix.SERVICE_DN, ldapfix.SERVICE_PW),
+                        ldap_search(2, people, ldap_eq('uid', 'nobody'), attrs)],
+        'search-nobase': [ldap_search(1, 'ou=nowhere,' + ldapfix.SUFFIX, ldap_eq('uid', 'user1'), attrs)],
+    }
+    out = []
+    ld = ldapfix.Slapd(users, name='seeds')
+    ld.init()
+    ld.start()
+    try:
+        for name, reqs in convs.items():
+            s = socket.create_connection(('127.0.0.1', ld.port), timeout=5)
+            got = b''
+            for req in reqs:
+                s.sendall(req)
+                # read until the answer that ends this request (bind 0x61, search done 0x65)
+                hl = 2 + (req[1] & 0x7f if req[1] & 0x80 else 0)
+                end = 0x61 if req[hl + 2 + req[hl + 1]] == 0x60 else 0x65
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                    off, done = 0, False
+                    while off + 2 <= len(got):
+                        n = got[off + 1]
+                        hl = 2
+                        if n & 0x80:
+                            k = n & 0x7f
+                            n = int.from_bytes(got[off + 2:off + 2 + k], 'big')
+                            hl += k
+                        if off + hl + n > len(got):
+                            break
+                        body = got[off + hl:off + hl + n]
+                        i = 2 + body[1]
+                        done = done or body[i] == end
+                        off += hl + n
+                    if done:
+                        break
+            s.close()
+            out.append((name, got))
+    finally:
+        ld.stop()
+        shutil.rmtree(os.environ['TESTDIR'], ignore_errors=True)
+    return out
+
+
+# (without slapd the checked-in ber seeds are left as they are)
+if shutil.which('slapd') and (len(sys.argv) == 1 or 'ber' in sys.argv[1:]):
+    add('ber', *[data for _, data in ldap_capture()])
+    add('ber', '(&(objectClass=inetOrgPerson)(uid=user1))', '(|(mail=a\\2a*)(!(uid=x)))', '(uid=*)',
+        '(&(uid=%u)(mailProxyHost=*))', '(cn=a\\')
+elif 'ber' in sys.argv[1:]:
+    print('ber: slapd is not installed: its seeds stay as they are', file=sys.stderr)
+
 
 for target, inputs in seeds.items():
     if len(sys.argv) > 1 and target not in sys.argv[1:]:

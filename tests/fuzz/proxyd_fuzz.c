@@ -37,6 +37,7 @@ static struct proxyd pd;
 static struct proxyd_settings set;
 static int backend_listen = -1;
 static int director_listen = -1;	/* directord's proxy socket, played by the fuzzer */
+static char authm_path[600];		/* the auth-master socket */
 
 static void
 turn(void)
@@ -117,7 +118,6 @@ setup(void)
 	}
 	struct admin_socket_set ipc = { set.ipc.path, 0600, (uid_t)-1, (gid_t)-1 };
 	struct admin_socket_set anvil = { set.anvil.path, 0600, (uid_t)-1, (gid_t)-1 };
-	char authm_path[600];
 	snprintf(authm_path, sizeof(authm_path), "%s/run/auth-master", dir);
 	struct admin_socket_set authm = { authm_path, 0600, (uid_t)-1, (gid_t)-1 };
 	if (admin_open(&pd, &ipc, &anvil, &authm, stderr) < 0 || admin_start(&pd) < 0)
@@ -238,7 +238,7 @@ fuzz_proxyd_login(const char *proto_name, const uint8_t *data, size_t size)
 }
 
 void
-fuzz_proxyd_admin(int anvil, const uint8_t *data, size_t size)
+fuzz_proxyd_admin(int sock, const uint8_t *data, size_t size)
 {
 	static const char login[] = "a ID (\"x-originating-ip\" \"192.0.2.9\")\r\nb LOGIN user pass\r\n";
 	if (pd.loop == NULL)
@@ -247,7 +247,8 @@ fuzz_proxyd_admin(int anvil, const uint8_t *data, size_t size)
 	struct fuzz_side client = { client_connect(&imap_proto, 1), (const uint8_t *)login, strlen(login), 4096 };
 	const uint8_t *none = (const uint8_t *)"";
 	converse(&client, 1, none, 0);
-	struct fuzz_side admin = { fuzz_unix_connect(anvil ? set.anvil.path : set.ipc.path), data, size, 4096 };
+	const char *path = sock == 2 ? authm_path : sock == 1 ? set.anvil.path : set.ipc.path;
+	struct fuzz_side admin = { fuzz_unix_connect(path), data, size, 4096 };
 	converse(&admin, 1, none, 0);
 	shutdown(admin.fd, SHUT_WR);
 	converse(&admin, 1, none, 0);

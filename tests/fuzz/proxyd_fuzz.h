@@ -2,7 +2,8 @@
 /* tests/fuzz/proxyd_fuzz.h: a whole proxyd in the fuzzer's process (settings, passdb,
  * TLS, admin sockets, the event loop), a client connection on a socketpair fed the
  * fuzzer's bytes, and a backend that is the fuzzer too. For the login targets
- * (fuzz_login_*.c, fuzz_lmtp.c) and the admin ones (fuzz_ipc.c, fuzz_anvil.c).
+ * (fuzz_login_*.c, fuzz_lmtp.c) and the admin ones (fuzz_ipc.c, fuzz_anvil.c,
+ * fuzz_authmaster.c).
  *
  * Client input: one flags byte (bit 0: the client comes from a trusted network, so
  * XCLIENT/ID forwarding is accepted; bits 1-7: the size of the pieces it is sent in),
@@ -21,9 +22,9 @@
 void fuzz_proxyd_login(const char *proto, const uint8_t *data, size_t size);
 
 /* The admin sockets: an IMAP client is left logging in ("user", waiting for its
- * backend), then data is written to the ipc (anvil = 0) or anvil (1) socket as one
- * connection's input. */
-void fuzz_proxyd_admin(int anvil, const uint8_t *data, size_t size);
+ * backend), then data is written to the ipc (sock = 0), anvil (1) or auth-master (2)
+ * socket as one connection's input. */
+void fuzz_proxyd_admin(int sock, const uint8_t *data, size_t size);
 
 /* proxyd as directord's client: an IMAP client logs in twice as "dir" (proxy without a
  * host: the director is asked), and data is what directord answers on the proxy socket
