@@ -14,6 +14,7 @@
 
 #include "core/authclient.h"
 #include "core/dline.h"
+#include "core/listen.h"
 #include "core/loop.h"
 #include "core/passdb.h"
 #include "tests/fuzz/fuzz.h"
@@ -60,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (lfd < 0) {
 		snprintf(path, sizeof(path), "%s/auth-client", fuzz_dir());
-		if ((lfd = dline_listen_unix(path, 0600, (uid_t)-1, (gid_t)-1)) < 0 ||
+		if ((lfd = listen_unix(path, 0600, (uid_t)-1, (gid_t)-1, 16, err, sizeof(err))) < 0 ||
 		    fcntl(lfd, F_SETFL, O_NONBLOCK) < 0)
 			abort();
 	}

@@ -22,7 +22,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "applets/doveadm/director.h"
+#include "applets/doveadm/cmd.h"
+#include "applets/doveadm/dirclient.h"
 #include "applets/doveadm/doveadm.h"
 #include "applets/doveadm/print.h"
 #include "tests/fuzz/fuzz.h"

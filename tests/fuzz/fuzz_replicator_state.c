@@ -34,7 +34,7 @@ repl_init(struct repl *r, struct loop *l, const char *path)
 		abort();
 	r->npairs = 2;
 	for (int i = 0; i < 4; i++)
-		if (backend_parse(&r->pairs[i / 2].b[i % 2], specs[i]) < 0)
+		if (dvclient_backend_parse(&r->pairs[i / 2].b[i % 2], specs[i]) < 0)
 			abort();
 }
 
@@ -43,8 +43,8 @@ repl_done(struct repl *r)
 {
 	queue_free_all(r);
 	for (size_t i = 0; i < r->npairs; i++) {
-		backend_free(&r->pairs[i].b[0]);
-		backend_free(&r->pairs[i].b[1]);
+		dvclient_backend_free(&r->pairs[i].b[0]);
+		dvclient_backend_free(&r->pairs[i].b[1]);
 	}
 	free(r->pairs);
 }

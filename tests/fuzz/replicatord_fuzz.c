@@ -183,7 +183,7 @@ setup(struct harness *h)
 		struct repl_backend *be = &r->pairs[b / 2].b[b % 2];
 		snprintf(h->path[b], sizeof(h->path[b]), "%s/doveadm-%d", fuzz_dir(), b);
 		h->lfd[b] = listen_unix(h->path[b]);
-		if (backend_parse(be, h->path[b]) < 0)
+		if (dvclient_backend_parse(be, h->path[b]) < 0)
 			abort();
 		/* the address a notification from this backend comes from (a UNIX backend has
 		 * none in replicatord; set here so that matching a peer is exercised) */
@@ -211,8 +211,8 @@ teardown(struct harness *h)
 	listing_abort_all(r);
 	queue_free_all(r);
 	for (size_t i = 0; i < r->npairs; i++) {
-		backend_free(&r->pairs[i].b[0]);
-		backend_free(&r->pairs[i].b[1]);
+		dvclient_backend_free(&r->pairs[i].b[0]);
+		dvclient_backend_free(&r->pairs[i].b[1]);
 	}
 	free(r->pairs);
 	free(r->slots);
