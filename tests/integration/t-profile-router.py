@@ -78,6 +78,16 @@ def main():
            'make install PROFILE=router: links and man pages of its applets only', '%s %s' % (got, man8))
     rc, out = config_error('protocols = imap\nno_such_setting = 1\n')
     report(rc == 1 and "unknown setting 'no_such_setting'" in out, 'a typo is still an unknown setting', out)
+    # DOVECOT_SETTINGS is out: a Dovecot setting mtool does not use is unknown to this build,
+    # the structure (services, their settings, filters) still checks, typos get mtool's names
+    rc, out = config_error('protocols = imap\nmail_location = maildir:~/Maildir\n'
+                           'service imap-login {\n  process_min_avail = 2\n}\nprotocol imap {\n}\n'
+                           'login_greting = x\n')
+    report(rc == 1 and "bad.conf:2: unknown setting 'mail_location': not known to this build "
+           "(profile router, feature dovecot_settings is out)" in out
+           and "bad.conf:8: unknown setting 'login_greting' (did you mean 'login_greeting'?): not known"
+           in out and out.count('bad.conf:') == 2,
+           'a Dovecot setting the router does not use: not known to this build', out)
     # what the router leaves out of proxyd (docs/build.md): said with file:line
     rc, out = config_error('protocols = imap\npassdb {\n  driver = sql\n  args = /etc/x.conf\n}\n')
     report(rc == 1 and 'bad.conf:2: passdb: passdb driver sql is not supported by this build' in out,
