@@ -47,6 +47,8 @@ FEATURE.TLS_SESSION_CACHE :=
 # the table of Dovecot 2.3's settings (core/conf_known_tab.h, a choice inside it); without it only
 # mtool's own settings and the config's sections and services are known
 FEATURE.DOVECOT_SETTINGS := tests/unit/test_conf_known.c
+# no files: %{md5:..}, %{sha1:..}, %{sha256:..} ... in templates (core/varexpand.c)
+FEATURE.VAREXPAND_HASH   :=
 FEATURE.METRICS          := core/metrics.c core/http.c applets/proxyd/stats.c tests/unit/test_metrics.c tests/unit/test_dirstats.c
 
 # --- derived from the rows above and the profile; nothing to edit below ---
