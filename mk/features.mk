@@ -49,6 +49,10 @@ FEATURE.TLS_SESSION_CACHE :=
 FEATURE.DOVECOT_SETTINGS := tests/unit/test_conf_known.c
 # no files: %{md5:..}, %{sha1:..}, %{sha256:..} ... in templates (core/varexpand.c)
 FEATURE.VAREXPAND_HASH   :=
+# verbose_proctitle: the process title shows the connection counts
+FEATURE.PROCTITLE        := core/proctitle.c applets/proxyd/title.c
+# login_log_format_elements, login_log_format: without them Dovecot's default elements
+FEATURE.LOGIN_LOG_FORMAT := applets/proxyd/loginlog.c
 FEATURE.METRICS          := core/metrics.c core/http.c applets/proxyd/stats.c tests/unit/test_metrics.c tests/unit/test_dirstats.c
 
 # --- derived from the rows above and the profile; nothing to edit below ---

@@ -93,13 +93,17 @@ def main():
     report(rc == 1 and 'bad.conf:2: passdb: passdb driver sql is not supported by this build' in out,
            'passdb driver sql: not supported by this build, with file:line', out)
     rc, out = config_error('protocols = imap\nauth_cache_size = 1M\nhaproxy_trusted_networks = 127.0.0.1\n'
-                           'proxy_resolv_conf = /etc/resolv.conf\nssl_client_ca_file = /x\n')
+                           'proxy_resolv_conf = /etc/resolv.conf\nssl_client_ca_file = /x\n'
+                           'verbose_proctitle = yes\nlogin_log_format_elements = user=<%u>\n')
     report(rc == 1 and all(x in out for x in (
         'bad.conf:2: auth_cache_size: not in this build (feature auth_cache)',
         'bad.conf:3: haproxy_trusted_networks: not in this build (feature haproxy)',
         'bad.conf:4: proxy_resolv_conf: not in this build (feature dns)',
-        'bad.conf:5: ssl_client_ca_file: not in this build (feature backend_tls)')),
-           'auth cache, PROXY protocol, resolver and backend TLS settings: not in this build', out)
+        'bad.conf:5: ssl_client_ca_file: not in this build (feature backend_tls)',
+        'bad.conf:6: verbose_proctitle: not in this build (feature proctitle)',
+        'bad.conf:7: login_log_format_elements: not in this build (feature login_log_format)')),
+           'auth cache, PROXY protocol, resolver, backend TLS, proctitle, log format settings: '
+           'not in this build', out)
     rc, out = config_error('protocols = imap\nservice stats {\n  inet_listener http {\n    port = 9900\n  }\n}\n')
     report(rc == 1 and 'bad.conf:4: service stats: inet_listener: the metrics endpoint is not in this build'
            in out, 'a metrics listener: not in this build, with file:line', out)
