@@ -61,6 +61,8 @@ PROFILE ?= full
 ifeq ($(wildcard mk/profile-$(PROFILE).mk),)
 $(error PROFILE=$(PROFILE): no mk/profile-$(PROFILE).mk (profiles: $(patsubst mk/profile-%.mk,%,$(wildcard mk/profile-*.mk))))
 endif
+# $(call cc_opt,-Oz): the option where the compiler has it (OpenWrt's and cross toolchains)
+cc_opt = $(shell echo 'int x;' | $(CC) $(1) -Werror -x c -c -o /dev/null - 2>/dev/null && echo $(1))
 include mk/profile-$(PROFILE).mk
 ifneq ($(filter-out $(FEATURES_ALL),$(FEATURES)),)
 $(error mk/profile-$(PROFILE).mk: unknown features: $(filter-out $(FEATURES_ALL),$(FEATURES)) (known: $(FEATURES_ALL)))
