@@ -577,8 +577,8 @@ out:
 /* ---- variables ---- */
 
 /* A long name's value into v (empty): the table (escaped), Dovecot's built-ins, then
- * functions "name[;options]:data" (the caller's escape their values themselves). */
-/* noinline: inlined into expand() (as it is without VAREXPAND_HASH), gcc 12 warns that
+ * functions "name[;options]:data" (the caller's escape their values themselves).
+ * noinline: inlined into expand() (as it is without VAREXPAND_HASH), gcc 12 warns that
  * name's pointers may dangle (-Wdangling-pointer, a false positive). */
 static int __attribute__((noinline))
 lookup_long(struct var_run *r, struct strbuf *v, const char *name, size_t len)
