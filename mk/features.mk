@@ -21,6 +21,7 @@ FEATURE.REPLICATORD      := applets/replicatord/*.c tests/unit/test_replicator_l
 FEATURE.DOVEADM          := applets/doveadm/*.c
 FEATURE.DOVEADM_DIRECTOR := applets/doveadm/cmd_director*.c applets/doveadm/dirclient.c
 FEATURE.DOVEADM_REPLICATOR := applets/doveadm/cmd_replicator*.c
+FEATURE.DOVEADM_JSON     := applets/doveadm/print_json.c
 FEATURE.SQL              := core/sql.c core/pgsql.c core/mysql.c core/passdb_sql.c tests/unit/test_sql.c
 FEATURE.LDAP             := core/ldap.c core/ber.c core/passdb_ldap.c tests/unit/test_ldap.c
 FEATURE.BACKEND_TLS      := applets/proxyd/ssl_backend.c
