@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "core/conf_known.h"
+#include "core/feature.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "config.h"
@@ -12,6 +13,10 @@
 
 #define NAME_MAX_CMP	64	/* longer names are never suggested */
 #define LABEL_MAX	256
+/* Without DOVECOT_SETTINGS the table holds only a config's structure (sections, filters,
+ * services): any other name mtool does not use is unknown to that build, and says so. */
+#define KNOWN_SCOPE FEATURE_IF_NOT(MTOOL_WITH_DOVECOT_SETTINGS, \
+	": not known to this build (profile " MTOOL_PROFILE ", feature dovecot_settings is out)")
 
 /* Classes, the byte after a name (upper case: Dovecot's default is not in the table):
  * u  Dovecot's, used by no applet here or by another one; m  mtool's own, likewise;
@@ -203,10 +208,10 @@ unknown(struct kcheck *ck, const struct conf_node *n, const char *what, const ch
 	const struct near *s = suggest(&nr, ck, prefix, word, section);
 
 	if (s != NULL)
-		kerr(ck, n, "unknown %s '%s' (did you mean '%.*s'?)", what, word, (int)s->nlen,
-		    s->name);
+		kerr(ck, n, "unknown %s '%s' (did you mean '%.*s'?)" KNOWN_SCOPE, what, word,
+		    (int)s->nlen, s->name);
 	else
-		kerr(ck, n, "unknown %s '%s'", what, word);
+		kerr(ck, n, "unknown %s '%s'" KNOWN_SCOPE, what, word);
 }
 
 static void

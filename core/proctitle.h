@@ -9,10 +9,20 @@
  * the heap and argv[i] / environ point at the copies from now on, so the caller may keep
  * using them. Call once, early, before anything keeps a pointer into argv or environ.
  * Returns 0, or -1 when out of memory (nothing changed then). */
+#ifdef MTOOL_WITH_PROCTITLE
 int proctitle_init(int argc, char **argv);
 
 /* ps then shows the original argv[0] (and, for "mtool proxyd", the applet's name), then
  * title, cut to the space there is. "" clears it. */
 void proctitle_set(const char *title);
+#else
+/* Feature PROCTITLE is out (mk/features.mk): the process title is never changed. */
+static inline int
+proctitle_init(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return 0;
+}
+#endif
 
 #endif

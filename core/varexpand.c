@@ -8,6 +8,7 @@
 
 #include <bearssl.h>
 #include "core/base64.h"
+#include "core/feature.h"
 #include "core/wildcard.h"
 
 /* Dovecot's MAX_MODIFIER_COUNT: more modifiers than this are read as the variable. */
@@ -281,20 +282,28 @@ put_fmt(struct strbuf *out, const char *s, size_t len, const struct var_fmt *f)
 
 /* ---- %{hash;options:variable} ---- */
 
-static const br_hash_class *
+/* The hash functions by name; without VAREXPAND_HASH the names stay, with no class, so
+ * that a template using one says it is not in this build instead of "Unknown variable". */
+#define VAR_HASH(cls) FEATURE_IF(MTOOL_WITH_VAREXPAND_HASH, &cls) \
+	FEATURE_IF_NOT(MTOOL_WITH_VAREXPAND_HASH, NULL)
+struct var_hash {
+	const char *name;
+	const br_hash_class *cls;
+};
+
+static const struct var_hash *
 hash_by_name(const char *name, size_t len)
 {
-	static const struct {
-		const char *name;
-		const br_hash_class *cls;
-	} h[] = {
-		{ "md5", &br_md5_vtable }, { "sha1", &br_sha1_vtable },
-		{ "sha256", &br_sha256_vtable }, { "sha384", &br_sha384_vtable },
-		{ "sha512", &br_sha512_vtable },
+	static const struct var_hash h[] = {
+		{ "md5", VAR_HASH(br_md5_vtable) },
+		{ "sha1", VAR_HASH(br_sha1_vtable) },
+		{ "sha256", VAR_HASH(br_sha256_vtable) },
+		{ "sha384", VAR_HASH(br_sha384_vtable) },
+		{ "sha512", VAR_HASH(br_sha512_vtable) },
 	};
 	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
 		if (strlen(h[i].name) == len && strncmp(h[i].name, name, len) == 0)
-			return h[i].cls;
+			return &h[i];
 	return NULL;
 }
 
@@ -321,8 +330,9 @@ get_uint_arg(struct var_run *r, const char *val, size_t len, const char *what,
 	return 0;
 }
 
-/* key: "sha256;rounds=2,salt=x,truncate=12,format=base64"; field: a variable's name. */
-static int
+/* key: "sha256;rounds=2,salt=x,truncate=12,format=base64"; field: a variable's name.
+ * Unused without VAREXPAND_HASH. */
+static int __attribute__((unused))
 expand_hash(struct var_run *r, struct strbuf *v, const br_hash_class *cls, const char *key,
     size_t keylen, const char *field, size_t fieldlen)
 {
@@ -567,8 +577,10 @@ out:
 /* ---- variables ---- */
 
 /* A long name's value into v (empty): the table (escaped), Dovecot's built-ins, then
- * functions "name[;options]:data" (the caller's escape their values themselves). */
-static int
+ * functions "name[;options]:data" (the caller's escape their values themselves).
+ * noinline: inlined into expand() (as it is without VAREXPAND_HASH), gcc 12 warns that
+ * name's pointers may dangle (-Wdangling-pointer, a false positive). */
+static int __attribute__((noinline))
 lookup_long(struct var_run *r, struct strbuf *v, const char *name, size_t len)
 {
 	const struct var_expand_params *p = r->p;
@@ -615,9 +627,14 @@ lookup_long(struct var_run *r, struct strbuf *v, const char *name, size_t len)
 	if (colon != NULL) {
 		const char *data = colon + 1;
 		size_t dlen = len - flen - 1;
-		const br_hash_class *cls = hash_by_name(name, base);
-		if (cls != NULL)
-			return expand_hash(r, v, cls, name, flen, data, dlen);
+		const struct var_hash *h = hash_by_name(name, base);
+		if (h != NULL && h->cls == NULL) {
+			set_err(r, "%%{%.*s}: hash functions are not in this build (feature varexpand_hash)",
+			    name, base);
+			return -1;
+		}
+		FEATURE_IF(MTOOL_WITH_VAREXPAND_HASH, if (h != NULL)
+			return expand_hash(r, v, h->cls, name, flen, data, dlen);)
 		if (flen == 3 && strncmp(name, "env", 3) == 0) {
 			char key[256];
 			const char *val;

@@ -21,6 +21,7 @@ FEATURE.REPLICATORD      := applets/replicatord/*.c tests/unit/test_replicator_l
 FEATURE.DOVEADM          := applets/doveadm/*.c
 FEATURE.DOVEADM_DIRECTOR := applets/doveadm/cmd_director*.c applets/doveadm/dirclient.c
 FEATURE.DOVEADM_REPLICATOR := applets/doveadm/cmd_replicator*.c
+FEATURE.DOVEADM_JSON     := applets/doveadm/print_json.c
 FEATURE.SQL              := core/sql.c core/pgsql.c core/mysql.c core/passdb_sql.c tests/unit/test_sql.c
 FEATURE.LDAP             := core/ldap.c core/ber.c core/passdb_ldap.c tests/unit/test_ldap.c
 # passdb driver auth: a Dovecot auth server over its auth-client protocol
@@ -47,6 +48,15 @@ FEATURE.DOVEADM_JSON     := applets/doveadm/print_json.c
 FEATURE.NSS              :=
 # no files: TLS session resumption for proxyd's clients (applets/proxyd/ssl.c)
 FEATURE.TLS_SESSION_CACHE :=
+# the table of Dovecot 2.3's settings (core/conf_known_tab.h, a choice inside it); without it only
+# mtool's own settings and the config's sections and services are known
+FEATURE.DOVECOT_SETTINGS := tests/unit/test_conf_known.c
+# no files: %{md5:..}, %{sha1:..}, %{sha256:..} ... in templates (core/varexpand.c)
+FEATURE.VAREXPAND_HASH   :=
+# verbose_proctitle: the process title shows the connection counts
+FEATURE.PROCTITLE        := core/proctitle.c applets/proxyd/title.c
+# login_log_format_elements, login_log_format: without them Dovecot's default elements
+FEATURE.LOGIN_LOG_FORMAT := applets/proxyd/loginlog.c
 FEATURE.METRICS          := core/metrics.c core/http.c applets/proxyd/stats.c tests/unit/test_metrics.c tests/unit/test_dirstats.c
 
 # --- derived from the rows above and the profile; nothing to edit below ---
@@ -55,6 +65,8 @@ PROFILE ?= full
 ifeq ($(wildcard mk/profile-$(PROFILE).mk),)
 $(error PROFILE=$(PROFILE): no mk/profile-$(PROFILE).mk (profiles: $(patsubst mk/profile-%.mk,%,$(wildcard mk/profile-*.mk))))
 endif
+# $(call cc_opt,-Oz): the option where the compiler has it (OpenWrt's and cross toolchains)
+cc_opt = $(shell echo 'int x;' | $(CC) $(1) -Werror -x c -c -o /dev/null - 2>/dev/null && echo $(1))
 include mk/profile-$(PROFILE).mk
 ifneq ($(filter-out $(FEATURES_ALL),$(FEATURES)),)
 $(error mk/profile-$(PROFILE).mk: unknown features: $(filter-out $(FEATURES_ALL),$(FEATURES)) (known: $(FEATURES_ALL)))

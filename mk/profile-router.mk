@@ -6,8 +6,7 @@ SIZE_BUDGET_KIB := 256
 # Size first (docs/build.md, "Where the router's bytes went"): -Oz (gcc 12) and no x86 CET
 # code where the compiler has them, no PIE code (the binary is a static, non-PIE
 # executable anyway), LTO; no separate code segment, RELRO or build id.
-router_cc_opt = $(shell echo 'int x;' | $(CC) $(1) -Werror -x c -c -o /dev/null - 2>/dev/null && echo $(1))
 PROFILE_CFLAGS := -fno-pie -flto=auto -fmerge-all-constants -fno-jump-tables \
-	$(call router_cc_opt,-Oz) $(call router_cc_opt,-fcf-protection=none)
+	$(call cc_opt,-Oz) $(call cc_opt,-fcf-protection=none)
 PROFILE_LDFLAGS := -no-pie -Wl,--sort-section=alignment -Wl,-z,noseparate-code -Wl,-z,norelro \
 	-Wl,--build-id=none

@@ -13,9 +13,25 @@ struct proxyd;
 /* Reads verbose_proctitle (default no) and, when yes, starts refreshing the title on
  * pd's loop (core/proctitle.h must have been initialised). Returns 0, or -1 with
  * "<file>:<line>: ..." on errf. */
+#ifdef MTOOL_WITH_PROCTITLE
 int title_start(struct proxyd *pd, const struct conf *conf, FILE *errf);
 
 /* Stops the refresh; nothing to do when it never started. */
 void title_stop(struct proxyd *pd);
+#else
+/* Feature PROCTITLE is out (mk/features.mk): verbose_proctitle is refused. */
+static inline int
+title_start(struct proxyd *pd, const struct conf *conf, FILE *errf)
+{
+	(void)pd, (void)conf, (void)errf;
+	return 0;
+}
+
+static inline void
+title_stop(struct proxyd *pd)
+{
+	(void)pd;
+}
+#endif
 
 #endif

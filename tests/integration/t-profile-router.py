@@ -78,18 +78,32 @@ def main():
            'make install PROFILE=router: links and man pages of its applets only', '%s %s' % (got, man8))
     rc, out = config_error('protocols = imap\nno_such_setting = 1\n')
     report(rc == 1 and "unknown setting 'no_such_setting'" in out, 'a typo is still an unknown setting', out)
+    # DOVECOT_SETTINGS is out: a Dovecot setting mtool does not use is unknown to this build,
+    # the structure (services, their settings, filters) still checks, typos get mtool's names
+    rc, out = config_error('protocols = imap\nmail_location = maildir:~/Maildir\n'
+                           'service imap-login {\n  process_min_avail = 2\n}\nprotocol imap {\n}\n'
+                           'login_greting = x\n')
+    report(rc == 1 and "bad.conf:2: unknown setting 'mail_location': not known to this build "
+           "(profile router, feature dovecot_settings is out)" in out
+           and "bad.conf:8: unknown setting 'login_greting' (did you mean 'login_greeting'?): not known"
+           in out and out.count('bad.conf:') == 2,
+           'a Dovecot setting the router does not use: not known to this build', out)
     # what the router leaves out of proxyd (docs/build.md): said with file:line
     rc, out = config_error('protocols = imap\npassdb {\n  driver = sql\n  args = /etc/x.conf\n}\n')
     report(rc == 1 and 'bad.conf:2: passdb: passdb driver sql is not supported by this build' in out,
            'passdb driver sql: not supported by this build, with file:line', out)
     rc, out = config_error('protocols = imap\nauth_cache_size = 1M\nhaproxy_trusted_networks = 127.0.0.1\n'
-                           'proxy_resolv_conf = /etc/resolv.conf\nssl_client_ca_file = /x\n')
+                           'proxy_resolv_conf = /etc/resolv.conf\nssl_client_ca_file = /x\n'
+                           'verbose_proctitle = yes\nlogin_log_format_elements = user=<%u>\n')
     report(rc == 1 and all(x in out for x in (
         'bad.conf:2: auth_cache_size: not in this build (feature auth_cache)',
         'bad.conf:3: haproxy_trusted_networks: not in this build (feature haproxy)',
         'bad.conf:4: proxy_resolv_conf: not in this build (feature dns)',
-        'bad.conf:5: ssl_client_ca_file: not in this build (feature backend_tls)')),
-           'auth cache, PROXY protocol, resolver and backend TLS settings: not in this build', out)
+        'bad.conf:5: ssl_client_ca_file: not in this build (feature backend_tls)',
+        'bad.conf:6: verbose_proctitle: not in this build (feature proctitle)',
+        'bad.conf:7: login_log_format_elements: not in this build (feature login_log_format)')),
+           'auth cache, PROXY protocol, resolver, backend TLS, proctitle, log format settings: '
+           'not in this build', out)
     rc, out = config_error('protocols = imap\nservice stats {\n  inet_listener http {\n    port = 9900\n  }\n}\n')
     report(rc == 1 and 'bad.conf:4: service stats: inet_listener: the metrics endpoint is not in this build'
            in out, 'a metrics listener: not in this build, with file:line', out)

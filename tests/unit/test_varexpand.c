@@ -2,7 +2,20 @@
 #include "tests/unit/unit.h"
 #include <stdlib.h>
 
+#include "core/feature.h"
 #include "core/varexpand.h"
+
+/* Without VAREXPAND_HASH a template with %{md5..}/%{sha..} is this error instead. */
+static int
+hash_left_out(const char *tmpl, int r, const char *err)
+{
+	if (FEATURE_ON(MTOOL_WITH_VAREXPAND_HASH) ||
+	    (strstr(tmpl, "{md5") == NULL && strstr(tmpl, "{sha") == NULL))
+		return 0;
+	if (r != -1 || strstr(err, "hash functions are not in this build (feature varexpand_hash)") == NULL)
+		unit_fail(__FILE__, __LINE__, "\"%s\" -> %d, expected: not in this build", tmpl, r);
+	return 1;
+}
 
 static const struct var_client client = {
 	.user = "John.Doe@Example.COM",
@@ -99,7 +112,9 @@ TEST(expand_known_answers)
 		struct strbuf sb;
 		strbuf_init(&sb, 1024);
 		int r = var_expand(&sb, t[i].tmpl, std.tab, &err);
-		if (t[i].out != NULL) {
+		if (hash_left_out(t[i].tmpl, r, err))
+			;
+		else if (t[i].out != NULL) {
 			if (r != 0 || strcmp(sb.s, t[i].out) != 0)
 				unit_fail(__FILE__, __LINE__, "\"%s\" -> %d \"%s\", expected \"%s\"",
 				    t[i].tmpl, r, r == 0 ? sb.s : err, t[i].out);
@@ -256,7 +271,8 @@ TEST(expand_as_dovecot_2_3_does)
 		struct strbuf sb;
 		strbuf_init(&sb, 1024);
 		int r = var_expand_params(&sb, vx_dovecot[i].tmpl, &p, &err);
-		if (r != 0 || strcmp(sb.s, vx_dovecot[i].out) != 0)
+		if (!hash_left_out(vx_dovecot[i].tmpl, r, err) &&
+		    (r != 0 || strcmp(sb.s, vx_dovecot[i].out) != 0))
 			unit_fail(__FILE__, __LINE__, "\"%s\" -> %d \"%s\", Dovecot: \"%s\"",
 			    vx_dovecot[i].tmpl, r, r == 0 ? sb.s : err, vx_dovecot[i].out);
 		strbuf_free(&sb);
