@@ -42,7 +42,6 @@ FEATURE.LOCALTIME        :=
 FEATURE.DES_CRYPT        :=
 # no files: SASL XOAUTH2 and OAUTHBEARER (core/sasl.c)
 FEATURE.OAUTH            :=
-FEATURE.DOVEADM_JSON     := applets/doveadm/print_json.c
 # no files: user and group names through the C library (musl: also nscd); without it
 # core/sysdb.c reads /etc/passwd and /etc/group
 FEATURE.NSS              :=

@@ -225,12 +225,13 @@ round_done(struct health *he, int ok)
 		log_info(acts ? "health check: this director now originates the ring's host up/down changes" :
 		    "health check: another director of the ring originates host up/down changes; probing for metrics");
 	dd->health->originator = acts;
-	/* a host seen going down while this director's checks fail it went down by their
-	 * verdict (here or on the ring's originator): the checks bring it back up, whoever
-	 * originates then. One that went down while it answered is an operator's. */
+	/* a host seen going down while this director's checks fail it (this round, or the
+	 * last one before the change arrived: the backend may be back by now) went down by
+	 * their verdict (here or on the ring's originator): the checks bring it back up,
+	 * whoever originates then. One that went down while it answered is an operator's. */
 	if (!h->down)
 		he->took_down = 0;
-	else if (!he->was_down && !ok)
+	else if (!he->was_down && (!ok || he->fails > 0))
 		he->took_down = 1;
 	if (ok) {
 		he->fails = 0;
