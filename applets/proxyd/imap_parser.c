@@ -21,6 +21,16 @@ is_atom_char(unsigned char c)
 	    c != '\\' && c != '%' && c != '*';
 }
 
+/* An argument's atom also takes the list-wildcards: Dovecot's parser refuses only '(',
+ * ')', '{', '"' and controls there (IS_ATOM_PARSER_INPUT), so an unquoted master login
+ * "joe*admin" logs in through Dovecot (tried) and must through mtool too. A backslash
+ * stays refused, as the tests have it. */
+static int
+is_arg_atom_char(unsigned char c)
+{
+	return is_atom_char(c) || c == '%' || c == '*';
+}
+
 void
 imap_parser_reset(struct imap_parser *p)
 {
@@ -273,7 +283,7 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len, size_t *us
 				STREAM_OUT();
 				continue;
 			default:
-				if (!is_atom_char(c))
+				if (!is_arg_atom_char(c))
 					ARGBAD(c >= 0x80 && p->dovecot_limits ? "8bit data in atom" :
 					    "Invalid characters in atom");
 				PUT((char)c);
@@ -281,7 +291,7 @@ imap_parser_feed(struct imap_parser *p, const char *data, size_t len, size_t *us
 				continue;
 			}
 		case S_ATOM:
-			if (is_atom_char(c)) {
+			if (is_arg_atom_char(c)) {
 				p->tok_raw++;
 				if (atom_full(p))
 					goto buffer_full;
